@@ -1,0 +1,61 @@
+"""`rbm-studio`: with no subcommand it opens the window; subcommands run headless.
+
+Each subcommand lives in `rbm_studio.commands.<name>` and exposes `NAME`, `HELP`,
+`add_arguments(parser)` and `run(args) -> int`. Those modules import heavy libraries (JAX, Qt)
+inside `run`, so `rbm-studio --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+# Order is the order shown in --help.
+COMMAND_MODULES = [
+    "import_songs",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rbm-studio",
+        description="Learn music from your MIDI songs with a Restricted Boltzmann Machine. "
+        "With no subcommand, opens the RBM Studio window.",
+    )
+    parser.add_argument("--version", action="version", version=f"rbm-studio {__version__}")
+    parser.add_argument("--folder", help="open this MIDI folder in the window")
+    parser.add_argument("--model", help="open this .rbm model in the window")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="build the window offscreen, import, train a tiny epoch, generate, then exit",
+    )
+    parser.add_argument("--screenshot", help="with --self-test: save a screenshot PNG here")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"rbm_studio.commands.{name}")
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from .ui.app import run_app
+
+        return run_app(args)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI subcommand; `rbm_studio.cli` wires them into argparse."""

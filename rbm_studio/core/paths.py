@@ -1,0 +1,30 @@
+"""User directories (cache, data, config) from platformdirs, overridable by environment variables
+(`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`) for tests and portable use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "rbm-studio"
+APP_AUTHOR = "RBM Studio"
+
+
+def _dir(env: str, default: str) -> Path:
+    path = Path(os.environ.get(env) or default)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir() -> Path:
+    return _dir("RBM_STUDIO_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
+
+
+def data_dir() -> Path:
+    return _dir("RBM_STUDIO_DATA_DIR", platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def config_dir() -> Path:
+    return _dir("RBM_STUDIO_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))

@@ -1,0 +1,105 @@
+"""The in-memory song: notes in beats plus the tempo and metre maps needed to write it back.
+
+Everything in the app speaks `Song`; MIDI files (`midi.py`) and state matrices (`encoding.py`)
+convert to and from it, so neither format leaks into the rest of the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_BPM = 120.0
+DEFAULT_VELOCITY = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One sounding note; times are in beats (quarter notes) from the start of the song."""
+
+    pitch: int
+    start: float
+    end: float
+    velocity: int = DEFAULT_VELOCITY
+    channel: int = 0
+    track: int = 0
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class TempoChange:
+    """Tempo in beats per minute from `beat` on."""
+
+    beat: float
+    bpm: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSignature:
+    """Metre from `beat` on, e.g. 6/8 is numerator 6, denominator 8."""
+
+    beat: float
+    numerator: int
+    denominator: int
+
+    @property
+    def beats_per_bar(self) -> float:
+        """Length of one bar in quarter-note beats (6/8 → 3.0)."""
+        return self.numerator * 4.0 / self.denominator
+
+
+@dataclass(slots=True)
+class Song:
+    """A song as notes plus tempo / time-signature maps (both sorted by beat)."""
+
+    notes: list[Note] = field(default_factory=list)
+    tempos: list[TempoChange] = field(default_factory=list)
+    time_signatures: list[TimeSignature] = field(default_factory=list)
+    ticks_per_beat: int = 480
+    title: str = ""
+    source: Path | None = None
+
+    @property
+    def end_beat(self) -> float:
+        """Beat at which the last note ends (0 for an empty song)."""
+        return max((n.end for n in self.notes), default=0.0)
+
+    @property
+    def first_bpm(self) -> float:
+        """The song's opening tempo (120 BPM when the file gives none)."""
+        return self.tempos[0].bpm if self.tempos else DEFAULT_BPM
+
+    @property
+    def first_time_signature(self) -> TimeSignature:
+        return self.time_signatures[0] if self.time_signatures else TimeSignature(0.0, 4, 4)
+
+    def seconds_at(self, beat: float) -> float:
+        """Wall-clock seconds from the start to `beat`, following the tempo map."""
+        seconds = 0.0
+        last_beat = 0.0
+        bpm = DEFAULT_BPM
+        for change in self.tempos:
+            if change.beat >= beat:
+                break
+            seconds += (change.beat - last_beat) * 60.0 / bpm
+            last_beat, bpm = change.beat, change.bpm
+        return seconds + (beat - last_beat) * 60.0 / bpm
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.seconds_at(self.end_beat)
+
+    def bars(self) -> float:
+        """Length in bars, following the time-signature map."""
+        end = self.end_beat
+        sigs = self.time_signatures or [TimeSignature(0.0, 4, 4)]
+        bars = 0.0
+        for i, sig in enumerate(sigs):
+            if sig.beat >= end:
+                break
+            stop = min(end, sigs[i + 1].beat) if i + 1 < len(sigs) else end
+            bars += (stop - sig.beat) / sig.beats_per_bar
+        return bars

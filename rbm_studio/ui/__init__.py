@@ -1,0 +1,1 @@
+"""Qt widgets and the workers that run core code off the GUI thread."""

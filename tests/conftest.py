@@ -1,0 +1,61 @@
+"""Shared fixtures: paths to bundled and shared data, and a place for screenshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared reference data not found at {SHARED_DATA} (only present on dev/CI machines)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def nottingham_midi_dir(shared_data: Path) -> Path:
+    path = shared_data / "midi" / "nottingham-sample"
+    if not path.is_dir():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def jsb_mat(shared_data: Path) -> Path:
+    path = shared_data / "polyphonic" / "JSB_Chorales.mat"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nottingham_mat(shared_data: Path) -> Path:
+    path = shared_data / "polyphonic" / "Nottingham.mat"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Keep caches, autosaves and QSettings of tests out of the real user directories."""
+    base = tmp_path_factory.getbasetemp() / "userdirs"
+    monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("RBM_STUDIO_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("RBM_STUDIO_CONFIG_DIR", str(base / "config"))
