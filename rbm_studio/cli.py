@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from . import __version__
+from .core.jax_setup import configure_jax
 
 # Order is the order shown in --help.
 COMMAND_MODULES = [
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_jax()  # before anything imports or runs JAX: compile cache in the user cache dir
     if args.command is None:
         from .ui.app import run_app
 
