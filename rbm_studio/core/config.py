@@ -1,0 +1,94 @@
+"""Every training hyperparameter in one plain dataclass, so the GUI form, the CLI and the model file
+all speak the same names and a saved model records exactly how it was trained."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+MODEL_KINDS = ("rbm", "rnn-rbm")
+
+
+@dataclass
+class TrainingConfig:
+    """Hyperparameters; defaults are the tutorial's (windows of 15 steps, H=50, CD-1, 200 epochs)."""
+
+    model: str = "rbm"
+    hidden: int = 50
+    window: int = 15
+    stride: int | None = None  # None = window (non-overlapping); 1 = every offset
+    learning_rate: float = 0.005
+    batch_size: int = 100
+    cd_k: int = 1
+    pcd: bool = False
+    momentum_start: float = 0.5
+    momentum_end: float = 0.9
+    momentum_switch_epoch: int = 5
+    weight_decay: float = 0.0
+    sparsity_target: float | None = None
+    sparsity_cost: float = 0.0
+    lr_decay: float = 0.0  # lr at epoch e is learning_rate / (1 + lr_decay * e)
+    epochs: int = 200
+    seed: int = 0
+    frame_level: bool = False  # window 1, sounding plane only, 88 pitches (MIDI 21..108)
+    transpose: int = 0  # augment with every shift in -transpose..+transpose semitones
+    holdout_fraction: float = 0.1
+
+    @property
+    def effective_window(self) -> int:
+        return 1 if self.frame_level else int(self.window)
+
+    @property
+    def effective_stride(self) -> int:
+        if self.frame_level:
+            return 1
+        return int(self.stride) if self.stride else int(self.window)
+
+    def validate(self) -> list[str]:
+        """Human-readable problems, one per bad value (empty when the config is usable)."""
+        problems: list[str] = []
+        if self.model not in MODEL_KINDS:
+            problems.append(f"Model must be one of {', '.join(MODEL_KINDS)}, not {self.model!r}.")
+        if not 1 <= self.hidden <= 100_000:
+            problems.append("Hidden units must be between 1 and 100000.")
+        if not 1 <= self.window <= 4096:
+            problems.append("Window must be between 1 and 4096 steps.")
+        if self.stride is not None and not 1 <= self.stride <= 4096:
+            problems.append("Stride must be between 1 and 4096 steps (or empty for the window).")
+        if not 0.0 < self.learning_rate <= 10.0:
+            problems.append("Learning rate must be greater than 0 and at most 10.")
+        if not 1 <= self.batch_size <= 100_000:
+            problems.append("Batch size must be between 1 and 100000.")
+        if not 1 <= self.cd_k <= 1000:
+            problems.append("CD steps (k) must be between 1 and 1000.")
+        for name in ("momentum_start", "momentum_end"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                problems.append(f"{name.replace('_', ' ').capitalize()} must be in [0, 1).")
+        if self.momentum_switch_epoch < 0:
+            problems.append("Momentum switch epoch must not be negative.")
+        if self.weight_decay < 0.0:
+            problems.append("Weight decay must not be negative.")
+        if self.sparsity_target is not None and not 0.0 < self.sparsity_target < 1.0:
+            problems.append("Sparsity target must be between 0 and 1 (exclusive).")
+        if self.sparsity_cost < 0.0:
+            problems.append("Sparsity cost must not be negative.")
+        if self.lr_decay < 0.0:
+            problems.append("Learning-rate decay must not be negative.")
+        if not 1 <= self.epochs <= 1_000_000:
+            problems.append("Epochs must be between 1 and 1000000.")
+        if not 0 <= self.seed < 2**32:
+            problems.append("Seed must be between 0 and 4294967295.")
+        if not 0 <= self.transpose <= 12:
+            problems.append("Transposition must be between 0 and 12 semitones.")
+        if not 0.0 <= self.holdout_fraction < 1.0:
+            problems.append("Held-out fraction must be in [0, 1).")
+        return problems
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingConfig:
+        """Build from a dict, ignoring unknown keys (files from later versions) and using defaults
+        for missing ones (files from earlier versions)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,559 @@
+"""RBM training as an iterator of progress records, fast enough to watch live.
+
+Every mini-batch update (shuffle, CD-k / PCD-k, momentum, weight decay, sparsity, learning-rate
+decay, end-of-epoch metrics) runs inside one jit-compiled `lax.scan` over a fixed number of steps
+(a *chunk*), so Python dispatches once per chunk, not once per batch. The chunk length is a static
+shape chosen from a FLOP estimate and never changes during a run (no recompiles); after timing the
+first chunk, the trainer dispatches as many chunks back to back as fit in ~0.15 s before it reports,
+so a listener hears progress at least 5× per second and pause/cancel take effect within one group.
+
+Randomness is keyed by the global step (`fold_in(key, step)`), so the weights depend only on the
+seed, the data and the machine — not on how steps were grouped into chunks.
+
+The trainer keeps a numpy copy of the parameters after every group, so `snapshot()`, `weights()`
+and `hidden_activations()` never touch JAX and are safe to call from the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .config import TrainingConfig
+from .encoding import Encoding, StateMatrix
+from .model import Model
+from .rbm import (
+    RBMParams,
+    bernoulli,
+    cd_statistics,
+    free_energy,
+    hidden_probs,
+    init_params,
+    visible_probs,
+)
+from .windows import augment_windows, extract_windows, model_encoding
+
+REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
+ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
+TARGET_CHUNK_S = 0.03
+MAX_CHUNK = 256
+MAX_METRIC_WINDOWS = 2000  # windows used for the free-energy gap at each epoch end
+ACTIVATION_SAMPLE = 500  # windows used for the hidden-activation histogram
+
+
+@dataclass
+class TrainingProgress:
+    """One report from the training iterator; `epoch` counts completed epochs."""
+
+    phase: str  # "compiling", "training", "paused", "done", "cancelled"
+    epoch: int
+    epochs: int
+    batch: int = 0
+    batches_per_epoch: int = 0
+    recon_error: float = float("nan")
+    free_energy_gap: float | None = None
+    epoch_end: bool = False
+    elapsed: float = 0.0
+    eta: float | None = None
+
+
+class StaticSpec(NamedTuple):
+    """Everything that fixes the compiled program's shapes and structure (hashable)."""
+
+    n_train: int
+    batch: int
+    batches_per_epoch: int
+    chunk: int
+    cd_k: int
+    pcd: bool
+    sparsity: bool
+
+
+class Hyper(NamedTuple):
+    """Dynamic scalars: changing them does not recompile."""
+
+    learning_rate: jax.Array
+    lr_decay: jax.Array
+    momentum_start: jax.Array
+    momentum_end: jax.Array
+    momentum_switch_epoch: jax.Array
+    weight_decay: jax.Array
+    sparsity_target: jax.Array
+    sparsity_cost: jax.Array
+    epoch_offset: jax.Array
+    total_steps: jax.Array
+
+
+class TrainData(NamedTuple):
+    train: jax.Array  # uint8 [n_train, V]
+    holdout: jax.Array  # uint8 [n_metric, V] (may have 0 rows)
+    train_sample: jax.Array  # uint8 [n_metric, V] training windows compared against the holdout
+    step_key: jax.Array  # folded with the global step: sampling noise
+    shuffle_key: jax.Array  # folded with the global epoch: mini-batch order
+
+
+class TrainState(NamedTuple):
+    params: RBMParams
+    velocity: RBMParams
+    chains: jax.Array  # PCD persistent chains [batch, V] (unused for CD)
+    perm: jax.Array  # this epoch's shuffled order, padded to batches_per_epoch·batch
+    step: jax.Array  # steps done in this run
+    err_sum: jax.Array
+    err_count: jax.Array
+
+
+def _free_energy_gap(params: RBMParams, data: TrainData) -> jax.Array:
+    """mean F(held-out) − mean F(training sample): grows when the model overfits."""
+    if data.holdout.shape[0] == 0:
+        return jnp.float32(jnp.nan)
+    f_hold = jnp.mean(free_energy(params, data.holdout.astype(jnp.float32)))
+    f_train = jnp.mean(free_energy(params, data.train_sample.astype(jnp.float32)))
+    return f_hold - f_train
+
+
+def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainState):
+    """One mini-batch update; a no-op past `total_steps`. Returns (state, per-step metrics)."""
+    B, bpe = spec.batch, spec.batches_per_epoch
+    s = state.step
+    local_epoch = s // bpe
+    b = s % bpe
+    epoch = hyper.epoch_offset + local_epoch  # global epoch index (continued training)
+    global_step = epoch * bpe + b
+    key = jax.random.fold_in(data.step_key, global_step)
+    k_h0, k_neg, k_chain = jax.random.split(key, 3)
+
+    def new_perm():
+        p = jax.random.permutation(jax.random.fold_in(data.shuffle_key, epoch), spec.n_train)
+        pad = bpe * B - spec.n_train
+        return jnp.concatenate([p, jnp.zeros((pad,), p.dtype)]) if pad else p
+
+    perm = jax.lax.cond(b == 0, new_perm, lambda: state.perm)
+    idx = jax.lax.dynamic_slice(perm, (b * B,), (B,))
+    weights = ((b * B + jnp.arange(B)) < spec.n_train).astype(jnp.float32)
+    v0 = data.train[idx].astype(jnp.float32)
+    params = state.params
+
+    ph0 = hidden_probs(params, v0)
+    h0 = bernoulli(k_h0, ph0)
+    if spec.pcd:
+        h = bernoulli(k_chain, hidden_probs(params, state.chains))
+    else:
+        h = h0
+    v = v0
+    ph = ph0
+    first_pv = None
+    for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
+        k_v, k_h = jax.random.split(kk)
+        pv = visible_probs(params, h)
+        if first_pv is None:
+            first_pv = pv
+        v = bernoulli(k_v, pv)
+        ph = hidden_probs(params, v)
+        if i < spec.cd_k - 1:
+            h = bernoulli(k_h, ph)
+    recon = first_pv if not spec.pcd else visible_probs(params, h0)
+    n = jnp.sum(weights)
+    row_err = jnp.mean((v0 - recon) ** 2, axis=1)
+    batch_err = jnp.sum(row_err * weights) / n
+
+    g = cd_statistics(v0, ph0, v, ph, weights)
+    if spec.sparsity:
+        q = jnp.sum(ph0 * weights[:, None], axis=0) / n
+        pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
+        v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
+        g = RBMParams(g.W - v_mean[:, None] * pen[None, :], g.vbias, g.hbias - pen)
+    lr = hyper.learning_rate / (1.0 + hyper.lr_decay * epoch.astype(jnp.float32))
+    mom = jnp.where(epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
+    g = RBMParams(g.W - hyper.weight_decay * params.W, g.vbias, g.hbias)
+    velocity = RBMParams(*(mom * u + lr * d for u, d in zip(state.velocity, g, strict=True)))
+    new_params = RBMParams(*(p + u for p, u in zip(params, velocity, strict=True)))
+    chains = v if spec.pcd else state.chains
+
+    err_sum = state.err_sum + batch_err * n
+    err_count = state.err_count + n
+    epoch_end = b == bpe - 1
+    epoch_err = err_sum / jnp.maximum(err_count, 1.0)
+    gap = jax.lax.cond(
+        epoch_end,
+        lambda: _free_energy_gap(new_params, data),
+        lambda: jnp.float32(jnp.nan),
+    )
+    new_state = TrainState(
+        new_params,
+        velocity,
+        chains,
+        perm,
+        s + 1,
+        jnp.where(epoch_end, 0.0, err_sum),
+        jnp.where(epoch_end, 0.0, err_count),
+    )
+    out = {
+        "active": jnp.bool_(True),
+        "epoch": epoch,
+        "batch": b,
+        "recon": batch_err,
+        "epoch_recon": epoch_err,
+        "gap": gap,
+        "epoch_end": epoch_end,
+    }
+    return new_state, out
+
+
+@partial(jax.jit, static_argnames="spec")
+def run_chunk(state: TrainState, data: TrainData, hyper: Hyper, spec: StaticSpec):
+    """`spec.chunk` training steps in one compiled scan; steps past `total_steps` do nothing."""
+
+    def body(st, _):
+        def skip(st):
+            out = {
+                "active": jnp.bool_(False),
+                "epoch": jnp.int32(0),
+                "batch": jnp.int32(0),
+                "recon": jnp.float32(jnp.nan),
+                "epoch_recon": jnp.float32(jnp.nan),
+                "gap": jnp.float32(jnp.nan),
+                "epoch_end": jnp.bool_(False),
+            }
+            return st, out
+
+        return jax.lax.cond(
+            st.step < hyper.total_steps, partial(_train_step, spec, hyper, data), skip, st
+        )
+
+    return jax.lax.scan(body, state, None, length=spec.chunk)
+
+
+def cd_flops_per_step(batch: int, n_visible: int, n_hidden: int, cd_k: int) -> float:
+    """Matmul FLOPs of one CD-k update: v→h, k·(h→v, v→h), two gradient outer products."""
+    return 2.0 * batch * n_visible * n_hidden * (1 + 2 * cd_k + 2)
+
+
+def _pow2_floor(x: float) -> int:
+    return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
+
+
+class Trainer:
+    """Iterate it to train; `pause()`, `resume()`, `cancel()`, `snapshot()` work from any thread."""
+
+    def __init__(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        encoding: Encoding,
+        *,
+        model: Model | None = None,
+    ) -> None:
+        problems = config.validate()
+        if problems:
+            raise ValueError("invalid training settings: " + " ".join(problems))
+        if config.model != "rbm":
+            raise ValueError(f"this trainer trains kind 'rbm', not {config.model!r}")
+        for m in matrices:
+            if m.encoding != encoding:
+                raise ValueError(
+                    f"song {m.title!r} uses encoding {m.encoding}, expected {encoding}"
+                )
+        self.config = config
+        self.data_encoding = encoding
+        self.encoding = model_encoding(encoding, config.frame_level)
+        window, stride = config.effective_window, config.effective_stride
+        windows = extract_windows(
+            matrices, window=window, stride=stride, frame_level=config.frame_level
+        )
+        if windows.shape[0] == 0:
+            raise ValueError(
+                f"no song is at least {window} steps long, so there is nothing to learn from"
+            )
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(windows.shape[0])
+        n_hold = int(windows.shape[0] * config.holdout_fraction)
+        if windows.shape[0] - n_hold < 1:
+            n_hold = 0
+        holdout = windows[order[:n_hold]]
+        train = windows[np.sort(order[n_hold:])]
+        planes = 1 if config.frame_level else 2
+        train = augment_windows(train, window, config.transpose, planes)
+        self.n_visible = int(train.shape[1])
+        self.n_hidden = int(config.hidden)
+        n_metric = min(n_hold, MAX_METRIC_WINDOWS, train.shape[0])
+        hold_sample = holdout[:n_metric]
+        train_sample = train[rng.choice(train.shape[0], n_metric, replace=False)]
+        self._activation_sample = train[
+            rng.choice(train.shape[0], min(ACTIVATION_SAMPLE, train.shape[0]), replace=False)
+        ].astype(np.float32)
+
+        self.epoch_offset = 0
+        self.history: list[dict] = []
+        key = jax.random.PRNGKey(config.seed)
+        init_key, run_key = jax.random.split(key)
+        if model is not None:
+            if model.kind != "rbm":
+                raise ValueError(f"cannot continue training a {model.kind!r} model here")
+            if model.n_visible != self.n_visible or model.n_hidden != self.n_hidden:
+                raise ValueError(
+                    f"the model has {model.n_visible} visible / {model.n_hidden} hidden units but "
+                    f"these settings need {self.n_visible} / {self.n_hidden}"
+                )
+            if model.encoding != self.encoding:
+                raise ValueError(
+                    f"the model uses encoding {model.encoding}, the songs {self.encoding}"
+                )
+            params = RBMParams(
+                *(jnp.asarray(model.params[k], jnp.float32) for k in RBMParams._fields)
+            )
+            self.epoch_offset = model.epochs_trained
+            self.history = [dict(h) for h in model.history]
+            self._previous_dataset = dict(model.dataset)
+            self._created = model.created
+        else:
+            params = init_params(init_key, self.n_visible, self.n_hidden, train.mean(axis=0))
+            self._previous_dataset = {}
+            self._created = None
+
+        batch = min(config.batch_size, train.shape[0])
+        bpe = math.ceil(train.shape[0] / batch)
+        self.batches_per_epoch = bpe
+        self.total_steps = config.epochs * bpe
+        flops = cd_flops_per_step(batch, self.n_visible, self.n_hidden, config.cd_k)
+        chunk = min(
+            _pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops),
+            MAX_CHUNK,
+            1 << math.ceil(math.log2(self.total_steps)),
+        )
+        self.spec = StaticSpec(
+            n_train=int(train.shape[0]),
+            batch=batch,
+            batches_per_epoch=bpe,
+            chunk=chunk,
+            cd_k=config.cd_k,
+            pcd=config.pcd,
+            sparsity=config.sparsity_target is not None and config.sparsity_cost > 0,
+        )
+        f32 = partial(jnp.asarray, dtype=jnp.float32)
+        self._hyper = Hyper(
+            learning_rate=f32(config.learning_rate),
+            lr_decay=f32(config.lr_decay),
+            momentum_start=f32(config.momentum_start),
+            momentum_end=f32(config.momentum_end),
+            momentum_switch_epoch=jnp.asarray(config.momentum_switch_epoch, jnp.int32),
+            weight_decay=f32(config.weight_decay),
+            sparsity_target=f32(config.sparsity_target or 0.0),
+            sparsity_cost=f32(config.sparsity_cost),
+            epoch_offset=jnp.asarray(self.epoch_offset, jnp.int32),
+            total_steps=jnp.asarray(self.total_steps, jnp.int32),
+        )
+        self._data = TrainData(
+            jnp.asarray(train),
+            jnp.asarray(hold_sample),
+            jnp.asarray(train_sample),
+            jax.random.fold_in(run_key, 0),
+            jax.random.fold_in(run_key, 1),
+        )
+        zeros = RBMParams(*(jnp.zeros_like(p) for p in params))
+        chains = jnp.asarray(train[:batch], jnp.float32) if config.pcd else jnp.zeros((1, 1))
+        self._state = TrainState(
+            params,
+            zeros,
+            chains,
+            jnp.zeros((bpe * batch,), jnp.int32),
+            jnp.asarray(0, jnp.int32),
+            jnp.float32(0.0),
+            jnp.float32(0.0),
+        )
+        self.dataset_summary = self._summarise(matrices, windows.shape[0], train.shape[0], n_hold)
+
+        self._lock = threading.Lock()
+        self._host_params = {
+            k: np.asarray(v) for k, v in zip(RBMParams._fields, params, strict=True)
+        }
+        self._pause = threading.Event()
+        self._cancel = threading.Event()
+        self._wake = threading.Event()
+        self._started = False
+        self.compile_seconds: float | None = None
+        self.chunk_seconds: float | None = None
+        self.finished = False
+
+    # ----- control (any thread) -----
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+        self._wake.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._wake.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # ----- numpy views (any thread, never touch JAX) -----
+    def weights(self) -> np.ndarray:
+        with self._lock:
+            return self._host_params["W"].copy()
+
+    def snapshot(self) -> Model:
+        """The model trained so far (numpy copies), with its history."""
+        with self._lock:
+            params = {k: v.copy() for k, v in self._host_params.items()}
+            history = [dict(h) for h in self.history]
+        cfg = TrainingConfig.from_dict(self.config.to_dict())
+        dataset = dict(self.dataset_summary)
+        if self._previous_dataset:
+            dataset["previous"] = self._previous_dataset
+        model = Model("rbm", params, cfg, self.encoding, history, dataset)
+        if self._created is not None:
+            model.created = self._created
+        return model
+
+    def hidden_activations(self) -> np.ndarray:
+        """Mean p(h=1|v) of each hidden unit over a fixed sample of training windows [H]."""
+        with self._lock:
+            W, hb = self._host_params["W"], self._host_params["hbias"]
+            x = self._activation_sample @ W + hb
+        return (1.0 / (1.0 + np.exp(-x))).mean(axis=0)
+
+    # ----- the training loop -----
+    def __iter__(self) -> Iterator[TrainingProgress]:
+        if self._started:
+            raise RuntimeError("a Trainer can only be iterated once")
+        self._started = True
+        cfg = self.config
+        bpe = self.batches_per_epoch
+        total_epochs = self.epoch_offset + cfg.epochs
+
+        def progress(phase: str, **kw) -> TrainingProgress:
+            return TrainingProgress(
+                phase=phase,
+                epoch=self._epochs_done,
+                epochs=total_epochs,
+                batches_per_epoch=bpe,
+                **kw,
+            )
+
+        self._epochs_done = self.epoch_offset
+        yield progress("compiling")
+        t0 = time.perf_counter()
+        compiled = run_chunk.lower(self._state, self._data, self._hyper, spec=self.spec).compile()
+        self.compile_seconds = time.perf_counter() - t0
+
+        active_time = 0.0
+        steps_done = 0
+        calls_per_group = 1
+        last_recon = float("nan")
+        last_gap: float | None = None
+        while steps_done < self.total_steps:
+            if self._cancel.is_set():
+                break
+            if self._pause.is_set():
+                self._wake.clear()
+                yield progress(
+                    "paused", elapsed=active_time, recon_error=last_recon, free_energy_gap=last_gap
+                )
+                self._wake.wait(REPORT_INTERVAL_S)
+                continue
+            t_start = time.perf_counter()
+            outs = []
+            state = self._state
+            for _ in range(calls_per_group):
+                state, out = compiled(state, self._data, self._hyper)
+                outs.append(out)
+                if steps_done + len(outs) * self.spec.chunk >= self.total_steps:
+                    break
+            host_out = jax.device_get(outs)
+            host_params = jax.device_get(state.params)
+            dt = time.perf_counter() - t_start
+            active_time += dt
+            self._state = state
+            per_call = dt / len(outs)
+            if self.chunk_seconds is None:
+                self.chunk_seconds = per_call
+            calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
+            records = []
+            for out in host_out:
+                active = out["active"]
+                steps_done += int(active.sum())
+                for i in np.flatnonzero(active & out["epoch_end"]):
+                    gap = float(out["gap"][i])
+                    records.append(
+                        {
+                            "epoch": int(out["epoch"][i]) + 1,
+                            "recon_error": float(out["epoch_recon"][i]),
+                            "free_energy_gap": None if math.isnan(gap) else gap,
+                            "elapsed": active_time,
+                        }
+                    )
+                if active.any():
+                    last = np.flatnonzero(active)[-1]
+                    last_recon = float(out["recon"][last])
+                    last_batch = int(out["batch"][last]) + 1
+            with self._lock:
+                self._host_params = {
+                    k: np.asarray(v) for k, v in zip(RBMParams._fields, host_params, strict=True)
+                }
+                self.history.extend(records)
+            eta = active_time / steps_done * (self.total_steps - steps_done)
+            for rec in records:
+                self._epochs_done = rec["epoch"]
+                last_gap = rec["free_energy_gap"]
+                yield progress(
+                    "training",
+                    batch=bpe,
+                    recon_error=rec["recon_error"],
+                    free_energy_gap=rec["free_energy_gap"],
+                    epoch_end=True,
+                    elapsed=active_time,
+                    eta=eta,
+                )
+            if not records or last_batch != bpe:
+                yield progress(
+                    "training",
+                    batch=last_batch % bpe if last_batch != bpe else bpe,
+                    recon_error=last_recon,
+                    free_energy_gap=last_gap,
+                    elapsed=active_time,
+                    eta=eta,
+                )
+        self.finished = steps_done >= self.total_steps
+        phase = "done" if self.finished else "cancelled"
+        yield progress(
+            phase,
+            recon_error=last_recon,
+            free_energy_gap=last_gap,
+            elapsed=active_time,
+            eta=0.0 if self.finished else None,
+        )
+
+    def run(self) -> Model:
+        """Train to the end (or until cancelled) and return the model."""
+        for _ in self:
+            pass
+        return self.snapshot()
+
+    # ----- helpers -----
+    def _summarise(self, matrices, n_windows: int, n_train: int, n_hold: int) -> dict:
+        bpms = [float(m.bpm) for m in matrices]
+        sigs = [f"{m.time_signature[0]}/{m.time_signature[1]}" for m in matrices]
+        return {
+            "songs": len(matrices),
+            "steps": int(sum(m.steps for m in matrices)),
+            "windows": int(n_windows),
+            "train_windows": int(n_train),
+            "holdout_windows": int(n_hold),
+            "bpm": float(np.median(bpms)) if bpms else 120.0,
+            "time_signature": max(set(sigs), key=sigs.count) if sigs else "4/4",
+            "titles": [m.title for m in matrices[:200]],
+            "data_encoding": self.data_encoding.to_dict(),
+        }
