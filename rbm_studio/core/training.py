@@ -144,10 +144,8 @@ def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainSta
 
     ph0 = hidden_probs(params, v0)
     h0 = bernoulli(k_h0, ph0)
-    if spec.pcd:
-        h = bernoulli(k_chain, hidden_probs(params, state.chains))
-    else:
-        h = h0
+    # the negative chain starts at the data (CD) or at the persistent chains (PCD)
+    h = bernoulli(k_chain, hidden_probs(params, state.chains)) if spec.pcd else h0
     v = v0
     ph = ph0
     first_pv = None

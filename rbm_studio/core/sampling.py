@@ -1,0 +1,230 @@
+"""New songs from a trained RBM.
+
+Two ways, both as jit-compiled Gibbs loops:
+- "windows" (the tutorial's): independent windows, each from an all-zero (or noise) visible layer
+  through k Gibbs steps, concatenated. Quick, but windows do not know about each other.
+- "continue": slide the window forward by half its length; the known part is clamped and only the
+  new part is Gibbs-sampled given it (conditional sampling), so each window continues the last.
+  Starts from silence, noise, or a primer song, which is kept verbatim at the start of the output.
+Temperature divides all energies: > 1 is wilder, < 1 more conservative.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .encoding import StateMatrix, canonicalize
+from .model import Model
+from .rbm import RBMParams, bernoulli, hidden_probs, visible_probs
+from .windows import model_rows, rows_to_state_data
+
+MODES = ("windows", "continue")
+STARTS = ("silence", "noise", "primer")
+MAX_STEPS = 100_000
+
+
+def rbm_params(model: Model) -> RBMParams:
+    """The model's parameters as a JAX pytree."""
+    return RBMParams(*(jnp.asarray(model.params[k], jnp.float32) for k in RBMParams._fields))
+
+
+def _gibbs(params, v, clamp_mask, clamp_values, key, k: int, temperature):
+    """k Gibbs steps from `v`; entries where `clamp_mask` is 1 are held at `clamp_values`."""
+
+    def body(v, kk):
+        kh, kv = jax.random.split(kk)
+        h = bernoulli(kh, hidden_probs(params, v, temperature))
+        v = bernoulli(kv, visible_probs(params, h, temperature))
+        v = clamp_mask * clamp_values + (1.0 - clamp_mask) * v
+        return v, None
+
+    v, _ = jax.lax.scan(body, v, jax.random.split(key, k))
+    return v
+
+
+@partial(jax.jit, static_argnames=("k",))
+def sample_windows(params: RBMParams, v0: jax.Array, key: jax.Array, k: int, temperature):
+    """Free-running k-step Gibbs chains from `v0` [N, V] (no clamping)."""
+    zeros = jnp.zeros_like(v0)
+    return _gibbs(params, v0, zeros, zeros, key, k, temperature)
+
+
+@partial(jax.jit, static_argnames=("k", "window", "advance", "slides"))
+def sample_continuation(
+    params: RBMParams,
+    context: jax.Array,
+    key: jax.Array,
+    temperature,
+    *,
+    k: int,
+    window: int,
+    advance: int,
+    slides: int,
+):
+    """Extend `context` [S, window-advance, w] by `slides` × `advance` new rows per song, each time
+    clamping the last window-advance rows and Gibbs-sampling the next `advance` given them.
+    Returns [S, slides·advance, w]."""
+    songs, keep, width = context.shape
+    clamp = jnp.concatenate(
+        [jnp.ones((keep * width,), jnp.float32), jnp.zeros((advance * width,), jnp.float32)]
+    )
+    clamp = jnp.broadcast_to(clamp, (songs, window * width))
+    fresh = jnp.zeros((songs, advance, width), jnp.float32)
+
+    def slide(ctx, kk):
+        v = jnp.concatenate([ctx, fresh], axis=1).reshape(songs, window * width)
+        rows = _gibbs(params, v, clamp, v, kk, k, temperature).reshape(songs, window, width)
+        return rows[:, advance:], rows[:, keep:]
+
+    _, new = jax.lax.scan(slide, context, jax.random.split(key, slides))
+    return jnp.transpose(new, (1, 0, 2, 3)).reshape(songs, slides * advance, width)
+
+
+def generate(
+    model: Model,
+    *,
+    songs: int = 1,
+    steps: int = 256,
+    gibbs_steps: int = 1,
+    temperature: float = 1.0,
+    seed: int = 0,
+    mode: str = "windows",
+    start: str = "silence",
+    primer: StateMatrix | None = None,
+) -> list[StateMatrix]:
+    """`songs` new state matrices of `steps` rows (a primer is kept in front: primer + steps).
+
+    Output matrices are canonical and carry the model's encoding."""
+    if model.kind != "rbm":
+        raise ValueError(f"generate() samples kind 'rbm' models, not {model.kind!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if primer is not None:
+        start = "primer"
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, not {start!r}")
+    if start == "primer" and primer is None:
+        raise ValueError("start='primer' needs a primer song")
+    if start == "primer" and mode != "continue":
+        raise ValueError("continuing a primer song needs mode='continue'")
+    if not 1 <= songs <= 1000:
+        raise ValueError("songs must be between 1 and 1000")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}")
+    if not 1 <= gibbs_steps <= 10_000:
+        raise ValueError("gibbs_steps must be between 1 and 10000")
+    if not 0.0 < temperature <= 100.0:
+        raise ValueError("temperature must be greater than 0 and at most 100")
+
+    params = rbm_params(model)
+    window, width = model.window, model.row_width
+    key = jax.random.PRNGKey(seed)
+    k_init, k_first, k_rest = jax.random.split(key, 3)
+    temp = jnp.float32(temperature)
+
+    def initial(n: int) -> jax.Array:
+        if start == "noise":
+            marg = jax.nn.sigmoid(params.vbias)
+            return bernoulli(k_init, jnp.broadcast_to(marg, (n, model.n_visible)))
+        return jnp.zeros((n, model.n_visible), jnp.float32)
+
+    if mode == "windows":
+        n_win = math.ceil(steps / window)
+        v = sample_windows(params, initial(songs * n_win), k_first, gibbs_steps, temp)
+        rows = np.asarray(v, dtype=np.uint8).reshape(songs, n_win * window, width)[:, :steps]
+        prefix = None
+    else:
+        advance = max(1, window // 2)
+        keep = window - advance
+        if primer is not None:
+            prefix = _primer_rows(model, primer)
+            ctx = np.zeros((keep, width), np.float32)
+            if keep:
+                tail = prefix[-keep:]
+                ctx[keep - len(tail) :] = tail
+            context = jnp.broadcast_to(jnp.asarray(ctx), (songs, keep, width))
+            first = jnp.zeros((songs, 0, width), jnp.float32)
+            if keep == 0:
+                context = jnp.broadcast_to(jnp.asarray(prefix[-1:], jnp.float32), (songs, 1, width))
+            todo = steps
+        else:
+            prefix = None
+            v = sample_windows(params, initial(songs), k_first, gibbs_steps, temp)
+            first = v.reshape(songs, window, width)
+            context = first[:, advance:] if keep else first[:, -1:]
+            todo = max(0, steps - window)
+        slides = math.ceil(todo / advance)
+        if slides:
+            new = _continue(
+                params, context, k_rest, temp, gibbs_steps, window, advance, keep, slides
+            )
+            gen = jnp.concatenate([first, new], axis=1)
+        else:
+            gen = first
+        rows = np.asarray(gen, dtype=np.uint8)[:, :steps]
+    return [_to_matrix(model, rows[i], prefix, primer, i) for i in range(songs)]
+
+
+def _continue(params, context, key, temp, k, window, advance, keep, slides):
+    """Conditional continuation; with nothing to clamp (window 1), each new frame's chain starts
+    from the previous frame instead, so consecutive frames stay related."""
+    if keep:
+        return sample_continuation(
+            params, context, key, temp, k=k, window=window, advance=advance, slides=slides
+        )
+    return _chain_frames(params, context[:, -1], key, temp, k=k, slides=slides)
+
+
+@partial(jax.jit, static_argnames=("k", "slides"))
+def _chain_frames(params, last, key, temperature, *, k: int, slides: int):
+    zeros = jnp.zeros_like(last)
+
+    def step(v, kk):
+        v = _gibbs(params, v, zeros, zeros, kk, k, temperature)
+        return v, v
+
+    _, frames = jax.lax.scan(step, last, jax.random.split(key, slides))
+    return jnp.transpose(frames, (1, 0, 2))
+
+
+def _primer_rows(model: Model, primer: StateMatrix) -> np.ndarray:
+    if not model.frame_level and primer.encoding != model.encoding:
+        raise ValueError(
+            f"the primer uses encoding {primer.encoding}, the model {model.encoding}; "
+            "encode the primer with the model's encoding"
+        )
+    rows = model_rows(primer, model.frame_level).astype(np.float32)
+    if rows.shape[0] == 0:
+        raise ValueError("the primer song is empty")
+    return rows
+
+
+def _to_matrix(
+    model: Model, rows: np.ndarray, prefix: np.ndarray | None, primer: StateMatrix | None, i: int
+) -> StateMatrix:
+    if prefix is not None:
+        rows = np.concatenate([prefix.astype(np.uint8), rows], axis=0)
+    data = canonicalize(
+        rows_to_state_data(rows, model.encoding, model.frame_level), model.encoding.span
+    )
+    bpm = float(primer.bpm) if primer is not None else float(model.dataset.get("bpm", 120.0))
+    sig = primer.time_signature if primer is not None else _signature(model.dataset)
+    title = (
+        f"{primer.title or 'primer'} (continued {i + 1})"
+        if primer is not None
+        else f"Generated {i + 1}"
+    )
+    return StateMatrix(data, model.encoding, bpm=bpm, time_signature=sig, title=title)
+
+
+def _signature(dataset: dict) -> tuple[int, int]:
+    try:
+        num, den = str(dataset.get("time_signature", "4/4")).split("/")
+        return int(num), int(den)
+    except ValueError:
+        return (4, 4)
