@@ -532,42 +532,63 @@ def _parse_with_pool(
     pool_size: int,
     finished: Callable[[FileResult], None],
     cancelled: Callable[[], bool],
+    *,
+    help_here: bool = True,
 ) -> None:
-    """Pool processes take files from the front of the list while this thread takes them from
-    the back. When this thread reaches files the pool already holds, it parses them too and the
-    first answer wins, so nothing ever waits on a slow-starting or dead worker process."""
+    """Pool processes take files from the front of the list while this thread (`help_here`)
+    takes them from the back. When this thread reaches files the pool already holds, it parses
+    them too and the first answer wins, so nothing waits on a slow-starting worker process.
+    A file whose worker failed (e.g. the process was killed) is parsed here."""
     executor = cf.ProcessPoolExecutor(
         max_workers=pool_size, mp_context=multiprocessing.get_context("spawn")
     )
     arrived: deque[tuple[int, cf.Future]] = deque()  # appended by the executor's thread
+    wake = threading.Event()
+
+    def on_done(i: int, future: cf.Future) -> None:
+        arrived.append((i, future))
+        wake.set()
+
+    def settle_here(i: int) -> None:
+        settled[i] = True
+        finished(_import_file(misses[i], enc, keep_drums, root, lookup=False))
+
+    settled = [False] * len(misses)
     try:
         futures = []
         for i, path in enumerate(misses):
             future = executor.submit(
                 _pool_worker, str(path), enc.to_dict(), keep_drums, str(root) if root else None
             )
-            future.add_done_callback(lambda f, i=i: arrived.append((i, f)))
+            future.add_done_callback(lambda f, i=i: on_done(i, f))
             futures.append(future)
-        settled = [False] * len(misses)
+        left = len(misses)
         tail = len(misses) - 1
-        while tail >= 0:
+        while left:
             if cancelled():
                 return
+            wake.clear()
             while arrived:
                 i, future = arrived.popleft()
-                if settled[i] or future.cancelled() or future.exception() is not None:
-                    continue  # a failed worker's file is parsed here when the tail reaches it
+                if settled[i] or future.cancelled():
+                    continue
+                left -= 1
+                if future.exception() is not None:
+                    settle_here(i)
+                    continue
                 result = future.result()
                 result.path = misses[i]  # keep the caller's spelling of the path
                 settled[i] = True
                 finished(result)
             while tail >= 0 and settled[tail]:
                 tail -= 1
-            if tail >= 0:
+            if help_here and tail >= 0:
                 futures[tail].cancel()
-                settled[tail] = True
-                finished(_import_file(misses[tail], enc, keep_drums, root, lookup=False))
+                settle_here(tail)
+                left -= 1
                 tail -= 1
+            elif left:
+                wake.wait(0.1)
     finally:
         # Never wait for workers to exit: that would add their start-up time to a job this
         # thread may already have finished alone.

@@ -1,0 +1,296 @@
+"""Folder import: per-file results and reasons, the on-disk cache, cancellation, progress, workers."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+from rbm_studio.core import dataset
+from rbm_studio.core.dataset import (
+    collect_midi_files,
+    import_folder,
+    song_for,
+)
+from rbm_studio.core.encoding import Encoding, encode
+from rbm_studio.core.midi import MAX_STEPS, read_midi
+
+TPB = 480
+
+
+def write_song(
+    path: Path,
+    notes: list[tuple[int, float, float]],
+    *,
+    bpm: float = 120.0,
+    sig: tuple[int, int] = (4, 4),
+    velocity: int = 90,
+) -> Path:
+    """A type 1 file written with mido itself: conductor track + one note track.
+    `notes` are (pitch, start_beat, end_beat)."""
+    conductor = mido.MidiTrack(
+        [
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0),
+            mido.MetaMessage("time_signature", numerator=sig[0], denominator=sig[1], time=0),
+        ]
+    )
+    events = []
+    for pitch, start, end in notes:
+        events.append(
+            (round(start * TPB), 1, mido.Message("note_on", note=pitch, velocity=velocity))
+        )
+        events.append((round(end * TPB), 0, mido.Message("note_off", note=pitch, velocity=0)))
+    track = mido.MidiTrack()
+    last = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - last))
+        last = tick
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mido.MidiFile(type=1, ticks_per_beat=TPB, tracks=[conductor, track]).save(path)
+    return path
+
+
+def scale(n: int, offset: int = 0) -> list[tuple[int, float, float]]:
+    return [(60 + (i + offset) % 12, i * 0.5, i * 0.5 + 0.5) for i in range(n)]
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> Path:
+    """Good songs, broken files, an empty song and files the folder scan must ignore."""
+    root = tmp_path / "songs"
+    write_song(root / "a_good.mid", scale(16), bpm=90, sig=(3, 4))
+    write_song(root / "sub" / "deeper" / "B_GOOD.MIDI", scale(8, 3))
+    write_song(root / "c_wide.mid", [(10, 0, 1), (60, 1, 2), (120, 2, 3)])
+    write_song(root / "d_no_notes.mid", [])
+    good = (root / "a_good.mid").read_bytes()
+    (root / "e_truncated.mid").write_bytes(good[: len(good) // 2])
+    (root / "f_empty.mid").write_bytes(b"")
+    (root / "g_text.mid").write_text("these are my lyrics, not a MIDI file\n")
+    (root / "notes.txt").write_text("ignored: not .mid")
+    (root / ".hidden.mid").write_bytes(b"junk")
+    (root / ".git").mkdir()
+    (root / ".git" / "x.mid").write_bytes(b"junk")
+    return root
+
+
+def by_name(report) -> dict:
+    return {r.path.name: r for r in report.results}
+
+
+def test_mixed_folder_reports_every_file_and_bad_ones_do_not_stop_it(mixed_folder):
+    report = import_folder(mixed_folder, workers=1)
+    results = by_name(report)
+    assert sorted(results) == [
+        "B_GOOD.MIDI",
+        "a_good.mid",
+        "c_wide.mid",
+        "d_no_notes.mid",
+        "e_truncated.mid",
+        "f_empty.mid",
+        "g_text.mid",
+    ]
+    assert {r.path.name for r in report.loaded} == {"a_good.mid", "B_GOOD.MIDI", "c_wide.mid"}
+    assert results["d_no_notes.mid"].reason == "no notes"
+    assert "truncated" in results["e_truncated.mid"].reason
+    assert "empty" in results["f_empty.mid"].reason
+    assert "not a MIDI file" in results["g_text.mid"].reason
+    for r in report.skipped:
+        assert r.matrix is None and "\n" not in r.reason and r.reason
+    assert len(report.matrices) == 3
+
+    a = results["a_good.mid"]
+    assert (a.steps, a.notes, a.bpm, a.time_signature) == (32, 16, 90.0, "3/4")
+    assert a.seconds == pytest.approx(8 * 60 / 90)
+    assert a.bars == pytest.approx(8 / 3)
+    assert a.matrix.steps == 32 and a.matrix.time_signature == (3, 4)
+    assert a.matrix.struck.sum() == 16
+    # The matrix is exactly what encoding the re-read song gives.
+    assert np.array_equal(a.matrix.data, encode(song_for(a)).data)
+    assert len(song_for(a).notes) == 16
+
+    wide = results["c_wide.mid"]
+    assert (wide.folded, wide.dropped) == (2, 0)
+    summary = report.summary()
+    assert (summary["files"], summary["loaded"], summary["skipped"]) == (7, 3, 4)
+
+
+def test_drop_policy_counts_dropped_notes_and_all_dropped_is_skipped(tmp_path):
+    write_song(tmp_path / "wide.mid", [(10, 0, 1), (60, 1, 2), (120, 2, 3)])
+    write_song(tmp_path / "low.mid", [(5, 0, 1), (7, 1, 2)])
+    report = import_folder(tmp_path, Encoding(out_of_range="drop"), workers=1)
+    results = by_name(report)
+    assert (results["wide.mid"].folded, results["wide.mid"].dropped) == (0, 2)
+    assert results["wide.mid"].matrix.sounding.sum() == 4
+    assert not results["low.mid"].ok and "outside the pitch range" in results["low.mid"].reason
+
+
+def test_explicit_files_any_suffix_and_missing_paths(tmp_path):
+    song = write_song(tmp_path / "take1.kar", scale(4))
+    folder = tmp_path / "more"
+    write_song(folder / "x.mid", scale(5))
+    missing = tmp_path / "gone.mid"
+    report = import_folder([song, missing, folder, song], workers=1)
+    assert [r.path.name for r in report.results] == ["gone.mid", "take1.kar", "x.mid"]
+    assert report.results[0].reason == "file not found"
+    assert [r.notes for r in report.loaded] == [4, 5]
+
+
+def test_too_long_song_is_refused_with_a_reason(tmp_path):
+    # 12,600 beats at 8 steps per beat is 100,800 steps: over the limit on this grid only.
+    write_song(tmp_path / "drone.mid", [(60, 0, 12_600)])
+    report = import_folder(tmp_path, Encoding(steps_per_beat=8), workers=1)
+    (result,) = report.results
+    assert not result.ok and "too long" in result.reason and f"{MAX_STEPS:,}" in result.reason
+    assert import_folder(tmp_path, workers=1).results[0].ok
+
+
+def test_collect_finds_mid_and_midi_in_any_case_recursively(tmp_path):
+    for name in ["a.mid", "b.MID", "c/d.Midi", "c/e.midi", "f.mp3", "c/.g.mid"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    files, missing = collect_midi_files(tmp_path)
+    assert sorted(f.relative_to(tmp_path).as_posix() for f in files) == [
+        "a.mid",
+        "b.MID",
+        "c/d.Midi",
+        "c/e.midi",
+    ]
+    assert missing == []
+
+
+def cache_entries() -> list[Path]:
+    return sorted(dataset._cache_root().rglob("*.npz"))
+
+
+def test_cache_hit_then_corrupt_entry_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "songs"
+    for i in range(3):
+        write_song(folder / f"s{i}.mid", scale(6 + i, i), bpm=100 + i)
+    first = import_folder(folder, workers=1)
+    assert [r.cached for r in first.results] == [False] * 3
+    entries = cache_entries()
+    assert len(entries) == 3
+
+    second = import_folder(folder, workers=1)
+    assert [r.cached for r in second.results] == [True] * 3
+    for a, b in zip(first.results, second.results, strict=True):
+        assert np.array_equal(a.matrix.data, b.matrix.data)
+        assert np.array_equal(a.matrix.velocities, b.matrix.velocities)
+        assert (a.steps, a.notes, a.bpm, a.time_signature, a.seconds, a.bars, a.title) == (
+            b.steps,
+            b.notes,
+            b.bpm,
+            b.time_signature,
+            b.seconds,
+            b.bars,
+            b.title,
+        )
+
+    entries[0].write_bytes(entries[0].read_bytes()[:40])  # truncated zip
+    entries[1].write_bytes(b"PK\x03\x04 definitely not a zip")
+    third = import_folder(folder, workers=1)
+    assert sum(r.cached for r in third.results) == 1
+    for a, c in zip(first.results, third.results, strict=True):
+        assert c.ok and np.array_equal(a.matrix.data, c.matrix.data)
+    # The bad entries were rewritten: everything hits again.
+    assert all(r.cached for r in import_folder(folder, workers=1).results)
+
+    # Editing a file's content misses; other settings key separately.
+    write_song(folder / "s0.mid", scale(9), bpm=100)
+    fourth = import_folder(folder, workers=1)
+    assert [r.cached for r in fourth.results] == [False, True, True]
+    assert fourth.results[0].notes == 9
+    assert not any(r.cached for r in import_folder(folder, keep_drums=True, workers=1).results)
+    assert not any(
+        r.cached for r in import_folder(folder, Encoding(steps_per_beat=2), workers=1).results
+    )
+    assert not any(r.cached for r in import_folder(folder, use_cache=False, workers=1).results)
+
+
+def test_cache_entry_with_tampered_meta_is_not_trusted(tmp_path, monkeypatch):
+    monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    write_song(tmp_path / "songs" / "s.mid", scale(6))
+    import_folder(tmp_path / "songs", workers=1)
+    (entry,) = cache_entries()
+    with np.load(entry, allow_pickle=False) as npz:
+        events = npz["events"].copy()
+        meta = npz["meta"].copy()
+    events[0, 2] = 10_000  # a pitch column far outside the range
+    np.savez(entry, events=events, meta=meta)
+    result = import_folder(tmp_path / "songs", workers=1).results[0]
+    assert result.ok and not result.cached and result.matrix.struck.sum() == 6
+
+
+def test_progress_is_called_once_per_file_in_order(mixed_folder):
+    calls = []
+    report = import_folder(mixed_folder, workers=1, progress=lambda *a: calls.append(a))
+    assert [c[0] for c in calls] == list(range(1, 8))
+    assert {c[1] for c in calls} == {7}
+    assert {c[2] for c in calls} == {r.path for r in report.results}
+
+
+def test_cancel_stops_the_import_and_says_so(tmp_path):
+    for i in range(10):
+        write_song(tmp_path / f"s{i:02}.mid", scale(4, i))
+    cancel = threading.Event()
+
+    def progress(done, total, path):
+        if done == 3:
+            cancel.set()
+
+    report = import_folder(tmp_path, workers=1, progress=progress, cancel=cancel, use_cache=False)
+    assert report.cancelled
+    assert len(report.results) == 3 and all(r.ok for r in report.results)
+    cancel.clear()
+    assert not import_folder(tmp_path, workers=1, cancel=cancel).cancelled
+
+
+def test_process_pool_gives_the_same_results_and_can_be_cancelled(mixed_folder, tmp_path):
+    for i in range(12):
+        write_song(mixed_folder / "many" / f"m{i:02}.mid", scale(10 + i, i))
+    alone = import_folder(mixed_folder, workers=1, use_cache=False)
+    pooled = import_folder(mixed_folder, workers=2, use_cache=False)
+    assert [(r.path, r.ok, r.reason, r.steps, r.notes) for r in alone.results] == [
+        (r.path, r.ok, r.reason, r.steps, r.notes) for r in pooled.results
+    ]
+    for a, b in zip(alone.loaded, pooled.loaded, strict=True):
+        assert np.array_equal(a.matrix.data, b.matrix.data)
+
+    cancel = threading.Event()
+    cancel.set()
+    report = import_folder(mixed_folder, workers=2, cancel=cancel, use_cache=False)
+    assert report.cancelled and report.results == []
+
+
+def test_pool_workers_alone_parse_and_fill_the_cache(mixed_folder, tmp_path, monkeypatch):
+    """Every file through a spawned worker process (this thread only waits), then all cached."""
+    monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    files, _ = collect_midi_files(mixed_folder)
+    got = []
+    dataset._parse_with_pool(
+        files,
+        Encoding(),
+        False,
+        dataset._cache_root(),
+        2,
+        got.append,
+        lambda: False,
+        help_here=False,
+    )
+    assert sorted(r.path for r in got) == sorted(files)
+    assert sorted(r.path.name for r in got if r.ok) == ["B_GOOD.MIDI", "a_good.mid", "c_wide.mid"]
+    assert len(cache_entries()) == 3
+    assert [r.cached for r in import_folder(mixed_folder, workers=1).loaded] == [True] * 3
+
+
+def test_song_for_rereads_the_original_with_velocities(tmp_path):
+    path = write_song(tmp_path / "v.mid", scale(5), velocity=33)
+    (result,) = import_folder(tmp_path, workers=1).results
+    song = song_for(result)
+    assert [n.velocity for n in song.notes] == [33] * 5
+    assert song.source == path
+    assert len(read_midi(path).notes) == result.notes
