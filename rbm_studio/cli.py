@@ -17,6 +17,8 @@ from .core.jax_setup import configure_jax
 # Order is the order shown in --help.
 COMMAND_MODULES = [
     "import_songs",
+    "train",
+    "generate",
 ]
 
 
