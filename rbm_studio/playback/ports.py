@@ -1,0 +1,160 @@
+"""Which MIDI outputs exist: the rtmidi APIs compiled in, and the output ports each one offers.
+
+rtmidi raises (and ALSA / JACK print to stderr) when an API cannot start — no ALSA sequencer in a
+container or WSL, no JACK server running. Discovery turns every such failure into an `ApiStatus`
+with a human reason, so callers (GUI, CLI) can show it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import rtmidi
+
+VIRTUAL_PORT_NAME = "RBM Studio"
+CLIENT_NAME = "RBM Studio"
+
+# Short names people type on the command line ⇄ rtmidi API constants.
+API_BY_NAME: dict[str, int] = {
+    "alsa": rtmidi.API_LINUX_ALSA,
+    "jack": rtmidi.API_UNIX_JACK,
+    "coremidi": rtmidi.API_MACOSX_CORE,
+    "winmm": rtmidi.API_WINDOWS_MM,
+}
+NAME_BY_API = {v: k for k, v in API_BY_NAME.items()}
+DISPLAY_NAME = {"alsa": "ALSA", "jack": "JACK", "coremidi": "CoreMIDI", "winmm": "Windows MM"}
+# Windows MM cannot create virtual ports; the others can.
+VIRTUAL_CAPABLE = {"alsa", "jack", "coremidi"}
+
+
+class PortError(Exception):
+    """A MIDI output could not be opened; the message is a one-line reason for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiStatus:
+    """One rtmidi API on this machine: whether it started and which output ports it lists."""
+
+    api: str
+    available: bool
+    ports: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return DISPLAY_NAME.get(self.api, self.api)
+
+    @property
+    def supports_virtual(self) -> bool:
+        return self.available and self.api in VIRTUAL_CAPABLE
+
+
+def compiled_apis() -> list[str]:
+    """Short names of the APIs this python-rtmidi build supports, in rtmidi's preference order."""
+    return [NAME_BY_API[a] for a in rtmidi.get_compiled_api() if a in NAME_BY_API]
+
+
+def api_constant(api: str) -> int:
+    key = api.strip().lower()
+    if key not in API_BY_NAME:
+        raise PortError(f"unknown MIDI API {api!r}; choose one of {', '.join(API_BY_NAME)}")
+    if key not in compiled_apis():
+        raise PortError(f"this build of python-rtmidi has no {DISPLAY_NAME[key]} support")
+    return API_BY_NAME[key]
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what libasound / libjack print on fd 2 while probing; rtmidi's exception carries the
+    reason we show. Only used for short probes; falls back to doing nothing when fd 2 is odd."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def explain_failure(api: str, error: BaseException) -> str:
+    """A human reason for an API that did not start."""
+    text = str(error)
+    if api == "alsa":
+        if not os.path.exists("/dev/snd/seq"):
+            return "ALSA sequencer not available (/dev/snd/seq is missing — usual in containers and WSL)"
+        return f"ALSA sequencer could not be opened ({text})"
+    if api == "jack":
+        return "no JACK server running"
+    return f"{DISPLAY_NAME.get(api, api)} could not start ({text})"
+
+
+def new_output(api: str, client_name: str = CLIENT_NAME) -> rtmidi.MidiOut:
+    """A `MidiOut` on `api`; raises `PortError` with a human reason when the API cannot start."""
+    constant = api_constant(api)
+    try:
+        with quiet_native_stderr():
+            return rtmidi.MidiOut(rtapi=constant, name=client_name)
+    except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
+        raise PortError(explain_failure(api, exc)) from exc
+
+
+def probe_api(api: str) -> ApiStatus:
+    """Start `api` briefly and list its output ports."""
+    try:
+        out = new_output(api, client_name=f"{CLIENT_NAME} probe")
+    except PortError as exc:
+        return ApiStatus(api, False, [], str(exc))
+    try:
+        with quiet_native_stderr():
+            ports = list(out.get_ports())
+    finally:
+        with quiet_native_stderr():
+            out.delete()
+    return ApiStatus(api, True, ports, "" if ports else "no output ports")
+
+
+def list_outputs(apis: list[str] | None = None) -> list[ApiStatus]:
+    """Status and output ports of every compiled API (or of `apis`)."""
+    return [probe_api(api) for api in (apis if apis is not None else compiled_apis())]
+
+
+def has_any_output(statuses: list[ApiStatus]) -> bool:
+    """True when some port exists or some API can offer a virtual port."""
+    return any(s.ports or s.supports_virtual for s in statuses)
+
+
+def resolve_port(ports: list[str], wanted: str | int) -> int:
+    """Index of the port the person asked for: an index, an exact name, or a unique substring."""
+    if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.strip().isdigit()):
+        index = int(wanted)
+        if 0 <= index < len(ports):
+            return index
+        raise PortError(f"there is no output port {index} (found {len(ports)})")
+    name = str(wanted)
+    if name in ports:
+        return ports.index(name)
+    matches = [i for i, p in enumerate(ports) if name.lower() in p.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise PortError(f"no output port matches {name!r}")
+    raise PortError(
+        f"{name!r} matches several ports: " + ", ".join(repr(ports[i]) for i in matches)
+    )
+
+
+def statuses_to_json(statuses: list[ApiStatus]) -> list[dict]:
+    return [
+        asdict(s) | {"display_name": s.display_name, "virtual": s.supports_virtual}
+        for s in statuses
+    ]
