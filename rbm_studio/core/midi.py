@@ -1,43 +1,54 @@
-"""Standard MIDI files ⇄ `Song`, on top of mido.
+"""Standard MIDI files ⇄ `Song`.
 
-Reading accepts what musicians' folders really hold: format 0, 1 and 2, any ticks per beat, many
-tracks and channels (merged into one note list; each note keeps its channel and track), running
-status, note-on velocity 0 as note-off, re-struck pitches (paired first-in first-out), notes left
-hanging at the end of a track (closed there), tempo and time-signature changes anywhere. Beats are
-quarter notes whatever the metre (tick / ticks_per_beat), so 6/8, 9/8 or 7/8 tunes import completely.
-Format 2 files hold independent sequences; they are played one after another (each track starts
-where the previous one's End of Track was).
+Reading (bytes via `midi_reader`) accepts what musicians' folders really hold: format 0, 1 and 2, any
+ticks per beat, many tracks and channels (merged into one note list; each note keeps its channel and
+track), running status, note-on velocity 0 as note-off, re-struck pitches (paired first-in
+first-out), notes left hanging at the end of a track (closed there), tempo and time-signature
+changes anywhere. Beats are quarter notes whatever the metre (tick / ticks_per_beat), so 6/8, 9/8 or
+7/8 tunes import completely. Format 2 files hold independent sequences; they are played one after
+another (each track starts where the previous one's End of Track is). The drum channel (10) is left
+out unless `keep_drums=True`. A file without notes gives an empty song; callers decide what that
+means.
 
 Anything that is not a readable MIDI file raises `MidiImportError` with a one-line reason, never
-another exception type, and huge files or songs are refused before anything big is allocated.
+another exception type; huge files and songs are refused before anything big is allocated.
+Writing uses mido: type 1, 480 ticks per beat.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import struct
 import tempfile
-from collections import deque
 from pathlib import Path
 
 import mido
-from mido.midifiles.midifiles import read_track
 
+from .midi_reader import (
+    DRUM_CHANNEL,
+    MAX_FILE_BYTES,
+    MidiImportError,
+    SongTooLong,
+    read_track,
+    split_file,
+)
 from .song import DEFAULT_BPM, Note, Song, TempoChange, TimeSignature
 
-MAX_FILE_BYTES = 16 * 2**20
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_STEPS",
+    "MidiImportError",
+    "read_midi",
+    "read_midi_bytes",
+    "song_to_midi_bytes",
+    "write_midi",
+]
+
 MAX_STEPS = 100_000
 # The step limit is counted on the default sixteenth-note grid.
 LIMIT_STEPS_PER_BEAT = 4
-MAX_BEATS = MAX_STEPS / LIMIT_STEPS_PER_BEAT
-MAX_TRACKS = 1024
+MAX_BEATS = MAX_STEPS // LIMIT_STEPS_PER_BEAT
 WRITE_TICKS_PER_BEAT = 480
-DRUM_CHANNEL = 9
-
-
-class MidiImportError(Exception):
-    """A file could not be imported; the message is a one-line reason for the user."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -45,12 +56,12 @@ class MidiImportError(Exception):
 
 
 def read_midi(path: str | Path, *, keep_drums: bool = False) -> Song:
-    """Read a MIDI file into a `Song` (title: first track name, else the file name)."""
+    """Read a MIDI file into a `Song` (title: the first track's name, else the file name)."""
     path = Path(path)
     try:
+        if path.is_dir():
+            raise MidiImportError("is a folder, not a file")
         size = path.stat().st_size
-        if not path.is_file():
-            raise MidiImportError("not a file")
         if size > MAX_FILE_BYTES:
             raise MidiImportError(
                 f"file too large ({size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)"
@@ -62,224 +73,79 @@ def read_midi(path: str | Path, *, keep_drums: bool = False) -> Song:
     except PermissionError:
         raise MidiImportError("permission denied") from None
     except OSError as exc:
-        raise MidiImportError(f"cannot read file: {exc.strerror or exc}") from None
+        raise MidiImportError(f"cannot read file ({exc.strerror or exc})") from None
     song = read_midi_bytes(data, name=path.name, keep_drums=keep_drums)
     song.source = path
     return song
 
 
 def read_midi_bytes(data: bytes, *, name: str = "", keep_drums: bool = False) -> Song:
-    """Parse the bytes of a MIDI file (`name` gives the fallback title)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise MidiImportError(
-            f"file too large ({len(data) / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)"
-        )
-    fmt, ticks_per_beat, chunks = _split_chunks(bytes(data))
-    tracks = [_parse_track(i, chunk) for i, chunk in enumerate(chunks)]
-    fallback_title = Path(name).stem if name else ""
-    return _build_song(fmt, ticks_per_beat, tracks, keep_drums, fallback_title)
-
-
-def _split_chunks(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Validate the header and cut the file into its MTrk chunk bodies (unknown chunks skipped)."""
-    if not data:
-        raise MidiImportError("empty file (0 bytes)")
-    data = _unwrap_riff(data)
-    if data[:4] != b"MThd":
-        raise MidiImportError("not a MIDI file (no MThd header)")
-    if len(data) < 14:
-        raise MidiImportError("file is truncated (incomplete header)")
-    (header_len,) = struct.unpack(">L", data[4:8])
-    if header_len < 6:
-        raise MidiImportError(f"corrupt header (length {header_len}, expected 6)")
-    fmt, n_tracks, division = struct.unpack(">HHH", data[8:14])
-    if fmt > 2:
-        raise MidiImportError(f"unknown MIDI format {fmt} (only 0, 1 and 2 exist)")
-    if division & 0x8000:
-        fps = 256 - (division >> 8)
-        raise MidiImportError(
-            f"unsupported timing: SMPTE {fps} frames/s, {division & 0xFF} ticks per frame "
-            "(only ticks per beat are supported)"
-        )
-    if division == 0:
-        raise MidiImportError("corrupt header (0 ticks per beat)")
-    if n_tracks == 0:
-        raise MidiImportError("no tracks in file")
-    if n_tracks > MAX_TRACKS:
-        raise MidiImportError(f"too many tracks ({n_tracks}; the limit is {MAX_TRACKS})")
-
-    chunks: list[bytes] = []
-    pos = 8 + header_len
-    if pos > len(data):
-        raise MidiImportError("file is truncated (incomplete header)")
-    while len(chunks) < n_tracks:
-        if pos + 8 > len(data):
-            raise MidiImportError(
-                f"file is truncated (header announces {n_tracks} tracks, found {len(chunks)})"
-            )
-        kind = data[pos : pos + 4]
-        (length,) = struct.unpack(">L", data[pos + 4 : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        if len(body) < length:
-            raise MidiImportError(
-                f"file is truncated (track {len(chunks) + 1} should be {length} bytes, "
-                f"only {len(body)} present)"
-            )
-        if kind == b"MTrk":
-            chunks.append(body)
-        elif not all(32 <= b < 127 for b in kind):
-            raise MidiImportError(f"corrupt file (garbage where track {len(chunks) + 1} starts)")
-        pos += 8 + length
-    return fmt, division, chunks
-
-
-def _unwrap_riff(data: bytes) -> bytes:
-    """RMID files wrap a standard MIDI file in a RIFF 'data' chunk; return the inner file."""
-    if data[:4] != b"RIFF" or data[8:12] != b"RMID":
-        return data
-    pos = 12
-    while pos + 8 <= len(data):
-        kind = data[pos : pos + 4]
-        (length,) = struct.unpack("<L", data[pos + 4 : pos + 8])
-        if kind == b"data":
-            return data[pos + 8 : pos + 8 + length]
-        pos += 8 + length + (length & 1)
-    raise MidiImportError("RIFF MIDI file without a data chunk")
-
-
-def _parse_track(index: int, body: bytes) -> mido.MidiTrack:
-    """Parse one MTrk body with mido, confined to its own bytes so a bad length cannot spill over."""
-    stream = io.BytesIO(b"MTrk" + struct.pack(">L", len(body)) + body)
+    """Parse the bytes of a MIDI file (`name`, a file name, gives the fallback title)."""
+    raw = split_file(bytes(data))
+    tpb = raw.ticks_per_beat
+    max_tick = MAX_BEATS * tpb
+    tracks = []
+    start = 0
     try:
-        return read_track(stream, clip=True)
-    except EOFError:
+        for index, body in enumerate(raw.chunks):
+            track = read_track(body, index, start, max_tick)
+            tracks.append(track)
+            if raw.format == 2:  # sequences play one after another
+                start = track.end_tick
+    except SongTooLong:
         raise MidiImportError(
-            f"corrupt track {index + 1} (events run past the end of the track)"
+            f"song too long (more than {MAX_STEPS:,} steps at {LIMIT_STEPS_PER_BEAT} steps per beat)"
         ) from None
-    except Exception as exc:  # mido raises OSError, ValueError, KeyError, IndexError, ...
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise MidiImportError(f"corrupt track {index + 1} ({reason})") from None
 
-
-def _build_song(
-    fmt: int,
-    ticks_per_beat: int,
-    tracks: list[mido.MidiTrack],
-    keep_drums: bool,
-    fallback_title: str,
-) -> Song:
-    """Turn parsed tracks into notes plus tempo and metre maps, in absolute beats."""
-    max_tick = MAX_BEATS * ticks_per_beat
-    notes: list[Note] = []
-    tempos: list[tuple[int, int, float]] = []  # (tick, order, bpm)
-    signatures: list[tuple[int, int, int, int]] = []  # (tick, order, numerator, denominator)
-    title = ""
-    offset = 0  # format 2: where the current track starts
-    order = 0
-
-    def too_long() -> MidiImportError:
-        return MidiImportError(
-            f"song too long (over {MAX_STEPS:,} steps at {LIMIT_STEPS_PER_BEAT} steps per beat)"
-        )
-
-    for track_index, track in enumerate(tracks):
-        pending: dict[tuple[int, int], deque[tuple[int, int]]] = {}
-        tick = offset
-        for msg in track:
-            tick += msg.time
-            kind = msg.type
-            order += 1
-            if kind == "note_on" or kind == "note_off":
-                if tick > max_tick:
-                    raise too_long()
-                if msg.channel == DRUM_CHANNEL and not keep_drums:
-                    continue
-                key = (msg.channel, msg.note)
-                if kind == "note_on" and msg.velocity > 0:
-                    pending.setdefault(key, deque()).append((tick, msg.velocity))
-                else:
-                    queue = pending.get(key)
-                    if queue:
-                        start, velocity = queue.popleft()
-                        notes.append(
-                            _note(
-                                msg.note,
-                                start,
-                                tick,
-                                velocity,
-                                msg.channel,
-                                track_index,
-                                ticks_per_beat,
-                            )
-                        )
-            elif tick > max_tick:
-                continue  # meta events after the music cannot matter
-            elif kind == "set_tempo":
-                if msg.tempo > 0:
-                    tempos.append((tick, order, round(mido.tempo2bpm(msg.tempo), 3)))
-            elif kind == "time_signature":
-                den = msg.denominator
-                if msg.numerator > 0 and 1 <= den <= 64:
-                    signatures.append((tick, order, msg.numerator, den))
-            elif kind == "track_name" and not title and track_index == 0:
-                title = msg.name.strip()
-        # Notes still sounding at the end of the track end there.
-        end = tick
-        for (channel, pitch), queue in pending.items():
-            for start, velocity in queue:
-                if end > max_tick:
-                    raise too_long()
-                notes.append(
-                    _note(pitch, start, end, velocity, channel, track_index, ticks_per_beat)
-                )
-        if fmt == 2:
-            offset = tick
-
-    notes.sort(key=lambda n: (n.start, n.pitch, n.end))
+    notes = [
+        Note(pitch, on / tpb, off / tpb, velocity, channel, index)
+        for index, track in enumerate(tracks)
+        for on, off, pitch, velocity, channel in track.notes
+        if keep_drums or channel != DRUM_CHANNEL
+    ]
+    notes.sort(key=lambda n: (n.start, n.pitch, n.end, n.track))
+    # (tick, track, order in track) keeps file order among events at one tick.
+    tempos = [
+        (tick, i, k, round(60_000_000 / usec, 3))
+        for i, t in enumerate(tracks)
+        for k, (tick, usec) in enumerate(t.tempos)
+    ]
+    signatures = [
+        (tick, i, k, num, den)
+        for i, t in enumerate(tracks)
+        for k, (tick, num, den) in enumerate(t.time_signatures)
+    ]
+    title = tracks[0].name if tracks else ""
     return Song(
         notes=notes,
-        tempos=_tempo_map(tempos, ticks_per_beat),
-        time_signatures=_signature_map(signatures, ticks_per_beat),
-        ticks_per_beat=ticks_per_beat,
-        title=title or fallback_title,
+        tempos=_tempo_map(sorted(tempos), tpb),
+        time_signatures=_signature_map(sorted(signatures), tpb),
+        ticks_per_beat=tpb,
+        title=title or (Path(name).stem if name else ""),
     )
 
 
-def _note(
-    pitch: int, start: int, end: int, velocity: int, channel: int, track: int, tpb: int
-) -> Note:
-    return Note(
-        pitch=pitch,
-        start=start / tpb,
-        end=max(end, start) / tpb,
-        velocity=velocity,
-        channel=channel,
-        track=track,
-    )
-
-
-def _tempo_map(events: list[tuple[int, int, float]], tpb: int) -> list[TempoChange]:
-    """Sorted tempo changes; of several at one tick the last in file order wins."""
+def _tempo_map(events: list[tuple[int, int, int, float]], tpb: int) -> list[TempoChange]:
+    """Tempo changes in order; of several at one tick the last wins, repeats are dropped."""
     result: list[TempoChange] = []
-    for tick, _, bpm in sorted(events):
+    for tick, _, _, bpm in events:
         beat = tick / tpb
         if result and result[-1].beat == beat:
-            result[-1] = TempoChange(beat, bpm)
-        elif not result or result[-1].bpm != bpm:
+            result.pop()
+        if not result or result[-1].bpm != bpm:
             result.append(TempoChange(beat, bpm))
     return result
 
 
-def _signature_map(events: list[tuple[int, int, int, int]], tpb: int) -> list[TimeSignature]:
-    """Sorted time signatures without repeats; of several at one tick the last wins."""
+def _signature_map(events: list[tuple[int, int, int, int, int]], tpb: int) -> list[TimeSignature]:
+    """Time signatures in order; of several at one tick the last wins, repeats are dropped."""
     result: list[TimeSignature] = []
-    for tick, _, num, den in sorted(events):
+    for tick, _, _, num, den in events:
         beat = tick / tpb
-        sig = TimeSignature(beat, num, den)
         if result and result[-1].beat == beat:
-            result[-1] = sig
-        elif not result or (result[-1].numerator, result[-1].denominator) != (num, den):
-            result.append(sig)
+            result.pop()
+        if not result or (result[-1].numerator, result[-1].denominator) != (num, den):
+            result.append(TimeSignature(beat, num, den))
     return result
 
 
