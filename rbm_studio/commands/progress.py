@@ -71,21 +71,19 @@ class ProgressBar:
 
     def _line(self, now: float, width: int) -> str:
         elapsed = now - self._start
-        head = f"{self.label} " if self.label else ""
+        parts = [self.label] if self.label else []
         if self.total:
             frac = min(self.done / self.total, 1.0)
-            counts = f" {self.done}/{self.total} {frac:4.0%} {elapsed:5.1f}s"
+            if self.tty:
+                bar_width = max(10, min(30, width - len(self.label) - len(self.text) - 30))
+                filled = int(round(frac * bar_width))
+                parts.append("[" + "#" * filled + "-" * (bar_width - filled) + "]")
+            parts.append(f"{self.done}/{self.total} {frac:4.0%} {elapsed:5.1f}s")
         else:
-            frac = None
-            counts = f" {self.done} {elapsed:5.1f}s"
-        text = f" {self.text}" if self.text else ""
-        if frac is not None and self.tty:
-            bar_width = max(10, min(30, width - len(head) - len(counts) - 20))
-            filled = int(round(frac * bar_width))
-            bar = "[" + "#" * filled + "-" * (bar_width - filled) + "]"
-        else:
-            bar = ""
-        line = f"{head}{bar}{counts}{text}"
+            parts.append(f"{self.done} {elapsed:5.1f}s")
+        if self.text:
+            parts.append(self.text)
+        line = " ".join(parts)
         return line[: width - 1] if self.tty else line
 
     def _draw(self, now: float, final: bool = False) -> None:

@@ -454,10 +454,8 @@ def import_folder(
     total = len(files) + len(missing)
     report = DatasetReport(encoding=encoding, keep_drums=keep_drums)
     results: dict[Path, FileResult] = {}
-    for path in missing:
-        results[path] = FileResult(path, ok=False, reason="file not found", keep_drums=keep_drums)
     root = _cache_root() if use_cache else None
-    done = len(missing)
+    done = 0
 
     def finished(result: FileResult) -> None:
         nonlocal done
@@ -468,6 +466,9 @@ def import_folder(
 
     def cancelled() -> bool:
         return cancel is not None and cancel.is_set()
+
+    for path in missing:
+        finished(FileResult(path, ok=False, reason="file not found", keep_drums=keep_drums))
 
     # Pass 1, in this thread: cache hits and unreadable files are quick.
     misses: list[Path] = []

@@ -1,0 +1,116 @@
+"""`rbm-studio import PATH...`: import MIDI files headless and say what loaded and what was skipped.
+
+Useful to check a folder before training on it, and to warm the import cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+NAME = "import"
+HELP = "import a folder of MIDI files; list loaded and skipped files with reasons"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="MIDI folder (searched recursively) or file"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--keep-drums", action="store_true", help="keep channel 10 (drums) instead of ignoring it"
+    )
+    parser.add_argument(
+        "--drop-out-of-range",
+        action="store_true",
+        help="drop notes outside the pitch range instead of folding them in by octaves",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="parse every file again; do not use the cache"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes to use (default: all CPUs)"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02}:{s:02}" if h else f"{m}:{s:02}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..core.dataset import import_folder
+    from ..core.encoding import Encoding
+    from .progress import ProgressBar
+
+    encoding = Encoding(out_of_range="drop" if args.drop_out_of_range else "fold")
+    bar: ProgressBar | None = None
+
+    def progress(done: int, total: int, path: Path) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = ProgressBar(total, "importing")
+        bar.update(done, path.name)
+
+    try:
+        report = import_folder(
+            [Path(p) for p in args.paths],
+            encoding,
+            keep_drums=args.keep_drums,
+            progress=progress,
+            use_cache=not args.no_cache,
+            workers=args.workers,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+    loaded, skipped = report.loaded, report.skipped
+    if args.json:
+        out = {
+            "loaded": len(loaded),
+            "skipped": [{"path": str(r.path), "reason": r.reason} for r in skipped],
+            "songs": [{"path": str(r.path), "steps": r.steps, "notes": r.notes} for r in loaded],
+        }
+        json.dump(out, sys.stdout)
+        sys.stdout.write("\n")
+        return 0 if loaded else 1
+
+    seconds = sum(r.seconds for r in loaded)
+    folded = sum(r.folded for r in loaded)
+    dropped = sum(r.dropped for r in loaded)
+    rows = [
+        ("files", f"{len(report.results)}"),
+        ("loaded", f"{len(loaded)}"),
+        ("skipped", f"{len(skipped)}"),
+        ("notes", f"{report.total_notes:,}"),
+        ("steps", f"{report.total_steps:,} ({encoding.steps_per_beat} per beat)"),
+        ("music", _duration(seconds)),
+        ("from cache", f"{report.cache_hits}"),
+        ("time", f"{report.elapsed:.2f} s"),
+    ]
+    if folded:
+        rows.append(
+            (
+                "folded",
+                f"{folded:,} notes moved by octaves into MIDI {encoding.low}..{encoding.high}",
+            )
+        )
+    if dropped:
+        rows.append(("dropped", f"{dropped:,} notes outside MIDI {encoding.low}..{encoding.high}"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    if skipped:
+        print("\nskipped files:")
+        name_width = min(max(len(str(r.path)) for r in skipped), 60)
+        for r in skipped:
+            print(f"  {str(r.path):<{name_width}}  {r.reason}")
+    if not loaded:
+        print("\nno song could be loaded", file=sys.stderr)
+    return 0 if loaded else 1
