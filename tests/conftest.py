@@ -59,3 +59,17 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("RBM_STUDIO_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("RBM_STUDIO_CONFIG_DIR", str(base / "config"))
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A private JACK server (dummy driver) for real MIDI traffic; skips when jackd is missing."""
+    from rbm_studio.playback.jack_server import JackServer, JackUnavailable
+
+    server = JackServer()
+    try:
+        server.start()
+    except JackUnavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
