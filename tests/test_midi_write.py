@@ -46,7 +46,7 @@ def test_round_trip_keeps_every_note(tmp_path: Path):
     path = tmp_path / "out.mid"
     write_midi(song, path)
     back = read_midi(path)
-    assert key(back) == (key(song))
+    assert key(back) == key(song)
     assert back.title == "Round Trip"
     assert back.tempos == [TempoChange(0.0, 96.0)]
     assert back.time_signatures == [TimeSignature(0.0, 7, 8)]
@@ -79,7 +79,7 @@ def test_independent_reader_sees_the_same_notes():
         for inst in pm.instruments
         for n in inst.notes
     )
-    assert theirs == (key(song))
+    assert theirs == key(song)
     assert pm.instruments[0].program == 0
 
 
@@ -145,7 +145,7 @@ def test_overwrite_is_atomic_and_leaves_no_temp_files(tmp_path: Path):
     path = tmp_path / "song.mid"
     write_midi(Song(notes=[Note(60, 0.0, 1.0)]), path)
     write_midi(varied_song(), path)
-    assert key(read_midi(path)) == (key(varied_song()))
+    assert key(read_midi(path)) == key(varied_song())
     assert [p.name for p in tmp_path.iterdir()] == ["song.mid"]
 
 
