@@ -8,6 +8,8 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rbm_studio.core import dataset
 from rbm_studio.core.dataset import (
@@ -17,6 +19,7 @@ from rbm_studio.core.dataset import (
 )
 from rbm_studio.core.encoding import Encoding, encode
 from rbm_studio.core.midi import MAX_STEPS, read_midi
+from rbm_studio.core.song import Note, Song
 
 TPB = 480
 
@@ -294,3 +297,39 @@ def test_song_for_rereads_the_original_with_velocities(tmp_path):
     assert [n.velocity for n in song.notes] == [33] * 5
     assert song.source == path
     assert len(read_midi(path).notes) == result.notes
+
+
+@st.composite
+def songs(draw):
+    notes = []
+    for _ in range(draw(st.integers(1, 25))):
+        start = draw(st.floats(0, 40, allow_nan=False)) / draw(st.sampled_from([1, 3, 7]))
+        length = draw(st.sampled_from([0.0, 0.01, 0.125, 0.25, 0.3, 1.0, 2.5]))
+        notes.append(
+            Note(
+                pitch=draw(st.integers(0, 127)),
+                start=start,
+                end=start + length,
+                velocity=draw(st.integers(1, 127)),
+            )
+        )
+    return Song(notes=notes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    songs(),
+    st.sampled_from(
+        [Encoding(), Encoding(out_of_range="drop"), Encoding(steps_per_beat=3, low=40, high=60)]
+    ),
+)
+def test_fast_grid_placement_equals_encode(song, enc):
+    """The importer's vectorised encoder must be exactly `encoding.encode`, on any notes:
+    overlaps, re-strikes, sub-step and zero-length notes, folding and dropping."""
+    expected = encode(song, enc)
+    grid = dataset._grid_notes(song, enc)
+    data, velocities = dataset._matrix_arrays(grid.events, grid.steps, enc)
+    assert grid.steps == expected.steps
+    assert (grid.folded, grid.dropped) == (expected.folded, expected.dropped)
+    assert np.array_equal(data, expected.data)
+    assert np.array_equal(velocities, expected.velocities)

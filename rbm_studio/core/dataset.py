@@ -9,7 +9,8 @@ of the file's bytes plus everything that changes the result (encoding, keep_drum
 app version). We always hash the content rather than trusting (mtime, size): it is cheap next to
 parsing and makes a renamed, copied or touched file still hit and an edited one never go stale.
 A cache entry is an `.npz` (loaded with `allow_pickle=False`) holding the notes as grid events plus
-a small JSON blob; the matrix is rebuilt from the events with a few vectorised numpy calls.
+a small JSON blob; the matrix is built from the events with a few vectorised numpy calls, both
+after parsing and from the cache (exactly what `encoding.encode` gives, only faster).
 Cache misses are parsed in parallel: the calling thread works on files itself while a "spawn"
 process pool (safe from a GUI process and a frozen app, no fork of a threaded process) takes the
 others; for a handful of files no pool is started at all.
@@ -34,7 +35,7 @@ import numpy as np
 
 from .. import __version__
 from . import paths
-from .encoding import DEFAULT_ENCODING, Encoding, StateMatrix, encode, song_steps
+from .encoding import DEFAULT_ENCODING, Encoding, StateMatrix
 from .midi import MAX_FILE_BYTES, MAX_STEPS, MidiImportError, read_midi, read_midi_bytes
 from .song import Song
 
@@ -190,20 +191,49 @@ def _entry_path(root: Path, key: str) -> Path:
     return root / key[:2] / f"{key}.npz"
 
 
-def _note_events(song: Song, enc: Encoding) -> np.ndarray:
-    """int32[n, 4] rows (on, off, column, velocity) exactly as `encode` places each note."""
-    from .encoding import _place_pitch
+@dataclass(frozen=True, slots=True)
+class _GridNotes:
+    """A song's notes placed on the grid: `events` int32[n, 4] rows (on, off, column, velocity)
+    for the notes kept, plus what `encode` reports: total steps and folded / dropped counts."""
 
-    rows = []
+    events: np.ndarray
+    steps: int
+    folded: int
+    dropped: int
+
+
+def _grid_notes(song: Song, enc: Encoding) -> _GridNotes:
+    """Vectorised equivalent of `encoding.encode`'s note placement (same rounding, minimum length
+    of one step, octave folding, velocity clamp); tests check the two agree exactly."""
+    n = len(song.notes)
+    table = np.fromiter(
+        (v for note in song.notes for v in (note.start, note.end, note.pitch, note.velocity)),
+        dtype=np.float64,
+        count=4 * n,
+    ).reshape(n, 4)
     spb = enc.steps_per_beat
-    for n in song.notes:
-        col = _place_pitch(n.pitch, enc)
-        if col is None:
-            continue
-        on = int(round(n.start * spb))
-        off = max(int(round(n.end * spb)), on + 1)
-        rows.append((on, off, col, min(max(int(n.velocity), 1), 127)))
-    return np.asarray(rows, dtype=np.int32).reshape(-1, 4)
+    on = np.round(table[:, 0] * spb).astype(np.int64)
+    off = np.maximum(np.round(table[:, 1] * spb).astype(np.int64), on + 1)
+    pitch = table[:, 2].astype(np.int64)
+    outside = (pitch < enc.low) | (pitch > enc.high)
+    if enc.out_of_range == "drop":
+        keep = ~outside
+        folded = 0
+    else:
+        keep = np.ones(n, dtype=bool)
+        up = -((pitch - enc.low) // 12)  # octaves needed to reach `low` (ceil division)
+        down = -((enc.high - pitch) // 12)
+        pitch = np.where(pitch < enc.low, pitch + 12 * up, pitch)
+        pitch = np.where(pitch > enc.high, pitch - 12 * down, pitch)
+        folded = int(outside.sum())
+    velocity = np.clip(table[:, 3].astype(np.int64), 1, 127)
+    events = np.stack([on, off, pitch - enc.low, velocity], axis=1)[keep].astype(np.int32)
+    return _GridNotes(
+        events=events,
+        steps=int(off.max()) if n else 0,
+        folded=folded,
+        dropped=int(n - keep.sum()),
+    )
 
 
 def _matrix_arrays(events: np.ndarray, steps: int, enc: Encoding) -> tuple[np.ndarray, np.ndarray]:
@@ -335,23 +365,33 @@ def _parse_and_encode(
     song.source = path
     if not song.notes:
         return FileResult(path, ok=False, reason="no notes", keep_drums=keep_drums)
-    steps = song_steps(song, enc)
-    if steps > MAX_STEPS:
+    grid = _grid_notes(song, enc)
+    if grid.steps > MAX_STEPS:
         return FileResult(
             path,
             ok=False,
-            reason=f"song too long ({steps:,} steps; the limit is {MAX_STEPS:,})",
+            reason=f"song too long ({grid.steps:,} steps; the limit is {MAX_STEPS:,})",
             keep_drums=keep_drums,
         )
-    matrix = encode(song, enc)
-    if matrix.dropped == len(song.notes):
+    if grid.dropped == len(song.notes):
         return FileResult(
             path,
             ok=False,
             reason=f"all {len(song.notes)} notes are outside the pitch range {enc.low}..{enc.high}",
             keep_drums=keep_drums,
         )
+    data, velocities = _matrix_arrays(grid.events, grid.steps, enc)
     sig = song.first_time_signature
+    matrix = StateMatrix(
+        data=data,
+        encoding=enc,
+        bpm=song.first_bpm,
+        velocities=velocities,
+        time_signature=(sig.numerator, sig.denominator),
+        folded=grid.folded,
+        dropped=grid.dropped,
+        title=song.title,
+    )
     result = FileResult(
         path=path,
         ok=True,
@@ -368,25 +408,21 @@ def _parse_and_encode(
         keep_drums=keep_drums,
     )
     if root is not None:
-        events = _note_events(song, enc)
-        data, velocities = _matrix_arrays(events, matrix.steps, enc)
-        # Only cache what the events rebuild exactly; anything else is re-parsed next time.
-        if np.array_equal(data, matrix.data) and np.array_equal(velocities, matrix.velocities):
-            meta = {
-                "key": key,
-                "encoding": enc.to_dict(),
-                "keep_drums": keep_drums,
-                "steps": result.steps,
-                "notes": result.notes,
-                "folded": result.folded,
-                "dropped": result.dropped,
-                "bpm": result.bpm,
-                "time_signature": [sig.numerator, sig.denominator],
-                "seconds": result.seconds,
-                "bars": result.bars,
-                "title": result.title,
-            }
-            _store_entry(root, key, events, meta)
+        meta = {
+            "key": key,
+            "encoding": enc.to_dict(),
+            "keep_drums": keep_drums,
+            "steps": result.steps,
+            "notes": result.notes,
+            "folded": result.folded,
+            "dropped": result.dropped,
+            "bpm": result.bpm,
+            "time_signature": [sig.numerator, sig.denominator],
+            "seconds": result.seconds,
+            "bars": result.bars,
+            "title": result.title,
+        }
+        _store_entry(root, key, grid.events, meta)
     return result
 
 
