@@ -14,6 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
+    QHBoxLayout,
     QLabel,
     QSizePolicy,
     QToolBar,
@@ -31,7 +32,7 @@ BLACK_KEYS = frozenset({1, 3, 6, 8, 10})
 VELOCITY_BUCKETS = 8
 HUE_ORIGINAL = 0.58  # blue
 HUE_GENERATED = 0.07  # orange
-MIN_BEAT_PX, MAX_BEAT_PX = 2.0, 400.0
+MIN_BEAT_PX, MAX_BEAT_PX = 0.5, 400.0
 MIN_ROW_PX, MAX_ROW_PX = 3.0, 40.0
 
 
@@ -85,7 +86,7 @@ class PianoRollView(QAbstractScrollArea):
             "Piano roll. Ctrl+wheel zooms time, Shift+wheel zooms pitch; click a key to hear it."
         )
         self.beat_px = 24.0
-        self.row_px = 10.0
+        self.row_px = 12.0
         self.low, self.high = PIANO_LOW, PIANO_HIGH
         self.song: Song | None = None
         self.generated = False
@@ -301,8 +302,9 @@ class PianoRollView(QAbstractScrollArea):
                 x = KEYBOARD_WIDTH + beat * self.beat_px - sx
                 p.drawLine(QPointF(x, RULER_HEIGHT), QPointF(x, h))
         p.setPen(grid_major)
-        for beat, _bar in bars:
-            if left_beat - 1 <= beat <= right_beat + 1:
+        every = self._bar_label_stride(bars)
+        for beat, bar in bars:
+            if (bar - 1) % every == 0 and left_beat - 1 <= beat <= right_beat + 1:
                 x = KEYBOARD_WIDTH + beat * self.beat_px - sx
                 p.drawLine(QPointF(x, RULER_HEIGHT), QPointF(x, h))
 
@@ -349,6 +351,11 @@ class PianoRollView(QAbstractScrollArea):
         self._paint_ruler(p, pal, bars, left_beat, right_beat, sx, w)
         self._paint_keyboard(p, pal, first_row, last_row, sy, h)
 
+    def _bar_label_stride(self, bars: list[tuple[float, int]]) -> int:
+        """Label (and draw) every bar when there is room, else every 2nd, 4th, … bar."""
+        bar_px = (bars[1][0] - bars[0][0]) * self.beat_px if len(bars) > 1 else 100.0
+        return 1 if bar_px >= 28 else 2 ** math.ceil(math.log2(28 / max(bar_px, 1e-3)))
+
     def _paint_ruler(self, p, pal, bars, left_beat, right_beat, sx, w) -> None:
         p.fillRect(0, 0, w, RULER_HEIGHT, pal.color(QPalette.ColorRole.Button))
         p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), 1))
@@ -359,9 +366,7 @@ class PianoRollView(QAbstractScrollArea):
         font.setPointSizeF(max(font.pointSizeF() * 0.85, 6.0))
         p.setFont(font)
         text = pal.color(QPalette.ColorRole.ButtonText)
-        # Label every bar when there is room, else every 2nd/4th/... bar.
-        bar_px = (bars[1][0] - bars[0][0]) * self.beat_px if len(bars) > 1 else 100.0
-        every = 1 if bar_px >= 28 else 2 ** math.ceil(math.log2(28 / max(bar_px, 1e-3)))
+        every = self._bar_label_stride(bars)
         for beat, bar in bars:
             if not left_beat - 8 <= beat <= right_beat + 1:
                 continue
@@ -427,6 +432,7 @@ class PianoRoll(QWidget):
         self.view.keyClicked.connect(self.keyClicked)
         self.caption = QLabel("No song selected")
         self.caption.setToolTip("The song shown in the piano roll")
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.toolbar = QToolBar("Piano roll")
         self.toolbar.setObjectName("pianoRollToolbar")
@@ -464,12 +470,14 @@ class PianoRoll(QWidget):
             action.triggered.connect(slot)
             self.toolbar.addAction(action)
             self.actions[key] = action
-        self.toolbar.addSeparator()
-        self.toolbar.addWidget(self.caption)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 6, 0)
+        top.addWidget(self.toolbar)
+        top.addWidget(self.caption, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.toolbar)
+        layout.addLayout(top)
         layout.addWidget(self.view, 1)
 
     def set_song(self, song: Song | None, *, generated: bool = False, caption: str = "") -> None:

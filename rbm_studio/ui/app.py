@@ -1,0 +1,65 @@
+"""Start the RBM Studio window (`rbm-studio` with no subcommand), or run `--self-test`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from .. import __version__
+
+ORGANISATION = "RBM Studio"
+APPLICATION = "RBM Studio"
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication (reused when it exists, e.g. under pytest-qt)."""
+    app = QApplication.instance()
+    if app is not None:
+        return app  # type: ignore[return-value]
+    # Fractional scale factors (125 %, 150 %) render crisply instead of rounding to 1× or 2×.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    app.setApplicationDisplayName(APPLICATION)
+    return app
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Entry point from `rbm_studio.cli`: handles `--self-test`, `--folder` and `--model`."""
+    if getattr(args, "self_test", False):
+        from .self_test import run_self_test
+
+        return run_self_test(screenshot=getattr(args, "screenshot", None))
+    folder = Path(args.folder) if getattr(args, "folder", None) else None
+    model = Path(args.model) if getattr(args, "model", None) else None
+    if folder is not None and not folder.exists():
+        print(f"rbm-studio: folder not found: {folder}", file=sys.stderr)
+        return 2
+    if model is not None and not model.is_file():
+        print(f"rbm-studio: model file not found: {model}", file=sys.stderr)
+        return 2
+    no_display = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    if no_display and sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
+        print(
+            "rbm-studio: no display found (DISPLAY / WAYLAND_DISPLAY unset); "
+            "use --self-test or set QT_QPA_PLATFORM=offscreen",
+            file=sys.stderr,
+        )
+        return 2
+    app = create_application()
+    from .main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.start(folder=folder, model=model)
+    return int(app.exec())

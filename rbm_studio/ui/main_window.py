@@ -1,0 +1,696 @@
+"""The RBM Studio main window: dataset browser (left), piano roll (centre), training (right) and
+generation (bottom) docks, menus, status bar, settings and the autosave-restore banner.
+
+The window wires panels together and owns the "document": the open model and where it is saved.
+All file and JAX work happens in jobs (`ui.workers`); the window only reacts to their signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..core.dataset import DatasetReport, FileResult
+from ..core.model import Model
+from ..core.song import Song
+from ..resources import sample_midi_dir
+from .dataset_browser import DatasetBrowser, describe_source, importable, local_paths
+from .generation_panel import GeneratedSong, GenerationPanel
+from .piano_roll import PianoRoll
+from .settings import AppSettings
+from .training_panel import TrainingPanel
+from .training_worker import autosave_path
+from .workers import Job, run_function, stop_all_jobs
+
+APP_TITLE = "RBM Studio"
+MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
+
+
+class RestoreBanner(QFrame):
+    """Non-blocking offer to restore the autosaved training state of a previous session."""
+
+    restoreRequested = Signal()
+    discardRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("restoreBanner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(self.palette().ColorRole.AlternateBase)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.restore_button = QPushButton("Restore")
+        self.restore_button.setToolTip("Open the model from the interrupted training session")
+        self.discard_button = QPushButton("Discard")
+        self.discard_button.setToolTip("Delete the autosaved model and start fresh")
+        self.restore_button.clicked.connect(self.restoreRequested)
+        self.discard_button.clicked.connect(self.discardRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.restore_button)
+        layout.addWidget(self.discard_button)
+        self.hide()
+
+    def offer(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """See the module docstring. Public methods are what menus call and what tests drive."""
+
+    songShown = Signal(object)  # Song now in the piano roll (for playback)
+    modelChanged = Signal(object)  # Model or None
+
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or AppSettings()
+        self.model: Model | None = None
+        self.model_path: Path | None = None
+        self.model_job: Job | None = None
+        self.song_job: Job | None = None
+        self._song_request = 0
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+
+        self.piano_roll = PianoRoll()
+        self.banner = RestoreBanner()
+        self.banner.restoreRequested.connect(self.restore_autosave)
+        self.banner.discardRequested.connect(self.discard_autosave)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.piano_roll, 1)
+        self.setCentralWidget(central)
+
+        self.browser = DatasetBrowser()
+        self.training = TrainingPanel()
+        self.generation = GenerationPanel()
+        self.dataset_dock = self._dock("Dataset", "datasetDock", self.browser)
+        self.training_dock = self._dock("Training", "trainingDock", self.training)
+        self.generation_dock = self._dock("Generation", "generationDock", self.generation)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dataset_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.generation_dock)
+        self.resizeDocks(
+            [self.dataset_dock, self.training_dock], [360, 520], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.generation_dock], [230], Qt.Orientation.Vertical)
+
+        self.activity = QLabel("Ready.")
+        self.activity.setToolTip("What RBM Studio is doing now")
+        self.statusBar().addPermanentWidget(self.activity)
+
+        self._create_actions()
+        self._create_menus_and_toolbars()
+        self._connect_panels()
+        self._default_state = self.saveState()
+        self._restore_settings()
+        self._update_title()
+        self._update_actions()
+
+    # -- construction -----------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        return dock
+
+    def _action(self, text: str, tip: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when menus and toolbars are hidden
+        return action
+
+    def _create_actions(self) -> None:
+        a = self._action
+        self.open_folder_action = a(
+            "Open &Folder…", "Import a folder of MIDI songs", self.choose_folder, "Ctrl+O"
+        )
+        self.open_model_action = a(
+            "Open &Model…", "Open a saved .rbm model", self.choose_model_to_open, "Ctrl+Shift+O"
+        )
+        self.save_model_action = a(
+            "&Save Model…", "Save the trained model as a .rbm file", self.save_model, "Ctrl+S"
+        )
+        self.save_model_as_action = a(
+            "Save Model &As…", "Save the model under a new name", self.save_model_as, "Ctrl+Shift+S"
+        )
+        self.export_action = a(
+            "&Export MIDI…",
+            "Export the selected (or all) generated songs as .mid files",
+            self.choose_export_folder,
+            "Ctrl+E",
+        )
+        self.quit_action = a("&Quit", "Quit RBM Studio", self.close, QKeySequence.StandardKey.Quit)
+        self.train_action = a("&Train", "Train the model on the dataset", self.train, "Ctrl+T")
+        self.pause_action = a(
+            "&Pause / Resume", "Pause or resume training", self.training.toggle_pause, "Ctrl+P"
+        )
+        self.stop_action = a(
+            "S&top Training", "Stop training and keep the model", self.training.stop, "Ctrl+."
+        )
+        self.generate_action = a(
+            "&Generate", "Generate new songs from the model", self.generation.generate, "Ctrl+G"
+        )
+        self.cancel_import_action = a(
+            "Cancel &Import", "Stop the running import", self.browser.cancel_import, "Esc"
+        )
+        self.reset_layout_action = a(
+            "&Reset Layout", "Put every panel back where it started", self.reset_layout
+        )
+        view = self.piano_roll.view
+        self.zoom_in_action = a(
+            "Zoom &In",
+            "Zoom in on time",
+            lambda: view.zoom_time(1.25),
+            QKeySequence.StandardKey.ZoomIn,
+        )
+        self.zoom_out_action = a(
+            "Zoom &Out",
+            "Zoom out in time",
+            lambda: view.zoom_time(0.8),
+            QKeySequence.StandardKey.ZoomOut,
+        )
+        self.zoom_pitch_in_action = a(
+            "Taller Rows", "Zoom in on pitch", lambda: view.zoom_pitch(1.2), "Ctrl+Shift+="
+        )
+        self.zoom_pitch_out_action = a(
+            "Shorter Rows", "Zoom out on pitch", lambda: view.zoom_pitch(1 / 1.2), "Ctrl+Shift+-"
+        )
+        self.fit_action = a("&Fit Song", "Fit the whole song in the view", view.fit_song, "Ctrl+0")
+        self.about_action = a("&About RBM Studio", "About this program", self.show_about)
+        self.shortcuts_action = a(
+            "&Keyboard Shortcuts", "List every keyboard shortcut", self.show_shortcuts, "F1"
+        )
+
+    def _create_menus_and_toolbars(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for action in (self.open_folder_action, self.open_model_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_model_action)
+        file_menu.addAction(self.save_model_as_action)
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        model_menu = menu.addMenu("&Model")
+        for action in (
+            self.train_action,
+            self.pause_action,
+            self.stop_action,
+            self.generate_action,
+            self.cancel_import_action,
+        ):
+            model_menu.addAction(action)
+        self.view_menu = menu.addMenu("&View")
+        for action in (
+            self.zoom_in_action,
+            self.zoom_out_action,
+            self.zoom_pitch_in_action,
+            self.zoom_pitch_out_action,
+            self.fit_action,
+        ):
+            self.view_menu.addAction(action)
+        self.view_menu.addSeparator()
+        panels = self.view_menu.addMenu("&Panels")
+        for dock in (self.dataset_dock, self.training_dock, self.generation_dock):
+            panels.addAction(dock.toggleViewAction())
+        self.view_menu.addAction(self.reset_layout_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.about_action)
+
+        self.main_toolbar = QToolBar("Main")
+        self.main_toolbar.setObjectName("mainToolbar")
+        for action in (
+            self.open_folder_action,
+            self.open_model_action,
+            self.save_model_action,
+            self.export_action,
+        ):
+            self.main_toolbar.addAction(action)
+        self.main_toolbar.addSeparator()
+        for action in (self.train_action, self.stop_action, self.generate_action):
+            self.main_toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.main_toolbar)
+        panels.addAction(self.main_toolbar.toggleViewAction())
+        # Playback (helper F) puts its transport controls here via add_transport().
+        self.transport_toolbar = QToolBar("Transport")
+        self.transport_toolbar.setObjectName("transportToolbar")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport_toolbar)
+        self.transport_toolbar.hide()
+        panels.addAction(self.transport_toolbar.toggleViewAction())
+
+    def _connect_panels(self) -> None:
+        b, t, g = self.browser, self.training, self.generation
+        b.statusMessage.connect(self.show_status)
+        b.importStarted.connect(lambda _p: self._set_activity("Importing songs…"))
+        b.importFinished.connect(self._on_import_finished)
+        b.songSelected.connect(self._on_dataset_song_selected)
+        t.statusMessage.connect(self.show_status)
+        t.trainRequested.connect(self.train)
+        t.modelTrained.connect(self._on_model_trained)
+        t.modelAutosaved.connect(lambda path: self.show_status(f"Autosaved training to {path}"))
+        t.trainingStateChanged.connect(self._on_training_state)
+        t.progressReceived.connect(self._on_training_progress)
+        g.statusMessage.connect(self.show_status)
+        g.songSelected.connect(self._on_generated_song_selected)
+        g.exportRequested.connect(self.choose_export_folder_for)
+        self.training.form.changed.connect(self._update_actions)
+
+    # -- start-up ---------------------------------------------------------------------------
+    def start(self, *, folder: Path | None = None, model: Path | None = None) -> None:
+        """What happens at launch: open the model, import the folder (else the last folder, else
+        the bundled sample chorales), and offer to restore interrupted training."""
+        if model is not None:
+            self.open_model(Path(model))
+        last = Path(self.settings.last_folder) if self.settings.last_folder else None
+        if folder is not None:
+            folder = Path(folder)
+            is_samples = folder.resolve() == sample_midi_dir().resolve()
+            self.import_paths([folder], sample_set=is_samples)
+        elif last is not None and last.is_dir():
+            self.import_paths([last])
+        else:
+            self.load_sample_songs()
+        if model is None:
+            self.offer_autosave_restore()
+
+    # -- hooks for other features -----------------------------------------------------------
+    def add_transport(self, widget: QWidget) -> None:
+        """Add playback controls (helper F's transport) to the transport toolbar."""
+        self.transport_toolbar.addWidget(widget)
+        self.transport_toolbar.show()
+
+    def current_song(self) -> Song | None:
+        return self.piano_roll.song
+
+    # -- status -----------------------------------------------------------------------------
+    @Slot(str)
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _set_activity(self, text: str) -> None:
+        self.activity.setText(text)
+
+    def _update_title(self) -> None:
+        model = self.model_path.name if self.model_path else ("unsaved model" if self.model else "")
+        report = self.browser.report
+        dataset = ""
+        if report is not None and self.browser.is_sample_set:
+            dataset = "sample chorales"
+        elif report is not None and self.browser.sources:
+            dataset = describe_source(self.browser.sources)
+        parts = [p for p in (model, dataset) if p]
+        self.setWindowTitle(f"{APP_TITLE} — {' · '.join(parts)}[*]" if parts else f"{APP_TITLE}[*]")
+
+    def _update_actions(self) -> None:
+        has_model = self.model is not None
+        self.save_model_action.setEnabled(has_model)
+        self.save_model_as_action.setEnabled(has_model)
+        training = self.training.is_training()
+        self.train_action.setEnabled(not training)
+        self.stop_action.setEnabled(training)
+        self.pause_action.setEnabled(training)
+
+    # -- drops anywhere on the window -------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if importable(local_paths(event.mimeData())):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if importable(local_paths(event.mimeData())):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = local_paths(event.mimeData())
+        if importable(paths):
+            event.acceptProposedAction()
+            self.import_paths(paths)
+        else:
+            event.ignore()
+
+    # -- dataset ----------------------------------------------------------------------------
+    def import_paths(self, paths: list[Path], *, sample_set: bool = False) -> bool:
+        paths = [Path(p) for p in paths]
+        if not sample_set and paths:
+            first = paths[0]
+            self.settings.last_folder = str(first if first.is_dir() else first.parent)
+        return self.browser.import_paths(paths, sample_set=sample_set)
+
+    def load_sample_songs(self) -> bool:
+        folder = sample_midi_dir()
+        if not folder.is_dir():
+            self.show_status(f"Bundled sample songs not found at {folder}")
+            return False
+        return self.import_paths([folder], sample_set=True)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        start = self.settings.last_folder or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of MIDI songs", start)
+        if folder:
+            self.import_paths([Path(folder)])
+
+    @Slot(object)
+    def _on_import_finished(self, report: DatasetReport) -> None:
+        self._set_activity(f"{len(report.loaded)} songs ready.")
+        self._update_title()
+        if self.piano_roll.song is None:
+            self.browser.select_first_song()
+
+    @Slot(object)
+    def _on_dataset_song_selected(self, result: FileResult) -> None:
+        self.generation.set_primer(result.matrix, result.title or result.path.stem)
+        self._request_song(result)
+
+    def _request_song(self, result: FileResult) -> None:
+        """Re-read the selected file in a worker (real timing and velocities); newest wins."""
+        self._song_request += 1
+        request = self._song_request
+
+        def work(_progress, _cancel: threading.Event) -> Song:
+            from ..core.dataset import song_for
+
+            return song_for(result)
+
+        job = run_function(work, "load-song", self)
+        job.finished.connect(lambda song: self._show_loaded_song(request, song))
+        job.failed.connect(lambda message, _d: self.show_status(f"Cannot show song: {message}"))
+        self.song_job = job
+
+    def _show_loaded_song(self, request: int, song: Song) -> None:
+        if request != self._song_request:
+            return  # the musician has selected another song since
+        self.piano_roll.set_song(song, generated=False)
+        self.songShown.emit(song)
+
+    @Slot(object)
+    def _on_generated_song_selected(self, generated: GeneratedSong) -> None:
+        self._song_request += 1  # a pending dataset song must not replace this one
+        self.piano_roll.set_song(generated.song, generated=True, caption=generated.name)
+        self.songShown.emit(generated.song)
+
+    # -- training ---------------------------------------------------------------------------
+    @Slot()
+    def train(self) -> bool:
+        report = self.browser.report
+        if self.browser.is_importing():
+            self.show_status("Wait for the import to finish before training.")
+            return False
+        if report is None or not report.matrices:
+            self.training.phase_label.setText("No songs to learn from: drop a MIDI folder first.")
+            self.show_status("No songs to learn from: drop a MIDI folder on the window.")
+            return False
+        continue_model = self.model if self.training.continue_box.isChecked() else None
+        self.settings.set_hyperparameters(self.training.config().to_dict())
+        started = self.training.start_training(
+            report.matrices, report.encoding, model=continue_model, dataset_summary=report.summary()
+        )
+        self._update_actions()
+        return started
+
+    @Slot(str)
+    def _on_training_state(self, state: str) -> None:
+        texts = {
+            "compiling": "Compiling the training step…",
+            "training": "Training…",
+            "paused": "Training paused.",
+            "idle": "Ready.",
+        }
+        self._set_activity(texts.get(state, state))
+        self._update_actions()
+
+    @Slot(object)
+    def _on_training_progress(self, p) -> None:
+        if p.phase == "training":
+            self._set_activity(f"Training: epoch {p.epoch} / {p.epochs}")
+
+    @Slot(object)
+    def _on_model_trained(self, model: Model) -> None:
+        self.set_model(model, path=None, modified=True)
+
+    def set_model(self, model: Model | None, *, path: Path | None, modified: bool) -> None:
+        self.model = model
+        self.model_path = path
+        self.generation.set_model(model)
+        self.training.set_model_available(model is not None)
+        self.training.last_model = model
+        self.setWindowModified(modified)
+        self._update_title()
+        self._update_actions()
+        self.modelChanged.emit(model)
+
+    # -- model files ------------------------------------------------------------------------
+    @Slot()
+    def choose_model_to_open(self) -> None:
+        start = str(self.model_path.parent) if self.model_path else self.settings.last_folder
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", start or "", MODEL_FILTER)
+        if path:
+            self.open_model(Path(path))
+
+    def open_model(self, path: Path, *, modified: bool = False) -> Job:
+        """Load a `.rbm` in a worker; on success its settings, curve and fields are shown."""
+        path = Path(path)
+
+        def work(_progress, _cancel: threading.Event) -> Model:
+            from ..core.model_file import load_model
+
+            return load_model(path)
+
+        self._set_activity(f"Opening {path.name}…")
+        job = run_function(work, "open-model", self)
+        job.finished.connect(lambda model: self._on_model_opened(model, path, modified))
+        job.failed.connect(lambda message, _d: self._on_model_io_failed("open", message))
+        self.model_job = job
+        return job
+
+    def _on_model_opened(self, model: Model, path: Path, modified: bool) -> None:
+        self.training.show_model(model)
+        self.set_model(model, path=None if modified else path, modified=modified)
+        self._set_activity("Ready.")
+        self.show_status(f"Opened {path.name}: {model.epochs_trained} epochs trained.")
+
+    def _on_model_io_failed(self, what: str, message: str) -> None:
+        self._set_activity("Ready.")
+        self.show_status(f"Could not {what} the model: {message}")
+        QMessageBox.warning(self, APP_TITLE, f"Could not {what} the model:\n{message}")
+
+    @Slot()
+    def save_model(self) -> Job | None:
+        if self.model is None:
+            self.show_status("No model to save yet: train or open one.")
+            return None
+        if self.model_path is not None:
+            return self.save_model_to(self.model_path)
+        return self.save_model_as()
+
+    @Slot()
+    def save_model_as(self) -> Job | None:
+        if self.model is None:
+            return None
+        start = self.model_path or Path(self.settings.last_folder or Path.home()) / "model.rbm"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", str(start), MODEL_FILTER)
+        if not path:
+            return None
+        path = Path(path)
+        if path.suffix.lower() != ".rbm":
+            path = path.with_suffix(".rbm")
+        return self.save_model_to(path)
+
+    def save_model_to(self, path: Path) -> Job | None:
+        """Save in a worker (atomic write in `save_model`); clears the modified mark on success."""
+        model = self.model
+        if model is None:
+            return None
+        path = Path(path)
+
+        def work(_progress, _cancel: threading.Event) -> Path:
+            from ..core.model_file import save_model
+
+            save_model(model, path)
+            return path
+
+        self._set_activity(f"Saving {path.name}…")
+        job = run_function(work, "save-model", self)
+        job.finished.connect(lambda saved: self._on_model_saved(model, saved))
+        job.failed.connect(lambda message, _d: self._on_model_io_failed("save", message))
+        self.model_job = job
+        return job
+
+    def _on_model_saved(self, model: Model, path: Path) -> None:
+        self._set_activity("Ready.")
+        if model is self.model:
+            self.model_path = path
+            self.setWindowModified(False)
+            self._update_title()
+            autosave_path().unlink(missing_ok=True)  # saved for real: nothing to restore
+        self.show_status(f"Saved model to {path}")
+
+    # -- autosave restore -------------------------------------------------------------------
+    def offer_autosave_restore(self) -> bool:
+        path = autosave_path()
+        if not path.is_file():
+            return False
+        self.banner.offer(
+            "RBM Studio found training from a previous session that was not saved. "
+            "Restore that model?"
+        )
+        return True
+
+    @Slot()
+    def restore_autosave(self) -> Job | None:
+        self.banner.hide()
+        path = autosave_path()
+        if not path.is_file():
+            return None
+        return self.open_model(path, modified=True)
+
+    @Slot()
+    def discard_autosave(self) -> None:
+        self.banner.hide()
+        autosave_path().unlink(missing_ok=True)
+        self.show_status("Discarded the autosaved training.")
+
+    # -- export -----------------------------------------------------------------------------
+    @Slot()
+    def choose_export_folder(self) -> None:
+        self.choose_export_folder_for(not self.generation.list.selectedItems())
+
+    @Slot(bool)
+    def choose_export_folder_for(self, all_songs: bool) -> None:
+        songs = self.generation.songs_to_export(all_songs)
+        if not songs:
+            self.show_status("Nothing to export: generate songs first.")
+            return
+        start = self.settings.last_export_folder or self.settings.last_folder or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Export MIDI files to", start)
+        if folder:
+            self.settings.last_export_folder = folder
+            self.generation.export_to(Path(folder), songs)
+
+    # -- layout, dialogs --------------------------------------------------------------------
+    @Slot()
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in (self.dataset_dock, self.training_dock, self.generation_dock):
+            dock.show()
+            dock.setFloating(False)
+
+    @Slot()
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle(f"About {APP_TITLE}")
+        box.setText(
+            f"<b>{APP_TITLE} {__version__}</b><p>Learns music from your MIDI songs with a "
+            "Restricted Boltzmann Machine, generates new songs and exports them as MIDI.</p>"
+        )
+        box.setModal(False)
+        box.show()
+        self.about_box = box
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(action, shortcut) for every action that has one — the Help → Shortcuts table."""
+        rows = []
+        for action in self.actions():
+            seq = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if seq:
+                rows.append((action.text().replace("&", ""), seq))
+        rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
+        return rows
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        rows = self.shortcut_rows()
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        for r, (name, seq) in enumerate(rows):
+            table.setItem(r, 0, QTableWidgetItem(name))
+            table.setItem(r, 1, QTableWidgetItem(seq))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.close)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(table)
+        layout.addWidget(buttons)
+        dialog.resize(460, 480)
+        dialog.setModal(False)
+        dialog.show()
+        self.shortcuts_dialog = dialog
+
+    # -- settings ---------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.window_geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+        values = self.settings.hyperparameters()
+        if values:
+            from ..core.config import TrainingConfig
+
+            with contextlib.suppress(TypeError, ValueError):  # settings from another version
+                self.training.set_config(TrainingConfig.from_dict(values))
+        self.generation.set_options(self.settings.generation())
+
+    def save_settings(self) -> None:
+        self.settings.set_window_geometry(self.saveGeometry())
+        self.settings.set_window_state(self.saveState())
+        self.settings.set_hyperparameters(self.training.config().to_dict())
+        self.settings.set_generation(self.generation.options())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        # An unsaved model is not lost: the training worker autosaved it, and the next launch
+        # offers to restore it (no blocking "save changes?" question here).
+        self.save_settings()
+        self.training.stop()
+        stop_all_jobs()
+        super().closeEvent(event)
+
+    def default_state(self) -> QByteArray:
+        return QByteArray(self._default_state)

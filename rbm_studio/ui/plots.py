@@ -1,0 +1,208 @@
+"""Live training plots (pyqtgraph): error curves, receptive-field heatmap, activation histogram.
+
+Colours come from the widget palette so the plots read well in light and dark themes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QWidget
+
+pg.setConfigOptions(antialias=True)
+
+
+def theme_colours(widget: QWidget) -> tuple[QColor, QColor]:
+    """(background, foreground) for a plot inside `widget`."""
+    pal = widget.palette()
+    return pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+
+
+def style_plot(
+    widget: pg.GraphicsView, plot: pg.PlotItem, title: str, left: str, bottom: str
+) -> None:
+    background, foreground = theme_colours(widget)
+    widget.setBackground(background)
+    plot.setTitle(title, color=foreground.name(), size="9pt")
+    for name, label in (("left", left), ("bottom", bottom)):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(foreground))
+        axis.setTextPen(pg.mkPen(foreground))
+        if label:
+            axis.setLabel(label, color=foreground.name())
+    plot.showGrid(x=True, y=True, alpha=0.2)
+
+
+def tile_mosaic(fields: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Arrange receptive fields [H, window, pitches] as one image (row-major, low pitch at row 0)
+    of tiles `window` wide and `pitches` tall, separated by NaN gaps. Returns (image, cols, rows)."""
+    h, window, pitches = fields.shape
+    cols = max(1, min(h, math.ceil(math.sqrt(h * pitches / max(window, 1)))))
+    rows = math.ceil(h / cols)
+    image = np.full((rows * (pitches + 1) - 1, cols * (window + 1) - 1), np.nan, dtype=np.float32)
+    for i in range(h):
+        r, c = divmod(i, cols)
+        y0 = (rows - 1 - r) * (pitches + 1)  # first unit in the top-left tile
+        x0 = c * (window + 1)
+        image[y0 : y0 + pitches, x0 : x0 + window] = fields[i].T  # [pitches, window]
+    return image, cols, rows
+
+
+class ErrorPlot(pg.PlotWidget):
+    """Reconstruction error per chunk (thin) and per epoch (dots), held-out free-energy gap on a
+    second axis-free curve below (its own plot) — the two quantities differ in scale."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(
+            "Reconstruction error while training: thin line per chunk, dots per epoch. "
+            "Lower is better."
+        )
+        plot = self.getPlotItem()
+        style_plot(
+            self, plot, "Reconstruction error (line: chunks, dots: epochs)", "error", "epoch"
+        )
+        accent = self.palette().color(QPalette.ColorRole.Highlight)
+        self.chunk_curve = plot.plot(
+            [], [], pen=pg.mkPen(accent.lighter(130), width=1), name="per chunk"
+        )
+        self.epoch_curve = plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(accent, width=2),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=accent,
+            symbolPen=None,
+            name="per epoch",
+        )
+        self.clear_data()
+
+    def clear_data(self) -> None:
+        self.chunk_x: list[float] = []
+        self.chunk_y: list[float] = []
+        self.epoch_x: list[float] = []
+        self.epoch_y: list[float] = []
+        self.chunk_curve.setData([], [])
+        self.epoch_curve.setData([], [])
+
+    def add_chunk(self, x: float, error: float) -> None:
+        self.chunk_x.append(x)
+        self.chunk_y.append(error)
+        self.chunk_curve.setData(self.chunk_x, self.chunk_y)
+
+    def add_epoch(self, epoch: float, error: float) -> None:
+        self.epoch_x.append(epoch)
+        self.epoch_y.append(error)
+        self.epoch_curve.setData(self.epoch_x, self.epoch_y)
+
+
+class GapPlot(pg.PlotWidget):
+    """Held-out free-energy gap per epoch: rising means the model memorises the training songs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(
+            "Free-energy gap between held-out and training windows per epoch. "
+            "A steady rise means the model starts memorising (over-fitting)."
+        )
+        plot = self.getPlotItem()
+        style_plot(self, plot, "Held-out free-energy gap", "gap", "epoch")
+        colour = QColor.fromHsvF(0.08, 0.85, 0.9)
+        self.curve = plot.plot(
+            [], [], pen=pg.mkPen(colour, width=2), symbol="s", symbolSize=4, symbolBrush=colour
+        )
+        self.clear_data()
+
+    def clear_data(self) -> None:
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self.curve.setData([], [])
+
+    def add_epoch(self, epoch: float, gap: float) -> None:
+        self.xs.append(epoch)
+        self.ys.append(gap)
+        self.curve.setData(self.xs, self.ys)
+
+
+class WeightHeatmap(pg.GraphicsLayoutWidget):
+    """Each hidden unit's receptive field as a window-steps × pitches tile (time → right, pitch ↑),
+    with a symmetric diverging colour bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(
+            "What each hidden unit listens for: one tile per unit, time to the right, pitch "
+            "upwards; red = excitatory weight, blue = inhibitory."
+        )
+        background, foreground = theme_colours(self)
+        self.setBackground(background)
+        self.plot = self.addPlot()
+        self.plot.setTitle("Hidden-unit receptive fields", color=foreground.name(), size="9pt")
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setMenuEnabled(False)
+        self.plot.getViewBox().setAspectLocked(False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        cmap = pg.colormap.get("CET-D1A")
+        self.colour_bar = pg.ColorBarItem(
+            values=(-0.01, 0.01), colorMap=cmap, interactive=False, width=12
+        )
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.colour_bar.axis.setTextPen(pg.mkPen(foreground))
+        self.colour_bar.axis.setPen(pg.mkPen(foreground))
+        self.updates = 0
+        self.shape: tuple[int, int, int] | None = None
+
+    def set_fields(self, fields: np.ndarray) -> None:
+        fields = np.asarray(fields, dtype=np.float32)
+        if fields.ndim != 3 or fields.size == 0:
+            return
+        image, _cols, _rows = tile_mosaic(fields)
+        limit = float(np.nanmax(np.abs(image))) or 1e-6
+        self.image.setImage(image, autoLevels=False)
+        self.colour_bar.setLevels((-limit, limit))
+        if self.shape != fields.shape:
+            self.shape = fields.shape
+            self.plot.getViewBox().autoRange(padding=0.01)
+        self.updates += 1
+
+    def clear_data(self) -> None:
+        self.image.clear()
+        self.shape = None
+
+
+class ActivationHistogram(pg.PlotWidget):
+    """How often hidden units switch on: units stuck at 0 or 1 are wasted capacity."""
+
+    BINS = 20
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(
+            "Histogram of the hidden units' mean activation on a data sample. Units stuck near 0 "
+            "or 1 learn nothing useful."
+        )
+        plot = self.getPlotItem()
+        style_plot(self, plot, "Hidden-unit activation", "units", "mean activation")
+        colour = QColor.fromHsvF(0.36, 0.6, 0.75)
+        self.curve = plot.plot(
+            [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=colour, pen=pg.mkPen(colour)
+        )
+        plot.setXRange(0, 1, padding=0.02)
+        plot.setYRange(0, 1, padding=0.05)
+        plot.enableAutoRange(axis="y", enable=True)
+        self.updates = 0
+
+    def set_activations(self, activations: np.ndarray) -> None:
+        counts, edges = np.histogram(np.asarray(activations, float), bins=self.BINS, range=(0, 1))
+        self.curve.setData(edges, counts)
+        self.updates += 1
+
+    def clear_data(self) -> None:
+        self.curve.setData([0.0, 1.0], [0.0])

@@ -1,0 +1,153 @@
+"""The training worker: drives a core `Trainer` on its own thread and reports to the GUI.
+
+Besides each `TrainingProgress` it sends what the live plots need (receptive fields, hidden
+activations) at most a few times a second, autosaves the model every N epochs and when training
+stops, and ends with the model trained so far — also when the musician pressed Stop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..core.config import TrainingConfig
+from ..core.encoding import Encoding, StateMatrix
+from ..core.model import Model
+from ..core.paths import data_dir
+from .workers import describe_error
+
+AUTOSAVE_NAME = "autosave.rbm"
+VISUALS_INTERVAL = 0.4  # seconds between heatmap/histogram updates (≤ 2.5 per second)
+
+
+def autosave_path() -> Path:
+    return data_dir() / AUTOSAVE_NAME
+
+
+@dataclass
+class TrainingUpdate:
+    """One message from the worker: progress, plus plot data when it is time to refresh them."""
+
+    progress: object  # core.training.TrainingProgress
+    fields: np.ndarray | None = None  # [H, window, pitches]
+    activations: np.ndarray | None = None  # [H] mean hidden probabilities
+    autosaved: str | None = None
+
+
+class TrainingWorker(QObject):
+    progress = Signal(object)  # TrainingUpdate
+    finished = Signal(object)  # Model (None if training never started)
+    failed = Signal(str, str)
+
+    def __init__(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        encoding: Encoding,
+        *,
+        model: Model | None = None,
+        autosave_every: int = 5,
+        autosave_to: Path | None = None,
+        dataset_summary: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.matrices = list(matrices)
+        self.encoding = encoding
+        self.initial_model = model
+        self.autosave_every = max(int(autosave_every), 0)
+        self.autosave_to = autosave_to
+        self.dataset_summary = dataset_summary or {}
+        self.trainer = None
+        self.cancel_event = threading.Event()
+        self._lock = threading.Lock()
+        self._paused = False
+        self.autosaves = 0
+
+    # Called from the GUI thread; the Trainer's own methods are thread-safe.
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            if self.trainer is not None:
+                self.trainer.pause()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+            if self.trainer is not None:
+                self.trainer.resume()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancel_event.set()
+            if self.trainer is not None:
+                self.trainer.cancel()
+
+    def _autosave(self, model: Model) -> str | None:
+        if self.autosave_to is None:
+            return None
+        from ..core.model_file import save_model
+
+        if self.dataset_summary and not model.dataset:
+            model.dataset = dict(self.dataset_summary)
+        save_model(model, self.autosave_to)
+        self.autosaves += 1
+        return str(self.autosave_to)
+
+    def _visuals(self, update: TrainingUpdate) -> None:
+        model = self.trainer.snapshot()
+        update.fields = model.receptive_fields()
+        update.activations = np.asarray(self.trainer.hidden_activations(), dtype=np.float32)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            model = self._train()
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI, never raised into Qt
+            self.failed.emit(describe_error(exc), traceback.format_exc())
+            return
+        self.finished.emit(model)
+
+    def _train(self) -> Model | None:
+        from ..core.training import Trainer
+
+        trainer = Trainer(self.config, self.matrices, self.encoding, model=self.initial_model)
+        with self._lock:
+            self.trainer = trainer
+            if self._paused:
+                trainer.pause()
+            if self.cancel_event.is_set():
+                trainer.cancel()
+        last_visuals = 0.0
+        last_saved_epoch = 0
+        for progress in trainer:
+            update = TrainingUpdate(progress)
+            now = time.monotonic()
+            training = progress.phase == "training"
+            if training and now - last_visuals >= VISUALS_INTERVAL:
+                self._visuals(update)
+                last_visuals = now
+            if (
+                progress.epoch_end
+                and self.autosave_every
+                and progress.epoch - last_saved_epoch >= self.autosave_every
+                and progress.epoch < progress.epochs
+            ):
+                update.autosaved = self._autosave(trainer.snapshot())
+                last_saved_epoch = progress.epoch
+            self.progress.emit(update)
+        model = trainer.snapshot()
+        if self.dataset_summary and not model.dataset:
+            model.dataset = dict(self.dataset_summary)
+        final = TrainingUpdate(progress=None)
+        self._visuals(final)
+        final.autosaved = self._autosave(model)
+        self.progress.emit(final)
+        return model
