@@ -161,6 +161,10 @@ def test_paths_that_are_no_midi_files(tmp_path: Path):
     empty.write_bytes(b"")
     with pytest.raises(MidiImportError, match="empty file"):
         read_midi(empty)
+    pipe = tmp_path / "pipe.mid"
+    os.mkfifo(pipe)  # opening it for reading would block until someone writes
+    with pytest.raises(MidiImportError, match="not a regular file"):
+        read_midi(pipe)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")

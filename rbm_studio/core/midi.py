@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -59,9 +60,12 @@ def read_midi(path: str | Path, *, keep_drums: bool = False) -> Song:
     """Read a MIDI file into a `Song` (title: the first track's name, else the file name)."""
     path = Path(path)
     try:
-        if path.is_dir():
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise MidiImportError("is a folder, not a file")
-        size = path.stat().st_size
+        if not stat.S_ISREG(info.st_mode):
+            raise MidiImportError("not a regular file")  # a pipe or device could block forever
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise MidiImportError(
                 f"file too large ({size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)"

@@ -185,8 +185,9 @@ def read_track(body: bytes, index: int, start_tick: int, max_tick: int) -> RawTr
                 raise corrupt("track ends inside an event")
             kind = status & 0xF0
             if kind == 0x90 or kind == 0x80:
-                pitch = body[pos] & 0x7F
-                velocity = min(body[pos + 1], 127)  # clip stray high bytes like mido's clip=True
+                # Stray data bytes above 127 are clipped, like mido's clip=True.
+                pitch = min(body[pos], 127)
+                velocity = min(body[pos + 1], 127)
                 if tick > max_tick:
                     raise SongTooLong(where)
                 key = (status & 0x0F) << 7 | pitch
