@@ -135,7 +135,8 @@ def generate(
 
     if mode == "windows":
         n_win = math.ceil(steps / window)
-        v = sample_windows(params, initial(songs * n_win), k_first, gibbs_steps, temp)
+        n = songs * n_win
+        v = sample_windows(params, initial(_bucket(n)), k_first, gibbs_steps, temp)[:n]
         rows = np.asarray(v, dtype=np.uint8).reshape(songs, n_win * window, width)[:, :steps]
         prefix = None
     else:
@@ -154,20 +155,26 @@ def generate(
             todo = steps
         else:
             prefix = None
-            v = sample_windows(params, initial(songs), k_first, gibbs_steps, temp)
+            v = sample_windows(params, initial(_bucket(songs)), k_first, gibbs_steps, temp)[:songs]
             first = v.reshape(songs, window, width)
             context = first[:, advance:] if keep else first[:, -1:]
             todo = max(0, steps - window)
         slides = math.ceil(todo / advance)
         if slides:
             new = _continue(
-                params, context, k_rest, temp, gibbs_steps, window, advance, keep, slides
+                params, context, k_rest, temp, gibbs_steps, window, advance, keep, _bucket(slides)
             )
             gen = jnp.concatenate([first, new], axis=1)
         else:
             gen = first
         rows = np.asarray(gen, dtype=np.uint8)[:, :steps]
     return [_to_matrix(model, rows[i], prefix, primer, i) for i in range(songs)]
+
+
+def _bucket(n: int) -> int:
+    """Round a static length up to a power of two (at least 8) so that songs of similar length
+    share one compiled sampler instead of compiling one per length."""
+    return max(8, 1 << (n - 1).bit_length())
 
 
 def _continue(params, context, key, temp, k, window, advance, keep, slides):

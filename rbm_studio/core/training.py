@@ -69,9 +69,7 @@ class TrainingProgress:
 class StaticSpec(NamedTuple):
     """Everything that fixes the compiled program's shapes and structure (hashable)."""
 
-    n_train: int
     batch: int
-    batches_per_epoch: int
     chunk: int
     cd_k: int
     pcd: bool
@@ -89,8 +87,6 @@ class Hyper(NamedTuple):
     weight_decay: jax.Array
     sparsity_target: jax.Array
     sparsity_cost: jax.Array
-    epoch_offset: jax.Array
-    total_steps: jax.Array
 
 
 class TrainData(NamedTuple):
@@ -98,17 +94,26 @@ class TrainData(NamedTuple):
     holdout: jax.Array  # uint8 [n_metric, V] (may have 0 rows)
     train_sample: jax.Array  # uint8 [n_metric, V] training windows compared against the holdout
     step_key: jax.Array  # folded with the global step: sampling noise
-    shuffle_key: jax.Array  # folded with the global epoch: mini-batch order
 
 
 class TrainState(NamedTuple):
     params: RBMParams
     velocity: RBMParams
-    chains: jax.Array  # PCD persistent chains [batch, V] (unused for CD)
-    perm: jax.Array  # this epoch's shuffled order, padded to batches_per_epoch·batch
-    step: jax.Array  # steps done in this run
-    err_sum: jax.Array
+    chains: jax.Array  # PCD persistent chains [batch, V] (a dummy [1, 1] for CD)
+    err_sum: jax.Array  # reconstruction error summed over this epoch's windows so far
     err_count: jax.Array
+
+
+class Schedule(NamedTuple):
+    """Per-step inputs of one chunk, built on the host (shuffling there keeps the compiled
+    program small): row indices and 0/1 weights of each mini-batch, and where each step is."""
+
+    idx: jax.Array  # int32 [chunk, batch]
+    weights: jax.Array  # float32 [chunk, batch]; 0 pads a partial last batch
+    step: jax.Array  # int32 [chunk] global step (keys the sampling noise)
+    epoch: jax.Array  # int32 [chunk] global epoch (learning-rate and momentum schedules)
+    active: jax.Array  # bool [chunk]; False past the last step of the run
+    epoch_end: jax.Array  # bool [chunk]
 
 
 def _free_energy_gap(params: RBMParams, data: TrainData) -> jax.Array:
@@ -120,46 +125,34 @@ def _free_energy_gap(params: RBMParams, data: TrainData) -> jax.Array:
     return f_hold - f_train
 
 
-def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainState):
-    """One mini-batch update; a no-op past `total_steps`. Returns (state, per-step metrics)."""
-    B, bpe = spec.batch, spec.batches_per_epoch
-    s = state.step
-    local_epoch = s // bpe
-    b = s % bpe
-    epoch = hyper.epoch_offset + local_epoch  # global epoch index (continued training)
-    global_step = epoch * bpe + b
-    key = jax.random.fold_in(data.step_key, global_step)
+def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainState, x: Schedule):
+    """One mini-batch CD-k / PCD-k update with momentum, weight decay, sparsity and lr decay.
+
+    Positive phase uses hidden probabilities; the last reconstruction of CD is mean-field (visible
+    probabilities, Hinton's practical guide), which removes a B×V random draw per update; PCD keeps
+    sampled persistent chains. Returns (state, per-step metrics)."""
+    key = jax.random.fold_in(data.step_key, x.step)
     k_h0, k_neg, k_chain = jax.random.split(key, 3)
-
-    def new_perm():
-        p = jax.random.permutation(jax.random.fold_in(data.shuffle_key, epoch), spec.n_train)
-        pad = bpe * B - spec.n_train
-        return jnp.concatenate([p, jnp.zeros((pad,), p.dtype)]) if pad else p
-
-    perm = jax.lax.cond(b == 0, new_perm, lambda: state.perm)
-    idx = jax.lax.dynamic_slice(perm, (b * B,), (B,))
-    weights = ((b * B + jnp.arange(B)) < spec.n_train).astype(jnp.float32)
-    v0 = data.train[idx].astype(jnp.float32)
+    weights = x.weights
+    v0 = data.train[x.idx].astype(jnp.float32)
     params = state.params
 
     ph0 = hidden_probs(params, v0)
     h0 = bernoulli(k_h0, ph0)
     # the negative chain starts at the data (CD) or at the persistent chains (PCD)
     h = bernoulli(k_chain, hidden_probs(params, state.chains)) if spec.pcd else h0
-    v = v0
-    ph = ph0
-    first_pv = None
+    v, ph, first_pv = v0, ph0, None
     for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
         k_v, k_h = jax.random.split(kk)
         pv = visible_probs(params, h)
-        if first_pv is None:
-            first_pv = pv
-        v = bernoulli(k_v, pv)
+        first_pv = pv if first_pv is None else first_pv
+        last = i == spec.cd_k - 1
+        v = pv if (last and not spec.pcd) else bernoulli(k_v, pv)
         ph = hidden_probs(params, v)
-        if i < spec.cd_k - 1:
+        if not last:
             h = bernoulli(k_h, ph)
-    recon = first_pv if not spec.pcd else visible_probs(params, h0)
-    n = jnp.sum(weights)
+    recon = visible_probs(params, h0) if spec.pcd else first_pv
+    n = jnp.maximum(jnp.sum(weights), 1.0)
     row_err = jnp.mean((v0 - recon) ** 2, axis=1)
     batch_err = jnp.sum(row_err * weights) / n
 
@@ -169,8 +162,8 @@ def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainSta
         pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
         v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
         g = RBMParams(g.W - v_mean[:, None] * pen[None, :], g.vbias, g.hbias - pen)
-    lr = hyper.learning_rate / (1.0 + hyper.lr_decay * epoch.astype(jnp.float32))
-    mom = jnp.where(epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
+    lr = hyper.learning_rate / (1.0 + hyper.lr_decay * x.epoch.astype(jnp.float32))
+    mom = jnp.where(x.epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
     g = RBMParams(g.W - hyper.weight_decay * params.W, g.vbias, g.hbias)
     velocity = RBMParams(*(mom * u + lr * d for u, d in zip(state.velocity, g, strict=True)))
     new_params = RBMParams(*(p + u for p, u in zip(params, velocity, strict=True)))
@@ -178,56 +171,38 @@ def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainSta
 
     err_sum = state.err_sum + batch_err * n
     err_count = state.err_count + n
-    epoch_end = b == bpe - 1
     epoch_err = err_sum / jnp.maximum(err_count, 1.0)
     gap = jax.lax.cond(
-        epoch_end,
+        x.epoch_end,
         lambda: _free_energy_gap(new_params, data),
         lambda: jnp.float32(jnp.nan),
     )
+    reset = x.epoch_end
     new_state = TrainState(
         new_params,
         velocity,
         chains,
-        perm,
-        s + 1,
-        jnp.where(epoch_end, 0.0, err_sum),
-        jnp.where(epoch_end, 0.0, err_count),
+        jnp.where(reset, 0.0, err_sum),
+        jnp.where(reset, 0.0, err_count),
     )
-    out = {
-        "active": jnp.bool_(True),
-        "epoch": epoch,
-        "batch": b,
-        "recon": batch_err,
-        "epoch_recon": epoch_err,
-        "gap": gap,
-        "epoch_end": epoch_end,
-    }
-    return new_state, out
+    return new_state, {"recon": batch_err, "epoch_recon": epoch_err, "gap": gap}
+
+
+def _skip_step(state: TrainState, x: Schedule):
+    nan = jnp.float32(jnp.nan)
+    return state, {"recon": nan, "epoch_recon": nan, "gap": nan}
 
 
 @partial(jax.jit, static_argnames="spec")
-def run_chunk(state: TrainState, data: TrainData, hyper: Hyper, spec: StaticSpec):
-    """`spec.chunk` training steps in one compiled scan; steps past `total_steps` do nothing."""
+def run_chunk(
+    state: TrainState, data: TrainData, hyper: Hyper, schedule: Schedule, spec: StaticSpec
+):
+    """`spec.chunk` training steps in one compiled scan; inactive steps do nothing."""
 
-    def body(st, _):
-        def skip(st):
-            out = {
-                "active": jnp.bool_(False),
-                "epoch": jnp.int32(0),
-                "batch": jnp.int32(0),
-                "recon": jnp.float32(jnp.nan),
-                "epoch_recon": jnp.float32(jnp.nan),
-                "gap": jnp.float32(jnp.nan),
-                "epoch_end": jnp.bool_(False),
-            }
-            return st, out
+    def body(st, x):
+        return jax.lax.cond(x.active, partial(_train_step, spec, hyper, data), _skip_step, st, x)
 
-        return jax.lax.cond(
-            st.step < hyper.total_steps, partial(_train_step, spec, hyper, data), skip, st
-        )
-
-    return jax.lax.scan(body, state, None, length=spec.chunk)
+    return jax.lax.scan(body, state, schedule)
 
 
 def cd_flops_per_step(batch: int, n_visible: int, n_hidden: int, cd_k: int) -> float:
@@ -322,15 +297,11 @@ class Trainer:
         self.batches_per_epoch = bpe
         self.total_steps = config.epochs * bpe
         flops = cd_flops_per_step(batch, self.n_visible, self.n_hidden, config.cd_k)
-        chunk = min(
-            _pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops),
-            MAX_CHUNK,
-            1 << math.ceil(math.log2(self.total_steps)),
-        )
+        # depends only on the shapes, so trainers with equal shapes share one compiled program
+        chunk = min(_pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops), MAX_CHUNK)
+        self.n_train = int(train.shape[0])
         self.spec = StaticSpec(
-            n_train=int(train.shape[0]),
             batch=batch,
-            batches_per_epoch=bpe,
             chunk=chunk,
             cd_k=config.cd_k,
             pcd=config.pcd,
@@ -346,27 +317,15 @@ class Trainer:
             weight_decay=f32(config.weight_decay),
             sparsity_target=f32(config.sparsity_target or 0.0),
             sparsity_cost=f32(config.sparsity_cost),
-            epoch_offset=jnp.asarray(self.epoch_offset, jnp.int32),
-            total_steps=jnp.asarray(self.total_steps, jnp.int32),
         )
         self._data = TrainData(
-            jnp.asarray(train),
-            jnp.asarray(hold_sample),
-            jnp.asarray(train_sample),
-            jax.random.fold_in(run_key, 0),
-            jax.random.fold_in(run_key, 1),
+            jnp.asarray(train), jnp.asarray(hold_sample), jnp.asarray(train_sample), run_key
         )
         zeros = RBMParams(*(jnp.zeros_like(p) for p in params))
         chains = jnp.asarray(train[:batch], jnp.float32) if config.pcd else jnp.zeros((1, 1))
-        self._state = TrainState(
-            params,
-            zeros,
-            chains,
-            jnp.zeros((bpe * batch,), jnp.int32),
-            jnp.asarray(0, jnp.int32),
-            jnp.float32(0.0),
-            jnp.float32(0.0),
-        )
+        self._state = TrainState(params, zeros, chains, jnp.float32(0.0), jnp.float32(0.0))
+        self._perm_epoch = -1
+        self._perm = np.zeros(0, np.int64)
         self.dataset_summary = self._summarise(matrices, windows.shape[0], train.shape[0], n_hold)
 
         self._lock = threading.Lock()
@@ -428,9 +387,9 @@ class Trainer:
         if self._started:
             raise RuntimeError("a Trainer can only be iterated once")
         self._started = True
-        cfg = self.config
         bpe = self.batches_per_epoch
-        total_epochs = self.epoch_offset + cfg.epochs
+        total_epochs = self.epoch_offset + self.config.epochs
+        self._epochs_done = self.epoch_offset
 
         def progress(phase: str, **kw) -> TrainingProgress:
             return TrainingProgress(
@@ -441,14 +400,16 @@ class Trainer:
                 **kw,
             )
 
-        self._epochs_done = self.epoch_offset
         yield progress("compiling")
         t0 = time.perf_counter()
-        compiled = run_chunk.lower(self._state, self._data, self._hyper, spec=self.spec).compile()
+        first = self._schedule(0)
+        compiled = run_chunk.lower(
+            self._state, self._data, self._hyper, first, spec=self.spec
+        ).compile()
         self.compile_seconds = time.perf_counter() - t0
 
         active_time = 0.0
-        steps_done = 0
+        steps_done = 0  # steps finished (synced to the host)
         calls_per_group = 1
         last_recon = float("nan")
         last_gap: float | None = None
@@ -463,40 +424,44 @@ class Trainer:
                 self._wake.wait(REPORT_INTERVAL_S)
                 continue
             t_start = time.perf_counter()
-            outs = []
             state = self._state
+            dispatched = []
+            start = steps_done
             for _ in range(calls_per_group):
-                state, out = compiled(state, self._data, self._hyper)
-                outs.append(out)
-                if steps_done + len(outs) * self.spec.chunk >= self.total_steps:
+                schedule = self._schedule(start)
+                state, out = compiled(state, self._data, self._hyper, schedule)
+                dispatched.append((start, out))
+                start += self.spec.chunk
+                if start >= self.total_steps:
                     break
-            host_out = jax.device_get(outs)
+            host_out = jax.device_get([o for _, o in dispatched])
             host_params = jax.device_get(state.params)
             dt = time.perf_counter() - t_start
             active_time += dt
             self._state = state
-            per_call = dt / len(outs)
+            per_call = dt / len(dispatched)
             if self.chunk_seconds is None:
                 self.chunk_seconds = per_call
             calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
+
             records = []
-            for out in host_out:
-                active = out["active"]
-                steps_done += int(active.sum())
-                for i in np.flatnonzero(active & out["epoch_end"]):
+            for (chunk_start, _), out in zip(dispatched, host_out, strict=True):
+                steps = chunk_start + np.arange(self.spec.chunk)
+                active = steps < self.total_steps
+                ends = np.flatnonzero(active & (steps % bpe == bpe - 1))
+                for i in ends:
                     gap = float(out["gap"][i])
                     records.append(
                         {
-                            "epoch": int(out["epoch"][i]) + 1,
+                            "epoch": self.epoch_offset + int(steps[i]) // bpe + 1,
                             "recon_error": float(out["epoch_recon"][i]),
                             "free_energy_gap": None if math.isnan(gap) else gap,
-                            "elapsed": active_time,
+                            "elapsed": round(active_time, 4),
                         }
                     )
-                if active.any():
-                    last = np.flatnonzero(active)[-1]
-                    last_recon = float(out["recon"][last])
-                    last_batch = int(out["batch"][last]) + 1
+                n_active = int(active.sum())
+                steps_done = chunk_start + n_active
+                last_recon = float(out["recon"][n_active - 1])
             with self._lock:
                 self._host_params = {
                     k: np.asarray(v) for k, v in zip(RBMParams._fields, host_params, strict=True)
@@ -515,23 +480,56 @@ class Trainer:
                     elapsed=active_time,
                     eta=eta,
                 )
-            if not records or last_batch != bpe:
+            in_epoch = steps_done % bpe
+            if not records or in_epoch:
                 yield progress(
                     "training",
-                    batch=last_batch % bpe if last_batch != bpe else bpe,
+                    batch=in_epoch,
                     recon_error=last_recon,
                     free_energy_gap=last_gap,
                     elapsed=active_time,
                     eta=eta,
                 )
         self.finished = steps_done >= self.total_steps
-        phase = "done" if self.finished else "cancelled"
         yield progress(
-            phase,
+            "done" if self.finished else "cancelled",
             recon_error=last_recon,
             free_energy_gap=last_gap,
             elapsed=active_time,
             eta=0.0 if self.finished else None,
+        )
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        """Shuffled window order of global epoch `epoch`, padded to whole batches (seeded)."""
+        if epoch != self._perm_epoch:
+            B = self.spec.batch
+            order = np.random.default_rng([self.config.seed, epoch]).permutation(self.n_train)
+            padded = np.zeros(self.batches_per_epoch * B, np.int32)
+            padded[: self.n_train] = order
+            self._perm, self._perm_epoch = padded.reshape(-1, B), epoch
+        return self._perm
+
+    def _schedule(self, start: int) -> Schedule:
+        """Inputs for the chunk that begins at local step `start`."""
+        C, B, bpe = self.spec.chunk, self.spec.batch, self.batches_per_epoch
+        steps = start + np.arange(C)
+        active = steps < self.total_steps
+        idx = np.zeros((C, B), np.int32)
+        weights = np.zeros((C, B), np.float32)
+        local_epoch = steps // bpe
+        batch = steps % bpe
+        valid = (batch[:, None] * B + np.arange(B)[None, :]) < self.n_train
+        for e in np.unique(local_epoch[active]):
+            rows = active & (local_epoch == e)
+            idx[rows] = self._epoch_order(self.epoch_offset + int(e))[batch[rows]]
+            weights[rows] = valid[rows]
+        return Schedule(
+            idx=idx,
+            weights=weights,
+            step=(self.epoch_offset * bpe + steps).astype(np.int32),
+            epoch=(self.epoch_offset + local_epoch).astype(np.int32),
+            active=active,
+            epoch_end=active & (batch == bpe - 1),
         )
 
     def run(self) -> Model:
