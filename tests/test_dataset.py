@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import mido
@@ -11,13 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rbm_studio.core import dataset
+from rbm_studio.core import dataset, import_cache
 from rbm_studio.core.dataset import (
     collect_midi_files,
     import_folder,
     song_for,
 )
 from rbm_studio.core.encoding import Encoding, encode
+from rbm_studio.core.grid_events import events_from_matrix, matrix_arrays, place_notes
 from rbm_studio.core.midi import MAX_STEPS, read_midi
 from rbm_studio.core.song import Note, Song
 
@@ -164,68 +167,134 @@ def test_collect_finds_mid_and_midi_in_any_case_recursively(tmp_path):
     assert missing == []
 
 
-def cache_entries() -> list[Path]:
-    return sorted(dataset._cache_root().rglob("*.npz"))
+def song_entries() -> list[Path]:
+    root = import_cache.cache_root()
+    return sorted(p for p in root.rglob("*.npz") if p.parent.name != "folders")
 
 
-def test_cache_hit_then_corrupt_entry_is_rebuilt(tmp_path, monkeypatch):
+def manifests() -> list[Path]:
+    return sorted((import_cache.cache_root() / "folders").glob("*.npz"))
+
+
+def same_results(a, b) -> None:
+    assert [r.path for r in a.results] == [r.path for r in b.results]
+    for x, y in zip(a.results, b.results, strict=True):
+        assert (x.ok, x.steps, x.notes, x.bpm, x.time_signature, x.seconds, x.bars, x.title) == (
+            y.ok,
+            y.steps,
+            y.notes,
+            y.bpm,
+            y.time_signature,
+            y.seconds,
+            y.bars,
+            y.title,
+        )
+        if x.ok:
+            assert np.array_equal(x.matrix.data, y.matrix.data)
+            assert np.array_equal(x.matrix.velocities, y.matrix.velocities)
+            assert (x.matrix.bpm, x.matrix.time_signature) == (
+                y.matrix.bpm,
+                y.matrix.time_signature,
+            )
+
+
+@pytest.fixture
+def cached_folder(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "songs"
     for i in range(3):
-        write_song(folder / f"s{i}.mid", scale(6 + i, i), bpm=100 + i)
-    first = import_folder(folder, workers=1)
-    assert [r.cached for r in first.results] == [False] * 3
-    entries = cache_entries()
-    assert len(entries) == 3
+        write_song(folder / f"s{i}.mid", scale(6 + i, i), bpm=100 + i, sig=(6, 8))
+    write_song(folder / "overlap.mid", [(60, 0, 4), (60, 1, 2), (60, 2, 6), (62, 0, 0)])
+    (folder / "bad.mid").write_bytes(b"MThd junk")
+    return folder
 
-    second = import_folder(folder, workers=1)
-    assert [r.cached for r in second.results] == [True] * 3
-    for a, b in zip(first.results, second.results, strict=True):
-        assert np.array_equal(a.matrix.data, b.matrix.data)
-        assert np.array_equal(a.matrix.velocities, b.matrix.velocities)
-        assert (a.steps, a.notes, a.bpm, a.time_signature, a.seconds, a.bars, a.title) == (
-            b.steps,
-            b.notes,
-            b.bpm,
-            b.time_signature,
-            b.seconds,
-            b.bars,
-            b.title,
-        )
+
+def test_song_cache_hits_and_corrupt_entries_are_rebuilt(cached_folder):
+    first = import_folder(cached_folder, workers=1)
+    assert [r.cached for r in first.results] == [False] * 5
+    entries = song_entries()
+    assert len(entries) == 4  # one per loaded song; the broken file is simply parsed again
+
+    # Naming the files one by one is another import (no folder manifest): song entries answer.
+    files = sorted(cached_folder.iterdir())
+    second = import_folder(files, workers=1)
+    assert [r.cached for r in second.results] == [False, True, True, True, True]
+    same_results(first, second)
 
     entries[0].write_bytes(entries[0].read_bytes()[:40])  # truncated zip
     entries[1].write_bytes(b"PK\x03\x04 definitely not a zip")
-    third = import_folder(folder, workers=1)
-    assert sum(r.cached for r in third.results) == 1
-    for a, c in zip(first.results, third.results, strict=True):
-        assert c.ok and np.array_equal(a.matrix.data, c.matrix.data)
-    # The bad entries were rewritten: everything hits again.
-    assert all(r.cached for r in import_folder(folder, workers=1).results)
-
-    # Editing a file's content misses; other settings key separately.
-    write_song(folder / "s0.mid", scale(9), bpm=100)
-    fourth = import_folder(folder, workers=1)
-    assert [r.cached for r in fourth.results] == [False, True, True]
-    assert fourth.results[0].notes == 9
-    assert not any(r.cached for r in import_folder(folder, keep_drums=True, workers=1).results)
-    assert not any(
-        r.cached for r in import_folder(folder, Encoding(steps_per_beat=2), workers=1).results
-    )
-    assert not any(r.cached for r in import_folder(folder, use_cache=False, workers=1).results)
+    third = import_folder(files[::-1], workers=1)
+    assert sum(r.cached for r in third.results) == 2
+    assert all(r.ok for r in third.results if r.path.name != "bad.mid")
+    # The bad entries were rewritten: every song hits again.
+    assert sum(r.cached for r in import_folder(files, workers=1).results) == 4
 
 
-def test_cache_entry_with_tampered_meta_is_not_trusted(tmp_path, monkeypatch):
-    monkeypatch.setenv("RBM_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
-    write_song(tmp_path / "songs" / "s.mid", scale(6))
-    import_folder(tmp_path / "songs", workers=1)
-    (entry,) = cache_entries()
+def test_tampered_song_entry_is_not_trusted(cached_folder):
+    import_folder(cached_folder / "s0.mid", workers=1)
+    (entry,) = song_entries()
     with np.load(entry, allow_pickle=False) as npz:
         events = npz["events"].copy()
         meta = npz["meta"].copy()
     events[0, 2] = 10_000  # a pitch column far outside the range
     np.savez(entry, events=events, meta=meta)
-    result = import_folder(tmp_path / "songs", workers=1).results[0]
+    for manifest in manifests():
+        manifest.unlink()
+    result = import_folder([cached_folder / "s0.mid"], workers=1).results[0]
     assert result.ok and not result.cached and result.matrix.struck.sum() == 6
+
+
+def test_folder_manifest_answers_reopens_without_reading_songs(cached_folder):
+    first = import_folder(cached_folder, workers=1)
+    assert len(manifests()) == 1
+    for entry in song_entries():
+        entry.unlink()
+    # Nothing but the manifest is left, yet every song comes back identical.
+    second = import_folder(cached_folder, workers=1)
+    assert [r.cached for r in second.results] == [False, True, True, True, True]
+    same_results(first, second)
+
+    # Same size, same mtime, new content: ctime gives it away and the song is parsed again.
+    target = cached_folder / "s1.mid"
+    before = target.stat()
+    time.sleep(0.02)
+    data = bytearray(target.read_bytes())
+    data[data.index(b"\x90") + 2] = 11  # the first note-on's velocity
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert target.stat().st_size == before.st_size
+    third = import_folder(cached_folder, workers=1)
+    changed = by_name(third)["s1.mid"]
+    assert not changed.cached and changed.matrix.velocities.max() == 90
+    assert changed.matrix.velocities[changed.matrix.velocities > 0].min() == 11
+
+    # A new song and a deleted one: the manifest follows the folder.
+    (cached_folder / "s2.mid").unlink()
+    write_song(cached_folder / "new.mid", scale(3))
+    fourth = import_folder(cached_folder, workers=1)
+    assert sorted(by_name(fourth)) == ["bad.mid", "new.mid", "overlap.mid", "s0.mid", "s1.mid"]
+    assert not by_name(fourth)["new.mid"].cached
+    fifth = import_folder(cached_folder, workers=1)
+    assert [r.cached for r in fifth.loaded] == [True] * 4
+    same_results(fourth, fifth)
+
+
+def test_corrupt_manifest_falls_back_to_song_entries(cached_folder):
+    first = import_folder(cached_folder, workers=1)
+    (manifest,) = manifests()
+    manifest.write_bytes(manifest.read_bytes()[:-30])
+    second = import_folder(cached_folder, workers=1)
+    assert sum(r.cached for r in second.results) == 4
+    same_results(first, second)
+
+
+def test_cache_keys_follow_settings(cached_folder):
+    import_folder(cached_folder, workers=1)
+    assert not any(r.cached for r in import_folder(cached_folder, keep_drums=True).results)
+    assert not any(
+        r.cached for r in import_folder(cached_folder, Encoding(steps_per_beat=2)).results
+    )
+    assert not any(r.cached for r in import_folder(cached_folder, use_cache=False).results)
 
 
 def test_progress_is_called_once_per_file_in_order(mixed_folder):
@@ -278,7 +347,7 @@ def test_pool_workers_alone_parse_and_fill_the_cache(mixed_folder, tmp_path, mon
         files,
         Encoding(),
         False,
-        dataset._cache_root(),
+        True,
         2,
         got.append,
         lambda: False,
@@ -286,7 +355,7 @@ def test_pool_workers_alone_parse_and_fill_the_cache(mixed_folder, tmp_path, mon
     )
     assert sorted(r.path for r in got) == sorted(files)
     assert sorted(r.path.name for r in got if r.ok) == ["B_GOOD.MIDI", "a_good.mid", "c_wide.mid"]
-    assert len(cache_entries()) == 3
+    assert len(song_entries()) == 3
     assert [r.cached for r in import_folder(mixed_folder, workers=1).loaded] == [True] * 3
 
 
@@ -327,9 +396,14 @@ def test_fast_grid_placement_equals_encode(song, enc):
     """The importer's vectorised encoder must be exactly `encoding.encode`, on any notes:
     overlaps, re-strikes, sub-step and zero-length notes, folding and dropping."""
     expected = encode(song, enc)
-    grid = dataset._grid_notes(song, enc)
-    data, velocities = dataset._matrix_arrays(grid.events, grid.steps, enc)
+    grid = place_notes(song, enc)
+    data, velocities = matrix_arrays(grid.events, grid.steps, enc)
     assert grid.steps == expected.steps
     assert (grid.folded, grid.dropped) == (expected.folded, expected.dropped)
     assert np.array_equal(data, expected.data)
     assert np.array_equal(velocities, expected.velocities)
+    # What the folder manifest stores rebuilds the same matrix too.
+    events = events_from_matrix(expected.data, expected.velocities, enc.span)
+    again = matrix_arrays(events, expected.steps, enc)
+    assert np.array_equal(again[0], expected.data) and np.array_equal(again[1], expected.velocities)
+    assert len(events) == int(expected.struck.sum())

@@ -4,26 +4,19 @@ Every file gets a `FileResult`: either loaded (with the facts a musician wants t
 notes, tempo, metre, how many notes had to be folded or dropped) or skipped with a one-line reason.
 One bad file never stops an import.
 
-Speed: encoded songs are cached on disk (`paths.cache_dir()/songs-v<N>/`), keyed by a blake2b hash
-of the file's bytes plus everything that changes the result (encoding, keep_drums, cache format,
-app version). We always hash the content rather than trusting (mtime, size): it is cheap next to
-parsing and makes a renamed, copied or touched file still hit and an edited one never go stale.
-A cache entry is an `.npz` (loaded with `allow_pickle=False`) holding the notes as grid events plus
-a small JSON blob; the matrix is built from the events with a few vectorised numpy calls, both
-after parsing and from the cache (exactly what `encoding.encode` gives, only faster).
-Cache misses are parsed in parallel: the calling thread works on files itself while a "spawn"
-process pool (safe from a GUI process and a frozen app, no fork of a threaded process) takes the
-others; for a handful of files no pool is started at all.
+Speed: results are cached on disk (`import_cache`: content-hashed song entries plus a per-folder
+manifest trusted by file stat), so reopening a folder is near-instant. Songs are encoded with
+vectorised numpy (`grid_events`, exactly `encoding.encode`). Cache misses are parsed here while,
+when there are enough of them to pay for it, a "spawn" process pool (safe from a GUI process and
+a frozen app: no fork of a threaded process) takes files from the other end of the list.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
-import json
+import contextlib
 import multiprocessing
 import os
-import tempfile
 import threading
 import time
 from collections import deque
@@ -33,13 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from . import paths
+from . import import_cache
 from .encoding import DEFAULT_ENCODING, Encoding, StateMatrix
+from .grid_events import events_from_matrix, events_valid, matrix_arrays, place_notes
 from .midi import MAX_FILE_BYTES, MAX_STEPS, MidiImportError, read_midi, read_midi_bytes
 from .song import Song
 
-CACHE_FORMAT_VERSION = 1
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # A process pool is started only for at least this many uncached files, after timing the first
 # PROBE_FILES in this thread shows that parsing the rest here would take over POOL_PAYS_OFF_S:
@@ -161,140 +153,39 @@ def collect_midi_files(paths_: Path | str | Sequence[Path | str]) -> tuple[list[
 
 
 # ---------------------------------------------------------------------------------------------
-# Cache
+# Results to and from the cache
 
 
-def _cache_root() -> Path:
-    return paths.cache_dir() / f"songs-v{CACHE_FORMAT_VERSION}"
+def _song_meta(result: FileResult, encoding: Encoding) -> dict:
+    matrix = result.matrix
+    assert matrix is not None
+    return {
+        "encoding": encoding.to_dict(),
+        "keep_drums": result.keep_drums,
+        "steps": result.steps,
+        "notes": result.notes,
+        "folded": result.folded,
+        "dropped": result.dropped,
+        "bpm": result.bpm,
+        "time_signature": list(matrix.time_signature),
+        "seconds": result.seconds,
+        "bars": result.bars,
+        "title": result.title,
+    }
 
 
-def cache_key(content: bytes, encoding: Encoding, keep_drums: bool) -> str:
-    """Hex key of a file's encoded form: its bytes plus every setting that changes the result."""
-    h = hashlib.blake2b(digest_size=20)
-    h.update(
-        json.dumps(
-            {
-                "format": CACHE_FORMAT_VERSION,
-                "app": __version__,
-                "encoding": encoding.to_dict(),
-                "keep_drums": bool(keep_drums),
-            },
-            sort_keys=True,
-        ).encode()
-    )
-    h.update(b"\0")
-    h.update(content)
-    return h.hexdigest()
-
-
-def _entry_path(root: Path, key: str) -> Path:
-    return root / key[:2] / f"{key}.npz"
-
-
-@dataclass(frozen=True, slots=True)
-class _GridNotes:
-    """A song's notes placed on the grid: `events` int32[n, 4] rows (on, off, column, velocity)
-    for the notes kept, plus what `encode` reports: total steps and folded / dropped counts."""
-
-    events: np.ndarray
-    steps: int
-    folded: int
-    dropped: int
-
-
-def _grid_notes(song: Song, enc: Encoding) -> _GridNotes:
-    """Vectorised equivalent of `encoding.encode`'s note placement (same rounding, minimum length
-    of one step, octave folding, velocity clamp); tests check the two agree exactly."""
-    n = len(song.notes)
-    table = np.fromiter(
-        (v for note in song.notes for v in (note.start, note.end, note.pitch, note.velocity)),
-        dtype=np.float64,
-        count=4 * n,
-    ).reshape(n, 4)
-    spb = enc.steps_per_beat
-    on = np.round(table[:, 0] * spb).astype(np.int64)
-    off = np.maximum(np.round(table[:, 1] * spb).astype(np.int64), on + 1)
-    pitch = table[:, 2].astype(np.int64)
-    outside = (pitch < enc.low) | (pitch > enc.high)
-    if enc.out_of_range == "drop":
-        keep = ~outside
-        folded = 0
-    else:
-        keep = np.ones(n, dtype=bool)
-        up = -((pitch - enc.low) // 12)  # octaves needed to reach `low` (ceil division)
-        down = -((enc.high - pitch) // 12)
-        pitch = np.where(pitch < enc.low, pitch + 12 * up, pitch)
-        pitch = np.where(pitch > enc.high, pitch - 12 * down, pitch)
-        folded = int(outside.sum())
-    velocity = np.clip(table[:, 3].astype(np.int64), 1, 127)
-    events = np.stack([on, off, pitch - enc.low, velocity], axis=1)[keep].astype(np.int32)
-    return _GridNotes(
-        events=events,
-        steps=int(off.max()) if n else 0,
-        folded=folded,
-        dropped=int(n - keep.sum()),
-    )
-
-
-def _matrix_arrays(events: np.ndarray, steps: int, enc: Encoding) -> tuple[np.ndarray, np.ndarray]:
-    """State matrix data and velocities from grid events (the inverse of `_note_events`)."""
-    span = enc.span
-    on, off, col, vel = (events[:, i] for i in range(4))
-    edges = np.zeros((steps + 1, span), dtype=np.int32)
-    np.add.at(edges, (on, col), 1)
-    np.add.at(edges, (off, col), -1)
-    data = np.zeros((steps, 2 * span), dtype=np.uint8)
-    data[:, :span] = np.cumsum(edges[:steps], axis=0) > 0
-    data[on, span + col] = 1
-    velocities = np.zeros((steps, span), dtype=np.uint8)
-    np.maximum.at(velocities, (on, col), vel.astype(np.uint8))
-    return data, velocities
-
-
-def _store_entry(root: Path, key: str, events: np.ndarray, meta: dict) -> None:
-    """Write one cache entry atomically; a cache that cannot be written is simply not used."""
-    target = _entry_path(root, key)
+def _result_from_cache(
+    path: Path, events: np.ndarray, meta: dict, enc: Encoding
+) -> FileResult | None:
+    """Rebuild a loaded result from cached events and facts; None if anything does not fit."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    events=events,
-                    meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                )
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass
-
-
-def _load_entry(root: Path, key: str, path: Path, enc: Encoding) -> FileResult | None:
-    """The cached result for `key`, or None when absent or unreadable in any way (then the file
-    is parsed again and the entry rewritten)."""
-    entry = _entry_path(root, key)
-    try:
-        with np.load(entry, allow_pickle=False) as npz:
-            events = np.asarray(npz["events"], dtype=np.int32)
-            meta = json.loads(npz["meta"].tobytes().decode())
-        if meta.get("key") != key or Encoding.from_dict(meta["encoding"]) != enc:
+        if Encoding.from_dict(meta["encoding"]) != enc:
             return None
         steps = int(meta["steps"])
-        if events.ndim != 2 or events.shape[1] != 4 or steps < 1:
+        if steps < 1 or not events_valid(events, steps, enc):
             return None
-        if len(events) and (
-            events[:, 0].min() < 0
-            or (events[:, 1] <= events[:, 0]).any()
-            or events[:, 1].max() > steps
-            or events[:, 2].min() < 0
-            or events[:, 2].max() >= enc.span
-        ):
-            return None
-        data, velocities = _matrix_arrays(events, steps, enc)
         num, den = (int(x) for x in meta["time_signature"])
+        data, velocities = matrix_arrays(events, steps, enc)
         matrix = StateMatrix(
             data=data,
             encoding=enc,
@@ -321,9 +212,7 @@ def _load_entry(root: Path, key: str, path: Path, enc: Encoding) -> FileResult |
             keep_drums=bool(meta["keep_drums"]),
             cached=True,
         )
-    except FileNotFoundError:
-        return None
-    except Exception:  # any corruption: truncated zip, bad JSON, wrong types, ...
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -351,36 +240,29 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _parse_and_encode(
-    path: Path, content: bytes, key: str, enc: Encoding, keep_drums: bool, root: Path | None
+    path: Path, content: bytes, key: str | None, enc: Encoding, keep_drums: bool
 ) -> FileResult:
-    """Parse, check and encode one file's bytes; store the result in the cache when `root`."""
+    """Parse, check and encode one file's bytes; store the result under `key` when given."""
+
+    def skipped(reason: str) -> FileResult:
+        return FileResult(path, ok=False, reason=reason, keep_drums=keep_drums)
+
     try:
         song = read_midi_bytes(content, name=path.name, keep_drums=keep_drums)
     except MidiImportError as exc:
-        return FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums)
+        return skipped(str(exc))
     except Exception as exc:  # a parser bug must not end the whole import
-        return FileResult(
-            path, ok=False, reason=f"unexpected error: {type(exc).__name__}: {exc}"[:300]
-        )
-    song.source = path
+        return skipped(f"unexpected error: {type(exc).__name__}: {exc}"[:300])
     if not song.notes:
-        return FileResult(path, ok=False, reason="no notes", keep_drums=keep_drums)
-    grid = _grid_notes(song, enc)
+        return skipped("no notes")
+    grid = place_notes(song, enc)
     if grid.steps > MAX_STEPS:
-        return FileResult(
-            path,
-            ok=False,
-            reason=f"song too long ({grid.steps:,} steps; the limit is {MAX_STEPS:,})",
-            keep_drums=keep_drums,
-        )
+        return skipped(f"song too long ({grid.steps:,} steps; the limit is {MAX_STEPS:,})")
     if grid.dropped == len(song.notes):
-        return FileResult(
-            path,
-            ok=False,
-            reason=f"all {len(song.notes)} notes are outside the pitch range {enc.low}..{enc.high}",
-            keep_drums=keep_drums,
+        return skipped(
+            f"all {len(song.notes)} notes are outside the pitch range {enc.low}..{enc.high}"
         )
-    data, velocities = _matrix_arrays(grid.events, grid.steps, enc)
+    data, velocities = matrix_arrays(grid.events, grid.steps, enc)
     sig = song.first_time_signature
     matrix = StateMatrix(
         data=data,
@@ -407,52 +289,34 @@ def _parse_and_encode(
         title=song.title,
         keep_drums=keep_drums,
     )
-    if root is not None:
-        meta = {
-            "key": key,
-            "encoding": enc.to_dict(),
-            "keep_drums": keep_drums,
-            "steps": result.steps,
-            "notes": result.notes,
-            "folded": result.folded,
-            "dropped": result.dropped,
-            "bpm": result.bpm,
-            "time_signature": [sig.numerator, sig.denominator],
-            "seconds": result.seconds,
-            "bars": result.bars,
-            "title": result.title,
-        }
-        _store_entry(root, key, grid.events, meta)
+    if key is not None:
+        import_cache.store_song(key, grid.events, _song_meta(result, enc))
     return result
 
 
 def _import_file(
-    path: Path, enc: Encoding, keep_drums: bool, root: Path | None, *, lookup: bool = True
+    path: Path, enc: Encoding, keep_drums: bool, use_cache: bool, *, lookup: bool = True
 ) -> FileResult:
-    """Read one file, answer from the cache when possible, otherwise parse it."""
+    """Read one file, answer from the song cache when possible (`lookup`), otherwise parse it."""
     try:
         content = _read_bytes(path)
     except MidiImportError as exc:
         return FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums)
-    key = cache_key(content, enc, keep_drums)
-    if root is not None and lookup:
-        hit = _load_entry(root, key, path, enc)
-        if hit is not None:
-            return hit
-    return _parse_and_encode(path, content, key, enc, keep_drums, root)
+    key = import_cache.content_key(content, enc, keep_drums) if use_cache else None
+    if key is not None and lookup:
+        found = import_cache.load_song(key)
+        if found is not None:
+            hit = _result_from_cache(path, *found, enc)
+            if hit is not None:
+                return hit
+    return _parse_and_encode(path, content, key, enc, keep_drums)
 
 
 def _pool_worker(
-    path: str, enc: dict, keep_drums: bool, root: str | None
+    path: str, enc: dict, keep_drums: bool, use_cache: bool
 ) -> FileResult:  # pragma: no cover - runs in a child process
     """Top-level (picklable) entry point for pool processes; the cache was already checked."""
-    return _import_file(
-        Path(path),
-        Encoding.from_dict(enc),
-        keep_drums,
-        Path(root) if root else None,
-        lookup=False,
-    )
+    return _import_file(Path(path), Encoding.from_dict(enc), keep_drums, use_cache, lookup=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,7 +332,7 @@ def default_workers() -> int:
 
 
 def import_folder(
-    paths_: Path | str | Sequence[Path | str],
+    paths: Path | str | Sequence[Path | str],
     encoding: Encoding = DEFAULT_ENCODING,
     *,
     keep_drums: bool = False,
@@ -486,11 +350,11 @@ def import_folder(
     thread plus N-1 processes; `workers=1` stays in this process.
     """
     started = time.monotonic()
-    files, missing = collect_midi_files(paths_)
+    inputs = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
+    files, missing = collect_midi_files(inputs)
     total = len(files) + len(missing)
     report = DatasetReport(encoding=encoding, keep_drums=keep_drums)
     results: dict[Path, FileResult] = {}
-    root = _cache_root() if use_cache else None
     done = 0
 
     def finished(result: FileResult) -> None:
@@ -506,19 +370,40 @@ def import_folder(
     for path in missing:
         finished(FileResult(path, ok=False, reason="file not found", keep_drums=keep_drums))
 
-    # Pass 1, in this thread: cache hits and unreadable files are quick.
+    manifest_key = import_cache.manifest_key(inputs, encoding, keep_drums) if use_cache else ""
+    manifest = import_cache.load_manifest(manifest_key) if use_cache else {}
+    stats: dict[Path, import_cache.StatSignature] = {}  # taken before each file is read
+    from_manifest: set[Path] = set()
+
+    # Pass 1, in this thread: files unchanged since the last import of these inputs, song cache
+    # hits and unreadable files are all quick.
     misses: list[Path] = []
     for path in files:
         if cancelled():
             break
-        if root is None:
+        if not use_cache:
             misses.append(path)
             continue
-        result = _probe(path, encoding, keep_drums, root)
-        if result is None:
+        with contextlib.suppress(OSError):
+            stats[path] = import_cache.stat_signature(os.stat(path))
+        record = manifest.get(os.path.abspath(path))
+        if record is not None and stats.get(path) == record.stat:
+            hit = _result_from_cache(path, record.events, record.meta, encoding)
+            if hit is not None:
+                from_manifest.add(path)
+                finished(hit)
+                continue
+        try:
+            content = _read_bytes(path)
+        except MidiImportError as exc:
+            finished(FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums))
+            continue
+        found = import_cache.load_song(import_cache.content_key(content, encoding, keep_drums))
+        hit = _result_from_cache(path, *found, encoding) if found is not None else None
+        if hit is None:
             misses.append(path)
         else:
-            finished(result)
+            finished(hit)
 
     # Pass 2: parse the rest here; hand the remainder to a process pool once the files parsed
     # so far project enough remaining work to pay for starting interpreters.
@@ -540,32 +425,56 @@ def import_folder(
                 )
             ):
                 _parse_with_pool(
-                    misses[i:], encoding, keep_drums, root, pool_size, finished, cancelled
+                    misses[i:], encoding, keep_drums, use_cache, pool_size, finished, cancelled
                 )
                 break
-            finished(_import_file(path, encoding, keep_drums, root, lookup=False))
+            finished(_import_file(path, encoding, keep_drums, use_cache, lookup=False))
 
     order = missing + files
     report.results = [results[p] for p in order if p in results]
     report.cancelled = cancelled() and len(report.results) < len(order)
+    if use_cache and not report.cancelled:
+        _update_manifest(manifest_key, manifest, report, stats, from_manifest)
     report.elapsed = time.monotonic() - started
     return report
 
 
-def _probe(path: Path, enc: Encoding, keep_drums: bool, root: Path) -> FileResult | None:
-    """A final result for `path` from the cache or a read error, else None (must be parsed)."""
-    try:
-        content = _read_bytes(path)
-    except MidiImportError as exc:
-        return FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums)
-    return _load_entry(root, cache_key(content, enc, keep_drums), path, enc)
+def _update_manifest(
+    key: str,
+    old: dict[str, import_cache.ManifestSong],
+    report: DatasetReport,
+    stats: dict[Path, import_cache.StatSignature],
+    from_manifest: set[Path],
+) -> None:
+    """Record this import's loaded songs for the next reopen, unless nothing changed. A file
+    whose stat changed while it was being imported is left out (it is re-checked next time)."""
+    loaded = [r for r in report.loaded if r.path in stats and r.matrix is not None]
+    if {os.path.abspath(r.path) for r in loaded} == set(old) and all(
+        r.path in from_manifest for r in loaded
+    ):
+        return
+    songs: dict[str, import_cache.ManifestSong] = {}
+    enc = report.encoding
+    for r in loaded:
+        absolute = os.path.abspath(r.path)
+        if r.path in from_manifest:
+            songs[absolute] = old[absolute]
+            continue
+        try:
+            if import_cache.stat_signature(os.stat(r.path)) != stats[r.path]:
+                continue
+        except OSError:
+            continue
+        events = events_from_matrix(r.matrix.data, r.matrix.velocities, enc.span)
+        songs[absolute] = import_cache.ManifestSong(stats[r.path], _song_meta(r, enc), events)
+    import_cache.store_manifest(key, songs)
 
 
 def _parse_with_pool(
     misses: list[Path],
     enc: Encoding,
     keep_drums: bool,
-    root: Path | None,
+    use_cache: bool,
     pool_size: int,
     finished: Callable[[FileResult], None],
     cancelled: Callable[[], bool],
@@ -588,15 +497,13 @@ def _parse_with_pool(
 
     def settle_here(i: int) -> None:
         settled[i] = True
-        finished(_import_file(misses[i], enc, keep_drums, root, lookup=False))
+        finished(_import_file(misses[i], enc, keep_drums, use_cache, lookup=False))
 
     settled = [False] * len(misses)
     try:
         futures = []
         for i, path in enumerate(misses):
-            future = executor.submit(
-                _pool_worker, str(path), enc.to_dict(), keep_drums, str(root) if root else None
-            )
+            future = executor.submit(_pool_worker, str(path), enc.to_dict(), keep_drums, use_cache)
             future.add_done_callback(lambda f, i=i: on_done(i, f))
             futures.append(future)
         left = len(misses)
