@@ -104,6 +104,24 @@ def test_tempo_and_metre_maps_written(tmp_path: Path):
     assert back.time_signatures == song.time_signatures
 
 
+def test_unicode_title_and_file_permissions(tmp_path: Path):
+    path = tmp_path / "title.mid"
+    write_midi(Song(notes=[Note(60, 0.0, 1.0)], title="Año ♪ 曲"), path)
+    assert read_midi(path).title == "Año ♪ 曲"
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o600)
+    write_midi(Song(notes=[Note(62, 0.0, 1.0)]), path)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_first_tempo_set_late_still_opens_the_file():
+    song = Song(notes=[Note(60, 0.0, 4.0)], tempos=[TempoChange(2.0, 75.0)])
+    back = read_midi_bytes(song_to_midi_bytes(song))
+    assert back.first_bpm == 75.0
+    with pytest.raises(ValueError, match="tempo"):
+        song_to_midi_bytes(Song(tempos=[TempoChange(0.0, 0.0)]))
+
+
 def test_empty_song_writes_a_valid_file():
     back = read_midi_bytes(song_to_midi_bytes(Song()))
     assert back.notes == []

@@ -33,7 +33,7 @@ from .midi_reader import (
     read_track,
     split_file,
 )
-from .song import DEFAULT_BPM, Note, Song, TempoChange, TimeSignature
+from .song import Note, Song, TempoChange, TimeSignature
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -165,12 +165,16 @@ def song_to_midi_bytes(song: Song, *, program: int = 0) -> bytes:
     tpb = WRITE_TICKS_PER_BEAT
     conductor = mido.MidiTrack()
     if song.title:
-        conductor.append(mido.MetaMessage("track_name", name=song.title, time=0))
+        # UTF-8 bytes written as they are: mido's text metas go through a process-wide charset.
+        conductor.append(mido.UnknownMetaMessage(0x03, data=song.title.encode("utf-8"), time=0))
     events: list[tuple[int, int, mido.BaseMessage]] = []  # (tick, priority, message)
+    # The file opens at the song's first tempo (`Song.first_bpm`), even when that is set later.
     tempos = list(song.tempos)
     if not tempos or tempos[0].beat > 0:
-        tempos.insert(0, TempoChange(0.0, tempos[0].bpm if tempos else DEFAULT_BPM))
+        tempos.insert(0, TempoChange(0.0, song.first_bpm))
     for change in tempos:
+        if not change.bpm > 0:
+            raise ValueError(f"tempo must be above 0 BPM, not {change.bpm}")
         tempo = min(max(int(round(mido.bpm2tempo(change.bpm))), 1), 0xFFFFFF)
         events.append(
             (_tick(change.beat, tpb), 0, mido.MetaMessage("set_tempo", tempo=tempo, time=0))
@@ -222,8 +226,13 @@ def write_midi(song: Song, path: str | Path, *, program: int = 0) -> None:
     """Write `song` as a standard MIDI file; the file appears complete or not at all."""
     data = song_to_midi_bytes(song, program=program)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
+        mode = stat.S_IMODE(path.stat().st_mode)  # overwriting keeps the file's permissions
+    except OSError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
