@@ -20,6 +20,9 @@ COMMAND_MODULES = [
     "train",
     "generate",
     "bench",
+    "ports",
+    "play",
+    "render",
 ]
 
 

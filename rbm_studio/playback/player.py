@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import heapq
+import os
 import threading
 import time
 import weakref
@@ -39,11 +40,12 @@ START_LEAD_S = 0.02  # the first event of a play/seek is this far in the future,
 POSITION_INTERVAL_S = 1 / 30
 AUDITION_CHANNEL = 15
 BEAT_EPS = 1e-9
+REALTIME_PRIORITY = 20
 
 NO_OUTPUT_HELP = (
     "No MIDI output is available. Start a software synth (for example FluidSynth: "
     "`fluidsynth -a pulseaudio -m alsa_seq /usr/share/sounds/sf2/FluidR3_GM.sf2`, or a JACK synth) "
-    f'and press Refresh, choose the virtual port "{VIRTUAL_PORT_NAME}" and connect a synth to it, '
+    f'and refresh the port list, choose the virtual port "{VIRTUAL_PORT_NAME}" and connect a synth to it, '
     "or export the song as MIDI or WAV."
 )
 
@@ -69,6 +71,15 @@ def _silence_all_players() -> None:
         player.close()
 
 
+def _try_realtime_priority() -> bool:
+    """Put the calling thread on SCHED_FIFO at a low priority (below JACK's) if permitted."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
 class MidiPlayer:
     """Play, pause, stop, seek, loop and re-tempo a song on one MIDI output."""
 
@@ -81,8 +92,13 @@ class MidiPlayer:
         on_status: Callable[[PlayerStatus], None] | None = None,
         on_finished: Callable[[], None] | None = None,
         position_interval: float = POSITION_INTERVAL_S,
+        realtime: bool = True,
     ) -> None:
         self.client_name = client_name
+        # Ask for a low realtime priority for the player thread where the OS allows it (root, or
+        # an rtprio limit as audio users have); stays False when refused. A loaded machine then
+        # delays the thread's wake-ups far less.
+        self.realtime = realtime
         self.on_position = on_position
         self.on_state = on_state
         self.on_status = on_status
@@ -534,6 +550,8 @@ class MidiPlayer:
         return calls
 
     def _run(self) -> None:
+        if self.realtime:
+            self.realtime = _try_realtime_priority()
         while True:
             with self._cond:
                 if self._closing:

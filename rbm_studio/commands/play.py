@@ -1,0 +1,130 @@
+"""`rbm-studio play FILE.mid`: play a MIDI file to a synth headless, with a progress line.
+
+Ctrl-C stops cleanly: the player sends note-offs and All Notes Off before the program exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+NAME = "play"
+HELP = "play a MIDI file through a MIDI output port (see `rbm-studio ports`)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.mid", help="MIDI file to play")
+    parser.add_argument("--api", help="MIDI API: alsa, jack, coremidi or winmm (default: any)")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--port", help="output port: index or (part of) its name")
+    target.add_argument(
+        "--virtual",
+        action="store_true",
+        help='open a virtual output port "RBM Studio" and play to whatever connects to it',
+    )
+    parser.add_argument("--tempo", type=float, help="play at this many BPM instead of the file's")
+    parser.add_argument("--program", type=int, default=0, help="GM program 0-127 (0 = piano)")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=None,
+        help="seconds to wait before playing (default 3 with --virtual, so a synth can connect)",
+    )
+
+
+def _open(player, args: argparse.Namespace) -> str | None:
+    """Open the requested output; return None on success, else the reason."""
+    from ..playback.ports import PortError, compiled_apis, list_outputs, resolve_port
+
+    apis = [args.api.lower()] if args.api else compiled_apis()
+    if args.virtual:
+        for st in list_outputs(apis):
+            if st.supports_virtual and player.open(st.api, virtual=True):
+                return None
+        return player.status.message if args.api else "no MIDI API here can make a virtual port"
+    statuses = list_outputs(apis)
+    reasons = []
+    for st in statuses:
+        if not st.ports:
+            reasons.append(f"{st.display_name}: {st.reason}")
+            continue
+        if args.port is not None:
+            try:
+                resolve_port(st.ports, args.port)
+            except PortError as exc:
+                reasons.append(f"{st.display_name}: {exc}")
+                continue
+        if player.open(st.api, args.port):
+            return None
+        reasons.append(player.status.message)
+    return "; ".join(reasons) or "no MIDI output ports"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.midi import MidiImportError, read_midi
+    from ..playback.player import NO_OUTPUT_HELP, MidiPlayer
+    from ..playback.ports import PortError, api_constant
+    from ..playback.scheduling import build_schedule
+    from .progress import ProgressBar
+
+    try:
+        song = read_midi(args.file)
+    except MidiImportError as exc:
+        print(f"cannot play {args.file}: {exc}", file=sys.stderr)
+        return 2
+    if not song.notes:
+        print(f"{args.file} has no notes to play", file=sys.stderr)
+        return 2
+    if args.api:
+        try:
+            api_constant(args.api)
+        except PortError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    player = MidiPlayer()
+    try:
+        try:
+            player.set_program(args.program)
+            if args.tempo is not None:
+                player.set_tempo(args.tempo)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        reason = _open(player, args)
+        if reason is not None:
+            print(f"no MIDI output: {reason}", file=sys.stderr)
+            print(NO_OUTPUT_HELP, file=sys.stderr)
+            return 1
+        print(player.status.message, file=sys.stderr)
+        player.load(song)
+        delay = args.delay if args.delay is not None else (3.0 if args.virtual else 0.0)
+        if delay > 0:
+            time.sleep(delay)
+        schedule = build_schedule(song)
+        bar_len = schedule.beats_per_bar
+        bars = max(int(-(-schedule.end_beat // bar_len)), 1)
+        factor = player.tempo_bpm / schedule.tempo_map.first_bpm
+        total = schedule.tempo_map.seconds_at(schedule.end_beat) / factor
+        title = song.title or args.file
+        with ProgressBar(bars, f"playing {title}") as bar:
+            player.play()
+            while not player.wait(timeout=0.1):
+                beat = player.position
+                elapsed = schedule.tempo_map.seconds_at(beat) / factor
+                bar.update(
+                    min(int(beat // bar_len) + 1, bars), f"{_clock(elapsed)} / {_clock(total)}"
+                )
+            bar.update(bars, f"{_clock(total)} / {_clock(total)}")
+        return 0 if player.status.ready else 1
+    except KeyboardInterrupt:
+        player.stop()
+        print("stopped", file=sys.stderr)
+        return 130
+    finally:
+        player.close()

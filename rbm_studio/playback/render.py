@@ -1,0 +1,148 @@
+"""Render a song to WAV with the `fluidsynth` program and a SoundFont the person picks.
+
+FluidSynth is optional: `fluidsynth_path()` says whether it is installed, `find_soundfonts()` lists
+SoundFonts in the usual system places to pre-fill the chooser. No SoundFont is bundled.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.song import Song
+
+SAMPLE_RATE = 44_100
+# 16-bit sample magnitude below which a frame counts as silence (about -72 dBFS).
+SILENCE_LEVEL = 8
+TAIL_KEEP_SECONDS = 0.25
+# Where Linux distributions and Homebrew put SoundFonts.
+SOUNDFONT_DIRS = [
+    "/usr/share/sounds/sf2",
+    "/usr/share/soundfonts",
+    "/usr/share/sounds/sf3",
+    "/usr/local/share/soundfonts",
+    "/opt/homebrew/share/soundfonts",
+    "~/.local/share/soundfonts",
+    "~/Library/Audio/Sounds/Banks",
+]
+
+
+class RenderError(Exception):
+    """Rendering failed; the message is a one-line reason for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    path: Path
+    seconds: float
+    sample_rate: int
+    channels: int
+
+
+def fluidsynth_path() -> str | None:
+    return shutil.which("fluidsynth")
+
+
+def find_soundfonts(dirs: list[str] | None = None) -> list[Path]:
+    """SoundFonts (.sf2/.sf3) in the common system folders, real files first, de-duplicated."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for folder in dirs if dirs is not None else SOUNDFONT_DIRS:
+        base = Path(folder).expanduser()
+        if not base.is_dir():
+            continue
+        for path in sorted(base.iterdir()):
+            if path.suffix.lower() not in (".sf2", ".sf3") or not path.is_file():
+                continue
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            found.append(path)
+    return found
+
+
+def render_midi_file(
+    midi_path: str | Path,
+    soundfont: str | Path,
+    out_path: str | Path,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    timeout: float | None = 600,
+) -> RenderResult:
+    """`fluidsynth -ni -F out.wav -r RATE SOUNDFONT file.mid`, written atomically to `out_path`."""
+    exe = fluidsynth_path()
+    if exe is None:
+        raise RenderError("fluidsynth is not installed (e.g. `apt install fluidsynth`)")
+    midi_path, soundfont, out_path = Path(midi_path), Path(soundfont), Path(out_path)
+    if not midi_path.is_file():
+        raise RenderError(f"MIDI file not found: {midi_path}")
+    if not soundfont.is_file():
+        raise RenderError(f"SoundFont not found: {soundfont}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(suffix=".wav", prefix=".render-", dir=out_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    command = [exe, "-ni", "-q", "-F", str(tmp), "-T", "wav", "-r", str(sample_rate)]
+    command += [str(soundfont), str(midi_path)]
+    try:
+        proc = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+        if proc.returncode != 0 or tmp.stat().st_size <= 44:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()
+            reason = detail[-1] if detail else f"exit status {proc.returncode}"
+            raise RenderError(f"fluidsynth could not render {midi_path.name}: {reason}")
+        frames, rate, channels = trim_trailing_silence(tmp)
+        os.replace(tmp, out_path)
+    except subprocess.TimeoutExpired as exc:
+        raise RenderError(f"fluidsynth took longer than {timeout:.0f} s") from exc
+    except (wave.Error, EOFError) as exc:
+        raise RenderError(f"fluidsynth wrote an unreadable WAV file ({exc})") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return RenderResult(out_path, frames / rate, rate, channels)
+
+
+def trim_trailing_silence(path: Path, *, keep_seconds: float = TAIL_KEEP_SECONDS) -> tuple:
+    """Cut the seconds of near-silence fluidsynth leaves after the last release, keeping a short
+    tail, so the file is as long as the music. Returns (frames, rate, channels) of the result."""
+    with wave.open(str(path), "rb") as wav:
+        params = wav.getparams()
+        raw = wav.readframes(params.nframes)
+    if params.sampwidth != 2 or params.nframes == 0:
+        return params.nframes, params.framerate, params.nchannels
+    samples = np.frombuffer(raw, dtype="<i2").reshape(-1, params.nchannels)
+    loud = np.flatnonzero(np.abs(samples).max(axis=1) > SILENCE_LEVEL)
+    end = 0 if loud.size == 0 else int(loud[-1]) + 1
+    end = min(params.nframes, end + int(keep_seconds * params.framerate))
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(params.nchannels)
+        wav.setsampwidth(params.sampwidth)
+        wav.setframerate(params.framerate)
+        wav.writeframes(samples[:end].tobytes())
+    return end, params.framerate, params.nchannels
+
+
+def render_song(
+    song: Song,
+    soundfont: str | Path,
+    out_path: str | Path,
+    *,
+    program: int = 0,
+    sample_rate: int = SAMPLE_RATE,
+) -> RenderResult:
+    """Write `song` as MIDI to a temporary file and render that."""
+    from ..core.midi import write_midi
+
+    with tempfile.TemporaryDirectory(prefix="rbm-render-") as tmpdir:
+        midi_path = Path(tmpdir) / "song.mid"
+        write_midi(song, midi_path, program=program)
+        return render_midi_file(midi_path, soundfont, out_path, sample_rate=sample_rate)
