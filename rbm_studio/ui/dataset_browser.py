@@ -297,10 +297,14 @@ class DatasetBrowser(QWidget):
                     item.setText(col, "—")
                     item.setData(col, Qt.ItemDataRole.UserRole + 1, -1.0)
                 item.setIcon(0, warning)
+                # The reason spans the whole row so it is readable without widening the dock.
+                item.setText(0, f"{result.path.name}: skipped, {result.reason}")
                 item.setText(4, f"skipped: {result.reason}")
                 for col in range(len(SongList.COLUMNS)):
                     item.setToolTip(col, f"Skipped {result.path.name}: {result.reason}")
             self.list.addTopLevelItem(item)
+            if not result.ok:
+                item.setFirstColumnSpanned(True)
         self.list.setSortingEnabled(True)
         loaded, skipped = len(report.loaded), len(report.skipped)
         total_bars = sum(r.bars for r in report.loaded)

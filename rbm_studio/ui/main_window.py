@@ -116,6 +116,9 @@ class MainWindow(QMainWindow):
         self.dataset_dock = self._dock("Dataset", "datasetDock", self.browser)
         self.training_dock = self._dock("Training", "trainingDock", self.training)
         self.generation_dock = self._dock("Generation", "generationDock", self.generation)
+        # Side docks run the full height; the generation dock sits under the piano roll only.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dataset_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.generation_dock)

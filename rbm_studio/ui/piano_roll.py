@@ -14,7 +14,6 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
-    QHBoxLayout,
     QLabel,
     QSizePolicy,
     QToolBar,
@@ -470,14 +469,12 @@ class PianoRoll(QWidget):
             action.triggered.connect(slot)
             self.toolbar.addAction(action)
             self.actions[key] = action
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 6, 0)
-        top.addWidget(self.toolbar)
-        top.addWidget(self.caption, 1)
+        self.caption.setContentsMargins(6, 0, 6, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addLayout(top)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.caption)
         layout.addWidget(self.view, 1)
 
     def set_song(self, song: Song | None, *, generated: bool = False, caption: str = "") -> None:

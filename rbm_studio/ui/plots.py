@@ -52,7 +52,7 @@ def tile_mosaic(fields: np.ndarray) -> tuple[np.ndarray, int, int]:
 
 
 class ErrorPlot(pg.PlotWidget):
-    """Reconstruction error per chunk (thin) and per epoch (dots), held-out free-energy gap on a
+    """Reconstruction error per chunk (thin line) and per epoch (dots). The held-out free-energy
     second axis-free curve below (its own plot) — the two quantities differ in scale."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -62,9 +62,7 @@ class ErrorPlot(pg.PlotWidget):
             "Lower is better."
         )
         plot = self.getPlotItem()
-        style_plot(
-            self, plot, "Reconstruction error (line: chunks, dots: epochs)", "error", "epoch"
-        )
+        style_plot(self, plot, "Reconstruction error", "error", "epoch")
         accent = self.palette().color(QPalette.ColorRole.Highlight)
         self.chunk_curve = plot.plot(
             [], [], pen=pg.mkPen(accent.lighter(130), width=1), name="per chunk"
@@ -195,13 +193,13 @@ class ActivationHistogram(pg.PlotWidget):
             [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=colour, pen=pg.mkPen(colour)
         )
         plot.setXRange(0, 1, padding=0.02)
-        plot.setYRange(0, 1, padding=0.05)
-        plot.enableAutoRange(axis="y", enable=True)
+        plot.setYRange(0, 10, padding=0.05)
         self.updates = 0
 
     def set_activations(self, activations: np.ndarray) -> None:
         counts, edges = np.histogram(np.asarray(activations, float), bins=self.BINS, range=(0, 1))
         self.curve.setData(edges, counts)
+        self.getPlotItem().setYRange(0, max(int(counts.max()), 1) * 1.1, padding=0)
         self.updates += 1
 
     def clear_data(self) -> None:

@@ -1,0 +1,211 @@
+"""Main window: drag-and-drop import, skipped files with reasons, first launch, settings, keys."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+)
+from ui_songs import make_broken_folder, make_song_folder
+
+from rbm_studio.resources import sample_midi_dir
+from rbm_studio.ui.dataset_browser import SAMPLE_HINT
+from rbm_studio.ui.main_window import MainWindow
+from rbm_studio.ui.settings import AppSettings
+
+
+def make_window(qtbot, settings_file: Path) -> MainWindow:
+    window = MainWindow(AppSettings(settings_file))
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def drop(widget, paths: list[Path]) -> QDropEvent:
+    """Deliver a real drag-enter then drop of local files/folders, as the file manager does
+    (Qt only delivers a drop to a widget that accepted the drag entering it)."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    with warnings.catch_warnings():  # PySide marks the (only) QPoint constructor deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(
+            centre.toPoint(),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    QApplication.sendEvent(widget, enter)
+    event = QDropEvent(
+        centre,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+    return event
+
+
+def wait_import(qtbot, window: MainWindow, timeout: int = 60_000) -> None:
+    qtbot.waitUntil(
+        lambda: window.browser.report is not None and not window.browser.is_importing(),
+        timeout=timeout,
+    )
+
+
+def test_drop_folder_with_broken_files_lists_reasons(qtbot, tmp_path, artifacts_dir):
+    folder = make_broken_folder(tmp_path / "my songs")
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000) as blocker:
+        event = drop(window, [folder])
+    assert event.isAccepted()
+    report = blocker.args[0]
+    assert len(report.loaded) == 3 and len(report.skipped) == 3
+    items = window.browser.items()
+    assert len(items) == 6
+    skipped = [i for i in items if i.text(4).startswith("skipped")]
+    names = {window.browser.result_of(i).path.name for i in skipped}
+    assert names == {"not_midi.mid", "empty.mid", "truncated.mid"}
+    for item in skipped:
+        result = window.browser.result_of(item)
+        assert result.reason and result.reason in item.toolTip(0)
+        assert result.reason in item.text(0)  # visible in the row itself
+        assert item.isFirstColumnSpanned()
+        assert not item.icon(0).isNull()  # warning icon
+    # Selecting a good song shows it in the piano roll.
+    good = next(i for i in items if i.text(4).startswith("ok"))
+    window.browser.list.setCurrentItem(good)
+    qtbot.waitUntil(lambda: window.piano_roll.song is not None, timeout=10_000)
+    assert window.piano_roll.song.source == window.browser.result_of(good).path
+    assert "my songs" in window.windowTitle()
+    # "Why?" detail for a skipped file, and no modal dialog anywhere.
+    window.browser.list.setCurrentItem(skipped[0])
+    assert "skipped" in window.browser.detail.text()
+    assert window.browser.result_of(skipped[0]).reason in window.browser.detail.text()
+    assert QApplication.activeModalWidget() is None
+    qtbot.wait(50)
+    window.grab().save(str(artifacts_dir / "broken_files.png"))
+
+
+def test_drop_files_on_the_song_list(qtbot, tmp_path):
+    folder = make_song_folder(tmp_path / "songs", count=4)
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    files = sorted(folder.glob("*.mid"))[:2]
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000) as blocker:
+        drop(window.browser.list.viewport(), files)
+    assert sorted(r.path for r in blocker.args[0].loaded) == files
+
+
+def test_drop_of_non_midi_is_refused(qtbot, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    event = drop(window, [text])
+    assert not event.isAccepted()
+    assert not window.browser.is_importing()
+
+
+def test_first_launch_loads_sample_songs(qtbot, tmp_path, artifacts_dir):
+    if not any(sample_midi_dir().glob("*.mid")):
+        pytest.skip(f"bundled sample songs not generated yet in {sample_midi_dir()}")
+    window = make_window(qtbot, tmp_path / "fresh.ini")
+    window.start()
+    wait_import(qtbot, window)
+    assert window.browser.is_sample_set
+    assert window.browser.hint.isVisible() and window.browser.hint.text() == SAMPLE_HINT
+    assert len(window.browser.report.loaded) >= 10
+    qtbot.waitUntil(lambda: window.piano_roll.song is not None, timeout=10_000)
+    assert "sample chorales" in window.windowTitle()
+    qtbot.wait(50)
+    window.grab().save(str(artifacts_dir / "first_launch.png"))
+
+
+def test_settings_remember_folder_form_and_layout(qtbot, tmp_path):
+    folder = make_song_folder(tmp_path / "songs", count=2)
+    settings_file = tmp_path / "persist.ini"
+    window = make_window(qtbot, settings_file)
+    window.import_paths([folder])
+    wait_import(qtbot, window)
+    window.training.form.widgets["hidden"].setValue(77)
+    window.generation.songs_box.setValue(5)
+    window.generation_dock.hide()
+    window.close()
+    assert settings_file.is_file()
+
+    again = make_window(qtbot, settings_file)
+    assert again.settings.last_folder == str(folder)
+    assert again.training.config().hidden == 77
+    assert again.generation.songs_box.value() == 5
+    assert again.generation_dock.isHidden()
+    again.start()  # reopens the last folder rather than the samples
+    wait_import(qtbot, again)
+    assert not again.browser.is_sample_set
+    assert again.browser.sources == [folder]
+    again.reset_layout_action.trigger()
+    assert not again.generation_dock.isHidden()
+
+
+def test_keyboard_shortcuts_and_tooltips(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    shortcuts = {name: seq for name, seq in window.shortcut_rows()}
+    assert shortcuts["Open Folder…"] == "Ctrl+O"
+    assert shortcuts["Open Model…"] == "Ctrl+Shift+O"
+    assert shortcuts["Save Model…"] == "Ctrl+S"
+    assert shortcuts["Export MIDI…"] == "Ctrl+E"
+    assert shortcuts["Train"] == "Ctrl+T"
+    # Every action has a status/tool tip; every control a tooltip.
+    assert all(a.toolTip() for a in window.actions())
+    controls = [
+        w
+        for kind in (QAbstractButton, QAbstractSpinBox, QComboBox)
+        for w in window.findChildren(kind)
+        if not w.objectName().startswith("qt_")
+        and not isinstance(w.parent(), QDockWidget)
+        and type(w).__name__ not in ("QToolButton",)
+    ]
+    assert len(controls) > 20
+    missing = [
+        f"{type(w).__name__} {w.text() if hasattr(w, 'text') else ''}"
+        for w in controls
+        if not w.toolTip()
+    ]
+    assert not missing, missing
+    # Ctrl+T with invalid settings shows the inline message, nothing starts.
+    window.training.form.widgets["batch_size"].setValue(0)
+    window.train_action.trigger()
+    assert not window.training.is_training()
+    assert any("Batch size" in m for m in window.training.form.visible_messages())
+
+
+def test_modified_mark_in_title(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    assert "[*]" in window.windowTitle()
+    assert not window.isWindowModified()
+    window.setWindowModified(True)
+    assert window.isWindowModified()
+
+
+def test_transport_hook(qtbot, tmp_path):
+    from PySide6.QtWidgets import QPushButton
+
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    assert window.transport_toolbar.isHidden()
+    button = QPushButton("Play")
+    button.setToolTip("Play")
+    window.add_transport(button)
+    assert not window.transport_toolbar.isHidden()
+    window.piano_roll.set_playhead(2.0)
+    assert window.piano_roll.view.playhead == 2.0
