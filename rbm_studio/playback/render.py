@@ -22,6 +22,8 @@ SAMPLE_RATE = 44_100
 # 16-bit sample magnitude below which a frame counts as silence (about -72 dBFS).
 SILENCE_LEVEL = 8
 TAIL_KEEP_SECONDS = 0.25
+# fluidsynth's default gain (0.2) makes quiet files; 0.5 is louder and still leaves headroom.
+GAIN = 0.5
 # Where Linux distributions and Homebrew put SoundFonts.
 SOUNDFONT_DIRS = [
     "/usr/share/sounds/sf2",
@@ -90,7 +92,19 @@ def render_midi_file(
     fd, tmp_name = tempfile.mkstemp(suffix=".wav", prefix=".render-", dir=out_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    command = [exe, "-ni", "-q", "-F", str(tmp), "-T", "wav", "-r", str(sample_rate)]
+    command = [
+        exe,
+        "-ni",
+        "-q",
+        "-g",
+        str(GAIN),
+        "-F",
+        str(tmp),
+        "-T",
+        "wav",
+        "-r",
+        str(sample_rate),
+    ]
     command += [str(soundfont), str(midi_path)]
     try:
         proc = subprocess.run(
