@@ -39,6 +39,8 @@ MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 MIN_FILES_FOR_POOL = 8
 PROBE_FILES = 3
 POOL_PAYS_OFF_S = 1.5
+# Bytes of files read in the cache pass that are kept to be parsed without reading them again.
+KEEP_READ_BYTES = 64 * 2**20
 
 ProgressCallback = Callable[[int, int, Path], None]
 
@@ -179,7 +181,7 @@ def _result_from_cache(
 ) -> FileResult | None:
     """Rebuild a loaded result from cached events and facts; None if anything does not fit."""
     try:
-        if Encoding.from_dict(meta["encoding"]) != enc:
+        if meta["encoding"] != enc.to_dict():
             return None
         steps = int(meta["steps"])
         if steps < 1 or not events_valid(events, steps, enc):
@@ -221,18 +223,20 @@ def _result_from_cache(
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, or `MidiImportError` with a reason a musician understands."""
     try:
-        if not path.is_file():
-            raise MidiImportError("not a file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise MidiImportError(
-                f"file too large ({size / 2**20:.1f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB)"
-            )
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise MidiImportError(
+                    f"file too large ({size / 2**20:.1f} MiB; "
+                    f"the limit is {MAX_FILE_BYTES // 2**20} MiB)"
+                )
             return fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise MidiImportError("file not found") from None
+    except IsADirectoryError:
+        raise MidiImportError("not a file") from None
     except PermissionError:
         raise MidiImportError("permission denied") from None
     except OSError as exc:
@@ -240,9 +244,15 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _parse_and_encode(
-    path: Path, content: bytes, key: str | None, enc: Encoding, keep_drums: bool
+    path: Path,
+    content: bytes,
+    key: str | None,
+    enc: Encoding,
+    keep_drums: bool,
+    events_out: dict[Path, np.ndarray] | None = None,
 ) -> FileResult:
-    """Parse, check and encode one file's bytes; store the result under `key` when given."""
+    """Parse, check and encode one file's bytes; store the result under `key` when given and
+    the song's grid events in `events_out` (for the folder manifest)."""
 
     def skipped(reason: str) -> FileResult:
         return FileResult(path, ok=False, reason=reason, keep_drums=keep_drums)
@@ -291,6 +301,8 @@ def _parse_and_encode(
     )
     if key is not None:
         import_cache.store_song(key, grid.events, _song_meta(result, enc))
+    if events_out is not None:
+        events_out[path] = grid.events
     return result
 
 
@@ -378,6 +390,9 @@ def import_folder(
     # Pass 1, in this thread: files unchanged since the last import of these inputs, song cache
     # hits and unreadable files are all quick.
     misses: list[Path] = []
+    events_of: dict[Path, np.ndarray] = {}  # grid events of songs known here, for the manifest
+    kept: dict[Path, tuple[bytes, str]] = {}  # bytes and key of misses, to parse without re-reading
+    kept_bytes = 0
     for path in files:
         if cancelled():
             break
@@ -398,11 +413,16 @@ def import_folder(
         except MidiImportError as exc:
             finished(FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums))
             continue
-        found = import_cache.load_song(import_cache.content_key(content, encoding, keep_drums))
+        key = import_cache.content_key(content, encoding, keep_drums)
+        found = import_cache.load_song(key)
         hit = _result_from_cache(path, *found, encoding) if found is not None else None
         if hit is None:
             misses.append(path)
+            if kept_bytes + len(content) <= KEEP_READ_BYTES:
+                kept[path] = (content, key)
+                kept_bytes += len(content)
         else:
+            events_of[path] = found[0]
             finished(hit)
 
     # Pass 2: parse the rest here; hand the remainder to a process pool once the files parsed
@@ -424,17 +444,22 @@ def import_folder(
                     and (time.monotonic() - t0) / i * remaining > POOL_PAYS_OFF_S
                 )
             ):
+                kept.clear()
                 _parse_with_pool(
                     misses[i:], encoding, keep_drums, use_cache, pool_size, finished, cancelled
                 )
                 break
-            finished(_import_file(path, encoding, keep_drums, use_cache, lookup=False))
+            if path in kept:
+                content, key = kept.pop(path)
+                finished(_parse_and_encode(path, content, key, encoding, keep_drums, events_of))
+            else:
+                finished(_import_file(path, encoding, keep_drums, use_cache, lookup=False))
 
     order = missing + files
     report.results = [results[p] for p in order if p in results]
     report.cancelled = cancelled() and len(report.results) < len(order)
     if use_cache and not report.cancelled:
-        _update_manifest(manifest_key, manifest, report, stats, from_manifest)
+        _update_manifest(manifest_key, manifest, report, stats, from_manifest, events_of)
     report.elapsed = time.monotonic() - started
     return report
 
@@ -445,6 +470,7 @@ def _update_manifest(
     report: DatasetReport,
     stats: dict[Path, import_cache.StatSignature],
     from_manifest: set[Path],
+    events_of: dict[Path, np.ndarray],
 ) -> None:
     """Record this import's loaded songs for the next reopen, unless nothing changed. A file
     whose stat changed while it was being imported is left out (it is re-checked next time)."""
@@ -465,7 +491,9 @@ def _update_manifest(
                 continue
         except OSError:
             continue
-        events = events_from_matrix(r.matrix.data, r.matrix.velocities, enc.span)
+        events = events_of.get(r.path)
+        if events is None:  # parsed in a worker process
+            events = events_from_matrix(r.matrix.data, r.matrix.velocities, enc.span)
         songs[absolute] = import_cache.ManifestSong(stats[r.path], _song_meta(r, enc), events)
     import_cache.store_manifest(key, songs)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +36,17 @@ CACHE_FORMAT_VERSION = 1
 StatSignature = tuple[int, int, int, int]
 
 
+_root_memo: tuple[str | None, Path] | None = None
+
+
 def cache_root() -> Path:
-    return paths.cache_dir() / f"songs-v{CACHE_FORMAT_VERSION}"
+    """`paths.cache_dir()/songs-v<N>`, resolved once per value of the override variable (the
+    platformdirs lookup and mkdir would otherwise cost more than a cache hit)."""
+    global _root_memo
+    env = os.environ.get("RBM_STUDIO_CACHE_DIR")
+    if _root_memo is None or _root_memo[0] != env:
+        _root_memo = (env, paths.cache_dir() / f"songs-v{CACHE_FORMAT_VERSION}")
+    return _root_memo[1]
 
 
 def _settings(encoding: Encoding, keep_drums: bool) -> bytes:
@@ -74,12 +83,13 @@ def stat_signature(st: os.stat_result) -> StatSignature:
 
 
 def _write_npz(target: Path, events: np.ndarray, meta: dict) -> None:
-    """Atomic write; a cache that cannot be written is simply not used."""
+    """Atomic write (a private temp name, then `os.replace`); a cache that cannot be written is
+    simply not used."""
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with open(tmp, "wb") as fh:
                 np.savez(
                     fh,
                     events=np.ascontiguousarray(events, dtype=np.int32),
@@ -87,7 +97,7 @@ def _write_npz(target: Path, events: np.ndarray, meta: dict) -> None:
                 )
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
     except OSError:
         pass
