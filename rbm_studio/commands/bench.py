@@ -15,6 +15,7 @@ HELP = "run a benchmark (speed as ratios against a peer measured in the same run
 # Order is the order shown in `rbm-studio bench --help`.
 BENCHMARK_MODULES = [
     "import_speed",
+    "playback_drift",
 ]
 
 

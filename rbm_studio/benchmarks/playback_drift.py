@@ -1,0 +1,181 @@
+"""`rbm-studio bench playback`: timing of MidiPlayer through a real JACK server against peers.
+
+A private JACK server (dummy driver) carries the MIDI; a JACK input port timestamps every message
+in the JACK cycle. A dense test song (sixteenth-note melody plus a chord every beat, `--seconds`
+long at 120 BPM) is played by:
+- ours: `MidiPlayer` (absolute deadlines, sleep then spin);
+- mido: `MidiFile.play()` — the usual way to play a MIDI file from Python — sending each message
+  to the same kind of rtmidi JACK output;
+- naive: `time.sleep(delta)` between events, the accumulating-drift approach.
+Reported per player: drift of the last note-on against the score (relative to the first note-on),
+and the mean / 99th-percentile / worst onset error. Target for ours: last-note drift under 5 ms.
+JACK delivers MIDI once per period (128 frames at 48 kHz = 2.7 ms), so that is the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+
+NAME = "playback"
+HELP = "drift of the last note-on over a long song through JACK: ours vs mido.play vs naive sleep"
+
+TARGET_MS = 5.0
+BPM = 120.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=60.0, help="song length (default 60)")
+    parser.add_argument(
+        "--players",
+        default="ours,mido,naive",
+        help="comma-separated players to measure (default: ours,mido,naive)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def test_song(seconds: float):
+    from ..core.song import Note, Song, TempoChange
+
+    beats = int(seconds * BPM / 60.0)
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    notes = [
+        Note(scale[(i * 3) % len(scale)], i * 0.25, i * 0.25 + 0.2, 90) for i in range(beats * 4)
+    ]
+    for beat in range(beats):
+        root = 48 + (beat % 4) * 2
+        notes += [Note(root + k, beat, beat + 0.9, 70, channel=1) for k in (0, 4, 7)]
+    return Song(notes=notes, tempos=[TempoChange(0.0, BPM)], title="drift test")
+
+
+def _play_ours(song, port_name: str) -> None:
+    from ..playback.player import MidiPlayer
+
+    with MidiPlayer(client_name="bench-ours") as player:
+        if not player.open("jack", port_name):
+            raise RuntimeError(player.status.message)
+        player.load(song)
+        player.play()
+        player.wait()
+
+
+def _jack_output(port_name: str, client: str):
+    import rtmidi
+
+    out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=client)
+    out.open_port(out.get_ports().index(port_name))
+    return out
+
+
+def _play_mido(song, port_name: str) -> None:
+    import mido
+
+    from ..core.midi import song_to_midi_bytes
+
+    midi = mido.MidiFile(file=io.BytesIO(song_to_midi_bytes(song)))
+    out = _jack_output(port_name, "bench-mido")
+    try:
+        for message in midi.play():
+            out.send_message(message.bytes())
+    finally:
+        out.close_port()
+        out.delete()
+
+
+def _play_naive(song, port_name: str) -> None:
+    from ..playback.scheduling import build_schedule
+
+    events = build_schedule(song).events
+    out = _jack_output(port_name, "bench-naive")
+    try:
+        previous = 0.0
+        for event in events:
+            if event.seconds > previous:
+                time.sleep(event.seconds - previous)
+            previous = event.seconds
+            out.send_message(list(event.message))
+    finally:
+        out.close_port()
+        out.delete()
+
+
+PLAYERS = {"ours": _play_ours, "mido": _play_mido, "naive": _play_naive}
+
+
+def measure(play, song, score: list[float], listener) -> dict:
+    listener.clear()
+    play(song, listener.port_name)
+    listener.settle(quiet=0.3)
+    onsets = [t for t, m in listener.messages() if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    if len(onsets) != len(score):
+        return {"error": f"received {len(onsets)} note-ons, expected {len(score)}"}
+    errors = [(onsets[i] - onsets[0]) - (score[i] - score[0]) for i in range(len(score))]
+    abs_ms = sorted(abs(e) * 1000 for e in errors)
+    return {
+        "note_ons": len(score),
+        "last_note_drift_ms": round(errors[-1] * 1000, 3),
+        "mean_abs_error_ms": round(sum(abs_ms) / len(abs_ms), 3),
+        "p99_abs_error_ms": round(abs_ms[min(len(abs_ms) - 1, int(0.99 * len(abs_ms)))], 3),
+        "max_abs_error_ms": round(abs_ms[-1], 3),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..playback.jack_server import JackListener, JackServer, JackUnavailable
+    from ..playback.scheduling import build_schedule
+
+    names = [n.strip() for n in args.players.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PLAYERS]
+    if unknown:
+        print(f"unknown player(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    song = test_song(args.seconds)
+    schedule = build_schedule(song)
+    score = [e.seconds for e in schedule.events if e.is_note_on]
+    results: dict[str, dict] = {}
+    try:
+        with JackServer() as server, JackListener(client_name="bench-listener") as listener:
+            for name in names:
+                print(f"playing {args.seconds:.0f} s with {name}…", file=sys.stderr)
+                results[name] = measure(PLAYERS[name], song, score, listener)
+            period_ms = server.period_seconds * 1000
+            realtime = server.realtime
+    except JackUnavailable as exc:
+        print(f"cannot measure: {exc}", file=sys.stderr)
+        return 1
+    ours = results.get("ours", {})
+    ok = "last_note_drift_ms" in ours and abs(ours["last_note_drift_ms"]) < TARGET_MS
+    summary = {
+        "song_seconds": args.seconds,
+        "jack_period_ms": round(period_ms, 3),
+        "jack_realtime": realtime,
+        "results": results,
+        "target_ms": TARGET_MS,
+        "ours_meets_target": ok,
+    }
+    if args.json:
+        json.dump(summary, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(
+            f"{args.seconds:.0f} s song, {len(score)} note-ons, through JACK "
+            f"(period {period_ms:.2f} ms, realtime={realtime})"
+        )
+        print(
+            f"{'player':8} {'last drift':>11} {'mean |err|':>11} {'p99 |err|':>10} {'max |err|':>10}"
+        )
+        for name, r in results.items():
+            if "error" in r:
+                print(f"{name:8} {r['error']}")
+                continue
+            print(
+                f"{name:8} {r['last_note_drift_ms']:>8.2f} ms {r['mean_abs_error_ms']:>8.2f} ms"
+                f" {r['p99_abs_error_ms']:>7.2f} ms {r['max_abs_error_ms']:>7.2f} ms"
+            )
+        if "ours" in results:
+            verdict = "meets" if ok else "MISSES"
+            print(f"ours {verdict} the target: last-note drift under {TARGET_MS:.0f} ms")
+    return 0
