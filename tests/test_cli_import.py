@@ -126,3 +126,40 @@ def test_progress_bar_draws_one_line_on_a_terminal_and_few_lines_in_logs():
     silent = io.StringIO()
     ProgressBar(3, stream=silent, enabled=False).close()
     assert silent.getvalue() == ""
+
+
+def test_bench_import_reports_ratios_against_pretty_midi(tmp_path):
+    folder = tmp_path / "songs"
+    for i in range(3):
+        write_song(folder / f"s{i}.mid", scale(12, i))
+    (folder / "junk.mid").write_bytes(b"junk")
+    env = dict(os.environ, RBM_STUDIO_CACHE_DIR=str(tmp_path / "user-cache"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rbm_studio",
+            "bench",
+            "import",
+            str(folder),
+            "--json",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["files"], out["loaded"], out["notes"], out["pretty_midi_failed"]) == (4, 3, 36, 1)
+    for key in ("pretty_midi", "cold", "warm", "warm_song_cache"):
+        assert set(out[key]) == {"seconds", "files_per_s", "notes_per_s", "ratio"}
+        assert out[key]["seconds"] > 0
+    assert out["pretty_midi"]["ratio"] == 1.0
+    assert isinstance(out["meets_targets"], bool)
+    # The benchmark uses its own throw-away cache, never the user's.
+    assert not (tmp_path / "user-cache").exists() or not any(
+        (tmp_path / "user-cache").rglob("*.npz")
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rbm_studio.core import dataset, import_cache
+from rbm_studio.core.benchmark_data import load_benchmark
 from rbm_studio.core.dataset import (
     collect_midi_files,
     import_folder,
@@ -23,6 +26,7 @@ from rbm_studio.core.encoding import Encoding, encode
 from rbm_studio.core.grid_events import events_from_matrix, matrix_arrays, place_notes
 from rbm_studio.core.midi import MAX_STEPS, read_midi
 from rbm_studio.core.song import Note, Song
+from rbm_studio.resources import sample_midi_dir
 
 TPB = 480
 
@@ -407,3 +411,35 @@ def test_fast_grid_placement_equals_encode(song, enc):
     again = matrix_arrays(events, expected.steps, enc)
     assert np.array_equal(again[0], expected.data) and np.array_equal(again[1], expected.velocities)
     assert len(events) == int(expected.struck.sum())
+
+
+def test_bundled_sample_songs_all_load_in_full():
+    folder = sample_midi_dir()
+    report = import_folder(folder, workers=1)
+    assert len(report.loaded) == 40 and report.skipped == []
+    for r in report.loaded:
+        assert r.title.startswith("Chorale ") and r.bpm == 90.0 and r.time_signature == "4/4"
+        # one benchmark frame (a quarter note) is 4 grid steps
+        assert r.steps % 4 == 0 and r.steps >= 4 * 16
+
+
+def test_sample_song_tool_reproduces_the_bundled_files(jsb_mat, tmp_path):
+    tool = Path(__file__).resolve().parent.parent / "tools" / "make_sample_midi.py"
+    proc = subprocess.run(
+        [sys.executable, str(tool), "--source", str(jsb_mat), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    made = sorted(p.name for p in tmp_path.glob("*.mid"))
+    bundled = sorted(p.name for p in sample_midi_dir().glob("*.mid"))
+    assert made == bundled and len(made) == 40
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (sample_midi_dir() / name).read_bytes(), name
+    # The songs are the benchmark's pieces: chorale_001 is train piece 0, frame by frame.
+    piece = load_benchmark(jsb_mat).train[0]
+    song = read_midi(tmp_path / "chorale_001.mid")
+    assert song.end_beat == piece.steps
+    frames = encode(song, Encoding(steps_per_beat=1, low=21, high=108)).sounding
+    assert np.array_equal(frames, piece.sounding)
