@@ -124,10 +124,11 @@ class PianoRollView(QAbstractScrollArea):
     def note_count(self) -> int:
         return len(self._starts)
 
-    def set_playhead(self, beat: float | None) -> None:
-        """Move the playhead line to `beat` (None hides it); keeps it in view while playing."""
+    def set_playhead(self, beat: float | None, *, follow: bool = True) -> None:
+        """Move the playhead line to `beat` (None hides it); with `follow`, scroll to keep it in
+        view (playback turns following off while the person scrolls elsewhere)."""
         self.playhead = beat
-        if beat is not None:
+        if beat is not None and follow:
             x = beat * self.beat_px
             bar = self.horizontalScrollBar()
             width = self._area_width()
@@ -488,9 +489,9 @@ class PianoRoll(QWidget):
                 f"  {label} — {kind}, {song.bars():.1f} bars, {len(song.notes)} notes"
             )
 
-    def set_playhead(self, beat: float | None) -> None:
+    def set_playhead(self, beat: float | None, *, follow: bool = True) -> None:
         """Public hook for playback: draw the playhead at `beat` (None hides it)."""
-        self.view.set_playhead(beat)
+        self.view.set_playhead(beat, follow=follow)
 
     def fit_song(self) -> None:
         self.view.fit_song()
