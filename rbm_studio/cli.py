@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "import_songs",
     "train",
     "generate",
+    "evaluate",
     "bench",
     "ports",
     "play",
