@@ -362,6 +362,20 @@ def test_pool_workers_alone_parse_and_fill_the_cache(mixed_folder, tmp_path, mon
     assert len(song_entries()) == 3
     assert [r.cached for r in import_folder(mixed_folder, workers=1).loaded] == [True] * 3
 
+    # Cancelling while the workers run stops collecting at once.
+    partial = []
+    dataset._parse_with_pool(
+        files,
+        Encoding(),
+        False,
+        False,
+        1,
+        partial.append,
+        lambda: len(partial) >= 2,
+        help_here=False,
+    )
+    assert len(partial) == 2
+
 
 def test_song_for_rereads_the_original_with_velocities(tmp_path):
     path = write_song(tmp_path / "v.mid", scale(5), velocity=33)

@@ -540,7 +540,7 @@ def _parse_with_pool(
             if cancelled():
                 return
             wake.clear()
-            while arrived:
+            while arrived and not cancelled():
                 i, future = arrived.popleft()
                 if settled[i] or future.cancelled():
                     continue
