@@ -180,3 +180,14 @@ def test_mido_agrees_these_are_valid():
     """Guard the fixtures: the reference file is one mido reads too."""
     mid = mido.MidiFile(file=io.BytesIO(raw_smf([NOTE])))
     assert [m.type for m in mid.tracks[0]] == ["note_on", "note_off", "end_of_track"]
+
+
+def test_too_many_notes_refused_while_reading(monkeypatch):
+    """The cap (2,000,000 notes) would take seconds to reach; a lower one tests the mechanism."""
+    import rbm_studio.core.midi as midi
+
+    monkeypatch.setattr(midi, "MAX_NOTES", 100)
+    # 60 notes in each of two tracks: the second track crosses the budget.
+    body = bytes([0, 0x90, 60, 64]) + bytes([1, 61, 64] * 59) + bytes([0, 0xFF, 0x2F, 0])
+    assert len(read_midi_bytes(raw_smf([body], fmt=1)).notes) == 60
+    refuses(raw_smf([body, body], fmt=1), r"too many notes \(more than 100\)")

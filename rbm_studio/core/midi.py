@@ -30,6 +30,7 @@ from .midi_reader import (
     MAX_FILE_BYTES,
     MidiImportError,
     SongTooLong,
+    TooManyNotes,
     read_track,
     split_file,
 )
@@ -37,6 +38,7 @@ from .song import Note, Song, TempoChange, TimeSignature
 
 __all__ = [
     "MAX_FILE_BYTES",
+    "MAX_NOTES",
     "MAX_STEPS",
     "MidiImportError",
     "read_midi",
@@ -49,6 +51,8 @@ MAX_STEPS = 100_000
 # The step limit is counted on the default sixteenth-note grid.
 LIMIT_STEPS_PER_BEAT = 4
 MAX_BEATS = MAX_STEPS // LIMIT_STEPS_PER_BEAT
+# 20 notes struck on every step of the longest song; a cap on memory for hostile files.
+MAX_NOTES = 20 * MAX_STEPS
 WRITE_TICKS_PER_BEAT = 480
 
 
@@ -90,9 +94,11 @@ def read_midi_bytes(data: bytes, *, name: str = "", keep_drums: bool = False) ->
     max_tick = MAX_BEATS * tpb
     tracks = []
     start = 0
+    budget = MAX_NOTES
     try:
         for index, body in enumerate(raw.chunks):
-            track = read_track(body, index, start, max_tick)
+            track = read_track(body, index, start, max_tick, budget)
+            budget -= len(track.notes)
             tracks.append(track)
             if raw.format == 2:  # sequences play one after another
                 start = track.end_tick
@@ -100,6 +106,8 @@ def read_midi_bytes(data: bytes, *, name: str = "", keep_drums: bool = False) ->
         raise MidiImportError(
             f"song too long (more than {MAX_STEPS:,} steps at {LIMIT_STEPS_PER_BEAT} steps per beat)"
         ) from None
+    except TooManyNotes:
+        raise MidiImportError(f"too many notes (more than {MAX_NOTES:,})") from None
 
     notes = [
         Note(pitch, on / tpb, off / tpb, velocity, channel, index)

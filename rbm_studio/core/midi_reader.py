@@ -43,6 +43,10 @@ class SongTooLong(MidiImportError):
     """Raised as soon as an event lies beyond the caller's tick limit (before notes pile up)."""
 
 
+class TooManyNotes(MidiImportError):
+    """Raised as soon as a track starts more notes than the caller's budget."""
+
+
 @dataclass(slots=True)
 class RawTrack:
     """What one track holds, in absolute ticks. Notes are (start, end, pitch, velocity, channel)."""
@@ -134,10 +138,11 @@ def _unwrap_riff(data: bytes) -> bytes:
     raise MidiImportError("RIFF MIDI file without a data chunk")
 
 
-def read_track(body: bytes, index: int, start_tick: int, max_tick: int) -> RawTrack:
+def read_track(body: bytes, index: int, start_tick: int, max_tick: int, max_notes: int) -> RawTrack:
     """Events of one MTrk body from `start_tick` on. Note-on with velocity 0 is a note-off;
     repeated note-ons of one pitch pair with note-offs first-in first-out; notes still on at the
-    end of the track end there. Raises `SongTooLong` when a note event lies beyond `max_tick`."""
+    end of the track end there. Raises `SongTooLong` when a note event lies beyond `max_tick` and
+    `TooManyNotes` when more than `max_notes` notes start."""
     track = RawTrack()
     notes = track.notes
     pending: dict[int, deque[tuple[int, int]]] = {}  # (channel << 7 | pitch) -> (start, velocity)
@@ -192,6 +197,9 @@ def read_track(body: bytes, index: int, start_tick: int, max_tick: int) -> RawTr
                     raise SongTooLong(where)
                 key = (status & 0x0F) << 7 | pitch
                 if kind == 0x90 and velocity > 0:
+                    max_notes -= 1
+                    if max_notes < 0:
+                        raise TooManyNotes(where)
                     queue = pending.get(key)
                     if queue is None:
                         queue = pending[key] = deque()
