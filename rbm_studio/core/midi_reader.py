@@ -2,7 +2,7 @@
 
 Why not mido's parser: it stops a whole file on a meta event we never use (an odd key signature),
 lets a track whose length field is wrong read on into the next chunk, and builds a Python object
-per event (about 50 s for a 16 MiB file). This reader walks the bytes once, keeps only notes,
+per event (2.2 s of CPU per MiB of notes; this reader with the `Song` takes 0.7 s). This reader walks the bytes once, keeps only notes,
 tempos, time signatures and names, confines every track to its own chunk, and turns every way a
 file can be broken into `MidiImportError` with a one-line reason. `midi.py` builds the `Song`.
 """
