@@ -41,12 +41,16 @@ __all__ = [
     "MAX_NOTES",
     "MAX_STEPS",
     "MidiImportError",
+    "READER_VERSION",
     "read_midi",
     "read_midi_bytes",
     "song_to_midi_bytes",
     "write_midi",
 ]
 
+# Bump whenever `read_midi` can return something different for the same bytes, so caches of
+# imported songs (keyed by file content) know their entries are stale.
+READER_VERSION = 1
 MAX_STEPS = 100_000
 # The step limit is counted on the default sixteenth-note grid.
 LIMIT_STEPS_PER_BEAT = 4
