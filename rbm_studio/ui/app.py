@@ -58,8 +58,10 @@ def run_app(args: argparse.Namespace) -> int:
         return 2
     app = create_application()
     from .main_window import MainWindow
+    from .transport import install_transport
 
     window = MainWindow()
+    install_transport(window)
     window.show()
     window.start(folder=folder, model=model)
     return int(app.exec())

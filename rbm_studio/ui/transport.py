@@ -1,0 +1,545 @@
+"""Transport toolbar: play/pause, stop, loop, tempo, instrument, MIDI output chooser, Export WAV.
+
+The `MidiPlayer` runs its own thread; its callbacks become Qt signals (`PlayerBridge`), so the
+piano-roll playhead moves on the GUI thread. Port discovery and opening talk to ALSA/JACK, so they
+run as background jobs; the GUI never waits on them. With no output at all, Play is disabled and a
+message explains the ways out (start a synth and refresh, use the virtual port, export MIDI/WAV).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.song import Song
+from ..playback.gm_programs import GM_PROGRAMS
+from ..playback.player import NO_OUTPUT_HELP, MidiPlayer, PlayerStatus
+from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, has_any_output, list_outputs
+from ..playback.render import find_soundfonts, fluidsynth_path, render_song
+from .settings import AppSettings
+from .workers import Job, run_function
+
+SONG_TEMPO = 19  # the tempo spin box's minimum, shown as "Song": play at the song's own tempo
+SOUNDFONT_KEY = "playback/soundfont"
+PROGRAM_KEY = "playback/program"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChoice:
+    """One entry of the output chooser: a port of an API, or that API's virtual port."""
+
+    api: str
+    port: str | None
+    virtual: bool
+    label: str
+
+    @property
+    def key(self) -> str:
+        """What the settings remember, stable across runs (port names, not indices)."""
+        return f"{self.api}|virtual" if self.virtual else f"{self.api}|port|{self.port}"
+
+
+def output_choices(statuses: list[ApiStatus]) -> list[OutputChoice]:
+    """Real ports first (in API order), then the virtual port of each API that can make one."""
+    choices = [
+        OutputChoice(s.api, port, False, f"{port} ({s.display_name})")
+        for s in statuses
+        for port in s.ports
+    ]
+    choices += [
+        OutputChoice(s.api, None, True, f'Virtual port "{VIRTUAL_PORT_NAME}" ({s.display_name})')
+        for s in statuses
+        if s.supports_virtual
+    ]
+    return choices
+
+
+class PlayerBridge(QObject):
+    """Player callbacks (any thread) → signals delivered on the GUI thread."""
+
+    positionChanged = Signal(float)
+    stateChanged = Signal(str)
+    statusChanged = Signal(object)
+
+
+class TransportBar(QWidget):
+    """See the module docstring. `player` and `apis` are injectable for tests."""
+
+    outputsRefreshed = Signal()
+    outputOpened = Signal(bool)
+    wavExported = Signal(object)  # Path
+    wavFailed = Signal(str)
+
+    def __init__(
+        self,
+        settings: AppSettings | None = None,
+        *,
+        apis: list[str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("transportBar")
+        self.settings = settings or AppSettings()
+        self.apis = apis
+        self.bridge = PlayerBridge(self)
+        self.player = MidiPlayer(
+            on_position=self.bridge.positionChanged.emit,
+            on_state=self.bridge.stateChanged.emit,
+            on_status=self.bridge.statusChanged.emit,
+        )
+        self.piano_roll = None
+        self.song: Song | None = None
+        self.statuses: list[ApiStatus] = []
+        self.choices: list[OutputChoice] = []
+        self.refresh_job: Job | None = None
+        self.open_job: Job | None = None
+        self.export_job: Job | None = None
+        self._busy = False  # discovering or opening ports
+        self._moving_playhead = False
+        self._scroll_pending = False
+        self._build()
+        self.bridge.positionChanged.connect(self._on_position)
+        self.bridge.stateChanged.connect(self._on_state)
+        self.bridge.statusChanged.connect(self._on_status)
+        self._update_enabled()
+        self.refresh_outputs()
+
+    @property
+    def busy(self) -> bool:
+        """Looking for or opening a MIDI output in the background."""
+        return self._busy
+
+    @property
+    def ready(self) -> bool:
+        """An output is open and nothing is pending: Play works when there is a song."""
+        return self.player.status.ready and not self._busy
+
+    # -- construction -----------------------------------------------------------------------
+    def _button(self, text: str, tip: str, *, checkable: bool = False) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setStatusTip(tip)
+        button.setCheckable(checkable)
+        button.setAutoRaise(True)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        return button
+
+    def _build(self) -> None:
+        self.play_action = QAction("Play / Pause", self)
+        self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.play_action.setToolTip("Play or pause the song in the piano roll (Space)")
+        self.play_action.triggered.connect(self.toggle_play)
+
+        self.play_button = self._button("▶ Play", "Play or pause the song (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.stop_button = self._button("■ Stop", "Stop and go back to the start")
+        self.stop_button.clicked.connect(self.stop)
+        self.loop_button = self._button("⟲ Loop", "Repeat the whole song", checkable=True)
+        self.loop_button.toggled.connect(self.player.set_loop)
+        self.follow_button = self._button(
+            "Follow",
+            "Scroll the piano roll with the playhead (turns off when you scroll; click to resume)",
+            checkable=True,
+        )
+        self.follow_button.setChecked(True)
+        self.follow_button.toggled.connect(self._on_follow_toggled)
+
+        self.tempo_spin = QSpinBox(self)
+        self.tempo_spin.setRange(SONG_TEMPO, 400)
+        self.tempo_spin.setSpecialValueText("Song")
+        self.tempo_spin.setSuffix(" BPM")
+        self.tempo_spin.setValue(SONG_TEMPO)
+        self.tempo_spin.setToolTip("Playback tempo; “Song” plays at the song's own tempo")
+        self.tempo_spin.valueChanged.connect(self._on_tempo_changed)
+
+        self.program_combo = QComboBox(self)
+        for number, name in enumerate(GM_PROGRAMS):
+            self.program_combo.addItem(f"{number + 1:3}  {name}", number)
+        self.program_combo.setToolTip("General MIDI instrument the synth plays the song with")
+        program = self._int_setting(PROGRAM_KEY, 0)
+        self.program_combo.setCurrentIndex(program)
+        self.player.set_program(program)
+        self.program_combo.currentIndexChanged.connect(self._on_program_changed)
+
+        self.output_combo = QComboBox(self)
+        self.output_combo.setMinimumContentsLength(22)
+        self.output_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.output_combo.setToolTip("MIDI output: a synth's port, or a virtual port to connect")
+        self.output_combo.activated.connect(self._on_output_chosen)
+        self.refresh_button = self._button("⟳ Refresh", "Look for MIDI outputs again")
+        self.refresh_button.clicked.connect(self.refresh_outputs)
+        self.export_wav_button = self._button(
+            "Export WAV…", "Render the song to a WAV file with FluidSynth and a SoundFont"
+        )
+        self.export_wav_button.clicked.connect(self.choose_and_export_wav)
+
+        self.position_label = QLabel("1.1", self)
+        self.position_label.setToolTip("Playhead position: bar.beat")
+        self.position_label.setMinimumWidth(48)
+        self.message = QLabel(self)
+        self.message.setObjectName("transportMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setStyleSheet("QLabel#transportMessage { color: palette(highlight); }")
+        self.message.hide()
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (
+            self.play_button,
+            self.stop_button,
+            self.loop_button,
+            self.position_label,
+            QLabel("Tempo", self),
+            self.tempo_spin,
+            self.follow_button,
+            QLabel("Instrument", self),
+            self.program_combo,
+            QLabel("Output", self),
+            self.output_combo,
+            self.refresh_button,
+            self.export_wav_button,
+        ):
+            row.addWidget(widget)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+
+    def _int_setting(self, key: str, default: int) -> int:
+        try:
+            return int(self.settings.qsettings.value(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    # -- wiring -----------------------------------------------------------------------------
+    def attach_to_window(self, window: QWidget) -> None:
+        """Space toggles play anywhere in `window`; closing the window silences the synth."""
+        window.addAction(self.play_action)
+        window.installEventFilter(self)
+
+    def attach_piano_roll(self, piano_roll) -> None:
+        """Drive `piano_roll`'s playhead and audition its key clicks."""
+        self.piano_roll = piano_roll
+        piano_roll.keyClicked.connect(self.audition)
+        view = piano_roll.view
+        view.horizontalScrollBar().valueChanged.connect(self._on_user_scroll)
+        view.zoomChanged.connect(self._on_zoom)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Close:
+            self.player.stop()
+        return False
+
+    def shutdown(self) -> None:
+        """Silence and release the MIDI output (the app is closing)."""
+        self.player.close()
+
+    # -- song -------------------------------------------------------------------------------
+    @Slot(object)
+    def set_song(self, song: Song | None) -> None:
+        """Make `song` the one Play plays (stops the previous one, silencing it)."""
+        self.song = song
+        self.player.load(song)
+        self.follow_button.setChecked(True)
+        if song is not None:
+            self.tempo_spin.setToolTip(
+                f"Playback tempo; “Song” plays at the song's own {song.first_bpm:.0f} BPM"
+            )
+        self._update_enabled()
+
+    # -- transport --------------------------------------------------------------------------
+    @Slot()
+    def toggle_play(self) -> None:
+        if not self.play_button.isEnabled():
+            return
+        if self.player.state != "playing":
+            self.follow_button.setChecked(True)
+        self.player.toggle()
+
+    @Slot()
+    def stop(self) -> None:
+        self.player.stop()
+
+    @Slot(int)
+    def audition(self, pitch: int) -> None:
+        """Clicking a piano key: hear that pitch (when an output is open)."""
+        self.player.audition(pitch)
+
+    def _on_tempo_changed(self, value: int) -> None:
+        self.player.set_tempo(None if value <= SONG_TEMPO else float(value))
+
+    def _on_program_changed(self, index: int) -> None:
+        program = int(self.program_combo.itemData(index))
+        self.player.set_program(program)
+        self.settings.qsettings.setValue(PROGRAM_KEY, program)
+
+    # -- playhead ---------------------------------------------------------------------------
+    @Slot(float)
+    def _on_position(self, beat: float) -> None:
+        bar_len = self.song.first_time_signature.beats_per_bar if self.song else 4.0
+        bar, within = divmod(max(beat, 0.0), bar_len)
+        self.position_label.setText(f"{int(bar) + 1}.{int(within) + 1}")
+        if self.piano_roll is None:
+            return
+        playing = self.player.state == "playing"
+        view = self.piano_roll.view
+        if playing and not self.follow_button.isChecked():
+            # Following resumes by itself when the playhead enters the part being looked at.
+            left, right = view.visible_beats()
+            if left <= beat <= left + (right - left) * 0.5:
+                self.follow_button.setChecked(True)
+        self._moving_playhead = True
+        try:
+            shown = beat if (playing or beat > 0) else None
+            self.piano_roll.set_playhead(shown, follow=self.follow_button.isChecked())
+        finally:
+            self._moving_playhead = False
+
+    def _on_user_scroll(self, _value: int) -> None:
+        if self._moving_playhead or self.player.state != "playing":
+            return
+        # A zoom also moves the scroll bar; it announces itself with zoomChanged right after,
+        # so decide once the current event is done.
+        self._scroll_pending = True
+        QTimer.singleShot(0, self._settle_user_scroll)
+
+    def _on_zoom(self) -> None:
+        self._scroll_pending = False
+
+    def _settle_user_scroll(self) -> None:
+        if self._scroll_pending and self.player.state == "playing":
+            self.follow_button.setChecked(False)
+        self._scroll_pending = False
+
+    def _on_follow_toggled(self, checked: bool) -> None:
+        if checked and self.piano_roll is not None and self.player.state == "playing":
+            self._moving_playhead = True
+            try:
+                self.piano_roll.set_playhead(self.player.position, follow=True)
+            finally:
+                self._moving_playhead = False
+
+    @Slot(str)
+    def _on_state(self, state: str) -> None:
+        self.play_button.setText("❚❚ Pause" if state == "playing" else "▶ Play")
+        if state == "stopped" and self.piano_roll is not None:
+            self.piano_roll.set_playhead(None, follow=False)
+
+    # -- outputs ----------------------------------------------------------------------------
+    @Slot()
+    def refresh_outputs(self) -> Job | None:
+        """Look for MIDI outputs in the background, then reopen the remembered one."""
+        if self.refresh_job is not None and not self.refresh_job.is_done:
+            return self.refresh_job
+        self._busy = True
+        self._update_enabled()
+        self.message.setText("Looking for MIDI outputs…")
+        apis = self.apis
+
+        def work(_progress, _cancel: threading.Event) -> list[ApiStatus]:
+            return list_outputs(apis)
+
+        job = run_function(work, "midi-ports", self)
+        job.finished.connect(self._on_outputs_listed)
+        job.failed.connect(lambda message, _d: self._on_outputs_listed([], message))
+        self.refresh_job = job
+        return job
+
+    def _on_outputs_listed(self, statuses: list[ApiStatus], error: str = "") -> None:
+        self.statuses = list(statuses)
+        self.choices = output_choices(self.statuses)
+        self.output_combo.blockSignals(True)
+        self.output_combo.clear()
+        self.output_combo.addItem("No output", None)
+        for choice in self.choices:
+            self.output_combo.addItem(choice.label, choice.key)
+        self.output_combo.blockSignals(False)
+        saved = self.settings.midi_port
+        keys = [c.key for c in self.choices]
+        real = [c for c in self.choices if not c.virtual]
+        if saved in keys:
+            chosen: OutputChoice | None = self.choices[keys.index(saved)]
+        else:
+            chosen = real[0] if real else None
+        self.outputsRefreshed.emit()
+        if chosen is None:
+            self._busy = False
+            self.player.close_output()
+            self.output_combo.setCurrentIndex(0)
+            self._show_no_output(error)
+            self._update_enabled()
+            self.outputOpened.emit(False)
+            return
+        self.output_combo.setCurrentIndex(keys.index(chosen.key) + 1)
+        self._open(chosen)
+
+    def _show_no_output(self, error: str = "") -> None:
+        reasons = "; ".join(f"{s.display_name}: {s.reason}" for s in self.statuses if s.reason)
+        if has_any_output(self.statuses):
+            text = (
+                "No MIDI output selected. Choose a port, or the virtual port "
+                f'"{VIRTUAL_PORT_NAME}" and connect a synth to it — or export MIDI/WAV.'
+            )
+        else:
+            text = NO_OUTPUT_HELP
+        detail = error or reasons
+        self.message.setText(text + (f"\n({detail})" if detail else ""))
+        self.message.show()
+
+    def _on_output_chosen(self, index: int) -> None:
+        key = self.output_combo.itemData(index)
+        if key is None:
+            self.settings.midi_port = ""
+            self.player.close_output()
+            self._show_no_output()
+            self._update_enabled()
+            return
+        choice = next(c for c in self.choices if c.key == key)
+        self.settings.midi_port = choice.key
+        self._open(choice)
+
+    def select_output(self, key: str) -> None:
+        """Choose the output with settings key `key` (what picking it in the combo box does)."""
+        index = self.output_combo.findData(key)
+        if index < 0:
+            raise KeyError(key)
+        self.output_combo.setCurrentIndex(index)
+        self._on_output_chosen(index)
+
+    def _open(self, choice: OutputChoice) -> None:
+        self._busy = True
+        self._update_enabled()
+        player = self.player
+
+        def work(_progress, _cancel: threading.Event) -> bool:
+            return player.open(choice.api, choice.port, virtual=choice.virtual)
+
+        job = run_function(work, "midi-open", self)
+        job.finished.connect(self._on_opened)
+        job.failed.connect(lambda message, _d: self._on_opened(False, message))
+        self.open_job = job
+
+    def _on_opened(self, ok: bool, error: str = "") -> None:
+        self._busy = False
+        if ok:
+            self.message.hide()
+        else:
+            self.message.setText(
+                f"Could not open the MIDI output: {error or self.player.status.message}\n"
+                + NO_OUTPUT_HELP
+            )
+            self.message.show()
+        self._update_enabled()
+        self.outputOpened.emit(bool(ok))
+
+    @Slot(object)
+    def _on_status(self, status: PlayerStatus) -> None:
+        self.output_combo.setToolTip(status.message)
+        if not status.ready and not self._busy and self.output_combo.currentIndex() > 0:
+            self.message.setText(status.message)
+            self.message.show()
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        ready = self.ready
+        has_song = self.song is not None and bool(self.song.notes)
+        self.play_button.setEnabled(ready and has_song)
+        self.play_action.setEnabled(ready and has_song)
+        self.stop_button.setEnabled(ready and has_song)
+        self.refresh_button.setEnabled(not self._busy)
+        self.output_combo.setEnabled(not self._busy)
+        self.export_wav_button.setEnabled(has_song and fluidsynth_path() is not None)
+        if fluidsynth_path() is None:
+            self.export_wav_button.setToolTip(
+                "Export WAV needs the fluidsynth program (e.g. `apt install fluidsynth`)"
+            )
+
+    # -- WAV export -------------------------------------------------------------------------
+    def soundfont(self) -> Path | None:
+        """The remembered SoundFont, else the first one in the usual system folders."""
+        saved = str(self.settings.qsettings.value(SOUNDFONT_KEY, "") or "")
+        if saved and Path(saved).is_file():
+            return Path(saved)
+        found = find_soundfonts()
+        return found[0] if found else None
+
+    @Slot()
+    def choose_and_export_wav(self) -> None:
+        if self.song is None:
+            return
+        start = str(self.soundfont() or "/usr/share/sounds/sf2")
+        sf2, _ = QFileDialog.getOpenFileName(
+            self, "Choose a SoundFont", start, "SoundFonts (*.sf2 *.sf3);;All files (*)"
+        )
+        if not sf2:
+            return
+        folder = self.settings.last_export_folder or str(Path.home())
+        name = (self.song.title or "song").replace("/", "_") + ".wav"
+        out, _ = QFileDialog.getSaveFileName(
+            self, "Export WAV", str(Path(folder) / name), "WAV audio (*.wav)"
+        )
+        if out:
+            self.export_wav(Path(out), Path(sf2))
+
+    def export_wav(self, out: Path, soundfont: Path) -> Job | None:
+        """Render the current song to `out` in the background; remembers the SoundFont."""
+        if self.song is None:
+            return None
+        self.settings.qsettings.setValue(SOUNDFONT_KEY, str(soundfont))
+        song, program = self.song, self.player.program
+        self.export_wav_button.setEnabled(False)
+
+        def work(_progress, _cancel: threading.Event) -> Path:
+            return render_song(song, soundfont, out, program=program).path
+
+        job = run_function(work, "export-wav", self)
+        job.finished.connect(self.wavExported)
+        job.failed.connect(lambda message, _d: self.wavFailed.emit(message))
+        job.done.connect(self._update_enabled)
+        self.export_job = job
+        return job
+
+
+def install_transport(window, *, apis: list[str] | None = None) -> TransportBar:
+    """Put a transport on `window` (a MainWindow): plays the song it shows, drives its playhead.
+    `apis` limits the MIDI APIs searched (default: every one this rtmidi build has)."""
+    transport = TransportBar(window.settings, apis=apis, parent=window)
+    transport.attach_piano_roll(window.piano_roll)
+    transport.attach_to_window(window)
+    window.songShown.connect(transport.set_song)
+    transport.wavExported.connect(lambda path: window.show_status(f"Exported {path}"))
+    transport.wavFailed.connect(lambda message: window.show_status(f"WAV export failed: {message}"))
+    window.add_transport(transport)
+    toolbar = getattr(window, "transport_toolbar", None)
+    if toolbar is not None:
+        # Its own row under the main toolbar: the transport is wide, the main toolbar stays whole.
+        window.insertToolBarBreak(toolbar)
+    if window.current_song() is not None:
+        transport.set_song(window.current_song())
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(transport.shutdown)
+    window.transport = transport
+    return transport

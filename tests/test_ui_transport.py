@@ -1,0 +1,135 @@
+"""The transport toolbar: no output → Play disabled with an explanation; with JACK, Play moves the
+playhead, Space toggles, piano keys audition, scrolling pauses following."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.playback.gm_programs import GM_PROGRAMS
+from rbm_studio.playback.jack_server import JackListener
+from rbm_studio.ui.piano_roll import PianoRoll
+from rbm_studio.ui.settings import AppSettings
+from rbm_studio.ui.transport import TransportBar, install_transport, output_choices
+
+
+def tune(beats: int = 16, bpm: float = 240.0) -> Song:
+    notes = [Note(60 + (i % 12), i * 0.5, i * 0.5 + 0.45, 90) for i in range(beats * 2)]
+    return Song(notes=notes, tempos=[TempoChange(0.0, bpm)], title="transport test")
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return AppSettings(tmp_path / "settings.ini")
+
+
+def test_gm_program_list_is_complete():
+    assert len(GM_PROGRAMS) == 128 and GM_PROGRAMS[0] == "Acoustic Grand Piano"
+    assert GM_PROGRAMS[40] == "Violin" and GM_PROGRAMS[127] == "Gunshot"
+
+
+def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, artifacts_dir):
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    from rbm_studio.ui.main_window import MainWindow
+
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    transport = None
+    try:
+        transport = install_transport(window, apis=["jack"])
+        qtbot.waitUntil(lambda: transport.refresh_job.is_done and not transport.busy)
+        qtbot.waitUntil(lambda: transport.message.text().startswith("No MIDI output"))
+        song = tune()
+        window.piano_roll.set_song(song)
+        window.songShown.emit(song)
+        window.resize(1400, 820)
+        window.show()
+        qtbot.waitExposed(window)
+        assert transport.song is song
+        assert not transport.play_button.isEnabled()
+        assert not transport.play_action.isEnabled()
+        assert transport.message.isVisible()
+        text = transport.message.text()
+        assert "FluidSynth" in text and "virtual port" in text and "export" in text
+        assert "no JACK server running" in text
+        assert transport.output_combo.currentText() == "No output"
+        # Space does nothing harmful without an output
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        assert transport.player.state == "stopped"
+        window.grab().save(str(artifacts_dir / "playback_no_output.png"))
+    finally:
+        if transport is not None:
+            transport.shutdown()
+
+
+def test_output_choices_put_real_ports_before_virtual():
+    from rbm_studio.playback.ports import ApiStatus
+
+    statuses = [
+        ApiStatus("alsa", True, ["Midi Through:0", "FLUID Synth:0"]),
+        ApiStatus("jack", False, [], "no JACK server running"),
+    ]
+    labels = [c.label for c in output_choices(statuses)]
+    assert labels == [
+        "Midi Through:0 (ALSA)",
+        "FLUID Synth:0 (ALSA)",
+        'Virtual port "RBM Studio" (ALSA)',
+    ]
+
+
+@pytest.mark.jack
+def test_play_through_jack_moves_playhead(qtbot, settings, jack_server):
+    with JackListener(client_name="rbm-gui-listener") as listener:
+        settings.midi_port = f"jack|port|{listener.port_name}"
+        transport = TransportBar(settings, apis=["jack"])
+        qtbot.addWidget(transport)
+        roll = PianoRoll()
+        qtbot.addWidget(roll)
+        roll.resize(500, 300)
+        roll.show()
+        transport.attach_piano_roll(roll)
+        transport.attach_to_window(transport)
+        transport.show()
+        try:
+            qtbot.waitUntil(lambda: transport.ready, timeout=5000)
+            assert transport.output_combo.currentText() == f"{listener.port_name} (JACK)"
+            assert not transport.message.isVisible()
+            song = tune()
+            roll.set_song(song)
+            transport.set_song(song)
+            assert transport.play_button.isEnabled()
+
+            qtbot.mouseClick(transport.play_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: (roll.view.playhead or 0.0) > 1.0, timeout=5000)
+            assert transport.play_button.text() == "❚❚ Pause"
+            assert any(m[0] == 0x90 for _, m in listener.messages())
+
+            # scrolling by hand pauses following; zooming does not
+            roll.view.zoom_time(1.25)
+            qtbot.wait(50)
+            assert transport.follow_button.isChecked()
+            bar = roll.view.horizontalScrollBar()
+            bar.setValue(bar.maximum())
+            qtbot.waitUntil(lambda: not transport.follow_button.isChecked(), timeout=1000)
+            at = bar.value()
+            qtbot.wait(300)
+            assert bar.value() == at  # the view stays where the person put it
+
+            # Space pauses, and the playhead stays where it stopped
+            qtbot.keyClick(transport, Qt.Key.Key_Space)
+            qtbot.waitUntil(lambda: transport.player.state == "paused", timeout=1000)
+            assert transport.play_button.text() == "▶ Play"
+            listener.settle(quiet=0.15)
+            assert transport.player.sounding_notes == []
+
+            # clicking a piano key auditions it
+            listener.clear()
+            roll.view.click_key(72)
+            assert listener.wait_for(1, timeout=2)
+            assert listener.messages()[0][1][:2] == (0x9F, 72)
+
+            transport.stop()
+            qtbot.waitUntil(lambda: roll.view.playhead is None, timeout=1000)
+        finally:
+            transport.shutdown()
