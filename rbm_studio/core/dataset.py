@@ -306,21 +306,13 @@ def _parse_and_encode(
     return result
 
 
-def _import_file(
-    path: Path, enc: Encoding, keep_drums: bool, use_cache: bool, *, lookup: bool = True
-) -> FileResult:
-    """Read one file, answer from the song cache when possible (`lookup`), otherwise parse it."""
+def _import_file(path: Path, enc: Encoding, keep_drums: bool, use_cache: bool) -> FileResult:
+    """Read and parse one file whose cache lookup already missed (the result is then cached)."""
     try:
         content = _read_bytes(path)
     except MidiImportError as exc:
         return FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums)
     key = import_cache.content_key(content, enc, keep_drums) if use_cache else None
-    if key is not None and lookup:
-        found = import_cache.load_song(key)
-        if found is not None:
-            hit = _result_from_cache(path, *found, enc)
-            if hit is not None:
-                return hit
     return _parse_and_encode(path, content, key, enc, keep_drums)
 
 
@@ -328,7 +320,7 @@ def _pool_worker(
     path: str, enc: dict, keep_drums: bool, use_cache: bool
 ) -> FileResult:  # pragma: no cover - runs in a child process
     """Top-level (picklable) entry point for pool processes; the cache was already checked."""
-    return _import_file(Path(path), Encoding.from_dict(enc), keep_drums, use_cache, lookup=False)
+    return _import_file(Path(path), Encoding.from_dict(enc), keep_drums, use_cache)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,7 +445,7 @@ def import_folder(
                 content, key = kept.pop(path)
                 finished(_parse_and_encode(path, content, key, encoding, keep_drums, events_of))
             else:
-                finished(_import_file(path, encoding, keep_drums, use_cache, lookup=False))
+                finished(_import_file(path, encoding, keep_drums, use_cache))
 
     order = missing + files
     report.results = [results[p] for p in order if p in results]
@@ -525,7 +517,7 @@ def _parse_with_pool(
 
     def settle_here(i: int) -> None:
         settled[i] = True
-        finished(_import_file(misses[i], enc, keep_drums, use_cache, lookup=False))
+        finished(_import_file(misses[i], enc, keep_drums, use_cache))
 
     settled = [False] * len(misses)
     try:
