@@ -39,6 +39,7 @@ lint: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(VENV)/bin/rbm-studio bench import resources/sample_midi
 	$(VENV)/bin/rbm-studio bench train
+	$(VENV)/bin/rbm-studio bench playback
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache tests/artifacts
