@@ -111,3 +111,34 @@ def test_play_rejects_a_file_that_is_not_midi(tmp_path, capsys):
     bad.write_text("hello")
     assert main(["play", str(bad)]) == 2
     assert "cannot play" in capsys.readouterr().err
+
+
+@pytest.mark.jack
+def test_interpreter_exit_while_playing_silences_the_synth(jack_server):
+    """A program that exits mid-song without closing its player still releases every note."""
+    script = (
+        "import sys, time\n"
+        "from rbm_studio.core.song import Note, Song\n"
+        "from rbm_studio.playback.player import MidiPlayer\n"
+        "p = MidiPlayer()\n"
+        "assert p.open('jack', sys.argv[1]), p.status.message\n"
+        "p.load(Song(notes=[Note(50, 0, 30), Note(57, 0, 30, channel=2)]))\n"
+        "p.play()\n"
+        "time.sleep(0.5)\n"
+        "sys.exit(0)\n"
+    )
+    with JackListener(client_name="rbm-cli-atexit") as listener:
+        proc = subprocess.run(
+            [sys.executable, "-c", script, listener.port_name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert proc.returncode == 0, proc.stderr
+        listener.settle()
+        messages = listener.messages()
+        assert sum(is_note_on(m) for _, m in messages) == 2
+        assert not sounding(messages)
+        for ch in (0, 2):
+            assert (0xB0 | ch, 123, 0) in [m for _, m in messages]

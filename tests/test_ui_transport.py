@@ -133,3 +133,28 @@ def test_play_through_jack_moves_playhead(qtbot, settings, jack_server):
             qtbot.waitUntil(lambda: roll.view.playhead is None, timeout=1000)
         finally:
             transport.shutdown()
+
+
+def test_export_wav_renders_and_remembers_the_soundfont(qtbot, settings, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from rbm_studio.playback.render import fluidsynth_path
+    from rbm_studio.ui.transport import SOUNDFONT_KEY
+
+    soundfont = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+    if fluidsynth_path() is None or not soundfont.is_file():
+        pytest.skip("needs fluidsynth and timgm6mb-soundfont")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    transport = TransportBar(settings, apis=["jack"])
+    qtbot.addWidget(transport)
+    try:
+        transport.set_song(tune(beats=4))
+        assert transport.export_wav_button.isEnabled()
+        out = tmp_path / "export" / "tune.wav"
+        with qtbot.waitSignal(transport.wavExported, timeout=20000) as blocker:
+            transport.export_wav(out, soundfont)
+        assert blocker.args == [out] and out.stat().st_size > 44_100
+        assert settings.qsettings.value(SOUNDFONT_KEY) == str(soundfont)
+        assert transport.soundfont() == soundfont
+    finally:
+        transport.shutdown()

@@ -3,7 +3,8 @@
 A private JACK server (dummy driver) carries the MIDI; a JACK input port timestamps every message
 in the JACK cycle. A dense test song (sixteenth-note melody plus a chord every beat, `--seconds`
 long at 120 BPM) is played by:
-- ours: `MidiPlayer` (absolute deadlines, sleep then spin);
+- ours: `MidiPlayer` (absolute deadlines, sleep then spin), its thread on SCHED_FIFO where the OS
+  allows it (root, or an rtprio limit); ours-nort: the same at normal priority, as most desktops run;
 - mido: `MidiFile.play()` — the usual way to play a MIDI file from Python — sending each message
   to the same kind of rtmidi JACK output;
 - naive: `time.sleep(delta)` between events, the accumulating-drift approach.
@@ -31,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="song length (default 60)")
     parser.add_argument(
         "--players",
-        default="ours,mido,naive",
-        help="comma-separated players to measure (default: ours,mido,naive)",
+        default="ours,ours-nort,mido,naive",
+        help="comma-separated players to measure (default: ours,ours-nort,mido,naive)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -51,10 +52,10 @@ def test_song(seconds: float):
     return Song(notes=notes, tempos=[TempoChange(0.0, BPM)], title="drift test")
 
 
-def _play_ours(song, port_name: str) -> None:
+def _play_ours(song, port_name: str, *, realtime: bool = True) -> None:
     from ..playback.player import MidiPlayer
 
-    with MidiPlayer(client_name="bench-ours") as player:
+    with MidiPlayer(client_name="bench-ours", realtime=realtime) as player:
         if not player.open("jack", port_name):
             raise RuntimeError(player.status.message)
         player.load(song)
@@ -102,7 +103,16 @@ def _play_naive(song, port_name: str) -> None:
         out.delete()
 
 
-PLAYERS = {"ours": _play_ours, "mido": _play_mido, "naive": _play_naive}
+def _play_ours_normal_priority(song, port_name: str) -> None:
+    _play_ours(song, port_name, realtime=False)
+
+
+PLAYERS = {
+    "ours": _play_ours,
+    "ours-nort": _play_ours_normal_priority,
+    "mido": _play_mido,
+    "naive": _play_naive,
+}
 
 
 def measure(play, song, score: list[float], listener) -> dict:
@@ -162,17 +172,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(
             f"{args.seconds:.0f} s song, {len(score)} note-ons, through JACK "
-            f"(period {period_ms:.2f} ms, realtime={realtime})"
+            f"(period {period_ms:.2f} ms, jackd realtime={realtime})"
         )
         print(
             f"{'player':8} {'last drift':>11} {'mean |err|':>11} {'p99 |err|':>10} {'max |err|':>10}"
         )
         for name, r in results.items():
             if "error" in r:
-                print(f"{name:8} {r['error']}")
+                print(f"{name:9} {r['error']}")
                 continue
             print(
-                f"{name:8} {r['last_note_drift_ms']:>8.2f} ms {r['mean_abs_error_ms']:>8.2f} ms"
+                f"{name:9} {r['last_note_drift_ms']:>8.2f} ms {r['mean_abs_error_ms']:>8.2f} ms"
                 f" {r['p99_abs_error_ms']:>7.2f} ms {r['max_abs_error_ms']:>7.2f} ms"
             )
         if "ours" in results:
