@@ -517,7 +517,16 @@ class MainWindow(QMainWindow):
     def _on_model_io_failed(self, what: str, message: str) -> None:
         self._set_activity("Ready.")
         self.show_status(f"Could not {what} the model: {message}")
-        QMessageBox.warning(self, APP_TITLE, f"Could not {what} the model:\n{message}")
+        # Non-modal: the message is seen, nothing waits on it.
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            APP_TITLE,
+            f"Could not {what} the model:\n{message}",
+            parent=self,
+        )
+        box.setModal(False)
+        box.show()
+        self.error_box = box
 
     @Slot()
     def save_model(self) -> Job | None:

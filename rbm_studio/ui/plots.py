@@ -34,6 +34,8 @@ def style_plot(
         if label:
             axis.setLabel(label, color=foreground.name())
     plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setDownsampling(auto=True, mode="peak")  # long runs: thousands of points stay fast
+    plot.setClipToView(True)
 
 
 def tile_mosaic(fields: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -87,15 +89,20 @@ class ErrorPlot(pg.PlotWidget):
         self.chunk_curve.setData([], [])
         self.epoch_curve.setData([], [])
 
-    def add_chunk(self, x: float, error: float) -> None:
-        self.chunk_x.append(x)
-        self.chunk_y.append(error)
-        self.chunk_curve.setData(self.chunk_x, self.chunk_y)
-
-    def add_epoch(self, epoch: float, error: float) -> None:
-        self.epoch_x.append(epoch)
-        self.epoch_y.append(error)
-        self.epoch_curve.setData(self.epoch_x, self.epoch_y)
+    def add_points(
+        self, chunks: list[tuple[float, float]], epochs: list[tuple[float, float]]
+    ) -> None:
+        """Append (x, error) points; one redraw per call however many points arrive."""
+        if chunks:
+            self.chunk_x.extend(x for x, _ in chunks)
+            self.chunk_y.extend(y for _, y in chunks)
+            self.chunk_curve.setData(self.chunk_x, self.chunk_y)
+        if epochs:
+            self.epoch_x.extend(x for x, _ in epochs)
+            self.epoch_y.extend(y for _, y in epochs)
+            # Dots only while they can be told apart.
+            self.epoch_curve.setSymbol("o" if len(self.epoch_x) <= 300 else None)
+            self.epoch_curve.setData(self.epoch_x, self.epoch_y)
 
 
 class GapPlot(pg.PlotWidget):
@@ -120,9 +127,12 @@ class GapPlot(pg.PlotWidget):
         self.ys: list[float] = []
         self.curve.setData([], [])
 
-    def add_epoch(self, epoch: float, gap: float) -> None:
-        self.xs.append(epoch)
-        self.ys.append(gap)
+    def add_points(self, points: list[tuple[float, float]]) -> None:
+        if not points:
+            return
+        self.xs.extend(x for x, _ in points)
+        self.ys.extend(y for _, y in points)
+        self.curve.setSymbol("s" if len(self.xs) <= 300 else None)
         self.curve.setData(self.xs, self.ys)
 
 

@@ -7,6 +7,7 @@ JAX itself — the worker does.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -223,7 +224,7 @@ class TrainingPanel(QWidget):
         self.state = "idle"
         self.autosave_every = 5
         self.autosave_to: Path | None = autosave_path()
-        self.progress_log: list[object] = []
+        self.progress_log: deque = deque(maxlen=5000)
         self.last_model: Model | None = None
 
         self.form = HyperparameterForm()
@@ -336,12 +337,15 @@ class TrainingPanel(QWidget):
         """Plot a model's saved training curve (when a model file is opened)."""
         self.error_plot.clear_data()
         self.gap_plot.clear_data()
+        epochs, gaps = [], []
         for record in history:
             epoch = float(record.get("epoch", 0))
             if record.get("recon_error") is not None:
-                self.error_plot.add_epoch(epoch, float(record["recon_error"]))
+                epochs.append((epoch, float(record["recon_error"])))
             if record.get("free_energy_gap") is not None:
-                self.gap_plot.add_epoch(epoch, float(record["free_energy_gap"]))
+                gaps.append((epoch, float(record["free_energy_gap"])))
+        self.error_plot.add_points([], epochs)
+        self.gap_plot.add_points(gaps)
 
     def show_model(self, model: Model) -> None:
         """Show an opened model: its form values, its curve, its receptive fields."""
@@ -388,7 +392,7 @@ class TrainingPanel(QWidget):
         ):
             config = replace(config, hidden=model.n_hidden, window=model.config.window)
             self.set_config(config)
-        self.progress_log = []
+        self.progress_log.clear()
         if model is None:
             self.error_plot.clear_data()
             self.gap_plot.clear_data()
@@ -454,11 +458,11 @@ class TrainingPanel(QWidget):
 
     @Slot(object)
     def _on_update(self, update: TrainingUpdate) -> None:
-        p = update.progress
-        if p is not None:
+        for p in update.progresses:
             self.progress_log.append(p)
             self.progressReceived.emit(p)
-            self._show_progress(p)
+        if update.progresses:
+            self._show_progress(update.progresses)
         if update.fields is not None:
             self.heatmap.set_fields(update.fields)
         if update.activations is not None:
@@ -466,7 +470,9 @@ class TrainingPanel(QWidget):
         if update.autosaved:
             self.modelAutosaved.emit(update.autosaved)
 
-    def _show_progress(self, p) -> None:
+    def _show_progress(self, reports: list) -> None:
+        """Labels from the newest report; plot points from every report in the batch."""
+        p = reports[-1]
         epoch, total = int(p.epoch), int(p.epochs)  # both count the continued model's epochs
         if p.phase == "compiling":
             self.phase_label.setText("Compiling… (the first run takes a few seconds)")
@@ -490,14 +496,19 @@ class TrainingPanel(QWidget):
             if p.epoch_end:
                 fraction = p.epoch / p.epochs
             self.progress_bar.setValue(int(min(max(fraction, 0.0), 1.0) * 1000))
-        if p.phase == "training" and p.recon_error == p.recon_error:
-            if p.epoch_end:
-                self.error_plot.add_epoch(float(epoch), float(p.recon_error))
-                if p.free_energy_gap is not None:
-                    self.gap_plot.add_epoch(float(epoch), float(p.free_energy_gap))
-            elif p.batches_per_epoch:
-                x = p.epoch + p.batch / p.batches_per_epoch
-                self.error_plot.add_chunk(float(x), float(p.recon_error))
+        epochs, chunks, gaps = [], [], []
+        for r in reports:
+            if r.phase != "training" or r.recon_error != r.recon_error:
+                continue
+            if r.epoch_end:
+                epochs.append((float(r.epoch), float(r.recon_error)))
+                if r.free_energy_gap is not None:
+                    gaps.append((float(r.epoch), float(r.free_energy_gap)))
+            elif r.batches_per_epoch:
+                x = r.epoch + r.batch / r.batches_per_epoch
+                chunks.append((float(x), float(r.recon_error)))
+        self.error_plot.add_points(chunks, epochs)
+        self.gap_plot.add_points(gaps)
 
     @Slot(object)
     def _on_finished(self, model: Model | None) -> None:

@@ -25,6 +25,7 @@ from .workers import describe_error
 
 AUTOSAVE_NAME = "autosave.rbm"
 VISUALS_INTERVAL = 0.4  # seconds between heatmap/histogram updates (≤ 2.5 per second)
+EMIT_INTERVAL = 0.1  # seconds between progress batches sent to the GUI (phase changes go at once)
 
 
 def autosave_path() -> Path:
@@ -35,7 +36,7 @@ def autosave_path() -> Path:
 class TrainingUpdate:
     """One message from the worker: progress, plus plot data when it is time to refresh them."""
 
-    progress: object  # core.training.TrainingProgress
+    progresses: list  # core.training.TrainingProgress reports since the last update, in order
     fields: np.ndarray | None = None  # [H, window, pitches]
     activations: np.ndarray | None = None  # [H] mean hidden probabilities
     autosaved: str | None = None
@@ -125,28 +126,39 @@ class TrainingWorker(QObject):
                 trainer.pause()
             if self.cancel_event.is_set():
                 trainer.cancel()
+        # Tiny data sets finish hundreds of epochs per chunk; the trainer then yields a burst of
+        # reports. They are sent in batches (every report kept, in order) at most
+        # EMIT_INTERVAL apart so the GUI thread is never flooded.
         last_visuals = 0.0
-        last_saved_epoch = 0
+        last_emit = 0.0
+        last_phase = None
+        last_saved_epoch: int | None = None
+        pending: list = []
         for progress in trainer:
-            update = TrainingUpdate(progress)
+            pending.append(progress)
+            if last_saved_epoch is None:
+                last_saved_epoch = progress.epoch
             now = time.monotonic()
-            training = progress.phase == "training"
-            if training and now - last_visuals >= VISUALS_INTERVAL:
+            if progress.phase == last_phase and now - last_emit < EMIT_INTERVAL:
+                continue
+            update = TrainingUpdate(pending)
+            pending = []
+            if progress.phase == "training" and now - last_visuals >= VISUALS_INTERVAL:
                 self._visuals(update)
                 last_visuals = now
             if (
-                progress.epoch_end
-                and self.autosave_every
+                self.autosave_every
                 and progress.epoch - last_saved_epoch >= self.autosave_every
                 and progress.epoch < progress.epochs
             ):
                 update.autosaved = self._autosave(trainer.snapshot())
                 last_saved_epoch = progress.epoch
             self.progress.emit(update)
+            last_emit, last_phase = now, progress.phase
         model = trainer.snapshot()
         if self.dataset_summary and not model.dataset:
             model.dataset = dict(self.dataset_summary)
-        final = TrainingUpdate(progress=None)
+        final = TrainingUpdate(pending)
         self._visuals(final)
         final.autosaved = self._autosave(model)
         self.progress.emit(final)

@@ -65,7 +65,8 @@ class Job(QObject):
         self.thread.setObjectName(name)
         self.result: Any = None
         self.error: str | None = None
-        self.is_done = False
+        self.is_done = False  # the thread has stopped
+        self.concluded = False  # the result or the error has arrived
         worker.moveToThread(self.thread)
         self.thread.started.connect(worker.run)
         worker.progress.connect(self._on_progress)
@@ -88,7 +89,8 @@ class Job(QObject):
             event.set()
 
     def is_running(self) -> bool:
-        return not self.is_done
+        """True until the worker's result or error has been delivered."""
+        return not self.concluded
 
     def wait(self, ms: int = 5000) -> bool:
         """Block until the thread ends (only for shutdown and tests)."""
@@ -101,12 +103,14 @@ class Job(QObject):
     @Slot(object)
     def _on_finished(self, result: object) -> None:
         self.result = result
+        self.concluded = True
         self.thread.quit()
         self.finished.emit(result)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
         self.error = message
+        self.concluded = True
         self.thread.quit()
         self.failed.emit(message, details)
 
