@@ -81,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if model.kind != "rbm":
-        print(f"error: evaluate handles kind 'rbm' models, this one is {model.kind!r}", file=sys.stderr)
+        print(
+            f"error: evaluate handles kind 'rbm' models, this one is {model.kind!r}",
+            file=sys.stderr,
+        )
         return 1
     try:
         matrices, base_matrices, source = _load_data(args, model)

@@ -233,43 +233,62 @@ class AISResult:
 
 
 def _ais_fn():
-    """Build (once) the jitted AIS sweep; JAX is imported here so `import evaluation` stays light."""
+    """Build (once) the jitted AIS sweep; JAX is imported here so `import evaluation` stays light.
+
+    Random numbers come from a counter-based integer hash (two rounds of "lowbias32" keyed by seed,
+    step and stream) instead of `jax.random`: AIS draws (V + H) uniforms per chain at each of
+    ≥ 10,000 steps, and threefry made that the bulk of the run time and of the compile time."""
     global _AIS_JIT
     if _AIS_JIT is not None:
         return _AIS_JIT
     import jax
     import jax.numpy as jnp
 
-    def sweep(W, vb_target, hb, vb_base, betas, key, n_chains):
+    def mix(x):
+        x = x ^ (x >> 16)
+        x = x * jnp.uint32(0x7FEB352D)
+        x = x ^ (x >> 15)
+        x = x * jnp.uint32(0x846CA68B)
+        return x ^ (x >> 16)
+
+    def uniform(seed, step, stream, shape):
+        """Uniforms in [0, 1) with 24-bit resolution, a pure function of (seed, step, stream)."""
+        key = mix(seed ^ mix(step * jnp.uint32(4) + jnp.uint32(stream)))
+        n = math.prod(shape)
+        x = mix(mix(jax.lax.iota(jnp.uint32, n) ^ key) + key)
+        return ((x >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)).reshape(shape)
+
+    def sweep(W, vb_target, hb, vb_base, betas, seed, n_chains):
         # Shapes: W [V,H]; vb_target, vb_base [F,V]; hb [F,H]; betas [K+1]. Chains are [F,C,·].
         n_cases, n_v = vb_target.shape
-        key, sub = jax.random.split(key)
+        seed = mix(seed + jnp.uint32(0x9E3779B9))
         p0 = jax.nn.sigmoid(vb_base)[:, None, :]
-        v = (jax.random.uniform(sub, (n_cases, n_chains, n_v)) < p0).astype(jnp.float32)
+        v0 = uniform(seed, jnp.uint32(0), 3, (n_cases, n_chains, n_v)) < p0
         bias_diff = (vb_target - vb_base)[:, None, :]  # [F,1,V]
 
-        def step(carry, beta_pair):
-            v, logw, key = carry
-            b_prev, b_cur = beta_pair[0], beta_pair[1]
-            x = jnp.einsum("fcv,vh->fch", v, W) + hb[:, None, :]
+        def step(carry, x):
+            v, logw = carry
+            b_prev, b_cur, k = x
+            x_h = jnp.einsum("fcv,vh->fch", v, W) + hb[:, None, :]
             # log p*_k(v) − log p*_{k−1}(v), computed as one difference to keep float32 precise.
             logw = (
                 logw
                 + (b_cur - b_prev) * jnp.sum(v * bias_diff, axis=-1)
-                + jnp.sum(jax.nn.softplus(b_cur * x) - jax.nn.softplus(b_prev * x), axis=-1)
+                + jnp.sum(jax.nn.softplus(b_cur * x_h) - jax.nn.softplus(b_prev * x_h), axis=-1)
             )
             # One Gibbs sweep that leaves p_k invariant.
-            key, kh, kv = jax.random.split(key, 3)
-            h = (jax.random.uniform(kh, x.shape) < jax.nn.sigmoid(b_cur * x)).astype(jnp.float32)
+            u_h = uniform(seed, k, 0, x_h.shape)
+            h = (u_h < jax.nn.sigmoid(b_cur * x_h)).astype(jnp.float32)
             act = (1.0 - b_cur) * vb_base[:, None, :] + b_cur * (
                 jnp.einsum("fch,vh->fcv", h, W) + vb_target[:, None, :]
             )
-            v = (jax.random.uniform(kv, v.shape) < jax.nn.sigmoid(act)).astype(jnp.float32)
-            return (v, logw, key), None
+            v = (uniform(seed, k, 1, v.shape) < jax.nn.sigmoid(act)).astype(jnp.float32)
+            return (v, logw), None
 
-        pairs = jnp.stack([betas[:-1], betas[1:]], axis=1)
+        steps = jnp.arange(1, betas.shape[0], dtype=jnp.uint32)
         logw0 = jnp.zeros((n_cases, n_chains), jnp.float32)
-        (_, logw, _), _ = jax.lax.scan(step, (v, logw0, key), pairs)
+        carry = (v0.astype(jnp.float32), logw0)
+        (_, logw), _ = jax.lax.scan(step, carry, (betas[:-1], betas[1:], steps))
         return logw
 
     _AIS_JIT = jax.jit(sweep, static_argnums=(6,))
@@ -293,7 +312,6 @@ def ais_arrays(
     """AIS for RBMs sharing W: `vbias` [F,V] or [V], `hbias` [F,H] or [H], `base_vbias` [F,V] or
     [V] (visible biases of each case's base-rate model). One jitted `lax.scan` over the betas,
     chains and cases vectorised."""
-    import jax
     import jax.numpy as jnp
 
     W = np.asarray(W, dtype=np.float32)
@@ -317,7 +335,7 @@ def ais_arrays(
         jnp.asarray(hbias),
         jnp.asarray(base),
         jnp.asarray(betas, dtype=jnp.float32),
-        jax.random.key(seed),
+        jnp.uint32(int(seed) % 2**32),
         int(n_chains),
     )
     logw = np.asarray(logw, dtype=np.float64)
@@ -423,10 +441,7 @@ def log_likelihood(
         raise ValueError(f"method must be auto, exact or ais, not {method!r}")
     p = as_arrays(model)
     window = int(getattr(model, "window", 1) or 1) if hasattr(model, "kind") else 1
-    if isinstance(matrices, np.ndarray):
-        rows = matrices
-    else:
-        rows = visible_rows(model, matrices)
+    rows = matrices if isinstance(matrices, np.ndarray) else visible_rows(model, matrices)
     if rows.shape[0] == 0:
         raise ValueError("no complete window to evaluate: the songs are shorter than the window")
     fe = free_energies(p, rows)
