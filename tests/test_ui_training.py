@@ -174,8 +174,10 @@ def test_autosave_is_offered_and_restored(qtbot, tmp_path, trained_model):
     assert not other.offer_autosave_restore()
 
 
-def test_generate_export_and_reimport(qtbot, tmp_path, trained_model, artifacts_dir):
+def test_generate_export_and_reimport(qtbot, tmp_path, song_folder, trained_model, artifacts_dir):
     window = make_window(qtbot, tmp_path)
+    import_songs(qtbot, window, song_folder)
+    window.training.show_model(trained_model)
     window.set_model(trained_model, path=None, modified=False)
     window.generation.set_options({"songs": 2, "bars": 4, "gibbs_steps": 3, "seed": 1})
     with qtbot.waitSignal(window.generation.songsGenerated, timeout=60_000) as blocker:

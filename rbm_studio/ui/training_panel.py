@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -120,6 +121,9 @@ class HyperparameterForm(QWidget):
             label, _prefix, tip = self.FIELDS[name]
             widget.setToolTip(tip)
             widget.setAccessibleName(label)
+            # Wide ranges (so validate() can explain bad values) must not widen the dock.
+            widget.setMinimumWidth(64)
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             widget.setObjectName(f"field_{name}")
             message = QLabel()
             message.setStyleSheet(f"color: {ERROR_COLOUR};")
@@ -282,6 +286,7 @@ class TrainingPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumHeight(self.form.sizeHint().height() + 4)
         form_layout.addWidget(scroll)
         form_layout.addWidget(self.continue_box)
@@ -358,6 +363,8 @@ class TrainingPanel(QWidget):
             self.heatmap.clear_data()
         epochs = model.epochs_trained
         self.epoch_label.setText(f"Epoch {epochs} / {model.config.epochs}")
+        planned = max(model.config.epochs, 1)
+        self.progress_bar.setValue(int(min(epochs / planned, 1.0) * 1000))
         self.phase_label.setText(f"Model loaded: trained for {epochs} epochs.")
         self.set_model_available(True)
 
