@@ -11,14 +11,22 @@ import numpy as np
 import pytest
 
 from rbm_studio.core.config import TrainingConfig
-from rbm_studio.core.encoding import Encoding, StateMatrix, canonicalize, decode, encode
+from rbm_studio.core.encoding import (
+    DEFAULT_ENCODING,
+    Encoding,
+    StateMatrix,
+    canonicalize,
+    decode,
+    encode,
+)
 from rbm_studio.core.midi import read_midi, write_midi
 from rbm_studio.core.rbm import RBMParams, cd_statistics, cd_update, free_energy, init_params
 from rbm_studio.core.sampling import generate
 from rbm_studio.core.training import Trainer
 from rbm_studio.core.windows import augment_windows, extract_windows, model_rows
 
-ENC = Encoding(steps_per_beat=4, low=60, high=71)  # 12 pitches, 24 columns
+# The app's default grid, so these trainers share compiled programs with the CLI tests' trainers.
+ENC = DEFAULT_ENCODING
 WINDOW = 4
 
 
@@ -136,7 +144,7 @@ def test_windows_stride_transpose_and_frame_level():
 
     frames = model_rows(m, frame_level=True)
     assert frames.shape == (10, 88)
-    assert frames[0, 60 - 21] == 1 and frames.sum() == 10
+    assert frames[0, ENC.low - 21] == 1 and frames.sum() == 10
     assert extract_windows([m], window=20, stride=1).shape[0] == 0
 
 

@@ -33,35 +33,34 @@ def rbm_params(model: Model) -> RBMParams:
     return RBMParams(*(jnp.asarray(model.params[k], jnp.float32) for k in RBMParams._fields))
 
 
-def _gibbs(params, v, clamp_mask, clamp_values, key, k: int, temperature):
-    """k Gibbs steps from `v`; entries where `clamp_mask` is 1 are held at `clamp_values`."""
+def _gibbs(params, v, clamp_mask, clamp_values, key, k, temperature):
+    """k Gibbs steps from `v`; entries where `clamp_mask` is 1 are held at `clamp_values`.
+    `k` may be traced: one compiled sampler serves every number of Gibbs steps."""
 
-    def body(v, kk):
-        kh, kv = jax.random.split(kk)
+    def body(i, v):
+        kh, kv = jax.random.split(jax.random.fold_in(key, i))
         h = bernoulli(kh, hidden_probs(params, v, temperature))
         v = bernoulli(kv, visible_probs(params, h, temperature))
-        v = clamp_mask * clamp_values + (1.0 - clamp_mask) * v
-        return v, None
+        return clamp_mask * clamp_values + (1.0 - clamp_mask) * v
 
-    v, _ = jax.lax.scan(body, v, jax.random.split(key, k))
-    return v
+    return jax.lax.fori_loop(0, k, body, v)
 
 
-@partial(jax.jit, static_argnames=("k",))
-def sample_windows(params: RBMParams, v0: jax.Array, key: jax.Array, k: int, temperature):
+@jax.jit
+def sample_windows(params: RBMParams, v0: jax.Array, key: jax.Array, k, temperature):
     """Free-running k-step Gibbs chains from `v0` [N, V] (no clamping)."""
     zeros = jnp.zeros_like(v0)
     return _gibbs(params, v0, zeros, zeros, key, k, temperature)
 
 
-@partial(jax.jit, static_argnames=("k", "window", "advance", "slides"))
+@partial(jax.jit, static_argnames=("window", "advance", "slides"))
 def sample_continuation(
     params: RBMParams,
     context: jax.Array,
     key: jax.Array,
     temperature,
+    k,
     *,
-    k: int,
     window: int,
     advance: int,
     slides: int,
@@ -182,13 +181,13 @@ def _continue(params, context, key, temp, k, window, advance, keep, slides):
     from the previous frame instead, so consecutive frames stay related."""
     if keep:
         return sample_continuation(
-            params, context, key, temp, k=k, window=window, advance=advance, slides=slides
+            params, context, key, temp, k, window=window, advance=advance, slides=slides
         )
-    return _chain_frames(params, context[:, -1], key, temp, k=k, slides=slides)
+    return _chain_frames(params, context[:, -1], key, temp, k, slides=slides)
 
 
-@partial(jax.jit, static_argnames=("k", "slides"))
-def _chain_frames(params, last, key, temperature, *, k: int, slides: int):
+@partial(jax.jit, static_argnames=("slides",))
+def _chain_frames(params, last, key, temperature, k, *, slides: int):
     zeros = jnp.zeros_like(last)
 
     def step(v, kk):
@@ -226,7 +225,14 @@ def _to_matrix(
         if primer is not None
         else f"Generated {i + 1}"
     )
-    return StateMatrix(data, model.encoding, bpm=bpm, time_signature=sig, title=title)
+    velocities = None
+    if primer is not None and primer.velocities is not None and primer.encoding == model.encoding:
+        # the primer keeps its dynamics; generated notes get the default velocity
+        velocities = np.zeros((data.shape[0], model.encoding.span), np.uint8)
+        velocities[: primer.steps] = primer.velocities
+    return StateMatrix(
+        data, model.encoding, bpm=bpm, velocities=velocities, time_signature=sig, title=title
+    )
 
 
 def _signature(dataset: dict) -> tuple[int, int]:

@@ -91,8 +91,9 @@ class Hyper(NamedTuple):
 
 class TrainData(NamedTuple):
     train: jax.Array  # uint8 [n_train, V]
-    holdout: jax.Array  # uint8 [n_metric, V] (may have 0 rows)
-    train_sample: jax.Array  # uint8 [n_metric, V] training windows compared against the holdout
+    holdout: jax.Array  # uint8 [m, V] held-out windows (rows padded to a size bucket)
+    train_sample: jax.Array  # uint8 [m, V] training windows compared against the holdout
+    metric_weights: jax.Array  # float32 [m]: 1 for real rows, 0 for padding
     step_key: jax.Array  # folded with the global step: sampling noise
 
 
@@ -118,11 +119,11 @@ class Schedule(NamedTuple):
 
 def _free_energy_gap(params: RBMParams, data: TrainData) -> jax.Array:
     """mean F(held-out) − mean F(training sample): grows when the model overfits."""
-    if data.holdout.shape[0] == 0:
-        return jnp.float32(jnp.nan)
-    f_hold = jnp.mean(free_energy(params, data.holdout.astype(jnp.float32)))
-    f_train = jnp.mean(free_energy(params, data.train_sample.astype(jnp.float32)))
-    return f_hold - f_train
+    w = data.metric_weights
+    n = jnp.sum(w)
+    f_hold = jnp.sum(w * free_energy(params, data.holdout.astype(jnp.float32)))
+    f_train = jnp.sum(w * free_energy(params, data.train_sample.astype(jnp.float32)))
+    return jnp.where(n > 0, (f_hold - f_train) / jnp.maximum(n, 1.0), jnp.nan)
 
 
 def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainState, x: Schedule):
@@ -210,6 +211,22 @@ def cd_flops_per_step(batch: int, n_visible: int, n_hidden: int, cd_k: int) -> f
     return 2.0 * batch * n_visible * n_hidden * (1 + 2 * cd_k + 2)
 
 
+def size_bucket(n: int, minimum: int = 64) -> int:
+    """`n` rounded up to 1/8 of its next power of two (at least `minimum`): datasets of similar
+    size get identical array shapes, so they share one compiled program (≤ 12.5 % padding)."""
+    if n <= minimum:
+        return minimum
+    step = max(1, (1 << (n - 1).bit_length()) // 8)
+    return -(-n // step) * step
+
+
+def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """`a` with zero rows appended up to `rows` (padding is never indexed or is weighted 0)."""
+    if a.shape[0] >= rows:
+        return a
+    return np.concatenate([a, np.zeros((rows - a.shape[0], *a.shape[1:]), a.dtype)])
+
+
 def _pow2_floor(x: float) -> int:
     return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
 
@@ -260,6 +277,7 @@ class Trainer:
         n_metric = min(n_hold, MAX_METRIC_WINDOWS, train.shape[0])
         hold_sample = holdout[:n_metric]
         train_sample = train[rng.choice(train.shape[0], n_metric, replace=False)]
+        m = size_bucket(n_metric, minimum=16)
         self._activation_sample = train[
             rng.choice(train.shape[0], min(ACTIVATION_SAMPLE, train.shape[0]), replace=False)
         ].astype(np.float32)
@@ -319,7 +337,11 @@ class Trainer:
             sparsity_cost=f32(config.sparsity_cost),
         )
         self._data = TrainData(
-            jnp.asarray(train), jnp.asarray(hold_sample), jnp.asarray(train_sample), run_key
+            jnp.asarray(pad_rows(train, size_bucket(len(train)))),
+            jnp.asarray(pad_rows(hold_sample, m)),
+            jnp.asarray(pad_rows(train_sample, m)),
+            jnp.asarray(np.arange(m) < n_metric, jnp.float32),
+            run_key,
         )
         zeros = RBMParams(*(jnp.zeros_like(p) for p in params))
         chains = jnp.asarray(train[:batch], jnp.float32) if config.pcd else jnp.zeros((1, 1))
