@@ -57,11 +57,13 @@ def run_app(args: argparse.Namespace) -> int:
         )
         return 2
     app = create_application()
+    from ..core.startup_marks import mark
     from .main_window import MainWindow
     from .transport import install_transport
 
     window = MainWindow()
     install_transport(window)
     window.show()
+    mark("window_shown")
     window.start(folder=folder, model=model)
     return int(app.exec())

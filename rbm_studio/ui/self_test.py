@@ -55,6 +55,7 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     started = time.monotonic()
     step("starting Qt")
     from ..core.config import TrainingConfig
+    from ..core.startup_marks import mark
     from ..resources import sample_midi_dir
     from .app import create_application
     from .main_window import MainWindow
@@ -65,6 +66,7 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     window.resize(1400, 900)
     window.show()
     app.processEvents()
+    mark("window_shown")
 
     step("importing the bundled songs")
     folder = sample_midi_dir()
@@ -124,4 +126,5 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
         f"trained 1 epoch (error {error:.4f}), generated 1 song "
         f"({len(song.notes)} notes){shot} in {elapsed:.1f} s"
     )
+    mark("self_test_done")
     return 0
