@@ -116,6 +116,12 @@ def test_play_through_jack_moves_playhead(qtbot, settings, jack_server):
             qtbot.wait(300)
             assert bar.value() == at  # the view stays where the person put it
 
+            # refreshing the port list while playing keeps playing on the same port
+            with qtbot.waitSignal(transport.outputOpened, timeout=5000):
+                qtbot.mouseClick(transport.refresh_button, Qt.MouseButton.LeftButton)
+            assert transport.player.state == "playing"
+            assert (0xB0, 123, 0) not in [m for _, m in listener.messages()]
+
             # Space pauses, and the playhead stays where it stopped
             qtbot.keyClick(transport, Qt.Key.Key_Space)
             qtbot.waitUntil(lambda: transport.player.state == "paused", timeout=1000)

@@ -22,6 +22,7 @@ from .ports import quiet_native_stderr
 # 128 frames at 48 kHz: JACK delivers MIDI once per period, so this is the timing grain (2.7 ms).
 DEFAULT_RATE = 48_000
 DEFAULT_PERIOD = 128
+POLL_INTERVAL_S = 0.01
 
 
 class JackUnavailable(Exception):
@@ -176,7 +177,9 @@ class JackListener:
         while self._running:
             item = self._midi_in.get_message()
             if item is None:
-                time.sleep(0.0005)
+                # Arrival times come from JACK, so polling slowly loses no precision, and it keeps
+                # this thread off the GIL the player thread needs on time.
+                time.sleep(POLL_INTERVAL_S)
                 continue
             message, delta = item
             with self._lock:

@@ -110,6 +110,7 @@ class TransportBar(QWidget):
         self.open_job: Job | None = None
         self.export_job: Job | None = None
         self._busy = False  # discovering or opening ports
+        self._open_key: str | None = None  # settings key of the output last opened
         self._moving_playhead = False
         self._scroll_pending = False
         self._build()
@@ -386,6 +387,7 @@ class TransportBar(QWidget):
         self.outputsRefreshed.emit()
         if chosen is None:
             self._busy = False
+            self._open_key = None
             self.player.close_output()
             self.output_combo.setCurrentIndex(0)
             self._show_no_output(error)
@@ -393,6 +395,13 @@ class TransportBar(QWidget):
             self.outputOpened.emit(False)
             return
         self.output_combo.setCurrentIndex(keys.index(chosen.key) + 1)
+        if chosen.key == self._open_key and self.player.status.ready:
+            # Refreshing must not interrupt a song playing on the port that is still there.
+            self._busy = False
+            self.message.hide()
+            self._update_enabled()
+            self.outputOpened.emit(True)
+            return
         self._open(chosen)
 
     def _show_no_output(self, error: str = "") -> None:
@@ -412,6 +421,7 @@ class TransportBar(QWidget):
         key = self.output_combo.itemData(index)
         if key is None:
             self.settings.midi_port = ""
+            self._open_key = None
             self.player.close_output()
             self._show_no_output()
             self._update_enabled()
@@ -429,6 +439,7 @@ class TransportBar(QWidget):
         self._on_output_chosen(index)
 
     def _open(self, choice: OutputChoice) -> None:
+        self._open_key = choice.key
         self._busy = True
         self._update_enabled()
         player = self.player
