@@ -1,0 +1,380 @@
+"""The RNN-RBM (Boulanger-Lewandowski et al., ICML 2012): one RBM per time step whose biases are
+set by a recurrent network that has read all previous frames.
+
+Why this shape: a windowed RBM forgets everything older than its window, so long songs wander;
+here `u(t)` summarises the whole past and the RBM at step t only has to model the chord given
+that summary. The RBM weights `W` are shared across time; only its biases move:
+
+    bv(t) = vbias + u(t-1) Wuv          bh(t) = hbias + u(t-1) Wuh
+    u(t)  = tanh(bu + v(t) Wvu + u(t-1) Wuu)          (cell "rnn", as the paper)
+            or a GRU update of u(t-1) from v(t)         (cell "gru")
+
+Because `u` depends only on the data frames (never on samples), training runs the recurrence once
+with `lax.scan` and then treats every frame of every sequence in parallel: all CD-k chains, free
+energies and AIS runs are big batched matrix products, with per-frame bias vectors.
+
+Params are a plain dict of arrays (a JAX pytree and `Model.params` as numpy); the cell type is
+implied by the keys present (`Wvz` only exists for a GRU).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+CELLS = ("rnn", "gru")
+RBM_KEYS = ("W", "vbias", "hbias")
+
+
+def cell_of(params: dict) -> str:
+    """The recurrence a parameter dict was built for."""
+    return "gru" if "Wvz" in params else "rnn"
+
+
+def init_params(
+    key: jax.Array,
+    n_visible: int,
+    n_hidden: int,
+    n_recurrent: int,
+    *,
+    cell: str = "rnn",
+    data_mean: np.ndarray | None = None,
+    scale: float = 0.01,
+) -> dict[str, jax.Array]:
+    """Small random weights; vbias = logit of the data marginals (clipped) so the untrained model
+    already predicts the note frequencies; hbias = 0."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, not {cell!r}")
+    keys = jax.random.split(key, 12)
+    V, H, U = n_visible, n_hidden, n_recurrent
+
+    def normal(k: jax.Array, shape: tuple[int, ...], std: float) -> jax.Array:
+        return std * jax.random.normal(k, shape, dtype=jnp.float32)
+
+    if data_mean is None:
+        vbias = jnp.zeros((V,), jnp.float32)
+    else:
+        p = np.clip(np.asarray(data_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
+        vbias = jnp.asarray(np.log(p / (1 - p)), jnp.float32)
+    rec = 1.0 / np.sqrt(U)
+    params = {
+        "W": normal(keys[0], (V, H), scale),
+        "vbias": vbias,
+        "hbias": jnp.zeros((H,), jnp.float32),
+        "Wuv": normal(keys[1], (U, V), scale),
+        "Wuh": normal(keys[2], (U, H), scale),
+        "u0": jnp.zeros((U,), jnp.float32),
+        "Wvu": normal(keys[3], (V, U), scale),
+        "Wuu": normal(keys[4], (U, U), rec * 0.5),
+        "bu": jnp.zeros((U,), jnp.float32),
+    }
+    if cell == "gru":
+        params |= {
+            "Wvz": normal(keys[5], (V, U), scale),
+            "Wuz": normal(keys[6], (U, U), rec * 0.5),
+            "bz": jnp.zeros((U,), jnp.float32),
+            "Wvr": normal(keys[7], (V, U), scale),
+            "Wur": normal(keys[8], (U, U), rec * 0.5),
+            "br": jnp.zeros((U,), jnp.float32),
+        }
+    return params
+
+
+# ---------------------------------------------------------------------------------------------
+# Recurrence
+
+
+def rnn_step(params: dict, u: jax.Array, v: jax.Array) -> jax.Array:
+    """u(t) from u(t-1) and the frame v(t); works on any leading batch shape."""
+    if "Wvz" in params:
+        z = jax.nn.sigmoid(v @ params["Wvz"] + u @ params["Wuz"] + params["bz"])
+        r = jax.nn.sigmoid(v @ params["Wvr"] + u @ params["Wur"] + params["br"])
+        c = jnp.tanh(v @ params["Wvu"] + (r * u) @ params["Wuu"] + params["bu"])
+        return (1.0 - z) * u + z * c
+    return jnp.tanh(v @ params["Wvu"] + u @ params["Wuu"] + params["bu"])
+
+
+def previous_states(params: dict, frames: jax.Array) -> jax.Array:
+    """u(t-1) for every t of `frames` [B, T, V] → [B, T, U] (u(-1) is the learned `u0`)."""
+    B = frames.shape[0]
+    u_init = jnp.broadcast_to(params["u0"], (B, params["u0"].shape[0]))
+
+    def step(u: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return rnn_step(params, u, v), u
+
+    _, u_prev = jax.lax.scan(step, u_init, jnp.swapaxes(frames, 0, 1))
+    return jnp.swapaxes(u_prev, 0, 1)
+
+
+def frame_biases(params: dict, u_prev: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The RBM biases of each step given u(t-1): (bv [..., V], bh [..., H])."""
+    bv = params["vbias"] + u_prev @ params["Wuv"]
+    bh = params["hbias"] + u_prev @ params["Wuh"]
+    return bv, bh
+
+
+# ---------------------------------------------------------------------------------------------
+# The conditional RBM of one step (per-frame biases, shared W)
+
+
+def conditional_free_energy(W: jax.Array, bv: jax.Array, bh: jax.Array, v: jax.Array) -> jax.Array:
+    """F(v) = -v·bv - Σ_j softplus(bh_j + v W_j), with biases broadcast per frame."""
+    return -jnp.sum(v * bv, axis=-1) - jnp.sum(jax.nn.softplus(bh + v @ W), axis=-1)
+
+
+def gibbs_chain(
+    W: jax.Array,
+    bv: jax.Array,
+    bh: jax.Array,
+    v: jax.Array,
+    key: jax.Array,
+    k: int,
+    temperature: float | jax.Array = 1.0,
+) -> tuple[jax.Array, jax.Array]:
+    """k alternating Gibbs steps v→h→v from `v`; returns (binary sample, mean-field probs)."""
+    inv_t = 1.0 / temperature
+
+    def body(carry: tuple[jax.Array, jax.Array], key: jax.Array):
+        v, _ = carry
+        kh, kv = jax.random.split(key)
+        h = jax.random.bernoulli(kh, jax.nn.sigmoid(inv_t * (bh + v @ W))).astype(v.dtype)
+        p = jax.nn.sigmoid(inv_t * (bv + h @ W.T))
+        return (jax.random.bernoulli(kv, p).astype(v.dtype), p), None
+
+    (v, p), _ = jax.lax.scan(body, (v, jnp.zeros_like(v)), jax.random.split(key, k))
+    return v, p
+
+
+class LossParts(NamedTuple):
+    """What one CD step reports besides the gradient."""
+
+    recon_error: jax.Array  # mean squared error of the negative sample against the data, per unit
+    free_energy: jax.Array  # mean F(v_data) per frame (for the overfitting gap)
+
+
+def cd_loss(
+    params: dict, frames: jax.Array, mask: jax.Array, key: jax.Array, k: int
+) -> tuple[jax.Array, LossParts]:
+    """Free-energy surrogate whose gradient is the CD-k gradient through time:
+    mean_t F_t(v(t)) - F_t(v̂(t)), v̂ from stop_gradient'ed Gibbs chains started at the data."""
+    u_prev = previous_states(params, frames)
+    bv, bh = frame_biases(params, u_prev)
+    v_neg, _ = gibbs_chain(
+        jax.lax.stop_gradient(params["W"]),
+        jax.lax.stop_gradient(bv),
+        jax.lax.stop_gradient(bh),
+        frames,
+        key,
+        k,
+    )
+    v_neg = jax.lax.stop_gradient(v_neg)
+    f_pos = conditional_free_energy(params["W"], bv, bh, frames)
+    f_neg = conditional_free_energy(params["W"], bv, bh, v_neg)
+    n = jnp.maximum(jnp.sum(mask), 1.0)
+    loss = jnp.sum(mask * (f_pos - f_neg)) / n
+    recon = jnp.sum(mask * jnp.mean((frames - v_neg) ** 2, axis=-1)) / n
+    return loss, LossParts(recon, jnp.sum(mask * f_pos) / n)
+
+
+def frame_rbm_loss(
+    params: dict, frames: jax.Array, key: jax.Array, k: int
+) -> tuple[jax.Array, LossParts]:
+    """The same surrogate for the plain frame-level RBM (W, vbias, hbias only): the paper's
+    pre-training, done before the recurrence is switched on."""
+    v_neg, _ = gibbs_chain(
+        jax.lax.stop_gradient(params["W"]),
+        jax.lax.stop_gradient(params["vbias"]),
+        jax.lax.stop_gradient(params["hbias"]),
+        frames,
+        key,
+        k,
+    )
+    v_neg = jax.lax.stop_gradient(v_neg)
+    f_pos = conditional_free_energy(params["W"], params["vbias"], params["hbias"], frames)
+    f_neg = conditional_free_energy(params["W"], params["vbias"], params["hbias"], v_neg)
+    recon = jnp.mean((frames - v_neg) ** 2)
+    return jnp.mean(f_pos - f_neg), LossParts(recon, jnp.mean(f_pos))
+
+
+# ---------------------------------------------------------------------------------------------
+# Generation
+
+
+def canonical_step(v: jax.Array, prev: jax.Array, span: int | None) -> jax.Array:
+    """Make a sampled two-plane row canonical against the previous row (struck ⊆ sounding, struck
+    at every onset) so the recurrence reads the same kind of frames it was trained on."""
+    if span is None:
+        return v
+    sounding = v[..., :span]
+    struck = jnp.maximum(v[..., span:] * sounding, sounding * (1.0 - prev[..., :span]))
+    return jnp.concatenate([sounding, struck], axis=-1)
+
+
+def sample_sequence(
+    params: dict,
+    key: jax.Array,
+    *,
+    batch: int,
+    steps: int,
+    primer: jax.Array | None = None,
+    gibbs_steps: int = 25,
+    temperature: float = 1.0,
+    start: str = "silence",
+    span: int | None = None,
+) -> jax.Array:
+    """Sample `batch` sequences of `steps` frames [batch, steps, V], one frame at a time.
+
+    The first `len(primer)` frames are the primer, clamped (the recurrence reads them); the rest
+    are drawn from each step's RBM with `gibbs_steps` Gibbs steps at `temperature`. Each step's
+    chain starts from the previous frame (or noise with `start="noise"`), which keeps held notes
+    cheap to continue. `span` (pitches per plane) turns on two-plane canonicalisation.
+    """
+    V = params["vbias"].shape[0]
+    n_primer = 0 if primer is None else int(primer.shape[0])
+    if n_primer > steps:
+        raise ValueError(f"primer has {n_primer} frames, more than the {steps} requested")
+    clamp = jnp.zeros((steps, V), jnp.float32)
+    use_clamp = jnp.zeros((steps,), bool)
+    if n_primer:
+        clamp = clamp.at[:n_primer].set(jnp.asarray(primer, jnp.float32))
+        use_clamp = use_clamp.at[:n_primer].set(True)
+    return _sample_scan(
+        params,
+        key,
+        clamp,
+        use_clamp,
+        batch=batch,
+        gibbs_steps=gibbs_steps,
+        temperature=float(temperature),
+        noise_start=start == "noise",
+        span=span,
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("batch", "gibbs_steps", "noise_start", "span"))
+def _sample_scan(
+    params: dict,
+    key: jax.Array,
+    clamp: jax.Array,
+    use_clamp: jax.Array,
+    *,
+    batch: int,
+    gibbs_steps: int,
+    temperature: float,
+    noise_start: bool,
+    span: int | None,
+) -> jax.Array:
+    V = params["vbias"].shape[0]
+    u = jnp.broadcast_to(params["u0"], (batch, params["u0"].shape[0]))
+    prev = jnp.zeros((batch, V), jnp.float32)
+
+    def step(carry, inputs):
+        u, prev = carry
+        key, target, clamped = inputs
+        k_init, k_chain = jax.random.split(key)
+        bv, bh = frame_biases(params, u)
+        if noise_start:
+            v0 = jax.random.bernoulli(k_init, jax.nn.sigmoid(bv)).astype(jnp.float32)
+        else:
+            v0 = prev
+        v, _ = gibbs_chain(params["W"], bv, bh, v0, k_chain, gibbs_steps, temperature)
+        v = canonical_step(v, prev, span)
+        v = jnp.where(clamped, jnp.broadcast_to(target, v.shape), v)
+        return (rnn_step(params, u, v), v), v
+
+    keys = jax.random.split(key, clamp.shape[0])
+    _, frames = jax.lax.scan(step, (u, prev), (keys, clamp, use_clamp))
+    return jnp.swapaxes(frames, 0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation: AIS with per-frame biases
+
+
+def beta_schedule(n_betas: int) -> np.ndarray:
+    """Inverse temperatures 0 → 1, denser near 1 where the distribution changes fastest
+    (Salakhutdinov & Murray's three-segment schedule, scaled to `n_betas`)."""
+    if n_betas < 10:
+        raise ValueError("AIS needs at least 10 inverse temperatures")
+    a = n_betas // 10
+    b = (4 * n_betas) // 10
+    c = n_betas - a - b
+    return np.concatenate(
+        [
+            np.linspace(0.0, 0.5, a, endpoint=False),
+            np.linspace(0.5, 0.9, b, endpoint=False),
+            np.linspace(0.9, 1.0, c),
+        ]
+    ).astype(np.float32)
+
+
+def _fmix32(x: jax.Array) -> jax.Array:
+    """MurmurHash3's 32-bit finaliser: a cheap bijective mixer of uint32 counters."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x85EBCA6B)
+    x = x ^ (x >> 13)
+    x = x * jnp.uint32(0xC2B2AE35)
+    return x ^ (x >> 16)
+
+
+def hash_uniform(stream: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform [0, 1) floats from a counter hash of (stream, position).
+
+    Why not `jax.random`: on CPU, threefry costs about ten times the matrix products of an AIS
+    step, and AIS needs N × chains × (V + H) fresh numbers per β. A hashed counter has ample
+    statistical quality for Monte Carlo here; `stream` must differ for every draw."""
+    counter = jax.lax.iota(jnp.uint32, int(np.prod(shape))).reshape(shape)
+    x = _fmix32(counter ^ _fmix32(stream.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)))
+    return (x >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)
+
+
+@functools.partial(jax.jit, static_argnames=("n_chains",))
+def ais_log_partition_frames(
+    W: jax.Array, bv: jax.Array, bh: jax.Array, seed: jax.Array, betas: jax.Array, n_chains: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """log Z of N conditional RBMs at once (bv [N, V], bh [N, H], shared W) by annealed importance
+    sampling from each frame's own visible-bias model (so only the hidden term is annealed).
+
+    `seed` is a uint32 scalar. Returns (log Z [N], spread [N] = std of the log-weights over chains,
+    and the mean-field visible marginals [N, V] of the final β=1 chains, for the frame accuracy)."""
+    N, V = bv.shape
+    H = bh.shape[-1]
+    bv_c = bv[:, None, :]
+    bh_c = bh[:, None, :]
+    base = _fmix32(jnp.asarray(seed, jnp.uint32) + jnp.uint32(0x632BE5AB)) * jnp.uint32(4099)
+    v = (hash_uniform(base, (N, n_chains, V)) < jax.nn.sigmoid(bv_c)).astype(jnp.float32)
+    log_z0 = jnp.sum(jax.nn.softplus(bv), axis=-1) + H * jnp.log(2.0)
+
+    def step(carry, inputs):
+        v, logw, _ = carry
+        beta_prev, beta, i = inputs
+        x = bh_c + v @ W
+        logw = logw + jnp.sum(jax.nn.softplus(beta * x) - jax.nn.softplus(beta_prev * x), -1)
+        stream = base + jnp.uint32(2) * i.astype(jnp.uint32) + jnp.uint32(1)
+        h = (hash_uniform(stream, x.shape) < jax.nn.sigmoid(beta * x)).astype(jnp.float32)
+        p = jax.nn.sigmoid(bv_c + beta * (h @ W.T))
+        v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
+        return (v, logw, p), None
+
+    steps = jnp.arange(betas.shape[0] - 1)
+    init = (v, jnp.zeros((N, n_chains), jnp.float32), jnp.zeros_like(v))
+    (_, logw, p), _ = jax.lax.scan(step, init, (betas[:-1], betas[1:], steps))
+    log_z = log_z0 + jax.nn.logsumexp(logw, axis=-1) - jnp.log(float(n_chains))
+    return log_z, jnp.std(logw, axis=-1), jnp.mean(p, axis=1)
+
+
+def exact_log_partition_frames(W: np.ndarray, bv: np.ndarray, bh: np.ndarray) -> np.ndarray:
+    """log Z of each frame's RBM by enumerating all 2^V visible states (tests; V ≤ 20)."""
+    W, bv, bh = (np.asarray(a, np.float64) for a in (W, bv, bh))
+    V = W.shape[0]
+    if V > 20:
+        raise ValueError(f"exact enumeration needs at most 20 visible units, not {V}")
+    states = ((np.arange(2**V)[:, None] >> np.arange(V)) & 1).astype(np.float64)  # [S, V]
+    x = bh[:, None, :] + (states @ W)[None]  # [N, S, H]
+    neg_f = states @ bv.T + np.logaddexp(0.0, x).sum(-1).T  # [S, N]
+    m = neg_f.max(0)
+    return m + np.log(np.exp(neg_f - m).sum(0))

@@ -1,0 +1,328 @@
+"""Training the RNN-RBM: frame-RBM pre-training, then CD-k with gradients through time.
+
+Sequences are cut into mini-batches of equal-length sub-sequences (padded and masked, so no frame
+is dropped); the gradient of the free-energy surrogate (`rnn_rbm.cd_loss`) flows through the
+per-frame biases into the recurrence, is clipped by global norm and applied with Adam (a few lines
+here, no extra dependency) or SGD with momentum. Everything is seeded: the same config and data give
+the same parameters.
+
+`train_rnn_rbm` is a generator of `StepReport`s so a front end (the app's `Trainer`, the CLI, the
+benchmark script) can show progress, pause or stop between steps without threads in here.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import rnn_rbm
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass
+class RnnRbmConfig:
+    """Every RNN-RBM hyperparameter (paper-like defaults: 150 RBM hidden, 100 recurrent)."""
+
+    hidden: int = 150
+    recurrent: int = 100
+    cell: str = "rnn"
+    cd_k: int = 15
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    batch_size: int = 16
+    seq_len: int = 128
+    epochs: int = 100
+    pretrain_epochs: int = 10
+    pretrain_learning_rate: float = 1e-2
+    grad_clip: float = 1.0
+    weight_decay: float = 0.0
+    seed: int = 0
+
+    def validate(self) -> list[str]:
+        """Human messages for bad values (empty when the config is usable)."""
+        problems = []
+        for name in ("hidden", "recurrent", "cd_k", "batch_size", "seq_len"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name.replace('_', ' ')} must be at least 1")
+        if self.epochs < 0 or self.pretrain_epochs < 0:
+            problems.append("epochs cannot be negative")
+        if self.cell not in rnn_rbm.CELLS:
+            problems.append(f"recurrence must be one of {', '.join(rnn_rbm.CELLS)}")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
+        if not self.learning_rate > 0 or not self.pretrain_learning_rate > 0:
+            problems.append("learning rate must be positive")
+        if not self.grad_clip > 0:
+            problems.append("gradient clipping norm must be positive")
+        if self.weight_decay < 0:
+            problems.append("weight decay cannot be negative")
+        if not 0 <= self.momentum < 1:
+            problems.append("momentum must be in [0, 1)")
+        return problems
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RnnRbmConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class StepReport:
+    """Progress after one optimisation step (phase "pretrain" or "train")."""
+
+    phase: str
+    epoch: int  # completed epochs of this phase
+    epochs: int
+    batch: int
+    batches_per_epoch: int
+    loss: float
+    recon_error: float
+    free_energy: float
+    epoch_end: bool
+    elapsed: float
+    params: dict = field(repr=False, default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def pad_sequences(sequences: Sequence[np.ndarray], length: int | None = None):
+    """Stack [T_i, V] sequences into frames [B, L, V] float32 and mask [B, L] (1 = real frame)."""
+    length = max(len(s) for s in sequences) if length is None else length
+    V = sequences[0].shape[1]
+    frames = np.zeros((len(sequences), length, V), np.float32)
+    mask = np.zeros((len(sequences), length), np.float32)
+    for i, s in enumerate(sequences):
+        n = min(len(s), length)
+        frames[i, :n] = s[:n]
+        mask[i, :n] = 1.0
+    return frames, mask
+
+
+def cut_subsequences(
+    sequences: Sequence[np.ndarray], seq_len: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Each sequence in pieces of at most `seq_len` frames; longer ones start at a random offset
+    each epoch so the cut points move. A piece that fits is kept whole (starting from u0 as at
+    generation time)."""
+    out = []
+    for s in sequences:
+        n = len(s)
+        if n <= seq_len:
+            out.append(s)
+            continue
+        first = int(rng.integers(1, seq_len + 1))
+        cuts = [0, *range(first, n, seq_len), n]
+        out.extend(s[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a)
+    return out
+
+
+def epoch_batches(
+    sequences: Sequence[np.ndarray], cfg: RnnRbmConfig, rng: np.random.Generator
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled mini-batches of `batch_size` sub-sequences, all padded to `seq_len` (one compiled
+    shape); the last batch is padded with empty, fully masked sequences."""
+    pieces = cut_subsequences(sequences, cfg.seq_len, rng)
+    order = rng.permutation(len(pieces))
+    V = sequences[0].shape[1]
+    empty = np.zeros((0, V), np.float32)
+    batches = []
+    for start in range(0, len(order), cfg.batch_size):
+        chosen = [pieces[i] for i in order[start : start + cfg.batch_size]]
+        chosen += [empty] * (cfg.batch_size - len(chosen))
+        batches.append(pad_sequences(chosen, cfg.seq_len))
+    return batches
+
+
+def data_mean(sequences: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-unit frequency over all frames (for the visible-bias initialisation)."""
+    total = sum(np.asarray(s, np.float64).sum(0) for s in sequences)
+    return total / max(sum(len(s) for s in sequences), 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimiser
+
+
+def clip_by_global_norm(grads: dict, max_norm: float) -> tuple[dict, jax.Array]:
+    norm = jnp.sqrt(sum(jnp.sum(g * g) for g in jax.tree_util.tree_leaves(grads)))
+    scale = jnp.minimum(1.0, max_norm / (norm + 1e-12))
+    return jax.tree_util.tree_map(lambda g: g * scale, grads), norm
+
+
+def init_optimizer(params: dict) -> dict:
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    return {"m": zeros, "v": jax.tree_util.tree_map(jnp.zeros_like, params), "t": jnp.zeros(())}
+
+
+def apply_update(
+    params: dict, grads: dict, state: dict, lr: float, optimizer: str, momentum: float
+) -> tuple[dict, dict]:
+    """One Adam (β1 .9, β2 .999) or momentum-SGD step."""
+    t = state["t"] + 1.0
+    if optimizer == "sgd":
+        m = jax.tree_util.tree_map(lambda m, g: momentum * m + g, state["m"], grads)
+        new = jax.tree_util.tree_map(lambda p, m: p - lr * m, params, m)
+        return new, {"m": m, "v": state["v"], "t": t}
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, state["v"], grads)
+    step = lr * jnp.sqrt(1 - b2**t) / (1 - b1**t)
+    new = jax.tree_util.tree_map(lambda p, m, v: p - step * m / (jnp.sqrt(v) + eps), params, m, v)
+    return new, {"m": m, "v": v, "t": t}
+
+
+def _decay(grads: dict, params: dict, weight_decay: float) -> dict:
+    """L2 on the weight matrices (never on biases or u0)."""
+    return {k: g + weight_decay * params[k] if params[k].ndim == 2 else g for k, g in grads.items()}
+
+
+@functools.partial(jax.jit, static_argnames=("k", "optimizer"))
+def train_step(params, opt_state, frames, mask, key, lr, clip, decay, momentum, *, k, optimizer):
+    """One CD-k step through time on a padded batch."""
+    (loss, parts), grads = jax.value_and_grad(rnn_rbm.cd_loss, has_aux=True)(
+        params, frames, mask, key, k
+    )
+    grads, _ = clip_by_global_norm(_decay(grads, params, decay), clip)
+    params, opt_state = apply_update(params, grads, opt_state, lr, optimizer, momentum)
+    return params, opt_state, loss, parts
+
+
+@functools.partial(jax.jit, static_argnames=("k", "optimizer"))
+def pretrain_step(rbm, opt_state, frames, key, lr, clip, decay, momentum, *, k, optimizer):
+    """One CD-k step of the frame-level RBM on a batch of single frames."""
+    (loss, parts), grads = jax.value_and_grad(rnn_rbm.frame_rbm_loss, has_aux=True)(
+        rbm, frames, key, k
+    )
+    grads, _ = clip_by_global_norm(_decay(grads, rbm, decay), clip)
+    rbm, opt_state = apply_update(rbm, grads, opt_state, lr, optimizer, momentum)
+    return rbm, opt_state, loss, parts
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+def initial_params(
+    cfg: RnnRbmConfig, sequences: Sequence[np.ndarray], n_visible: int
+) -> dict[str, jax.Array]:
+    return rnn_rbm.init_params(
+        jax.random.PRNGKey(cfg.seed),
+        n_visible,
+        cfg.hidden,
+        cfg.recurrent,
+        cell=cfg.cell,
+        data_mean=data_mean(sequences),
+    )
+
+
+def train_rnn_rbm(
+    cfg: RnnRbmConfig,
+    sequences: Sequence[np.ndarray],
+    *,
+    params: dict | None = None,
+    pretrain: bool = True,
+) -> Iterator[StepReport]:
+    """Train on `sequences` ([T_i, V] 0/1 arrays), yielding a report after every step.
+
+    `params` continues from an existing model (then no pre-training). Reports carry the live
+    params (JAX arrays; copy before keeping them across steps)."""
+    problems = cfg.validate()
+    if problems:
+        raise ValueError("; ".join(problems))
+    sequences = [np.asarray(s, np.float32) for s in sequences if len(s)]
+    if not sequences:
+        raise ValueError("no frames to train on")
+    V = sequences[0].shape[1]
+    rng = np.random.default_rng(cfg.seed)
+    key = jax.random.PRNGKey(cfg.seed + 1)
+    t0 = time.perf_counter()
+    if params is None:
+        params = initial_params(cfg, sequences, V)
+    else:
+        params = {k: jnp.asarray(v) for k, v in params.items()}
+        pretrain = False
+    args = dict(k=cfg.cd_k, optimizer=cfg.optimizer)
+
+    if pretrain and cfg.pretrain_epochs:
+        all_frames = np.concatenate(sequences)
+        frame_batch = cfg.batch_size * 8
+        n_batches = max(len(all_frames) // frame_batch, 1)
+        rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS}
+        opt = init_optimizer(rbm)
+        for epoch in range(cfg.pretrain_epochs):
+            order = rng.permutation(len(all_frames))
+            for b in range(n_batches):
+                idx = order[b * frame_batch : (b + 1) * frame_batch]
+                if len(idx) < frame_batch:  # keep one compiled shape
+                    idx = np.concatenate([idx, order[: frame_batch - len(idx)]])
+                key, sub = jax.random.split(key)
+                rbm, opt, loss, parts = pretrain_step(
+                    rbm,
+                    opt,
+                    jnp.asarray(all_frames[idx]),
+                    sub,
+                    cfg.pretrain_learning_rate,
+                    cfg.grad_clip * 10,
+                    cfg.weight_decay,
+                    cfg.momentum,
+                    **args,
+                )
+                yield StepReport(
+                    "pretrain",
+                    epoch + (b + 1 == n_batches),
+                    cfg.pretrain_epochs,
+                    b + 1,
+                    n_batches,
+                    float(loss),
+                    float(parts.recon_error),
+                    float(parts.free_energy),
+                    b + 1 == n_batches,
+                    time.perf_counter() - t0,
+                    params | rbm,
+                )
+        params = params | rbm
+
+    opt = init_optimizer(params)
+    for epoch in range(cfg.epochs):
+        batches = epoch_batches(sequences, cfg, rng)
+        for b, (frames, mask) in enumerate(batches):
+            key, sub = jax.random.split(key)
+            params, opt, loss, parts = train_step(
+                params,
+                opt,
+                jnp.asarray(frames),
+                jnp.asarray(mask),
+                sub,
+                cfg.learning_rate,
+                cfg.grad_clip,
+                cfg.weight_decay,
+                cfg.momentum,
+                **args,
+            )
+            last = b + 1 == len(batches)
+            yield StepReport(
+                "train",
+                epoch + last,
+                cfg.epochs,
+                b + 1,
+                len(batches),
+                float(loss),
+                float(parts.recon_error),
+                float(parts.free_energy),
+                last,
+                time.perf_counter() - t0,
+                params,
+            )
