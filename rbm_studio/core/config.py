@@ -32,6 +32,13 @@ class TrainingConfig:
     frame_level: bool = False  # window 1, sounding plane only, 88 pitches (MIDI 21..108)
     transpose: int = 0  # augment with every shift in -transpose..+transpose semitones
     holdout_fraction: float = 0.1
+    # RNN-RBM only (model="rnn-rbm"; see core/rnn_rbm.py): batch_size counts sequences there
+    recurrence: str = "rnn"  # "rnn" (the paper's tanh RNN) or "gru"
+    recurrent_hidden: int = 100
+    sequence_length: int = 128  # training sub-sequence length in grid steps
+    optimizer: str = "adam"  # "adam" or "sgd" (with momentum_end)
+    grad_clip: float = 1.0  # global gradient-norm clip
+    pretrain_epochs: int = 10  # frame-level RBM epochs before the recurrence is trained
 
     @property
     def effective_window(self) -> int:
@@ -81,6 +88,18 @@ class TrainingConfig:
             problems.append("Transposition must be between 0 and 12 semitones.")
         if not 0.0 <= self.holdout_fraction < 1.0:
             problems.append("Held-out fraction must be in [0, 1).")
+        if self.recurrence not in ("rnn", "gru"):
+            problems.append("Recurrence must be 'rnn' or 'gru'.")
+        if not 1 <= self.recurrent_hidden <= 10_000:
+            problems.append("Recurrent units must be between 1 and 10000.")
+        if not 2 <= self.sequence_length <= 100_000:
+            problems.append("Sequence length must be between 2 and 100000 steps.")
+        if self.optimizer not in ("adam", "sgd"):
+            problems.append("Optimizer must be 'adam' or 'sgd'.")
+        if not 0.0 < self.grad_clip <= 1e6:
+            problems.append("Gradient clip must be greater than 0.")
+        if not 0 <= self.pretrain_epochs <= 100_000:
+            problems.append("Pre-training epochs must be between 0 and 100000.")
         return problems
 
     def to_dict(self) -> dict:

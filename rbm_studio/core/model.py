@@ -46,7 +46,8 @@ class Model:
 
     @property
     def window(self) -> int:
-        return self.config.effective_window
+        # an RNN-RBM's visible layer is one grid row (its memory is the recurrence)
+        return 1 if self.kind == "rnn-rbm" else self.config.effective_window
 
     @property
     def row_width(self) -> int:
