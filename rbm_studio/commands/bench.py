@@ -15,7 +15,9 @@ HELP = "run a benchmark (speed as ratios against a peer measured in the same run
 # Order is the order shown in `rbm-studio bench --help`.
 BENCHMARK_MODULES = [
     "import_speed",
+    "train_speed",
     "playback_drift",
+    "gui_latency",
 ]
 
 

@@ -24,8 +24,8 @@ from ..core.paths import data_dir
 from .workers import describe_error
 
 AUTOSAVE_NAME = "autosave.rbm"
-VISUALS_INTERVAL = 0.4  # seconds between heatmap/histogram updates (≤ 2.5 per second)
-EMIT_INTERVAL = 0.1  # seconds between progress batches sent to the GUI (phase changes go at once)
+VISUALS_INTERVAL = 0.5  # seconds between heatmap/histogram updates (≤ 2 per second)
+EMIT_INTERVAL = 0.25  # seconds between progress batches sent to the GUI (phase changes go at once)
 
 
 def autosave_path() -> Path:
