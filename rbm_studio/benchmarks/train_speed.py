@@ -1,0 +1,149 @@
+"""`rbm-studio bench train`: our RBM training speed against scikit-learn's BernoulliRBM.
+
+Both train the tutorial's shape (windows of 15 steps, V = 2340, H = 50, batch 100, learning rate
+0.005, one Gibbs step) on the same windows of the bundled sample songs, in this process, in
+float32. Ours is `Trainer` (compile time excluded and reported separately as `compile_s`, measured
+with the persistent compile cache off); sklearn's is `BernoulliRBM.fit` with `n_iter` epochs.
+Achieved GFLOP/s counts the five matmuls of one CD-1 update (v→h, h→v, v'→h' and the two gradient
+outer products, 2·B·V·H each) for every real window, against numpy's float32 2048² matmul in the
+same run. Each side is timed `--repeat` times, interleaved; best and median are reported.
+Targets: ratio ≥ 4, achieved ≥ 50 % of the matmul peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+NAME = "train"
+HELP = "epochs/s of our RBM training against scikit-learn's BernoulliRBM, and GFLOP/s vs peak"
+
+RATIO_TARGET = 4.0
+PEAK_FRACTION_TARGET = 0.5
+MIN_SECONDS = 3.0  # each timed run lasts at least about this long
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", help="MIDI folder (default: the bundled sample songs)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per side")
+    parser.add_argument("--hidden", type=int, default=50)
+    parser.add_argument("--window", type=int, default=15)
+    parser.add_argument("--batch", type=int, default=100)
+
+
+def matmul_peak_gflops(n: int = 2048, repeat: int = 5) -> float:
+    """This machine's single-precision matmul rate through numpy (best of `repeat`)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.random((n, n), dtype=np.float32)
+    b = rng.random((n, n), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeat))
+    return 2.0 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _ours(config, matrices, encoding, epochs: int):
+    """(training seconds excluding compile, compile seconds, trainer)."""
+    from ..core.training import Trainer
+
+    trainer = Trainer(
+        config.__class__(**{**config.to_dict(), "epochs": epochs}), matrices, encoding
+    )
+    progress = list(trainer)
+    if progress[-1].phase != "done":
+        raise RuntimeError(f"training stopped early ({progress[-1].phase})")
+    return progress[-1].elapsed, trainer.compile_seconds, trainer
+
+
+def _sklearn(X, hidden: int, batch: int, lr: float, epochs: int) -> float:
+    from sklearn.neural_network import BernoulliRBM
+
+    rbm = BernoulliRBM(
+        n_components=hidden, learning_rate=lr, batch_size=batch, n_iter=epochs, random_state=0
+    )
+    return _timed(lambda: rbm.fit(X))
+
+
+def run(args: argparse.Namespace) -> int:
+    import jax
+    import numpy as np
+
+    from ..core.config import TrainingConfig
+    from ..core.dataset import import_folder
+    from ..resources import sample_midi_dir
+
+    jax.config.update("jax_enable_compilation_cache", False)  # report a cold compile
+    path = Path(args.path) if args.path else sample_midi_dir()
+    report = import_folder(path)
+    if not report.loaded:
+        print(f"error: no usable MIDI songs in {path}", file=sys.stderr)
+        return 1
+    config = TrainingConfig(
+        hidden=args.hidden, window=args.window, batch_size=args.batch, holdout_fraction=0.0
+    )
+    matrices, encoding = report.matrices, report.encoding
+
+    # calibrate: a short run of each (also compiles ours) sizes the timed runs to MIN_SECONDS
+    calibration_epochs = 20
+    seconds, compile_s, trainer = _ours(config, matrices, encoding, calibration_epochs)
+    X = np.asarray(trainer._data.train[: trainer.n_train], dtype=np.float32)
+    n_windows, n_visible = X.shape
+    ours_epochs = max(5, int(calibration_epochs * MIN_SECONDS / max(seconds, 1e-3)))
+    sk_seconds = _sklearn(X, args.hidden, args.batch, config.learning_rate, 1)
+    sk_epochs = max(1, int(MIN_SECONDS / max(sk_seconds, 1e-3)))
+    print(
+        f"{n_windows} windows, V={n_visible} H={args.hidden} batch {args.batch}; timing "
+        f"{ours_epochs} epochs (ours) and {sk_epochs} (sklearn) × {args.repeat}",
+        file=sys.stderr,
+    )
+
+    ours, sk, peaks = [], [], []
+    for i in range(args.repeat):
+        t, _, _ = _ours(config, matrices, encoding, ours_epochs)
+        ours.append(ours_epochs / t)
+        sk.append(sk_epochs / _sklearn(X, args.hidden, args.batch, config.learning_rate, sk_epochs))
+        peaks.append(matmul_peak_gflops())
+        print(
+            f"run {i + 1}: ours {ours[-1]:.1f} epochs/s, sklearn {sk[-1]:.2f} epochs/s, "
+            f"numpy matmul {peaks[-1]:.0f} GFLOP/s",
+            file=sys.stderr,
+        )
+    flops_per_epoch = 5 * 2.0 * n_windows * n_visible * args.hidden
+    best_ours, best_sk, peak = max(ours), max(sk), max(peaks)
+    achieved = best_ours * flops_per_epoch / 1e9
+    result = {
+        "ours_epochs_per_s": round(best_ours, 3),
+        "sklearn_epochs_per_s": round(best_sk, 3),
+        "ratio": round(best_ours / best_sk, 2),
+        "achieved_gflops": round(achieved, 1),
+        "matmul_peak_gflops": round(peak, 1),
+        "compile_s": round(compile_s, 2),
+        "peak_fraction": round(achieved / peak, 3),
+        "ours_epochs_per_s_median": round(statistics.median(ours), 3),
+        "sklearn_epochs_per_s_median": round(statistics.median(sk), 3),
+        "ratio_median": round(statistics.median(o / s for o, s in zip(ours, sk, strict=True)), 2),
+        "windows": n_windows,
+        "n_visible": n_visible,
+        "n_hidden": args.hidden,
+        "batch": args.batch,
+        "repeat": args.repeat,
+        "targets": {"ratio": RATIO_TARGET, "peak_fraction": PEAK_FRACTION_TARGET},
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
