@@ -34,6 +34,24 @@ def wait_until(app, predicate: Callable[[], bool], timeout: float, what: str) ->
         time.sleep(0.005)
 
 
+def _quiet_offscreen_warnings() -> None:
+    """The offscreen platform warns about window-manager hints it cannot honour; that is
+    expected here and would bury the one-line summary."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message) -> None:
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+
+
 def run_self_test(screenshot: str | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="rbm-studio-self-test-") as scratch:
@@ -62,6 +80,7 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     from .settings import AppSettings
 
     app = create_application()
+    _quiet_offscreen_warnings()
     window = MainWindow(AppSettings())
     window.resize(1400, 900)
     window.show()
