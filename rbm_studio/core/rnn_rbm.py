@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .rbm import RBMParams, bernoulli, hidden_probs, visible_probs
+
 CELLS = ("rnn", "gru")
 RBM_KEYS = ("W", "vbias", "hbias")
 
@@ -136,14 +138,14 @@ def gibbs_chain(
     temperature: float | jax.Array = 1.0,
 ) -> tuple[jax.Array, jax.Array]:
     """k alternating Gibbs steps v→h→v from `v`; returns (binary sample, mean-field probs)."""
-    inv_t = 1.0 / temperature
+    rbm = RBMParams(W, bv, bh)  # per-frame biases broadcast in the RBM's conditionals
 
     def body(carry: tuple[jax.Array, jax.Array], key: jax.Array):
         v, _ = carry
         kh, kv = jax.random.split(key)
-        h = jax.random.bernoulli(kh, jax.nn.sigmoid(inv_t * (bh + v @ W))).astype(v.dtype)
-        p = jax.nn.sigmoid(inv_t * (bv + h @ W.T))
-        return (jax.random.bernoulli(kv, p).astype(v.dtype), p), None
+        h = bernoulli(kh, hidden_probs(rbm, v, temperature))
+        p = visible_probs(rbm, h, temperature)
+        return (bernoulli(kv, p), p), None
 
     (v, p), _ = jax.lax.scan(body, (v, jnp.zeros_like(v)), jax.random.split(key, k))
     return v, p
@@ -237,8 +239,10 @@ def sample_sequence(
     n_primer = 0 if primer is None else int(primer.shape[0])
     if n_primer > steps:
         raise ValueError(f"primer has {n_primer} frames, more than the {steps} requested")
-    clamp = jnp.zeros((steps, V), jnp.float32)
-    use_clamp = jnp.zeros((steps,), bool)
+    # the scan length is static: round it up so songs of similar length share one compile
+    padded = -(-steps // 256) * 256
+    clamp = jnp.zeros((padded, V), jnp.float32)
+    use_clamp = jnp.zeros((padded,), bool)
     if n_primer:
         clamp = clamp.at[:n_primer].set(jnp.asarray(primer, jnp.float32))
         use_clamp = use_clamp.at[:n_primer].set(True)
@@ -252,7 +256,7 @@ def sample_sequence(
         temperature=float(temperature),
         noise_start=start == "noise",
         span=span,
-    )
+    )[:, :steps]
 
 
 @functools.partial(jax.jit, static_argnames=("batch", "gibbs_steps", "noise_start", "span"))

@@ -126,3 +126,11 @@ def exact_frame_log_likelihood(params: dict, sequences: Sequence[np.ndarray]) ->
     log_z = rnn_rbm.exact_log_partition_frames(W, bv, bh)
     f = -np.sum(frames * bv, -1) - np.logaddexp(0.0, bh + frames @ W).sum(-1)
     return float(np.mean(-f - log_z))
+
+
+def mean_free_energy(params: dict, sequences: Sequence[np.ndarray]) -> float:
+    """Mean conditional free energy F_t(v(t)) per frame (for the training overfitting gap)."""
+    frames, bv, bh = frame_conditionals(params, sequences)
+    W = np.asarray(params["W"], np.float32)
+    f = -np.sum(frames * bv, -1) - np.logaddexp(0.0, bh + frames @ W).sum(-1)
+    return float(f.mean())

@@ -1,0 +1,181 @@
+"""An RNN-RBM as an app `Model` (kind "rnn-rbm"): settings mapping, parameter checks, generation.
+
+The visible layer is one grid row: both planes of the app's state matrix (so a repeated note, a new
+`struck` while `sounding`, survives), or with `frame_level` the sounding plane on the 88 piano keys
+(the benchmark's frames). Rows go in and out through `windows.model_rows` / `rows_to_state_data`,
+the same conversions the windowed RBM uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .config import TrainingConfig
+from .encoding import StateMatrix, canonicalize
+from .model import Model
+from .rnn_rbm_training import RnnRbmConfig
+from .windows import model_rows, rows_to_state_data
+
+KIND = "rnn-rbm"
+MAX_STEPS = 100_000
+
+
+def rnn_config(config: TrainingConfig) -> RnnRbmConfig:
+    """The RNN-RBM hyperparameters named by an app `TrainingConfig`."""
+    return RnnRbmConfig(
+        hidden=config.hidden,
+        recurrent=config.recurrent_hidden,
+        cell=config.recurrence,
+        cd_k=config.cd_k,
+        learning_rate=config.learning_rate,
+        optimizer=config.optimizer,
+        momentum=config.momentum_end,
+        batch_size=config.batch_size,
+        seq_len=config.sequence_length,
+        epochs=config.epochs,
+        pretrain_epochs=config.pretrain_epochs,
+        pretrain_learning_rate=config.learning_rate * 10,
+        grad_clip=config.grad_clip,
+        weight_decay=config.weight_decay,
+        seed=config.seed,
+    )
+
+
+def param_shapes(n_visible: int, n_hidden: int, n_recurrent: int, cell: str) -> dict:
+    """Expected array shapes of an RNN-RBM."""
+    V, H, U = n_visible, n_hidden, n_recurrent
+    shapes = {
+        "W": (V, H),
+        "vbias": (V,),
+        "hbias": (H,),
+        "Wuv": (U, V),
+        "Wuh": (U, H),
+        "u0": (U,),
+        "Wvu": (V, U),
+        "Wuu": (U, U),
+        "bu": (U,),
+    }
+    if cell == "gru":
+        shapes |= {"Wvz": (V, U), "Wuz": (U, U), "bz": (U,)}
+        shapes |= {"Wvr": (V, U), "Wur": (U, U), "br": (U,)}
+    return shapes
+
+
+def check_params(params: dict[str, np.ndarray]) -> list[str]:
+    """Problems with an RNN-RBM parameter dict (missing arrays, inconsistent shapes)."""
+    for name in ("W", "u0"):
+        if name not in params or np.ndim(params[name]) != (2 if name == "W" else 1):
+            return [f"RNN-RBM array {name!r} is missing or has the wrong rank"]
+    V, H = params["W"].shape
+    U = params["u0"].shape[0]
+    cell = "gru" if "Wvz" in params else "rnn"
+    problems = []
+    for name, shape in param_shapes(V, H, U, cell).items():
+        if name not in params:
+            problems.append(f"RNN-RBM array {name!r} is missing")
+        elif tuple(params[name].shape) != shape:
+            problems.append(f"RNN-RBM array {name!r} has shape {params[name].shape}, not {shape}")
+    return problems
+
+
+def model_sequences(model_or_frame_level: Model | bool, matrices: Sequence[StateMatrix]):
+    """The float32 row sequences a model reads from `matrices`."""
+    frame_level = (
+        model_or_frame_level.frame_level
+        if isinstance(model_or_frame_level, Model)
+        else bool(model_or_frame_level)
+    )
+    return [model_rows(m, frame_level).astype(np.float32) for m in matrices]
+
+
+def generate_rnn_rbm(
+    model: Model,
+    *,
+    songs: int = 1,
+    steps: int = 256,
+    gibbs_steps: int = 25,
+    temperature: float = 1.0,
+    seed: int = 0,
+    start: str = "silence",
+    primer: StateMatrix | None = None,
+) -> list[StateMatrix]:
+    """`songs` new songs of `steps` rows drawn one step at a time (a primer is kept in front and
+    read by the recurrence first: primer + steps rows). Canonical, in the model's encoding."""
+    import jax
+    import jax.numpy as jnp
+
+    from . import rnn_rbm
+
+    if model.kind != KIND:
+        raise ValueError(f"generate_rnn_rbm() samples kind {KIND!r}, not {model.kind!r}")
+    if start not in ("silence", "noise", "primer"):
+        raise ValueError(f"start must be silence, noise or primer, not {start!r}")
+    if start == "primer" and primer is None:
+        raise ValueError("start='primer' needs a primer song")
+    if not 1 <= songs <= 1000:
+        raise ValueError("songs must be between 1 and 1000")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}")
+    if not 1 <= gibbs_steps <= 10_000:
+        raise ValueError("gibbs_steps must be between 1 and 10000")
+    if not 0.0 < temperature <= 100.0:
+        raise ValueError("temperature must be greater than 0 and at most 100")
+    problems = check_params(model.params)
+    if problems:
+        raise ValueError(problems[0])
+
+    prefix = None
+    if primer is not None:
+        if not model.frame_level and primer.encoding != model.encoding:
+            raise ValueError(
+                f"the primer uses encoding {primer.encoding}, the model {model.encoding}; "
+                "encode the primer with the model's encoding"
+            )
+        prefix = model_rows(primer, model.frame_level).astype(np.float32)
+        if prefix.shape[0] == 0:
+            raise ValueError("the primer song is empty")
+        if prefix.shape[0] + steps > MAX_STEPS:
+            raise ValueError(f"primer plus new steps exceed {MAX_STEPS} rows")
+    params = {k: jnp.asarray(v, jnp.float32) for k, v in model.params.items()}
+    n_primer = 0 if prefix is None else prefix.shape[0]
+    frames = rnn_rbm.sample_sequence(
+        params,
+        jax.random.PRNGKey(seed),
+        batch=songs,
+        steps=n_primer + steps,
+        primer=None if prefix is None else jnp.asarray(prefix),
+        gibbs_steps=gibbs_steps,
+        temperature=temperature,
+        start=start,
+        span=None if model.frame_level else model.encoding.span,
+    )
+    rows = np.asarray(frames, dtype=np.uint8)
+    if prefix is not None:
+        rows[:, :n_primer] = prefix.astype(np.uint8)  # exactly the primer, not a float round trip
+    return [_to_matrix(model, rows[i], primer, i) for i in range(songs)]
+
+
+def _to_matrix(model: Model, rows: np.ndarray, primer: StateMatrix | None, i: int) -> StateMatrix:
+    data = canonicalize(
+        rows_to_state_data(rows, model.encoding, model.frame_level), model.encoding.span
+    )
+    if primer is not None:
+        bpm, sig = float(primer.bpm), primer.time_signature
+        title = f"{primer.title or 'primer'} (continued {i + 1})"
+    else:
+        bpm = float(model.dataset.get("bpm", 120.0))
+        try:
+            num, den = str(model.dataset.get("time_signature", "4/4")).split("/")
+            sig = (int(num), int(den))
+        except ValueError:
+            sig = (4, 4)
+        title = f"Generated {i + 1}"
+    velocities = None
+    if primer is not None and primer.velocities is not None and primer.encoding == model.encoding:
+        velocities = np.zeros((data.shape[0], model.encoding.span), np.uint8)
+        velocities[: primer.steps] = primer.velocities[: data.shape[0]]
+    return StateMatrix(
+        data, model.encoding, bpm=bpm, velocities=velocities, time_signature=sig, title=title
+    )

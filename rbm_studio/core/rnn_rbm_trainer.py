@@ -1,0 +1,318 @@
+"""The RNN-RBM behind the same front as the RBM's `Trainer`: iterate it for `TrainingProgress`
+(at least 5 per second), `pause()` / `resume()` / `cancel()` from any thread (they act between
+optimisation steps), `snapshot()` / `weights()` / `hidden_activations()` from any thread (numpy
+copies, no JAX). `training.make_trainer` picks this class for `config.model == "rnn-rbm"`.
+
+Progress: the frame-level RBM pre-training shows as epoch 0 with its own batch counter; the
+recurrent training's epochs are the ones counted (and recorded in the history). The free-energy gap
+is mean F(held-out songs' frames) − mean F(training frames), per frame, at each epoch end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from .config import TrainingConfig
+from .encoding import Encoding, StateMatrix
+from .model import Model
+from .rnn_rbm_model import KIND, check_params, model_sequences, rnn_config
+from .training import REPORT_INTERVAL_S, TrainingProgress
+from .windows import model_encoding, transpose_rows
+
+METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
+
+
+class RnnRbmTrainer:
+    """Trains a kind "rnn-rbm" `Model` on whole songs (see module doc)."""
+
+    def __init__(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        encoding: Encoding,
+        *,
+        model: Model | None = None,
+    ) -> None:
+        problems = config.validate()
+        if problems:
+            raise ValueError("invalid training settings: " + " ".join(problems))
+        if config.model != KIND:
+            raise ValueError(f"this trainer trains kind {KIND!r}, not {config.model!r}")
+        for m in matrices:
+            if m.encoding != encoding:
+                raise ValueError(
+                    f"song {m.title!r} uses encoding {m.encoding}, expected {encoding}"
+                )
+        self.config = config
+        self.data_encoding = encoding
+        self.encoding = model_encoding(encoding, config.frame_level)
+        songs = [s for s in model_sequences(config.frame_level, matrices) if len(s) >= 2]
+        if not songs:
+            raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(len(songs))
+        n_hold = int(len(songs) * config.holdout_fraction)
+        if len(songs) - n_hold < 1:
+            n_hold = 0
+        self._holdout = [songs[i] for i in order[:n_hold][:METRIC_SONGS]]
+        train = [songs[i] for i in np.sort(order[n_hold:])]
+        planes = 1 if config.frame_level else 2
+        shifts = [s for k in range(1, config.transpose + 1) for s in (k, -k)]
+        train = train + [transpose_rows(s, sh, planes) for sh in shifts for s in train]
+        self._train = train
+        self._train_sample = [train[i] for i in rng.permutation(len(train))[:METRIC_SONGS]]
+        self.n_visible = int(train[0].shape[1])
+        self.n_hidden = int(config.hidden)
+        self.rnn_config = rnn_config(config)
+        self.rnn_config.batch_size = min(self.rnn_config.batch_size, len(train))
+
+        self.epoch_offset = 0
+        self.history: list[dict] = []
+        self._previous_dataset: dict = {}
+        self._created: str | None = None
+        self._initial: dict | None = None
+        if model is not None:
+            if model.kind != KIND:
+                raise ValueError(f"cannot continue training a {model.kind!r} model as an RNN-RBM")
+            problems = check_params(model.params)
+            if problems:
+                raise ValueError(problems[0])
+            if model.n_visible != self.n_visible or model.n_hidden != self.n_hidden:
+                raise ValueError(
+                    f"the model has {model.n_visible} visible / {model.n_hidden} hidden units but "
+                    f"these settings need {self.n_visible} / {self.n_hidden}"
+                )
+            if model.encoding != self.encoding:
+                raise ValueError(
+                    f"the model uses encoding {model.encoding}, the songs {self.encoding}"
+                )
+            self._initial = {k: np.asarray(v, np.float32) for k, v in model.params.items()}
+            self.epoch_offset = model.epochs_trained
+            self.history = [dict(h) for h in model.history]
+            self._previous_dataset = dict(model.dataset)
+            self._created = model.created
+        self.dataset_summary = self._summarise(matrices, len(train), n_hold)
+        n_seq = len(self._cut_count())
+        self.batches_per_epoch = max(1, -(-n_seq // self.rnn_config.batch_size))
+
+        self._lock = threading.Lock()
+        self._host_params: dict[str, np.ndarray] = dict(self._initial or {})
+        self._pause = threading.Event()
+        self._cancel = threading.Event()
+        self._wake = threading.Event()
+        self._started = False
+        self.compile_seconds: float | None = None
+        self.chunk_seconds: float | None = None
+        self.finished = False
+
+    def _cut_count(self) -> list:
+        from .rnn_rbm_training import cut_subsequences
+
+        return cut_subsequences(self._train, self.rnn_config.seq_len, np.random.default_rng(0))
+
+    # ----- control (any thread) -----
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+        self._wake.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._wake.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # ----- numpy views (any thread) -----
+    def weights(self) -> np.ndarray:
+        with self._lock:
+            if "W" not in self._host_params:
+                return np.zeros((self.n_visible, self.n_hidden), np.float32)
+            return self._host_params["W"].copy()
+
+    def snapshot(self) -> Model:
+        """The model trained so far (numpy copies), with its history."""
+        with self._lock:
+            params = {k: v.copy() for k, v in self._host_params.items()}
+            history = [dict(h) for h in self.history]
+        cfg = TrainingConfig.from_dict(self.config.to_dict())
+        dataset = dict(self.dataset_summary)
+        if self._previous_dataset:
+            dataset["previous"] = self._previous_dataset
+        model = Model(KIND, params, cfg, self.encoding, history, dataset)
+        if self._created is not None:
+            model.created = self._created
+        return model
+
+    def hidden_activations(self) -> np.ndarray:
+        """Mean p(h=1 | v, past) of each RBM hidden unit over the frames of a few training songs."""
+        with self._lock:
+            params = {k: v.copy() for k, v in self._host_params.items()}
+        if "W" not in params:
+            return np.zeros(self.n_hidden, np.float32)
+        acts = []
+        for song in self._train_sample[:16]:
+            u = params["u0"]
+            for v in song[:256]:
+                bh = params["hbias"] + u @ params["Wuh"]
+                acts.append(1.0 / (1.0 + np.exp(-(bh + v @ params["W"]))))
+                u = _np_rnn_step(params, u, v)
+        return np.mean(acts, axis=0)
+
+    # ----- the training loop -----
+    def __iter__(self) -> Iterator[TrainingProgress]:
+        if self._started:
+            raise RuntimeError("a Trainer can only be iterated once")
+        self._started = True
+        from . import rnn_rbm_training
+
+        total_epochs = self.epoch_offset + self.config.epochs
+        done_epochs = self.epoch_offset
+        bpe = self.batches_per_epoch
+
+        def progress(phase: str, **kw) -> TrainingProgress:
+            return TrainingProgress(
+                phase=phase, epoch=done_epochs, epochs=total_epochs, batches_per_epoch=bpe, **kw
+            )
+
+        yield progress("compiling")
+        steps = rnn_rbm_training.train_rnn_rbm(
+            self.rnn_config, self._train, params=self._initial, pretrain=self._initial is None
+        )
+        active = 0.0
+        last_report = time.perf_counter()
+        recon_sum = recon_n = 0.0
+        last_recon, last_gap = float("nan"), None
+        steps_done = 0
+        total_steps = self.config.epochs * bpe
+        t_step = time.perf_counter()
+        finished = True
+        for report in steps:
+            now = time.perf_counter()
+            dt = now - t_step
+            active += dt
+            if self.compile_seconds is None:
+                self.compile_seconds = dt
+            elif self.chunk_seconds is None:
+                self.chunk_seconds = dt
+            last_recon = report.recon_error
+            params = {k: np.asarray(v) for k, v in report.params.items()}
+            record = None
+            if report.phase == "train":
+                steps_done += 1
+                recon_sum += report.recon_error
+                recon_n += 1
+                if report.epoch_end:
+                    done_epochs = self.epoch_offset + report.epoch
+                    last_gap = self._free_energy_gap(params)
+                    record = {
+                        "epoch": done_epochs,
+                        "recon_error": recon_sum / max(recon_n, 1),
+                        "free_energy_gap": last_gap,
+                        "elapsed": round(active, 4),
+                    }
+                    recon_sum = recon_n = 0.0
+            with self._lock:
+                self._host_params = params
+                if record is not None:
+                    self.history.append(record)
+            eta = active / steps_done * (total_steps - steps_done) if steps_done else None
+            if record is not None:
+                yield progress(
+                    "training",
+                    batch=bpe,
+                    recon_error=record["recon_error"],
+                    free_energy_gap=last_gap,
+                    epoch_end=True,
+                    elapsed=active,
+                    eta=eta,
+                )
+                last_report = time.perf_counter()
+            elif time.perf_counter() - last_report >= REPORT_INTERVAL_S:
+                batch = report.batch
+                if report.phase == "pretrain":
+                    # pre-training fills epoch 0: show its progress on the batch counter
+                    batch = int(
+                        bpe
+                        * (report.epoch * report.batches_per_epoch + report.batch)
+                        / (report.epochs * report.batches_per_epoch)
+                    )
+                yield progress(
+                    "training",
+                    batch=batch,
+                    recon_error=last_recon,
+                    free_energy_gap=last_gap,
+                    elapsed=active,
+                    eta=eta,
+                )
+                last_report = time.perf_counter()
+            while self._pause.is_set() and not self._cancel.is_set():
+                self._wake.clear()
+                yield progress(
+                    "paused", elapsed=active, recon_error=last_recon, free_energy_gap=last_gap
+                )
+                self._wake.wait(REPORT_INTERVAL_S)
+            if self._cancel.is_set():
+                finished = False
+                break
+            t_step = time.perf_counter()
+        steps.close()
+        self.finished = finished
+        yield progress(
+            "done" if finished else "cancelled",
+            recon_error=last_recon,
+            free_energy_gap=last_gap,
+            elapsed=active,
+            eta=0.0 if finished else None,
+        )
+
+    def run(self) -> Model:
+        """Train to the end (or until cancelled) and return the model."""
+        for _ in self:
+            pass
+        return self.snapshot()
+
+    # ----- helpers -----
+    def _free_energy_gap(self, params: dict) -> float | None:
+        if not self._holdout:
+            return None
+        from .rnn_rbm_eval import mean_free_energy
+
+        return mean_free_energy(params, self._holdout) - mean_free_energy(
+            params, self._train_sample
+        )
+
+    def _summarise(self, matrices, n_train: int, n_hold: int) -> dict:
+        bpms = [float(m.bpm) for m in matrices]
+        sigs = [f"{m.time_signature[0]}/{m.time_signature[1]}" for m in matrices]
+        return {
+            "songs": len(matrices),
+            "steps": int(sum(m.steps for m in matrices)),
+            "train_songs": int(n_train),
+            "holdout_songs": int(n_hold),
+            "bpm": float(np.median(bpms)) if bpms else 120.0,
+            "time_signature": max(set(sigs), key=sigs.count) if sigs else "4/4",
+            "titles": [m.title for m in matrices[:200]],
+            "data_encoding": self.data_encoding.to_dict(),
+        }
+
+
+def _np_rnn_step(params: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """numpy twin of `rnn_rbm.rnn_step` (keeps the GUI-thread histogram free of JAX)."""
+
+    def sig(x):
+        return 1.0 / (1.0 + np.exp(-x))
+
+    if "Wvz" in params:
+        z = sig(v @ params["Wvz"] + u @ params["Wuz"] + params["bz"])
+        r = sig(v @ params["Wvr"] + u @ params["Wur"] + params["br"])
+        c = np.tanh(v @ params["Wvu"] + (r * u) @ params["Wuu"] + params["bu"])
+        return (1.0 - z) * u + z * c
+    return np.tanh(v @ params["Wvu"] + u @ params["Wuu"] + params["bu"])
