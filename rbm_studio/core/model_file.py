@@ -144,6 +144,15 @@ def _build_model(meta: dict, params: dict[str, np.ndarray], path: Path) -> Model
         raise ModelFileError(f"{path.name}: model metadata is incomplete ({exc})") from None
     if model.kind == "rbm":
         _check_rbm_shapes(model, path)
+    elif model.kind == "rnn-rbm":
+        from .rnn_rbm_model import check_params
+
+        problems = check_params(model.params)
+        if problems:
+            raise ModelFileError(f"{path.name}: {problems[0]}")
+        model.params = {k: v.astype(np.float32, copy=False) for k, v in model.params.items()}
+    else:
+        raise ModelFileError(f"{path.name}: unknown model kind {model.kind!r}")
     return model
 
 

@@ -231,6 +231,22 @@ def _pow2_floor(x: float) -> int:
     return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
 
 
+def make_trainer(
+    config: TrainingConfig,
+    matrices: Sequence[StateMatrix],
+    encoding: Encoding,
+    *,
+    model: Model | None = None,
+):
+    """The trainer for `config.model`: `Trainer` for "rbm", `RnnRbmTrainer` for "rnn-rbm" (same
+    iterator / pause / cancel / snapshot front)."""
+    if config.model == "rnn-rbm":
+        from .rnn_rbm_trainer import RnnRbmTrainer
+
+        return RnnRbmTrainer(config, matrices, encoding, model=model)
+    return Trainer(config, matrices, encoding, model=model)
+
+
 class Trainer:
     """Iterate it to train; `pause()`, `resume()`, `cancel()`, `snapshot()` work from any thread."""
 
