@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_PKG := $(VENV)/.installed-package
 export QT_QPA_PLATFORM_TEST := offscreen
 
 .PHONY: run test test-fast lint bench package package-test install-desktop clean
@@ -40,6 +41,24 @@ bench: $(STAMP_DEV)
 	$(VENV)/bin/rbm-studio bench import resources/sample_midi
 	$(VENV)/bin/rbm-studio bench train
 	$(VENV)/bin/rbm-studio bench playback
+
+$(STAMP_PKG): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[package]'
+	touch $@ $(STAMP_RUN)
+
+## Build the one-folder app dist/rbm-studio/ with PyInstaller (rbm_studio.spec), from scratch.
+package: $(STAMP_PKG)
+	rm -rf build/rbm_studio dist/rbm-studio "dist/RBM Studio.app"
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN rbm_studio.spec
+	@du -sh dist/rbm-studio
+
+## Run the frozen app's CLI and --self-test offscreen; fails on any error (needs `make package`).
+package-test:
+	$(PY) tools/package_test.py dist/rbm-studio
+
+## Put RBM Studio in your applications menu (the built bundle if present, else the venv's).
+install-desktop:
+	$(PYTHON) tools/install_desktop.py
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache tests/artifacts
