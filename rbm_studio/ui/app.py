@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from .. import __version__
+from ..resources import resource_path
 
 ORGANISATION = "RBM Studio"
 APPLICATION = "RBM Studio"
@@ -31,6 +32,12 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setApplicationDisplayName(APPLICATION)
+    # Desktop integration: Wayland matches the window to resources/rbm-studio.desktop by this
+    # name; the icon shows in the title bar, task bar and Alt-Tab.
+    app.setDesktopFileName("rbm-studio")
+    icon = resource_path("icons", "rbm-studio.png")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
