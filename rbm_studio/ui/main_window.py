@@ -122,10 +122,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dataset_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.generation_dock)
-        self.resizeDocks(
-            [self.dataset_dock, self.training_dock], [360, 520], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.generation_dock], [230], Qt.Orientation.Vertical)
+        self._sized_docks = False
 
         self.activity = QLabel("Ready.")
         self.activity.setToolTip("What RBM Studio is doing now")
@@ -138,6 +135,16 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._update_title()
         self._update_actions()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        # Dock sizes only take once the window has its real size; a saved layout wins.
+        if not self._sized_docks and self.settings.window_state() is None:
+            self.resizeDocks(
+                [self.dataset_dock, self.training_dock], [360, 520], Qt.Orientation.Horizontal
+            )
+            self.resizeDocks([self.generation_dock], [230], Qt.Orientation.Vertical)
+        self._sized_docks = True
 
     # -- construction -----------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
@@ -73,6 +74,12 @@ class HyperparameterForm(QWidget):
         "momentum_end": ("Momentum (end)", "Momentum end", "Momentum after the switch epoch."),
         "weight_decay": ("Weight decay", "Weight decay", "L2 penalty on the weights."),
         "seed": ("Seed", "Seed", "Random seed: the same seed and songs give the same model."),
+        "model": (
+            "Model",
+            "Model",
+            "RBM: learns windows of the grid (the tutorial's model). RNN-RBM: an RBM per step "
+            "conditioned on a recurrent network, learns whole sequences (slower).",
+        ),
     }
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -102,6 +109,10 @@ class HyperparameterForm(QWidget):
             box.valueChanged.connect(self.changed)
             return box
 
+        model_box = QComboBox()
+        model_box.addItem("RBM (windows)", "rbm")
+        model_box.addItem("RNN-RBM (sequences)", "rnn-rbm")
+        model_box.currentIndexChanged.connect(self.changed)
         pcd = QCheckBox("use persistent chains")
         pcd.toggled.connect(self.changed)
         self.widgets = {
@@ -116,6 +127,7 @@ class HyperparameterForm(QWidget):
             "momentum_end": dspin(0.0, 10.0, 3, 0.05),
             "weight_decay": dspin(0.0, 10.0, 6, 0.0001),
             "seed": spin(0, 2_147_483_647),
+            "model": model_box,
         }
         for index, (name, widget) in enumerate(self.widgets.items()):
             label, _prefix, tip = self.FIELDS[name]
@@ -165,13 +177,16 @@ class HyperparameterForm(QWidget):
         w["pcd"].blockSignals(True)
         w["pcd"].setChecked(bool(config.pcd))
         w["pcd"].blockSignals(False)
+        w["model"].blockSignals(True)
+        w["model"].setCurrentIndex(max(w["model"].findData(config.model), 0))
+        w["model"].blockSignals(False)
         self.changed.emit()
 
     def config(self) -> TrainingConfig:
         w = self.widgets
         return replace(
             self._base,
-            model="rbm",
+            model=w["model"].currentData(),
             hidden=w["hidden"].value(),
             window=w["window"].value(),
             learning_rate=w["learning_rate"].value(),

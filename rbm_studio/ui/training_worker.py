@@ -117,9 +117,9 @@ class TrainingWorker(QObject):
         self.finished.emit(model)
 
     def _train(self) -> Model | None:
-        from ..core.training import Trainer
+        from ..core.training import make_trainer
 
-        trainer = Trainer(self.config, self.matrices, self.encoding, model=self.initial_model)
+        trainer = make_trainer(self.config, self.matrices, self.encoding, model=self.initial_model)
         with self._lock:
             self.trainer = trainer
             if self._paused:
