@@ -76,11 +76,12 @@ def cd_statistics(
     if weights is None:
         weights = jnp.ones((v_pos.shape[0],), v_pos.dtype)
     n = jnp.maximum(jnp.sum(weights), 1.0)
-    wv_pos = v_pos * weights[:, None]
-    wv_neg = v_neg * weights[:, None]
-    dW = (wv_pos.T @ h_pos - wv_neg.T @ h_neg) / n
-    dv = jnp.sum(wv_pos - wv_neg, axis=0) / n
-    dh = jnp.sum((h_pos - h_neg) * weights[:, None], axis=0) / n
+    # weights go on the narrow (hidden) side: B·H multiplies instead of B·V
+    wh_pos = h_pos * weights[:, None]
+    wh_neg = h_neg * weights[:, None]
+    dW = (v_pos.T @ wh_pos - v_neg.T @ wh_neg) / n
+    dv = (weights @ (v_pos - v_neg)) / n
+    dh = jnp.sum(wh_pos - wh_neg, axis=0) / n
     return RBMParams(dW, dv, dh)
 
 
