@@ -108,6 +108,8 @@ def test_every_note_arrives_in_order_and_on_time(player, listener):
     assert_onsets_match(on_times, [e.seconds for e in schedule.events if e.is_note_on])
     assert finished == [True] and player.state == "stopped"
     assert not still_sounding(received)
+    # the natural end releases the notes but does not cut their sound with All Sound Off
+    assert not any(m[0] & 0xF0 == 0xB0 for _, m in received)
     # program changes went out first, on both melodic channels
     assert {m for _, m in received[:4]} >= {(0xC0, 0), (0xC1, 0)}
 
@@ -184,7 +186,7 @@ def test_tempo_override_scales_time(player, listener):
 
 def test_port_change_silences_the_old_port(player, listener, jack_server):
     with JackListener(client_name=f"rbm-listener-{next(_names)}") as second:
-        song = Song(notes=[Note(60, 0.0, 3.0), Note(64, 0.0, 3.0), Note(67, 1.0, 1.5)])
+        song = Song(notes=[Note(60, 0.0, 3.0), Note(64, 0.0, 3.0), Note(67, 2.0, 2.5)])
         assert player.open("jack", listener.port_name)
         player.load(song)
         player.play()
@@ -198,7 +200,7 @@ def test_port_change_silences_the_old_port(player, listener, jack_server):
         first_msgs = listener.messages()
         assert not still_sounding(first_msgs)
         assert (0xB0, 123, 0) in [m for _, m in first_msgs]
-        # the new port picks up what comes after the switch: the beat-1 note
+        # the new port picks up what comes after the switch (1 s later): the beat-2 note
         assert (0x90, 67, 80) in [m for _, m in second.messages()]
         assert not still_sounding(second.messages())
 

@@ -11,6 +11,7 @@ import time
 
 NAME = "play"
 HELP = "play a MIDI file through a MIDI output port (see `rbm-studio ports`)"
+RELEASE_TAIL_S = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
                     min(int(beat // bar_len) + 1, bars), f"{_clock(elapsed)} / {_clock(total)}"
                 )
             bar.update(bars, f"{_clock(total)} / {_clock(total)}")
+        # Let the last notes' release ring before closing sends All Sound Off.
+        time.sleep(RELEASE_TAIL_S)
         return 0 if player.status.ready else 1
     except KeyboardInterrupt:
         player.stop()

@@ -7,7 +7,8 @@ delay the next one. Tempo changes, seeks and loop turns move the origin, never t
 
 Robustness: opening a port never raises — failures land in `player.status` with a human message.
 Every way of stopping sound (stop, pause, seek, loop, port change, close, interpreter exit) sends
-note-offs for the sounding notes, and stop/pause/seek/close also CC123 + CC120 on each used channel.
+note-offs for the sounding notes, and all but the loop turn also CC123 + CC120 on each used
+channel. The natural end of the song sends only note-offs, so the last chord's release rings out.
 Callbacks (`on_position`, `on_state`, `on_status`, `on_finished`) run on the player thread or on
 the caller's thread, never while the player's lock is held, so they may call back into the player.
 """
@@ -528,7 +529,10 @@ class MidiPlayer:
                             self._send(message)
                         self._start_at(self.loop_range[0], turn)
                 else:
-                    self._silence()
+                    # The song's own note-offs have gone out; no CC120 here, so the last chord
+                    # keeps its natural release instead of being cut.
+                    for message in release_messages(self._sounding):
+                        self._send(message)
                     self._state = "stopped"
                     self._position = 0.0
                     self._idle.set()
