@@ -76,6 +76,8 @@ class JackServer:
         exe = jackd_path()
         if exe is None:
             raise JackUnavailable("jackd is not installed (Debian package jackd2)")
+        if rtmidi.API_UNIX_JACK not in rtmidi.get_compiled_api():
+            raise JackUnavailable("this python-rtmidi build has no JACK support")
         command = [
             exe,
             *(["-R", "-P", "70"] if self.realtime else ["--no-realtime"]),
