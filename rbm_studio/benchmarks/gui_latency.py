@@ -134,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
     compile_seconds = time.monotonic() - compile_started
     before = updates["n"]
     heat_before = window.training.heatmap.updates
+    cpu_before = time.thread_time()  # CPU time of the GUI thread only: load-independent
     busy = measure_lateness(app, args.seconds)
+    gui_cpu = time.thread_time() - cpu_before
     reports = updates["n"] - before
     heatmaps = window.training.heatmap.updates - heat_before
     epoch = window.training.progress_log[-1].epoch if window.training.progress_log else 0
@@ -156,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         "training_reports": reports,
         "heatmap_updates": heatmaps,
         "epochs_done": epoch,
+        "gui_thread_cpu_share": round(gui_cpu / args.seconds, 3),
         "compile_s": round(compile_seconds, 2),
         "stop_s": round(stop_seconds, 3),
         "p99_ratio_vs_idle": round(percentile(busy, 99) / max(percentile(idle, 99), 1e-3), 2),
@@ -177,6 +180,10 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  while training   : p50 {t['p50_ms']:6.2f} ms  p99 {t['p99_ms']:6.2f} ms  "
             f"max {t['max_ms']:6.2f} ms  ({t['ticks']} ticks)"
+        )
+        print(
+            f"  GUI thread busy  : {100 * result['gui_thread_cpu_share']:.1f} % of the time "
+            "(its own CPU time while training)"
         )
         print(
             f"  training handled : {reports} progress reports, {heatmaps} heatmap redraws, "

@@ -12,7 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
-pg.setConfigOptions(antialias=True)
+# Antialiased curves cost several times more to paint; the plots redraw while training runs.
+pg.setConfigOptions(antialias=False)
 
 
 def theme_colours(widget: QWidget) -> tuple[QColor, QColor]:
@@ -33,9 +34,46 @@ def style_plot(
         axis.setTextPen(pg.mkPen(foreground))
         if label:
             axis.setLabel(label, color=foreground.name())
-    plot.showGrid(x=True, y=True, alpha=0.2)
+        axis.enableAutoSIPrefix(False)  # no label re-layout each time the range changes
+    plot.showGrid(x=False, y=True, alpha=0.15)
     plot.setDownsampling(auto=True, mode="peak")  # long runs: thousands of points stay fast
     plot.setClipToView(True)
+
+
+class StableRange:
+    """Axis ranges for a growing curve that change rarely: x grows in steps of 1.5×, y only
+    widens to fit new data or narrows when the data fill less than a third of it. Every range
+    change re-lays out the axis ticks, the most expensive part of a plot redraw."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        plot.disableAutoRange()
+        self.reset()
+
+    def reset(self) -> None:
+        self.x_max = 10.0
+        self.y_lo: float | None = None
+        self.y_hi: float | None = None
+        self.plot.setXRange(0.0, self.x_max, padding=0)
+
+    def update(self, xs: list[float], ys: list[float]) -> None:
+        finite = [y for y in ys if y == y and abs(y) != float("inf")]
+        if not xs or not finite:
+            return
+        x = max(xs)
+        if x > self.x_max:
+            self.x_max = max(x * 1.5, 10.0)
+            self.plot.setXRange(0.0, self.x_max, padding=0)
+        lo, hi = min(finite), max(finite)
+        span = max(hi - lo, abs(hi) * 1e-3, 1e-9)
+        if (
+            self.y_lo is None
+            or lo < self.y_lo
+            or hi > self.y_hi
+            or (hi - lo) < (self.y_hi - self.y_lo) / 3
+        ):
+            self.y_lo, self.y_hi = lo - 0.1 * span, hi + 0.1 * span
+            self.plot.setYRange(self.y_lo, self.y_hi, padding=0)
 
 
 def tile_mosaic(fields: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -54,8 +92,7 @@ def tile_mosaic(fields: np.ndarray) -> tuple[np.ndarray, int, int]:
 
 
 class ErrorPlot(pg.PlotWidget):
-    """Reconstruction error per chunk (thin line) and per epoch (dots). The held-out free-energy
-    second axis-free curve below (its own plot) — the two quantities differ in scale."""
+    """Reconstruction error per chunk (thin line) and per epoch (dots)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +119,9 @@ class ErrorPlot(pg.PlotWidget):
         self.clear_data()
 
     def clear_data(self) -> None:
+        if not hasattr(self, "ranges"):
+            self.ranges = StableRange(self.getPlotItem())
+        self.ranges.reset()
         self.chunk_x: list[float] = []
         self.chunk_y: list[float] = []
         self.epoch_x: list[float] = []
@@ -103,6 +143,11 @@ class ErrorPlot(pg.PlotWidget):
             # Dots only while they can be told apart.
             self.epoch_curve.setSymbol("o" if len(self.epoch_x) <= 300 else None)
             self.epoch_curve.setData(self.epoch_x, self.epoch_y)
+        if chunks or epochs:
+            self.ranges.update(
+                [x for x, _ in chunks] + [x for x, _ in epochs],
+                self.chunk_y + self.epoch_y,
+            )
 
 
 class GapPlot(pg.PlotWidget):
@@ -123,6 +168,9 @@ class GapPlot(pg.PlotWidget):
         self.clear_data()
 
     def clear_data(self) -> None:
+        if not hasattr(self, "ranges"):
+            self.ranges = StableRange(self.getPlotItem())
+        self.ranges.reset()
         self.xs: list[float] = []
         self.ys: list[float] = []
         self.curve.setData([], [])
@@ -134,6 +182,7 @@ class GapPlot(pg.PlotWidget):
         self.ys.extend(y for _, y in points)
         self.curve.setSymbol("s" if len(self.xs) <= 300 else None)
         self.curve.setData(self.xs, self.ys)
+        self.ranges.update([x for x, _ in points], self.ys)
 
 
 class WeightHeatmap(pg.GraphicsLayoutWidget):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +39,7 @@ from .training_worker import TrainingUpdate, TrainingWorker, autosave_path
 from .workers import Job
 
 ERROR_COLOUR = "#d93025"  # readable on light and dark backgrounds
+PLOT_INTERVAL_MS = 500  # curves redraw at most twice a second while training
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -244,6 +245,13 @@ class TrainingPanel(QWidget):
         self.autosave_every = 5
         self.autosave_to: Path | None = autosave_path()
         self.progress_log: deque = deque(maxlen=5000)
+        self._pending_chunks: list[tuple[float, float]] = []
+        self._pending_epochs: list[tuple[float, float]] = []
+        self._pending_gaps: list[tuple[float, float]] = []
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(PLOT_INTERVAL_MS)
+        self._plot_timer.timeout.connect(self.flush_plots)
         self.last_model: Model | None = None
 
         self.form = HyperparameterForm()
@@ -355,6 +363,7 @@ class TrainingPanel(QWidget):
     # -- history ----------------------------------------------------------------------------
     def show_history(self, history: Sequence[dict]) -> None:
         """Plot a model's saved training curve (when a model file is opened)."""
+        self._discard_pending_points()
         self.error_plot.clear_data()
         self.gap_plot.clear_data()
         epochs, gaps = [], []
@@ -416,6 +425,7 @@ class TrainingPanel(QWidget):
             self.set_config(config)
         self.progress_log.clear()
         if model is None:
+            self._discard_pending_points()
             self.error_plot.clear_data()
             self.gap_plot.clear_data()
             self.heatmap.clear_data()
@@ -529,11 +539,29 @@ class TrainingPanel(QWidget):
             elif r.batches_per_epoch:
                 x = r.epoch + r.batch / r.batches_per_epoch
                 chunks.append((float(x), float(r.recon_error)))
-        self.error_plot.add_points(chunks, epochs)
-        self.gap_plot.add_points(gaps)
+        # Points are drawn in batches (PLOT_INTERVAL_MS): repainting pyqtgraph plots is the
+        # GUI thread's main cost while training, and every redraw delays other events.
+        self._pending_chunks.extend(chunks)
+        self._pending_epochs.extend(epochs)
+        self._pending_gaps.extend(gaps)
+        if not self._plot_timer.isActive():
+            self._plot_timer.start()
+
+    def _discard_pending_points(self) -> None:
+        self._plot_timer.stop()
+        self._pending_chunks, self._pending_epochs, self._pending_gaps = [], [], []
+
+    @Slot()
+    def flush_plots(self) -> None:
+        """Draw the points received since the last redraw."""
+        self._plot_timer.stop()
+        self.error_plot.add_points(self._pending_chunks, self._pending_epochs)
+        self.gap_plot.add_points(self._pending_gaps)
+        self._pending_chunks, self._pending_epochs, self._pending_gaps = [], [], []
 
     @Slot(object)
     def _on_finished(self, model: Model | None) -> None:
+        self.flush_plots()
         last = self.progress_log[-1] if self.progress_log else None
         cancelled = last is not None and last.phase == "cancelled"
         if model is not None:
@@ -553,6 +581,7 @@ class TrainingPanel(QWidget):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        self.flush_plots()
         self.phase_label.setText(f"Training failed: {message}")
         self.phase_label.setToolTip(details[-2000:])
         self.statusMessage.emit(f"Training failed: {message}")

@@ -7,6 +7,8 @@ stops, and ends with the model trained so far — also when the musician pressed
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 import traceback
@@ -24,8 +26,24 @@ from ..core.paths import data_dir
 from .workers import describe_error
 
 AUTOSAVE_NAME = "autosave.rbm"
-VISUALS_INTERVAL = 0.5  # seconds between heatmap/histogram updates (≤ 2 per second)
+VISUALS_INTERVAL = 1.0  # seconds between heatmap/histogram updates
 EMIT_INTERVAL = 0.25  # seconds between progress batches sent to the GUI (phase changes go at once)
+
+
+TRAINING_NICENESS = 5
+
+
+def lower_thread_priority(niceness: int = TRAINING_NICENESS) -> None:
+    """Make the calling thread (and threads it starts later, such as XLA's CPU pool on first
+    use) yield the CPU to the GUI thread when both want it. Linux has per-thread nice values;
+    elsewhere this does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, niceness))
+    except (OSError, AttributeError):
+        pass
 
 
 def autosave_path() -> Path:
@@ -118,6 +136,8 @@ class TrainingWorker(QObject):
 
     def _train(self) -> Model | None:
         from ..core.training import make_trainer
+
+        lower_thread_priority()
 
         trainer = make_trainer(self.config, self.matrices, self.encoding, model=self.initial_model)
         with self._lock:
