@@ -111,6 +111,7 @@ class TransportBar(QWidget):
         self.export_job: Job | None = None
         self._busy = False  # discovering or opening ports
         self._open_key: str | None = None  # settings key of the output last opened
+        self._fluidsynth = fluidsynth_path()  # looked up once: Export WAV needs it
         self._moving_playhead = False
         self._scroll_pending = False
         self._build()
@@ -481,8 +482,8 @@ class TransportBar(QWidget):
         self.stop_button.setEnabled(ready and has_song)
         self.refresh_button.setEnabled(not self._busy)
         self.output_combo.setEnabled(not self._busy)
-        self.export_wav_button.setEnabled(has_song and fluidsynth_path() is not None)
-        if fluidsynth_path() is None:
+        self.export_wav_button.setEnabled(has_song and self._fluidsynth is not None)
+        if self._fluidsynth is None:
             self.export_wav_button.setToolTip(
                 "Export WAV needs the fluidsynth program (e.g. `apt install fluidsynth`)"
             )
