@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rbm_studio.core.song import Note, Song, TempoChange, TimeSignature
 from rbm_studio.playback import ports
@@ -148,3 +150,31 @@ def test_player_rejects_bad_tempo_and_program():
         assert player.tempo_bpm == 120
     finally:
         player.close()
+
+
+note_strategy = st.builds(
+    lambda pitch, start, length, channel: Note(pitch, start / 4, (start + length) / 4, 64, channel),
+    st.integers(58, 62),  # few pitches, so overlaps of one pitch are common
+    st.integers(0, 40),
+    st.integers(0, 12),  # zero-length notes too
+    st.integers(0, 1),
+)
+
+
+@given(st.lists(note_strategy, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_schedule_never_leaves_a_note_hanging(notes):
+    events = build_schedule(Song(notes=notes)).events
+    assert [e.beat for e in events] == sorted(e.beat for e in events)
+    sounding: set[tuple[int, int]] = set()
+    for e in events:
+        key = (e.message[0] & 0x0F, e.message[1])
+        if e.is_note_on:
+            assert key not in sounding, "note-on for a pitch already sounding"
+            sounding.add(key)
+        else:
+            assert key in sounding, "note-off for a pitch that is not sounding"
+            sounding.discard(key)
+    assert not sounding
+    # every note is struck once
+    assert sum(e.is_note_on for e in events) == len(notes)

@@ -15,6 +15,7 @@ NOTE_ON = 0x90
 NOTE_OFF = 0x80
 PROGRAM_CHANGE = 0xC0
 DRUM_CHANNEL = 9
+MIN_NOTE_BEATS = 1 / 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,8 @@ def build_schedule(song: Song) -> Schedule:
         channel = int(note.channel) & 0x0F
         pitch = min(max(int(note.pitch), 0), 127)
         start = max(float(note.start), 0.0)
-        end = max(float(note.end), start)
+        # A zero-length note would sort its note-off before its note-on and hang: give it a blip.
+        end = max(float(note.end), start + MIN_NOTE_BEATS)
         velocity = min(max(int(note.velocity), 1), 127)
         raw.append((start, 1, seq, channel, pitch, velocity))
         raw.append((end, 0, seq, channel, pitch, 0))
@@ -141,6 +143,6 @@ def build_schedule(song: Song) -> Schedule:
         events=events,
         tempo_map=tempo_map,
         channels=channels,
-        end_beat=song.end_beat,
+        end_beat=max(song.end_beat, events[-1].beat if events else 0.0),
         beats_per_bar=song.first_time_signature.beats_per_bar,
     )
