@@ -333,7 +333,9 @@ class MidiPlayer:
         self._emit_position(position)
 
     def seek(self, beat: float) -> None:
-        """Jump to `beat`; while playing, sounding notes are released and playback goes on there."""
+        """Jump to `beat`; while playing, sounding notes are released and playback goes on there
+        (a note that began before `beat` is not struck again: playback resumes with the next
+        onset, as in most sequencers)."""
         beat = min(max(float(beat), 0.0), max(self._end_beat(), 0.0))
         with self._cond:
             if self._state == "playing":
