@@ -44,6 +44,8 @@ from .windows import augment_windows, extract_windows, model_encoding
 
 REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
+MAX_CHUNK_S = 0.2  # a first chunk slower than this is re-sized (one recompile)
+MIN_CHUNK_S = 0.025  # ... and one faster than this too, when the run is long enough to pay
 TARGET_CHUNK_S = 0.08  # per dispatched chunk; per-call overhead is ~1 ms, so keep chunks long
 MAX_CHUNK = 256
 MAX_METRIC_WINDOWS = 2000  # windows used for the free-energy gap at each epoch end
@@ -439,12 +441,10 @@ class Trainer:
             )
 
         yield progress("compiling")
-        t0 = time.perf_counter()
-        first = self._schedule(0)
-        compiled = run_chunk.lower(
-            self._state, self._data, self._hyper, first, spec=self.spec
-        ).compile()
-        self.compile_seconds = time.perf_counter() - t0
+        compiled = self._compile()
+        self.compile_seconds = self._last_compile_seconds
+        groups = 0
+        resize_to: int | None = None
 
         active_time = 0.0
         steps_done = 0  # steps finished (synced to the host)
@@ -454,6 +454,12 @@ class Trainer:
         while steps_done < self.total_steps:
             if self._cancel.is_set():
                 break
+            if resize_to is not None:
+                yield progress("compiling", elapsed=active_time, recon_error=last_recon)
+                self.spec = self.spec._replace(chunk=resize_to)
+                compiled = self._compile()
+                calls_per_group, resize_to = 1, None
+                continue
             if self._pause.is_set():
                 self._wake.clear()
                 yield progress(
@@ -468,11 +474,11 @@ class Trainer:
             for _ in range(calls_per_group):
                 schedule = self._schedule(start)
                 state, out = compiled(state, self._data, self._hyper, schedule)
-                dispatched.append((start, out))
+                dispatched.append((start, self.spec.chunk, out))
                 start += self.spec.chunk
                 if start >= self.total_steps:
                     break
-            host_out = jax.device_get([o for _, o in dispatched])
+            host_out = jax.device_get([o for _, _, o in dispatched])
             host_params = jax.device_get(state.params)
             dt = time.perf_counter() - t_start
             active_time += dt
@@ -483,8 +489,8 @@ class Trainer:
             calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
 
             records = []
-            for (chunk_start, _), out in zip(dispatched, host_out, strict=True):
-                steps = chunk_start + np.arange(self.spec.chunk)
+            for (chunk_start, chunk, _), out in zip(dispatched, host_out, strict=True):
+                steps = chunk_start + np.arange(chunk)
                 active = steps < self.total_steps
                 ends = np.flatnonzero(active & (steps % bpe == bpe - 1))
                 for i in ends:
@@ -500,6 +506,12 @@ class Trainer:
                 n_active = int(active.sum())
                 steps_done = chunk_start + n_active
                 last_recon = float(out["recon"][n_active - 1])
+            groups += 1
+            if groups == 2 and steps_done < self.total_steps:
+                # at most one re-size, decided on the second group: the first call after a
+                # compile carries one-off start-up costs
+                remaining_s = (self.total_steps - steps_done) * per_call / self.spec.chunk
+                resize_to = self._better_chunk(per_call, remaining_s)
             with self._lock:
                 self._host_params = {
                     k: np.asarray(v) for k, v in zip(RBMParams._fields, host_params, strict=True)
@@ -536,6 +548,31 @@ class Trainer:
             elapsed=active_time,
             eta=0.0 if self.finished else None,
         )
+
+    def _compile(self):
+        """AOT-compile the chunk program for the current spec (cached across equal shapes)."""
+        t0 = time.perf_counter()
+        schedule = self._schedule(0)
+        compiled = run_chunk.lower(
+            self._state, self._data, self._hyper, schedule, spec=self.spec
+        ).compile()
+        self._last_compile_seconds = time.perf_counter() - t0
+        return compiled
+
+    def _better_chunk(self, per_call: float, remaining_s: float) -> int | None:
+        """A chunk length for ~TARGET_CHUNK_S per call when the first measured call missed it
+        badly: shorter when a call is too slow to report 5× per second, longer when dispatch
+        overhead would dominate a long run (worth one more compile)."""
+        chunk = self.spec.chunk
+        if per_call > MAX_CHUNK_S and chunk > 1:
+            return max(1, _pow2_floor(chunk * TARGET_CHUNK_S / per_call))
+        if (
+            per_call < MIN_CHUNK_S
+            and chunk < MAX_CHUNK
+            and remaining_s > 10 * max(self._last_compile_seconds, 0.5)
+        ):
+            return min(MAX_CHUNK, _pow2_floor(chunk * TARGET_CHUNK_S / max(per_call, 1e-6)))
+        return None
 
     def _epoch_order(self, epoch: int) -> np.ndarray:
         """Shuffled window order of global epoch `epoch`, padded to whole batches (seeded)."""
