@@ -148,48 +148,48 @@ def generate(
             return bernoulli(k_init, jnp.broadcast_to(marg, (n, model.n_visible)))
         return jnp.zeros((n, model.n_visible), jnp.float32)
 
+    def first_windows(n: int) -> np.ndarray:
+        """n free-running windows [n, window, width] (shape bucketed: one compile serves all)."""
+        v = sample_windows(params, initial(_bucket(n, 64)), k_first, gibbs_steps, temp)
+        return np.asarray(v, dtype=np.float32)[:n].reshape(n, window, width)
+
+    prefix = None
     if mode == "windows":
         n_win = math.ceil(steps / window)
-        n = songs * n_win
-        v = sample_windows(params, initial(_bucket(n)), k_first, gibbs_steps, temp)[:n]
-        rows = np.asarray(v, dtype=np.uint8).reshape(songs, n_win * window, width)[:, :steps]
-        prefix = None
+        wins = first_windows(songs * n_win)
+        rows = wins.astype(np.uint8).reshape(songs, n_win * window, width)[:, :steps]
     else:
         advance = max(1, window // 2)
         keep = window - advance
         if primer is not None:
             prefix = _primer_rows(model, primer)
-            ctx = np.zeros((keep, width), np.float32)
-            if keep:
-                tail = prefix[-keep:]
-                ctx[keep - len(tail) :] = tail
-            context = jnp.broadcast_to(jnp.asarray(ctx), (songs, keep, width))
-            first = jnp.zeros((songs, 0, width), jnp.float32)
-            if keep == 0:
-                context = jnp.broadcast_to(jnp.asarray(prefix[-1:], jnp.float32), (songs, 1, width))
+            context = np.zeros((songs, max(keep, 1), width), np.float32)
+            tail = prefix[-max(keep, 1) :]
+            context[:, context.shape[1] - len(tail) :] = tail
+            first = np.zeros((songs, 0, width), np.float32)
             todo = steps
         else:
-            prefix = None
-            v = sample_windows(params, initial(_bucket(songs)), k_first, gibbs_steps, temp)[:songs]
-            first = v.reshape(songs, window, width)
+            first = first_windows(songs)
             context = first[:, advance:] if keep else first[:, -1:]
             todo = max(0, steps - window)
         slides = math.ceil(todo / advance)
+        gen = first
         if slides:
+            padded = np.zeros((_bucket(songs, 8), *context.shape[1:]), np.float32)
+            padded[:songs] = context
             new = _continue(
-                params, context, k_rest, temp, gibbs_steps, window, advance, keep, _bucket(slides)
-            )
-            gen = jnp.concatenate([first, new], axis=1)
-        else:
-            gen = first
-        rows = np.asarray(gen, dtype=np.uint8)[:, :steps]
+                params, jnp.asarray(padded), k_rest, temp, gibbs_steps, window, advance, keep,
+                _bucket(slides, 8),
+            )  # fmt: skip
+            gen = np.concatenate([first, np.asarray(new)[:songs]], axis=1)
+        rows = gen.astype(np.uint8)[:, :steps]
     return [_to_matrix(model, rows[i], prefix, primer, i) for i in range(songs)]
 
 
-def _bucket(n: int) -> int:
-    """Round a static length up to a power of two (at least 8) so that songs of similar length
+def _bucket(n: int, minimum: int) -> int:
+    """Round a static length up to a power of two (at least `minimum`) so that similar requests
     share one compiled sampler instead of compiling one per length."""
-    return max(8, 1 << (n - 1).bit_length())
+    return max(minimum, 1 << (n - 1).bit_length())
 
 
 def _continue(params, context, key, temp, k, window, advance, keep, slides):
