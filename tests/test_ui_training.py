@@ -75,7 +75,9 @@ def test_two_epochs_update_plots_and_signals_in_order(qtbot, tmp_path, song_fold
     assert window.model is model and model.epochs_trained == 2
     assert window.isWindowModified() and "unsaved model" in window.windowTitle()
     assert window.generation.generate_button.isEnabled()
-    assert (tmp_path / "autosave.rbm").is_file()  # final autosave
+    # The final autosave is written after the model is handed over.
+    qtbot.waitUntil(lambda: window.training.job.is_done, timeout=10_000)
+    assert (tmp_path / "autosave.rbm").is_file()
 
 
 def test_stop_ends_training_within_a_second_and_keeps_model(

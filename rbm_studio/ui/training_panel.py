@@ -444,7 +444,6 @@ class TrainingPanel(QWidget):
         self.job.progress.connect(self._on_update)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
-        self.job.done.connect(self._on_done)
         self._set_state("compiling")
         self.phase_label.setText("Compiling…")
         self.job.start()
@@ -501,6 +500,8 @@ class TrainingPanel(QWidget):
             self.histogram.set_activations(update.activations)
         if update.autosaved:
             self.modelAutosaved.emit(update.autosaved)
+        if update.autosave_error:
+            self.statusMessage.emit(f"Autosave failed: {update.autosave_error}")
 
     def _show_progress(self, reports: list) -> None:
         """Labels from the newest report; plot points from every report in the batch."""
@@ -566,6 +567,8 @@ class TrainingPanel(QWidget):
         cancelled = last is not None and last.phase == "cancelled"
         if model is not None:
             self.last_model = model
+        self._on_concluded()
+        if model is not None:
             epochs = model.epochs_trained
             self.phase_label.setText(
                 f"Stopped after {epochs} epochs; the model is kept."
@@ -585,9 +588,11 @@ class TrainingPanel(QWidget):
         self.phase_label.setText(f"Training failed: {message}")
         self.phase_label.setToolTip(details[-2000:])
         self.statusMessage.emit(f"Training failed: {message}")
+        self._on_concluded()
 
-    @Slot()
-    def _on_done(self) -> None:
+    def _on_concluded(self) -> None:
+        """The result or error is in: the panel is ready for the next run (the old thread may
+        still be writing its final autosave)."""
         self._set_state("idle")
         self.set_model_available(self.last_model is not None)
         self._update_buttons()

@@ -58,6 +58,7 @@ class TrainingUpdate:
     fields: np.ndarray | None = None  # [H, window, pitches]
     activations: np.ndarray | None = None  # [H] mean hidden probabilities
     autosaved: str | None = None
+    autosave_error: str | None = None
 
 
 class TrainingWorker(QObject):
@@ -89,6 +90,7 @@ class TrainingWorker(QObject):
         self._lock = threading.Lock()
         self._paused = False
         self.autosaves = 0
+        self._pending: list = []
 
     # Called from the GUI thread; the Trainer's own methods are thread-safe.
     def pause(self) -> None:
@@ -132,7 +134,18 @@ class TrainingWorker(QObject):
         except Exception as exc:  # noqa: BLE001 - reported to the GUI, never raised into Qt
             self.failed.emit(describe_error(exc), traceback.format_exc())
             return
+        # The musician gets the model (and Stop returns) first; the final plots and the
+        # autosave follow on this thread.
+        if self._pending:
+            self.progress.emit(TrainingUpdate(self._pending))  # the last reports, in order
+        final = TrainingUpdate([])
         self.finished.emit(model)
+        try:
+            self._visuals(final)
+            final.autosaved = self._autosave(model)
+        except Exception as exc:  # noqa: BLE001
+            final.autosave_error = describe_error(exc)
+        self.progress.emit(final)
 
     def _train(self) -> Model | None:
         from ..core.training import make_trainer
@@ -175,11 +188,8 @@ class TrainingWorker(QObject):
                 last_saved_epoch = progress.epoch
             self.progress.emit(update)
             last_emit, last_phase = now, progress.phase
+        self._pending = pending
         model = trainer.snapshot()
         if self.dataset_summary and not model.dataset:
             model.dataset = dict(self.dataset_summary)
-        final = TrainingUpdate(pending)
-        self._visuals(final)
-        final.autosaved = self._autosave(model)
-        self.progress.emit(final)
         return model
