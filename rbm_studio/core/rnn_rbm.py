@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .rbm import RBMParams, bernoulli, hidden_probs, visible_probs
+from .rbm import RBMParams, hidden_probs, visible_probs
 
 CELLS = ("rnn", "gru")
 RBM_KEYS = ("W", "vbias", "hbias")
@@ -143,9 +143,9 @@ def gibbs_chain(
     def body(carry: tuple[jax.Array, jax.Array], key: jax.Array):
         v, _ = carry
         kh, kv = jax.random.split(key)
-        h = bernoulli(kh, hidden_probs(rbm, v, temperature))
+        h = fast_bernoulli(kh, hidden_probs(rbm, v, temperature))
         p = visible_probs(rbm, h, temperature)
-        return (bernoulli(kv, p), p), None
+        return (fast_bernoulli(kv, p), p), None
 
     (v, p), _ = jax.lax.scan(body, (v, jnp.zeros_like(v)), jax.random.split(key, k))
     return v, p
@@ -334,6 +334,13 @@ def hash_uniform(stream: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     counter = jax.lax.iota(jnp.uint32, int(np.prod(shape))).reshape(shape)
     x = _fmix32(counter ^ _fmix32(stream.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)))
     return (x >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)
+
+
+def fast_bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
+    """0/1 samples with probabilities `p`, drawn with `hash_uniform` (one threefry draw for the
+    stream, not one per unit: Gibbs chains need millions of numbers per step)."""
+    stream = jax.random.bits(key, (), jnp.uint32)
+    return (hash_uniform(stream, p.shape) < p).astype(p.dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("n_chains",))
