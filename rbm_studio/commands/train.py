@@ -26,13 +26,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="MODEL.rbm", help="where to save the model")
     parser.add_argument("--continue-from", metavar="MODEL.rbm", help="keep training this model")
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--hidden", type=int, default=50, help="hidden units")
+    parser.add_argument(
+        "--model",
+        dest="model_kind",
+        choices=("rbm", "rnn-rbm"),
+        default="rbm",
+        help="rbm (windows, the tutorial's) or rnn-rbm (recurrent: long, coherent songs)",
+    )
+    parser.add_argument("--hidden", type=int, default=None, help="hidden units (50; rnn-rbm 150)")
     parser.add_argument("--window", type=int, default=15, help="grid steps per visible window")
     parser.add_argument("--stride", type=int, default=None, help="window stride (default: window)")
-    parser.add_argument("--lr", type=float, default=0.005, help="learning rate")
+    parser.add_argument(
+        "--lr", type=float, default=None, help="learning rate (0.005; rnn-rbm 0.001 with Adam)"
+    )
     parser.add_argument("--lr-decay", type=float, default=0.0, help="lr / (1 + decay·epoch)")
-    parser.add_argument("--batch", type=int, default=100, help="mini-batch size")
-    parser.add_argument("--cd-k", type=int, default=1, help="Gibbs steps per update")
+    parser.add_argument(
+        "--batch", type=int, default=None, help="mini-batch size (100; rnn-rbm 16 sequences)"
+    )
+    parser.add_argument(
+        "--cd-k", type=int, default=None, help="Gibbs steps per update (1; rnn-rbm 15)"
+    )
     parser.add_argument("--pcd", action="store_true", help="persistent contrastive divergence")
     parser.add_argument(
         "--momentum", type=float, default=0.9, help="final momentum (0.5 for the first 5 epochs)"
@@ -48,20 +61,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--transpose", type=int, default=0, help="augment with shifts of ±1..N semitones"
     )
+    rnn = parser.add_argument_group("rnn-rbm options")
+    rnn.add_argument("--recurrent", type=int, default=100, help="recurrent units")
+    rnn.add_argument("--recurrence", choices=("rnn", "gru"), default="rnn")
+    rnn.add_argument("--seq-len", type=int, default=128, help="training sub-sequence steps")
+    rnn.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    rnn.add_argument("--grad-clip", type=float, default=1.0, help="gradient-norm clip")
+    rnn.add_argument("--pretrain-epochs", type=int, default=10, help="frame-RBM pre-training")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
 
 def _config(args):
     from ..core.config import TrainingConfig
 
+    rnn = args.model_kind == "rnn-rbm"
+
+    def pick(value, rbm_default, rnn_default):
+        return value if value is not None else (rnn_default if rnn else rbm_default)
+
     return TrainingConfig(
-        hidden=args.hidden,
+        model=args.model_kind,
+        recurrent_hidden=args.recurrent,
+        recurrence=args.recurrence,
+        sequence_length=args.seq_len,
+        optimizer=args.optimizer,
+        grad_clip=args.grad_clip,
+        pretrain_epochs=args.pretrain_epochs,
+        hidden=pick(args.hidden, 50, 150),
         window=args.window,
         stride=args.stride,
-        learning_rate=args.lr,
+        learning_rate=pick(args.lr, 0.005, 0.001),
         lr_decay=args.lr_decay,
-        batch_size=args.batch,
-        cd_k=args.cd_k,
+        batch_size=pick(args.batch, 100, 16),
+        cd_k=pick(args.cd_k, 1, 15),
         pcd=args.pcd,
         momentum_start=min(0.5, args.momentum),
         momentum_end=args.momentum,
@@ -74,6 +106,12 @@ def _config(args):
         transpose=args.transpose,
         holdout_fraction=args.holdout,
     )
+
+
+def _amount(summary: dict) -> str:
+    if "train_windows" in summary:
+        return f"{summary['train_windows']} windows"
+    return f"{summary['train_songs']} songs"
 
 
 def _load_songs(args):
@@ -125,16 +163,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    from ..core.training import Trainer
+    from ..core.training import make_trainer
     from .progress import ProgressBar
 
     try:
-        trainer = Trainer(config, matrices, encoding, model=previous)
+        trainer = make_trainer(config, matrices, encoding, model=previous)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(
-        f"training on {source}: {trainer.dataset_summary['train_windows']} windows, "
+        f"training {config.model} on {source}: {_amount(trainer.dataset_summary)}, "
         f"V={trainer.n_visible} H={trainer.n_hidden}",
         file=sys.stderr,
     )
@@ -175,7 +213,9 @@ def run(args: argparse.Namespace) -> int:
                     "cancelled": cancelled,
                     "recon_error": final.get("recon_error"),
                     "free_energy_gap": final.get("free_energy_gap"),
-                    "train_windows": trainer.dataset_summary["train_windows"],
+                    "model_kind": model.kind,
+                    "train_windows": trainer.dataset_summary.get("train_windows"),
+                    "train_songs": trainer.dataset_summary.get("train_songs"),
                     "n_visible": model.n_visible,
                     "n_hidden": model.n_hidden,
                     "compile_s": trainer.compile_seconds,
