@@ -209,3 +209,16 @@ def test_transport_hook(qtbot, tmp_path):
     assert not window.transport_toolbar.isHidden()
     window.piano_roll.set_playhead(2.0)
     assert window.piano_roll.view.playhead == 2.0
+
+
+def test_run_app_refuses_missing_folder_and_model(tmp_path, capsys):
+    import argparse
+
+    from rbm_studio.ui.app import run_app
+
+    missing = argparse.Namespace(self_test=False, folder=str(tmp_path / "nope"), model=None)
+    assert run_app(missing) == 2
+    assert "folder not found" in capsys.readouterr().err
+    missing = argparse.Namespace(self_test=False, folder=None, model=str(tmp_path / "m.rbm"))
+    assert run_app(missing) == 2
+    assert "model file not found" in capsys.readouterr().err

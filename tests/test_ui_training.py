@@ -133,7 +133,7 @@ def test_bad_hyperparameters_show_inline_message_and_do_not_train(qtbot, tmp_pat
     assert window.training.train_button.isEnabled()
 
 
-def test_save_and_open_model_round_trip(qtbot, tmp_path, trained_model):
+def test_save_and_open_model_round_trip(qtbot, tmp_path, song_folder, trained_model):
     window = make_window(qtbot, tmp_path)
     window.set_model(trained_model, path=None, modified=True)
     path = tmp_path / "my model.rbm"
@@ -142,9 +142,12 @@ def test_save_and_open_model_round_trip(qtbot, tmp_path, trained_model):
     assert path.is_file() and not window.isWindowModified()
     assert "my model.rbm" in window.windowTitle()
 
+    # Launch with --model and --folder: both open, nothing to restore is offered for --model.
     other = make_window(qtbot, tmp_path / "second")
-    job = other.open_model(path)
+    other.start(model=path, folder=song_folder)
     qtbot.waitUntil(lambda: other.model is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: other.browser.report is not None, timeout=60_000)
+    assert not other.banner.isVisible()
     assert other.model_path == path
     assert other.training.config() == trained_model.config
     assert other.training.error_plot.epoch_x == [float(h["epoch"]) for h in trained_model.history]

@@ -163,7 +163,13 @@ class GapPlot(pg.PlotWidget):
         style_plot(self, plot, "Held-out free-energy gap", "gap", "epoch")
         colour = QColor.fromHsvF(0.08, 0.85, 0.9)
         self.curve = plot.plot(
-            [], [], pen=pg.mkPen(colour, width=2), symbol="s", symbolSize=4, symbolBrush=colour
+            [],
+            [],
+            pen=pg.mkPen(colour, width=2),
+            symbol="s",
+            symbolSize=4,
+            symbolBrush=colour,
+            symbolPen=None,
         )
         self.clear_data()
 
