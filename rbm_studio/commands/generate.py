@@ -21,7 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--steps", type=int, default=256, help="grid steps per song (new steps after a primer)"
     )
-    parser.add_argument("--gibbs", type=int, default=1, help="Gibbs steps per window")
+    parser.add_argument(
+        "--gibbs",
+        type=int,
+        default=None,
+        help="Gibbs steps per window (default 1; an rnn-rbm model: 25 per step)",
+    )
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mode", choices=("windows", "continue"), default="windows")
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             model,
             songs=args.songs,
             steps=args.steps,
-            gibbs_steps=args.gibbs,
+            gibbs_steps=args.gibbs or (25 if model.kind == "rnn-rbm" else 1),
             temperature=args.temperature,
             seed=args.seed,
             mode=mode,
