@@ -32,8 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="log Z by enumeration or AIS (auto: exact when a layer has at most 20 units)",
     )
-    parser.add_argument("--betas", type=int, default=10_000, help="AIS inverse temperatures")
-    parser.add_argument("--chains", type=int, default=100, help="AIS chains")
+    parser.add_argument(
+        "--betas", type=int, default=None, help="AIS inverse temperatures (10000; rnn-rbm 1000)"
+    )
+    parser.add_argument("--chains", type=int, default=None, help="AIS chains (100; rnn-rbm 32)")
     parser.add_argument("--seed", type=int, default=0, help="AIS random seed")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
@@ -72,7 +74,7 @@ def _load_data(args, model):
 def run(args: argparse.Namespace) -> int:
     from ..core.model_file import ModelFileError, load_model
 
-    if args.betas < 3 or args.chains < 2:
+    if (args.betas is not None and args.betas < 3) or (args.chains is not None and args.chains < 2):
         print("error: AIS needs --betas ≥ 3 and --chains ≥ 2", file=sys.stderr)
         return 2
     try:
@@ -80,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
     except ModelFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if model.kind == "rnn-rbm":
+        from .evaluate_rnn_rbm import run_rnn_rbm
+
+        return run_rnn_rbm(args, model)
+    args.betas = args.betas or 10_000
+    args.chains = args.chains or 100
     if model.kind != "rbm":
         print(
             f"error: evaluate handles kind 'rbm' models, this one is {model.kind!r}",
