@@ -44,7 +44,7 @@ from .windows import augment_windows, extract_windows, model_encoding
 
 REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
-MAX_CHUNK_S = 0.2  # a first chunk slower than this is re-sized (one recompile)
+MAX_CHUNK_S = 0.25  # a first chunk slower than this is re-sized (one recompile)
 MIN_CHUNK_S = 0.025  # ... and one faster than this too, when the run is long enough to pay
 TARGET_CHUNK_S = 0.08  # per dispatched chunk; per-call overhead is ~1 ms, so keep chunks long
 MAX_CHUNK = 256
