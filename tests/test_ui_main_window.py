@@ -109,6 +109,14 @@ def test_drop_files_on_the_song_list(qtbot, tmp_path):
     assert sorted(r.path for r in blocker.args[0].loaded) == files
 
 
+def test_drop_on_the_piano_roll_reaches_the_window(qtbot, tmp_path):
+    folder = make_song_folder(tmp_path / "roll drop", count=2)
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000) as blocker:
+        drop(window.piano_roll.view.viewport(), [folder])
+    assert len(blocker.args[0].loaded) == 2
+
+
 def test_drop_of_non_midi_is_refused(qtbot, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("hello")

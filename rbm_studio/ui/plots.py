@@ -221,23 +221,29 @@ class WeightHeatmap(pg.GraphicsLayoutWidget):
         self.colour_bar.axis.setPen(pg.mkPen(foreground))
         self.updates = 0
         self.shape: tuple[int, int, int] | None = None
+        self.band: slice | None = None  # pitch columns shown (songs rarely use all of them)
 
-    def set_fields(self, fields: np.ndarray) -> None:
+    def set_fields(self, fields: np.ndarray, band: slice | None = None) -> None:
+        """Show `fields` [H, window, pitches]; `band` limits the pitch columns to those the songs
+        use (the others keep near-zero weights and only waste space)."""
         fields = np.asarray(fields, dtype=np.float32)
         if fields.ndim != 3 or fields.size == 0:
             return
-        image, _cols, _rows = tile_mosaic(fields)
+        self.shape = fields.shape
+        band = band if band is not None else slice(0, fields.shape[2])
+        image, _cols, _rows = tile_mosaic(fields[:, :, band])
         limit = float(np.nanmax(np.abs(image))) or 1e-6
         self.image.setImage(image, autoLevels=False)
         self.colour_bar.setLevels((-limit, limit))
-        if self.shape != fields.shape:
-            self.shape = fields.shape
+        if band != self.band:
+            self.band = band
             self.plot.getViewBox().autoRange(padding=0.01)
         self.updates += 1
 
     def clear_data(self) -> None:
         self.image.clear()
         self.shape = None
+        self.band: slice | None = None
 
 
 class ActivationHistogram(pg.PlotWidget):

@@ -293,6 +293,10 @@ class TrainingPanel(QWidget):
         status.addWidget(self.epoch_label, 1, 0)
         status.addWidget(self.eta_label, 1, 1, Qt.AlignmentFlag.AlignRight)
         status.addWidget(self.progress_bar, 2, 0, 1, 2)
+        status.setColumnStretch(0, 1)
+        status.setColumnStretch(1, 1)
+        self.phase_label.setMinimumWidth(10)  # long messages wrap instead of widening the dock
+        self.phase_label.setWordWrap(True)
 
         self.error_plot = ErrorPlot()
         self.gap_plot = GapPlot()
@@ -495,7 +499,7 @@ class TrainingPanel(QWidget):
         if update.progresses:
             self._show_progress(update.progresses)
         if update.fields is not None:
-            self.heatmap.set_fields(update.fields)
+            self.heatmap.set_fields(update.fields, update.band)
         if update.activations is not None:
             self.histogram.set_activations(update.activations)
         if update.autosaved:

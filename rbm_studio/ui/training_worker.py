@@ -46,6 +46,25 @@ def lower_thread_priority(niceness: int = TRAINING_NICENESS) -> None:
         pass
 
 
+def used_pitch_band(
+    matrices: Sequence[StateMatrix], encoding: Encoding, columns: int, pad: int = 2
+) -> slice:
+    """Columns (pitch − encoding.low, limited to `columns`) from the lowest to the highest pitch
+    any song sounds, plus `pad` on each side; all columns when there are no notes."""
+    lowest, highest = None, None
+    for m in matrices:
+        used = np.flatnonzero(m.sounding.any(axis=0))
+        if len(used):
+            lo, hi = m.encoding.low + int(used[0]), m.encoding.low + int(used[-1])
+            lowest = lo if lowest is None else min(lowest, lo)
+            highest = hi if highest is None else max(highest, hi)
+    if lowest is None:
+        return slice(0, columns)
+    start = max(lowest - encoding.low - pad, 0)
+    stop = min(highest - encoding.low + pad + 1, columns)
+    return slice(start, stop) if start < stop else slice(0, columns)
+
+
 def autosave_path() -> Path:
     return data_dir() / AUTOSAVE_NAME
 
@@ -59,6 +78,7 @@ class TrainingUpdate:
     activations: np.ndarray | None = None  # [H] mean hidden probabilities
     autosaved: str | None = None
     autosave_error: str | None = None
+    band: slice | None = None  # pitch columns of `fields` that the songs use
 
 
 class TrainingWorker(QObject):
@@ -91,6 +111,7 @@ class TrainingWorker(QObject):
         self._paused = False
         self.autosaves = 0
         self._pending: list = []
+        self.band: slice | None = None
 
     # Called from the GUI thread; the Trainer's own methods are thread-safe.
     def pause(self) -> None:
@@ -125,6 +146,9 @@ class TrainingWorker(QObject):
     def _visuals(self, update: TrainingUpdate) -> None:
         model = self.trainer.snapshot()
         update.fields = model.receptive_fields()
+        if self.band is None:
+            self.band = used_pitch_band(self.matrices, model.encoding, update.fields.shape[2])
+        update.band = self.band
         update.activations = np.asarray(self.trainer.hidden_activations(), dtype=np.float32)
 
     @Slot()
