@@ -173,6 +173,15 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(trained_two
     assert not np.array_equal(other.params["W"], again.params["W"])
 
 
+def test_weights_do_not_depend_on_how_steps_are_chunked():
+    """The trainer may re-size its chunks after timing them; results must not change."""
+    whole = Trainer(tiny_config(epochs=3), two_pattern_songs(), ENC)
+    pieces = Trainer(tiny_config(epochs=3), two_pattern_songs(), ENC)
+    pieces.spec = pieces.spec._replace(chunk=4)  # 27 steps: 7 chunks, the last one partial
+    np.testing.assert_array_equal(whole.run().params["W"], pieces.run().params["W"])
+    assert [h["epoch"] for h in pieces.snapshot().history] == [1, 2, 3]
+
+
 def test_pcd_with_weight_decay_sparsity_and_lr_decay_runs():
     cfg = tiny_config(
         pcd=True, learning_rate=0.02, weight_decay=1e-4, sparsity_target=0.1,
