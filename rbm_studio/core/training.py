@@ -1,14 +1,18 @@
 """RBM training as an iterator of progress records, fast enough to watch live.
 
-Every mini-batch update (shuffle, CD-k / PCD-k, momentum, weight decay, sparsity, learning-rate
-decay, end-of-epoch metrics) runs inside one jit-compiled `lax.scan` over a fixed number of steps
-(a *chunk*), so Python dispatches once per chunk, not once per batch. The chunk length is a static
-shape chosen from a FLOP estimate and never changes during a run (no recompiles); after timing the
-first chunk, the trainer dispatches as many chunks back to back as fit in ~0.15 s before it reports,
-so a listener hears progress at least 5× per second and pause/cancel take effect within one group.
+Every mini-batch update (CD-k / PCD-k, momentum, weight decay, sparsity, learning-rate decay,
+end-of-epoch metrics) runs inside one jit-compiled `lax.scan` over a fixed number of steps (a
+*chunk*), so Python dispatches once per chunk, not once per batch. The shuffled mini-batch order is
+built on the host (seeded per epoch) and passed in as the scan's input, which keeps the compiled
+program small. The chunk length is a static shape picked from a FLOP estimate; the last partial
+chunk is masked, so a run never recompiles for its tail. The second group of chunks is timed and,
+if a chunk misses ~0.08 s badly, the length is changed once (one recompile). The trainer then
+dispatches as many chunks back to back as fit in ~0.15 s before it reports, so a listener hears
+progress at least 5× per second and pause/cancel take effect within one group.
 
 Randomness is keyed by the global step (`fold_in(key, step)`), so the weights depend only on the
-seed, the data and the machine — not on how steps were grouped into chunks.
+seed, the data and the machine — not on how steps were grouped into chunks. Arrays are padded to
+size buckets so that similar data sets share one compiled program.
 
 The trainer keeps a numpy copy of the parameters after every group, so `snapshot()`, `weights()`
 and `hidden_activations()` never touch JAX and are safe to call from the GUI thread.
