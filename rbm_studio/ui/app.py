@@ -73,4 +73,19 @@ def run_app(args: argparse.Namespace) -> int:
     window.show()
     mark("window_shown")
     window.start(folder=folder, model=model)
+    close_on_interrupt(window)
     return int(app.exec())
+
+
+def close_on_interrupt(window) -> None:
+    """Ctrl+C in the terminal closes the window the normal way (settings saved, training
+    stopped and autosaved). Qt's event loop never runs Python code by itself, so a slow timer
+    gives the interpreter a chance to notice the signal."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
