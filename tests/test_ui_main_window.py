@@ -230,3 +230,15 @@ def test_run_app_refuses_missing_folder_and_model(tmp_path, capsys):
     missing = argparse.Namespace(self_test=False, folder=None, model=str(tmp_path / "m.rbm"))
     assert run_app(missing) == 2
     assert "model file not found" in capsys.readouterr().err
+
+
+def test_a_new_import_replaces_a_running_one(qtbot, tmp_path):
+    first = make_song_folder(tmp_path / "first", count=6)
+    second = make_song_folder(tmp_path / "second", count=2)
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    window.import_paths([first])
+    window.import_paths([second])  # no waiting on the GUI thread for the first to stop
+    qtbot.waitUntil(lambda: not window.browser.is_importing(), timeout=60_000)
+    qtbot.wait(200)  # a late result of the first import must not replace the second
+    assert window.browser.sources == [second]
+    assert {r.path.parent for r in window.browser.report.results} == {second}

@@ -199,8 +199,7 @@ class DatasetBrowser(QWidget):
         if not paths:
             return False
         if self.is_importing():
-            self.cancel_import()
-            self.job.wait(3000)
+            self.job.cancel()  # its results are ignored: only the newest import counts
         self.sources = paths
         self.is_sample_set = sample_set
         self.progress.setRange(0, 0)
@@ -214,11 +213,14 @@ class DatasetBrowser(QWidget):
 
             return import_folder(paths, progress=report, cancel=cancel)
 
-        self.job = run_function(work, "import", self)
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._on_failed)
-        self.job.done.connect(self._on_done)
+        job = run_function(work, "import", self)
+        self.job = job
+        job.progress.connect(lambda value: self._on_progress(value) if job is self.job else None)
+        job.finished.connect(lambda report: self._on_finished(report) if job is self.job else None)
+        job.failed.connect(
+            lambda message, details: self._on_failed(message, details) if job is self.job else None
+        )
+        job.done.connect(lambda: self._on_done() if job is self.job else None)
         self.importStarted.emit(paths)
         self.statusMessage.emit(f"Importing {describe_source(paths)}…")
         return True
