@@ -7,7 +7,8 @@ Runs the bundle's own executable — from a scratch working directory, with a fr
 2. `rbm-studio import <bundled sample songs> --json` (frozen multiprocessing workers);
 3. `rbm-studio train --benchmark JSB_Chorales.mat` for one tiny epoch, when the reference data is
    present (scipy.io inside the bundle);
-4. `rbm-studio --self-test --screenshot shot.png` (window, import, JAX training, generation).
+4. `rbm-studio --self-test --screenshot shot.png` (window, import, JAX training, generation);
+5. plain `rbm-studio`, as a double-click starts it: the window must show and keep running.
 
 Fails on a non-zero exit, a "Traceback" in any output, a missing bundled resource, a missing or
 blank screenshot, no JAX compile cache in the user cache folder, or any file the run wrote into
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = ROOT / "dist" / "rbm-studio"
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "data" / "polyphonic" / "JSB_Chorales.mat"
 RUN_TIMEOUT_S = 900
+WINDOW_SETTLE_S = 5
 MIN_SCREENSHOT_BYTES = 20_000  # a blank 1400×900 PNG is a few KiB; the real window is >100 KiB
 
 
@@ -118,6 +120,49 @@ def check_screenshot(path: Path) -> None:
     print(f"  screenshot: {width}×{height}, {size // 1024} KiB")
 
 
+def check_window_starts(exe: Path, *, env: dict[str, str], cwd: Path) -> None:
+    """Launch the real window (no --self-test), wait until it is shown, let it load the sample
+    songs for a few seconds, then close it: the path a double-click takes, transport included."""
+    marks = cwd / "window-marks.log"
+    log = cwd / "window-output.log"
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [str(exe)],
+            env={**env, "RBM_STUDIO_STARTUP_LOG": str(marks)},
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            while "window_shown" not in (marks.read_text() if marks.exists() else ""):
+                if proc.poll() is not None:
+                    raise PackageTestError(
+                        f"the window exited with code {proc.returncode} before showing:\n"
+                        + log.read_text(errors="replace")
+                    )
+                if time.monotonic() - started > RUN_TIMEOUT_S:
+                    raise PackageTestError("the window was not shown in time")
+                time.sleep(0.1)
+            shown = time.monotonic() - started
+            time.sleep(WINDOW_SETTLE_S)
+            if proc.poll() is not None:
+                raise PackageTestError(
+                    f"the window exited with code {proc.returncode} after showing:\n"
+                    + log.read_text(errors="replace")
+                )
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    if "Traceback" in output:
+        raise PackageTestError(f"the window printed a traceback:\n{output}")
+    print(
+        f"  window (no --self-test): shown after {shown:.1f} s, still running {WINDOW_SETTLE_S} s later"
+    )
+
+
 def package_test(bundle: Path, *, benchmark: Path | None, keep: Path | None) -> None:
     exe = executable(bundle)
     if not exe.is_file():
@@ -184,6 +229,8 @@ def package_test(bundle: Path, *, benchmark: Path | None, keep: Path | None) -> 
         if keep is not None:
             keep.parent.mkdir(parents=True, exist_ok=True)
             keep.write_bytes(shot.read_bytes())
+
+        check_window_starts(exe, env=env, cwd=scratch)
 
         compiled = list((cache / "jax").glob("*")) if (cache / "jax").is_dir() else []
         if not compiled:
