@@ -11,7 +11,7 @@ import contextlib
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -710,6 +710,3 @@ class MainWindow(QMainWindow):
         self.training.stop()
         stop_all_jobs()
         super().closeEvent(event)
-
-    def default_state(self) -> QByteArray:
-        return QByteArray(self._default_state)
