@@ -230,3 +230,34 @@ def test_continue_selected_song(qtbot, tmp_path, song_folder, trained_model):
     primer = window.browser.selected_result()
     assert song.end_beat > primer.steps / trained_model.encoding.steps_per_beat
     assert blocker.args[0][0].name.startswith("continued")
+
+
+def test_opening_a_model_reads_the_songs_on_its_grid(qtbot, tmp_path, song_folder):
+    import numpy as np
+
+    from rbm_studio.core.encoding import Encoding
+    from rbm_studio.core.model import Model
+
+    grid = Encoding(steps_per_beat=2, low=36, high=84)
+    config = TrainingConfig(hidden=3, window=4)
+    rng = np.random.default_rng(0)
+    visible = config.window * grid.width
+    params = {
+        "W": rng.normal(0, 0.01, (visible, 3)).astype(np.float32),
+        "vbias": np.zeros(visible, np.float32),
+        "hbias": np.zeros(3, np.float32),
+    }
+    history = [{"epoch": 1, "recon_error": 0.2, "free_energy_gap": 0.1, "elapsed": 1.0}]
+    model = Model("rbm", params, config, grid, history, {"data_encoding": grid.to_dict()})
+    path = tmp_path / "coarse.rbm"
+    save_model(model, path)
+
+    window = make_window(qtbot, tmp_path)
+    import_songs(qtbot, window, song_folder)
+    assert window.browser.report.encoding != grid
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000) as blocker:
+        window.open_model(path)
+    assert blocker.args[0].encoding == grid
+    assert all(m.encoding == grid for m in window.browser.report.matrices)
+    assert window.training.config().window == 4 and window.training.config().hidden == 3
+    assert window.training.error_plot.epoch_x == [1.0]

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.dataset import DatasetReport, FileResult, import_folder
+from ..core.encoding import DEFAULT_ENCODING, Encoding
 from .workers import Job, run_function
 
 SAMPLE_HINT = "Press Train to learn from these songs, or drop your own MIDI folder here."
@@ -132,6 +133,7 @@ class DatasetBrowser(QWidget):
         self.sources: list[Path] = []
         self.job: Job | None = None
         self.is_sample_set = False
+        self.encoding: Encoding = DEFAULT_ENCODING  # grid and pitch range songs are read into
 
         self.hint = QLabel(SAMPLE_HINT)
         self.hint.setWordWrap(True)
@@ -189,6 +191,16 @@ class DatasetBrowser(QWidget):
             self.import_paths(paths)
 
     # -- importing --------------------------------------------------------------------------
+    def set_encoding(self, encoding: Encoding) -> bool:
+        """Read songs into `encoding` from now on; re-imports the current songs when it changed
+        (a model can only learn from, or continue, songs on its own grid). True if re-importing."""
+        if encoding == self.encoding:
+            return False
+        self.encoding = encoding
+        if self.sources:
+            return self.import_paths(self.sources, sample_set=self.is_sample_set)
+        return False
+
     def is_importing(self) -> bool:
         return self.job is not None and self.job.is_running()
 
@@ -207,11 +219,13 @@ class DatasetBrowser(QWidget):
         self.progress_box.show()
         self.cancel_button.setEnabled(True)
 
+        encoding = self.encoding
+
         def work(progress, cancel: threading.Event) -> DatasetReport:
             def report(done: int, total: int, path: Path) -> None:
                 progress((done, total, str(path)))
 
-            return import_folder(paths, progress=report, cancel=cancel)
+            return import_folder(paths, encoding, progress=report, cancel=cancel)
 
         job = run_function(work, "import", self)
         self.job = job

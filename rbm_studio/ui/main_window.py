@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..core.dataset import DatasetReport, FileResult
+from ..core.encoding import Encoding
 from ..core.model import Model
 from ..core.song import Song
 from ..resources import sample_midi_dir
@@ -46,6 +47,16 @@ from .workers import Job, run_function, stop_all_jobs
 
 APP_TITLE = "RBM Studio"
 MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
+
+
+def data_encoding_of(model: Model) -> Encoding:
+    """The encoding the model's songs were read into (frame-level models re-place pitches, so
+    their own encoding is not the songs' one)."""
+    stored = model.dataset.get("data_encoding") if model.dataset else None
+    if isinstance(stored, dict):
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            return Encoding.from_dict(stored)
+    return model.encoding
 
 
 class RestoreBanner(QFrame):
@@ -517,6 +528,12 @@ class MainWindow(QMainWindow):
 
     def _on_model_opened(self, model: Model, path: Path, modified: bool) -> None:
         self.training.show_model(model)
+        encoding = data_encoding_of(model)
+        if self.browser.set_encoding(encoding):
+            self.show_status(
+                f"Re-reading the songs on the model's grid ({encoding.steps_per_beat} steps per "
+                f"beat, MIDI {encoding.low}–{encoding.high})…"
+            )
         self.set_model(model, path=None if modified else path, modified=modified)
         self._set_activity("Ready.")
         self.show_status(f"Opened {path.name}: {model.epochs_trained} epochs trained.")
