@@ -199,7 +199,7 @@ class JackListener:
             self._received.clear()
             self._clock = 0.0
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+    def wait_for(self, count: int, timeout: float = 15.0) -> bool:
         """Wait until at least `count` messages arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
