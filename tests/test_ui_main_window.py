@@ -242,3 +242,15 @@ def test_a_new_import_replaces_a_running_one(qtbot, tmp_path):
     qtbot.wait(200)  # a late result of the first import must not replace the second
     assert window.browser.sources == [second]
     assert {r.path.parent for r in window.browser.report.results} == {second}
+
+
+def test_folder_without_midi_files_says_so(qtbot, tmp_path):
+    empty = tmp_path / "no songs here"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("nothing")
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000):
+        window.import_paths([empty])
+    assert "No MIDI files" in window.browser.summary.text()
+    assert window.train() is False  # nothing to learn from, and the panel says so
+    assert "No songs" in window.training.phase_label.text()
