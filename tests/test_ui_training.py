@@ -261,3 +261,16 @@ def test_opening_a_model_reads_the_songs_on_its_grid(qtbot, tmp_path, song_folde
     assert all(m.encoding == grid for m in window.browser.report.matrices)
     assert window.training.config().window == 4 and window.training.config().hidden == 3
     assert window.training.error_plot.epoch_x == [1.0]
+
+
+def test_training_that_cannot_start_reports_why(qtbot, tmp_path, song_folder):
+    window = make_window(qtbot, tmp_path)
+    import_songs(qtbot, window, song_folder)
+    # Valid settings, but every song is shorter than the window: the worker explains.
+    window.training.set_config(TrainingConfig(**{**TINY.to_dict(), "window": 4000}))
+    assert window.train()
+    qtbot.waitUntil(lambda: not window.training.is_training(), timeout=30_000)
+    assert window.training.phase_label.text().startswith("Training failed:")
+    assert "4000" in window.training.phase_label.text()
+    assert window.model is None
+    assert window.training.train_button.isEnabled() and window.training.state == "idle"
