@@ -254,3 +254,16 @@ def test_folder_without_midi_files_says_so(qtbot, tmp_path):
     assert "No MIDI files" in window.browser.summary.text()
     assert window.train() is False  # nothing to learn from, and the panel says so
     assert "No songs" in window.training.phase_label.text()
+
+
+def test_import_can_be_cancelled(qtbot, tmp_path):
+    folder = make_song_folder(tmp_path / "many", count=60, bars=2)
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000) as blocker:
+        window.import_paths([folder])
+        assert window.browser.progress_box.isVisible()
+        window.cancel_import_action.trigger()  # Esc
+    report = blocker.args[0]
+    assert report.cancelled and len(report.results) < 60
+    assert "cancelled" in window.browser.summary.text()
+    qtbot.waitUntil(lambda: not window.browser.progress_box.isVisible(), timeout=5_000)

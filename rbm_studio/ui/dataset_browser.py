@@ -330,7 +330,7 @@ class DatasetBrowser(QWidget):
             text += f"; {skipped} skipped (select one to see why)"
         if report.cancelled:
             text += " — import cancelled, partial list"
-        if not report.results:
+        if not report.results and not report.cancelled:
             text = f"No MIDI files (.mid, .midi) found in {source}."
         self.summary.setText(text)
         self.summary.setToolTip(", ".join(str(p) for p in self.sources))
