@@ -55,6 +55,9 @@ def main() -> int:
     ap.add_argument("--chains", type=int, default=100, help="AIS chains for the test figure")
     ap.add_argument("--betas", type=int, default=1000, help="AIS β steps for the test figure")
     ap.add_argument("--test-only", action="store_true", help="evaluate --out on test, no training")
+    ap.add_argument(
+        "--test-pieces", type=int, default=0, help="evaluate only the first N test pieces (0: all)"
+    )
     ap.add_argument("--patience", type=int, default=6, help="stop after this many worse evals")
     for f in rnn_rbm_training.RnnRbmConfig.__dataclass_fields__.values():
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
@@ -112,9 +115,13 @@ def main() -> int:
             return 1
     params, meta = load_params(args.out)
     t1 = time.perf_counter()
-    test = rnn_rbm_eval.evaluate_frames(params, data.test, n_chains=args.chains, n_betas=args.betas)
+    test_set = data.test[: args.test_pieces] if args.test_pieces else data.test
+    test = rnn_rbm_eval.evaluate_frames(params, test_set, n_chains=args.chains, n_betas=args.betas)
     print(f"model {args.out} (epoch {meta['epoch']}, trained {meta['train_seconds']:.0f}s)")
-    print(f"TEST {data.name}: {test.summary()}  [eval {time.perf_counter() - t1:.0f}s]", flush=True)
+    print(
+        f"TEST {data.name} ({len(test_set)} of {len(data.test)} pieces): {test.summary()}  [eval {time.perf_counter() - t1:.0f}s]",
+        flush=True,
+    )
     return 0
 
 
