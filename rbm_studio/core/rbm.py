@@ -63,6 +63,27 @@ def gibbs_step(
     return bernoulli(kv, visible_probs(params, h, temperature))
 
 
+def cd_statistics_hv(
+    v_pos: jax.Array,
+    h_pos: jax.Array,
+    v_neg: jax.Array,
+    h_neg: jax.Array,
+    weights: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """`cd_statistics` with the weight gradient as [H, V] (hᵀv): the layout the trainer keeps W
+    in, because XLA's CPU matmuls run faster with the long visible axis last. The hidden side
+    carries the 0/1 row weights (B·H multiplies instead of B·V)."""
+    if weights is None:
+        weights = jnp.ones((v_pos.shape[0],), v_pos.dtype)
+    n = jnp.maximum(jnp.sum(weights), 1.0)
+    wh_pos = h_pos * weights[:, None]
+    wh_neg = h_neg * weights[:, None]
+    dWT = (wh_pos.T @ v_pos - wh_neg.T @ v_neg) / n
+    dv = (weights @ (v_pos - v_neg)) / n
+    dh = jnp.sum(wh_pos - wh_neg, axis=0) / n
+    return dWT, dv, dh
+
+
 def cd_statistics(
     v_pos: jax.Array,
     h_pos: jax.Array,
@@ -72,17 +93,10 @@ def cd_statistics(
 ) -> RBMParams:
     """Contrastive-divergence gradient estimate (ascent direction), averaged over the batch:
     ⟨v hᵀ⟩_data - ⟨v hᵀ⟩_model, and likewise for the biases. `weights` (0/1 per row) masks padded
-    rows of a partial mini-batch. Exposed separately so tests can feed fixed samples."""
-    if weights is None:
-        weights = jnp.ones((v_pos.shape[0],), v_pos.dtype)
-    n = jnp.maximum(jnp.sum(weights), 1.0)
-    # weights go on the narrow (hidden) side: B·H multiplies instead of B·V
-    wh_pos = h_pos * weights[:, None]
-    wh_neg = h_neg * weights[:, None]
-    dW = (v_pos.T @ wh_pos - v_neg.T @ wh_neg) / n
-    dv = (weights @ (v_pos - v_neg)) / n
-    dh = jnp.sum(wh_pos - wh_neg, axis=0) / n
-    return RBMParams(dW, dv, dh)
+    rows of a partial mini-batch. Exposed so tests can feed fixed samples; the trainer uses the
+    same computation through `cd_statistics_hv`."""
+    dWT, dv, dh = cd_statistics_hv(v_pos, h_pos, v_neg, h_neg, weights)
+    return RBMParams(dWT.T, dv, dh)
 
 
 def cd_update(

@@ -35,15 +35,7 @@ import numpy as np
 from .config import TrainingConfig
 from .encoding import Encoding, StateMatrix
 from .model import Model
-from .rbm import (
-    RBMParams,
-    bernoulli,
-    cd_statistics,
-    free_energy,
-    hidden_probs,
-    init_params,
-    visible_probs,
-)
+from .rbm import RBMParams, bernoulli, cd_statistics_hv, init_params
 from .windows import augment_windows, extract_windows, model_encoding
 
 REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
@@ -103,9 +95,31 @@ class TrainData(NamedTuple):
     step_key: jax.Array  # folded with the global step: sampling noise
 
 
+class TrainParams(NamedTuple):
+    """The trainer's own layout: weights as [H, V] (faster XLA CPU matmuls with the long visible
+    axis last). `RBMParams` (W [V, H]) is what everything outside the trainer sees."""
+
+    WT: jax.Array
+    vbias: jax.Array
+    hbias: jax.Array
+
+
+def _hidden_probs(p: TrainParams, v: jax.Array) -> jax.Array:
+    return jax.nn.sigmoid(jnp.einsum("bv,hv->bh", v, p.WT) + p.hbias)
+
+
+def _visible_probs(p: TrainParams, h: jax.Array) -> jax.Array:
+    return jax.nn.sigmoid(h @ p.WT + p.vbias)
+
+
+def _free_energy(p: TrainParams, v: jax.Array) -> jax.Array:
+    x = jnp.einsum("bv,hv->bh", v, p.WT) + p.hbias
+    return -(v @ p.vbias) - jnp.sum(jax.nn.softplus(x), axis=-1)
+
+
 class TrainState(NamedTuple):
-    params: RBMParams
-    velocity: RBMParams
+    params: TrainParams
+    velocity: TrainParams
     chains: jax.Array  # PCD persistent chains [batch, V] (a dummy [1, 1] for CD)
     err_sum: jax.Array  # reconstruction error summed over this epoch's windows so far
     err_count: jax.Array
@@ -123,12 +137,12 @@ class Schedule(NamedTuple):
     epoch_end: jax.Array  # bool [chunk]
 
 
-def _free_energy_gap(params: RBMParams, data: TrainData) -> jax.Array:
+def _free_energy_gap(params: TrainParams, data: TrainData) -> jax.Array:
     """mean F(held-out) − mean F(training sample): grows when the model overfits."""
     w = data.metric_weights
     n = jnp.sum(w)
-    f_hold = jnp.sum(w * free_energy(params, data.holdout.astype(jnp.float32)))
-    f_train = jnp.sum(w * free_energy(params, data.train_sample.astype(jnp.float32)))
+    f_hold = jnp.sum(w * _free_energy(params, data.holdout.astype(jnp.float32)))
+    f_train = jnp.sum(w * _free_energy(params, data.train_sample.astype(jnp.float32)))
     return jnp.where(n > 0, (f_hold - f_train) / jnp.maximum(n, 1.0), jnp.nan)
 
 
@@ -144,36 +158,36 @@ def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainSta
     v0 = data.train[x.idx].astype(jnp.float32)
     params = state.params
 
-    ph0 = hidden_probs(params, v0)
+    ph0 = _hidden_probs(params, v0)
     h0 = bernoulli(k_h0, ph0)
     # the negative chain starts at the data (CD) or at the persistent chains (PCD)
-    h = bernoulli(k_chain, hidden_probs(params, state.chains)) if spec.pcd else h0
+    h = bernoulli(k_chain, _hidden_probs(params, state.chains)) if spec.pcd else h0
     v, ph, first_pv = v0, ph0, None
     for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
         k_v, k_h = jax.random.split(kk)
-        pv = visible_probs(params, h)
+        pv = _visible_probs(params, h)
         first_pv = pv if first_pv is None else first_pv
         last = i == spec.cd_k - 1
         v = pv if (last and not spec.pcd) else bernoulli(k_v, pv)
-        ph = hidden_probs(params, v)
+        ph = _hidden_probs(params, v)
         if not last:
             h = bernoulli(k_h, ph)
-    recon = visible_probs(params, h0) if spec.pcd else first_pv
+    recon = _visible_probs(params, h0) if spec.pcd else first_pv
     n = jnp.maximum(jnp.sum(weights), 1.0)
     row_err = jnp.mean((v0 - recon) ** 2, axis=1)
     batch_err = jnp.sum(row_err * weights) / n
 
-    g = cd_statistics(v0, ph0, v, ph, weights)
+    g = TrainParams(*cd_statistics_hv(v0, ph0, v, ph, weights))
     if spec.sparsity:
         q = jnp.sum(ph0 * weights[:, None], axis=0) / n
         pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
         v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
-        g = RBMParams(g.W - v_mean[:, None] * pen[None, :], g.vbias, g.hbias - pen)
+        g = TrainParams(g.WT - pen[:, None] * v_mean[None, :], g.vbias, g.hbias - pen)
     lr = hyper.learning_rate / (1.0 + hyper.lr_decay * x.epoch.astype(jnp.float32))
     mom = jnp.where(x.epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
-    g = RBMParams(g.W - hyper.weight_decay * params.W, g.vbias, g.hbias)
-    velocity = RBMParams(*(mom * u + lr * d for u, d in zip(state.velocity, g, strict=True)))
-    new_params = RBMParams(*(p + u for p, u in zip(params, velocity, strict=True)))
+    g = TrainParams(g.WT - hyper.weight_decay * params.WT, g.vbias, g.hbias)
+    velocity = TrainParams(*(mom * u + lr * d for u, d in zip(state.velocity, g, strict=True)))
+    new_params = TrainParams(*(p + u for p, u in zip(params, velocity, strict=True)))
     chains = v if spec.pcd else state.chains
 
     err_sum = state.err_sum + batch_err * n
@@ -235,6 +249,15 @@ def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
 
 def _pow2_floor(x: float) -> int:
     return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
+
+
+def _host_copy(params) -> dict[str, np.ndarray]:
+    """numpy {"W" [V, H], "vbias", "hbias"} from device `RBMParams` or host `TrainParams`."""
+    if isinstance(params, TrainParams):
+        W = np.ascontiguousarray(np.asarray(params.WT).T)
+    else:
+        W = np.asarray(params.W)
+    return {"W": W, "vbias": np.asarray(params.vbias), "hbias": np.asarray(params.hbias)}
 
 
 def make_trainer(
@@ -365,7 +388,9 @@ class Trainer:
             jnp.asarray(np.arange(m) < n_metric, jnp.float32),
             run_key,
         )
-        zeros = RBMParams(*(jnp.zeros_like(p) for p in params))
+        self._host_params = _host_copy(params)
+        params = TrainParams(params.W.T, params.vbias, params.hbias)
+        zeros = TrainParams(*(jnp.zeros_like(p) for p in params))
         chains = jnp.asarray(train[:batch], jnp.float32) if config.pcd else jnp.zeros((1, 1))
         self._state = TrainState(params, zeros, chains, jnp.float32(0.0), jnp.float32(0.0))
         self._perm_epoch = -1
@@ -373,9 +398,6 @@ class Trainer:
         self.dataset_summary = self._summarise(matrices, windows.shape[0], train.shape[0], n_hold)
 
         self._lock = threading.Lock()
-        self._host_params = {
-            k: np.asarray(v) for k, v in zip(RBMParams._fields, params, strict=True)
-        }
         self._pause = threading.Event()
         self._cancel = threading.Event()
         self._wake = threading.Event()
@@ -517,9 +539,7 @@ class Trainer:
                 remaining_s = (self.total_steps - steps_done) * per_call / self.spec.chunk
                 resize_to = self._better_chunk(per_call, remaining_s)
             with self._lock:
-                self._host_params = {
-                    k: np.asarray(v) for k, v in zip(RBMParams._fields, host_params, strict=True)
-                }
+                self._host_params = _host_copy(host_params)
                 self.history.extend(records)
             eta = active_time / steps_done * (self.total_steps - steps_done)
             for rec in records:
