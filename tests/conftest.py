@@ -24,7 +24,9 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared reference data not found at {SHARED_DATA} (only present on dev/CI machines)")
+        pytest.skip(
+            f"shared reference data not found at {SHARED_DATA} (only present on dev/CI machines)"
+        )
     return SHARED_DATA
 
 

@@ -21,7 +21,11 @@ SMALL = Encoding(steps_per_beat=4, low=60, high=71)
 
 
 @settings(max_examples=200, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(0, 40), st.just(SMALL.width)), elements=st.integers(0, 1)))
+@given(
+    arrays(
+        np.uint8, st.tuples(st.integers(0, 40), st.just(SMALL.width)), elements=st.integers(0, 1)
+    )
+)
 def test_encode_decode_is_exact_for_canonical_matrices(raw):
     m = canonicalize(raw)
     assert np.array_equal(canonicalize(m), m), "canonicalize must be idempotent"
