@@ -18,13 +18,20 @@ from PySide6.QtWidgets import (
 from ui_songs import make_broken_folder, make_song_folder
 
 from rbm_studio.resources import sample_midi_dir
+from rbm_studio.ui.app import build_main_window
 from rbm_studio.ui.dataset_browser import SAMPLE_HINT
-from rbm_studio.ui.main_window import MainWindow
+from rbm_studio.ui.main_window import (
+    DEFAULT_GENERATION_HEIGHT,
+    DEFAULT_SIDE_DOCK_WIDTHS,
+    MainWindow,
+)
 from rbm_studio.ui.settings import AppSettings
 
 
 def make_window(qtbot, settings_file: Path) -> MainWindow:
-    window = MainWindow(AppSettings(settings_file))
+    """The full window a person sees, transport included. No MIDI API is searched, so the bar
+    says "no output" whatever JACK server another test may have left running."""
+    window = build_main_window(AppSettings(settings_file), midi_apis=[])
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()
@@ -162,8 +169,13 @@ def test_settings_remember_folder_form_and_layout(qtbot, tmp_path):
     wait_import(qtbot, again)
     assert not again.browser.is_sample_set
     assert again.browser.sources == [folder]
+    again.training_dock.setFloating(True)
+    again.transport_toolbar.hide()
     again.reset_layout_action.trigger()
     assert not again.generation_dock.isHidden()
+    assert not again.training_dock.isFloating()
+    assert again.transport_toolbar.isVisible()  # the transport is part of the default layout
+    assert_default_dock_sizes(again)
 
 
 def test_keyboard_shortcuts_and_tooltips(qtbot, tmp_path):
@@ -206,11 +218,42 @@ def test_modified_mark_in_title(qtbot, tmp_path):
     assert window.isWindowModified()
 
 
+def assert_default_dock_sizes(window: MainWindow) -> None:
+    """The docks have their default sizes (give or take the splitter handles)."""
+    dataset, training = DEFAULT_SIDE_DOCK_WIDTHS
+    assert abs(window.dataset_dock.width() - dataset) <= 12, window.dataset_dock.width()
+    assert abs(window.training_dock.width() - training) <= 12, window.training_dock.width()
+    height = window.generation_dock.height()
+    assert abs(height - DEFAULT_GENERATION_HEIGHT) <= 12, height
+
+
+def test_full_window_has_transport_and_readable_docks(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path / "settings.ini")
+    transport = window.transport
+    assert transport is not None and transport.isVisible()
+    assert window.transport_toolbar.isVisible() and window.main_toolbar.isVisible()
+    # The transport has its own row under the main toolbar.
+    assert window.transport_toolbar.y() >= window.main_toolbar.geometry().bottom()
+    qtbot.waitUntil(lambda: not transport.busy, timeout=20_000)
+    assert transport.message.isVisible() and transport.message.text()
+    # Docks start at readable sizes, not squeezed to their minimum hints.
+    assert window.width() == 1400
+    assert_default_dock_sizes(window)
+    # The long "no output" message wraps inside the window rather than widening it.
+    message = transport.message
+    assert window.width() == 1400
+    assert message.height() >= message.heightForWidth(message.width())
+    assert message.geometry().right() <= transport.width()
+
+
 def test_transport_hook(qtbot, tmp_path):
     from PySide6.QtWidgets import QPushButton
 
-    window = make_window(qtbot, tmp_path / "settings.ini")
-    assert window.transport_toolbar.isHidden()
+    window = MainWindow(AppSettings(tmp_path / "settings.ini"))  # no transport installed
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.transport is None and window.transport_toolbar.isHidden()
     button = QPushButton("Play")
     button.setToolTip("Play")
     window.add_transport(button)

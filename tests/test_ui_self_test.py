@@ -9,8 +9,9 @@ import sys
 from PySide6.QtGui import QImage
 
 
-def test_self_test_exits_zero_and_writes_screenshot(tmp_path):
-    shot = tmp_path / "self-test.png"
+def test_self_test_exits_zero_and_writes_screenshot(artifacts_dir):
+    shot = artifacts_dir / "self_test.png"
+    shot.unlink(missing_ok=True)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     proc = subprocess.run(
         [sys.executable, "-m", "rbm_studio", "--self-test", "--screenshot", str(shot)],
@@ -22,6 +23,8 @@ def test_self_test_exits_zero_and_writes_screenshot(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("self-test ok: imported"), proc.stdout
     assert "generated 1 song" in proc.stdout
+    # The transport bar finished its search: an output is open, or it says why there is none.
+    assert "MIDI output" in proc.stdout, proc.stdout
     image = QImage(str(shot))
     assert not image.isNull() and image.width() >= 800
 

@@ -11,7 +11,7 @@ from rbm_studio.playback.gm_programs import GM_PROGRAMS
 from rbm_studio.playback.jack_server import JackListener
 from rbm_studio.ui.piano_roll import PianoRoll
 from rbm_studio.ui.settings import AppSettings
-from rbm_studio.ui.transport import TransportBar, install_transport, output_choices
+from rbm_studio.ui.transport import TransportBar, output_choices
 
 
 def tune(beats: int = 16, bpm: float = 240.0) -> Song:
@@ -31,13 +31,12 @@ def test_gm_program_list_is_complete():
 
 def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, artifacts_dir):
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
-    from rbm_studio.ui.main_window import MainWindow
+    from rbm_studio.ui.app import build_main_window
 
-    window = MainWindow(settings)
+    window = build_main_window(settings, midi_apis=["jack"])
     qtbot.addWidget(window)
-    transport = None
+    transport = window.transport
     try:
-        transport = install_transport(window, apis=["jack"])
         qtbot.waitUntil(lambda: transport.refresh_job.is_done and not transport.busy, timeout=20000)
         qtbot.waitUntil(
             lambda: transport.message.text().startswith("No MIDI output"), timeout=20000
@@ -56,13 +55,18 @@ def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, arti
         assert "FluidSynth" in text and "virtual port" in text and "export" in text
         assert "no JACK server running" in text
         assert transport.output_combo.currentText() == "No output"
+        # The long message wraps inside the window: not clipped, the window no wider.
+        assert window.width() == 1400
+        assert transport.message.height() >= transport.message.heightForWidth(
+            transport.message.width()
+        )
+        assert window.dataset_dock.width() >= 250  # docks at their default, readable sizes
         # Space does nothing harmful without an output
         qtbot.keyClick(window, Qt.Key.Key_Space)
         assert transport.player.state == "stopped"
         window.grab().save(str(artifacts_dir / "playback_no_output.png"))
     finally:
-        if transport is not None:
-            transport.shutdown()
+        transport.shutdown()
 
 
 def test_output_choices_put_real_ports_before_virtual():

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QIcon
@@ -13,6 +14,10 @@ from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from ..resources import resource_path
+
+if TYPE_CHECKING:  # the window modules are imported when the window is built
+    from .main_window import MainWindow
+    from .settings import AppSettings
 
 ORGANISATION = "RBM Studio"
 APPLICATION = "RBM Studio"
@@ -41,6 +46,25 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def build_main_window(
+    settings: AppSettings | None = None, *, midi_apis: list[str] | None = None
+) -> MainWindow:
+    """The window a person sees: main window with the transport bar installed. The app, the
+    self-test and the GUI tests all build it here, so they show and exercise the same thing.
+
+    `settings` is an `AppSettings` (default: the user's); `midi_apis` limits the MIDI APIs the
+    transport searches for outputs (default: every one this rtmidi build has). The search runs
+    in a background job: this returns at once, and the bar says what it found when it is done.
+    """
+    from .main_window import MainWindow
+    from .settings import AppSettings
+    from .transport import install_transport
+
+    window = MainWindow(settings if settings is not None else AppSettings())
+    install_transport(window, apis=midi_apis)
+    return window
+
+
 def run_app(args: argparse.Namespace) -> int:
     """Entry point from `rbm_studio.cli`: handles `--self-test`, `--folder` and `--model`."""
     if getattr(args, "self_test", False):
@@ -65,11 +89,8 @@ def run_app(args: argparse.Namespace) -> int:
         return 2
     app = create_application()
     from ..core.startup_marks import mark
-    from .main_window import MainWindow
-    from .transport import install_transport
 
-    window = MainWindow()
-    install_transport(window)
+    window = build_main_window()
     window.show()
     mark("window_shown")
     window.start(folder=folder, model=model)

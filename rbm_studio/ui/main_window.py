@@ -47,6 +47,9 @@ from .workers import Job, run_function, stop_all_jobs
 
 APP_TITLE = "RBM Studio"
 MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
+# Initial dock sizes in pixels (dataset, training; generation height) for the 1400×900 window.
+DEFAULT_SIDE_DOCK_WIDTHS = (300, 500)
+DEFAULT_GENERATION_HEIGHT = 230
 
 
 def data_encoding_of(model: Model) -> Encoding:
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.generation_dock)
         self._sized_docks = False
+        self.transport: QWidget | None = None  # set by add_transport (ui.app.build_main_window)
 
         self.activity = QLabel("Ready.")
         self.activity.setToolTip("What RBM Studio is doing now")
@@ -151,11 +155,26 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         # Dock sizes only take once the window has its real size; a saved layout wins.
         if not self._sized_docks and self.settings.window_state() is None:
-            self.resizeDocks(
-                [self.dataset_dock, self.training_dock], [360, 520], Qt.Orientation.Horizontal
-            )
-            self.resizeDocks([self.generation_dock], [230], Qt.Orientation.Vertical)
+            self.apply_default_dock_sizes()
         self._sized_docks = True
+
+    def apply_default_dock_sizes(self) -> None:
+        """Song list and training panel wide enough to read, the piano roll gets the rest.
+        Without this the docks start at their minimum hints (the song list squeezed to its
+        word-wrapped hint, the training panel at its plots' wide hint)."""
+        self.resizeDocks(
+            [self.dataset_dock, self.training_dock],
+            list(DEFAULT_SIDE_DOCK_WIDTHS),
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks(
+            [self.generation_dock], [DEFAULT_GENERATION_HEIGHT], Qt.Orientation.Vertical
+        )
+        # resizeDocks only records the sizes; lay out now so the very next paint (or a
+        # screenshot taken right away) already shows them.
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
 
     # -- construction -----------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -293,9 +312,12 @@ class MainWindow(QMainWindow):
             self.main_toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.main_toolbar)
         panels.addAction(self.main_toolbar.toggleViewAction())
-        # Playback (helper F) puts its transport controls here via add_transport().
+        # The transport (ui.transport, installed by ui.app.build_main_window) goes here via
+        # add_transport(), on its own row under the main toolbar: it is wide, and the main
+        # toolbar stays whole. The row break is part of the default layout "Reset layout" restores.
         self.transport_toolbar = QToolBar("Transport")
         self.transport_toolbar.setObjectName("transportToolbar")
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport_toolbar)
         self.transport_toolbar.hide()
         panels.addAction(self.transport_toolbar.toggleViewAction())
@@ -337,9 +359,10 @@ class MainWindow(QMainWindow):
 
     # -- hooks for other features -----------------------------------------------------------
     def add_transport(self, widget: QWidget) -> None:
-        """Add playback controls (helper F's transport) to the transport toolbar."""
+        """Add playback controls (the transport bar) to the transport toolbar."""
         self.transport_toolbar.addWidget(widget)
         self.transport_toolbar.show()
+        self.transport = widget
 
     def current_song(self) -> Song | None:
         return self.piano_roll.song
@@ -652,6 +675,10 @@ class MainWindow(QMainWindow):
         for dock in (self.dataset_dock, self.training_dock, self.generation_dock):
             dock.show()
             dock.setFloating(False)
+        # The default state was saved before any transport was added (it was hidden then).
+        self.transport_toolbar.setVisible(self.transport is not None)
+        self.main_toolbar.show()
+        self.apply_default_dock_sizes()
 
     @Slot()
     def show_about(self) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 IMPORT_TIMEOUT_S = 120.0
 TRAIN_TIMEOUT_S = 300.0
 GENERATE_TIMEOUT_S = 120.0
+PORTS_TIMEOUT_S = 60.0
 
 
 class SelfTestError(Exception):
@@ -75,13 +76,11 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     from ..core.config import TrainingConfig
     from ..core.startup_marks import mark
     from ..resources import sample_midi_dir
-    from .app import create_application
-    from .main_window import MainWindow
-    from .settings import AppSettings
+    from .app import build_main_window, create_application
 
     app = create_application()
     _quiet_offscreen_warnings()
-    window = MainWindow(AppSettings())
+    window = build_main_window()
     window.resize(1400, 900)
     window.show()
     app.processEvents()
@@ -126,6 +125,21 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     song = window.piano_roll.song
     if song is None:
         raise SelfTestError("the generated song is not shown in the piano roll")
+
+    step("looking for MIDI outputs")
+    transport = window.transport
+    if transport is None or not transport.isVisible():
+        raise SelfTestError("the transport bar is not shown")
+    wait_until(app, lambda: not transport.busy, PORTS_TIMEOUT_S, "the MIDI output search")
+    if transport.song is not song:
+        raise SelfTestError("the transport bar does not hold the song in the piano roll")
+    if transport.ready:
+        outputs = f"MIDI output {transport.output_combo.currentText()!r}"
+    elif transport.message.isVisible() and transport.message.text():
+        outputs = "no MIDI output (the transport says why)"
+    else:
+        raise SelfTestError("no MIDI output, and the transport bar does not say why")
+    app.processEvents()
     image = window.grab()
     if image.isNull() or image.width() < 100:
         raise SelfTestError("the window could not be rendered")
@@ -143,7 +157,7 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     print(
         f"self-test ok: imported {len(report.loaded)} songs ({len(report.skipped)} skipped), "
         f"trained 1 epoch (error {error:.4f}), generated 1 song "
-        f"({len(song.notes)} notes){shot} in {elapsed:.1f} s"
+        f"({len(song.notes)} notes), {outputs}{shot} in {elapsed:.1f} s"
     )
     mark("self_test_done")
     return 0

@@ -237,7 +237,8 @@ class TransportBar(QWidget):
 
     # -- wiring -----------------------------------------------------------------------------
     def attach_to_window(self, window: QWidget) -> None:
-        """Space toggles play anywhere in `window`; closing the window silences the synth."""
+        """Space toggles play anywhere in `window`; closing the window silences the synth and
+        releases the MIDI output."""
         window.addAction(self.play_action)
         window.installEventFilter(self)
 
@@ -251,7 +252,10 @@ class TransportBar(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.Close:
-            self.player.stop()
+            # The window closing ends the app: silence the synth and end the player thread now
+            # rather than at aboutToQuit (which never comes when windows are built and closed
+            # one after another, as in the tests).
+            self.shutdown()
         return False
 
     def shutdown(self) -> None:
@@ -543,15 +547,10 @@ def install_transport(window, *, apis: list[str] | None = None) -> TransportBar:
     window.songShown.connect(transport.set_song)
     transport.wavExported.connect(lambda path: window.show_status(f"Exported {path}"))
     transport.wavFailed.connect(lambda message: window.show_status(f"WAV export failed: {message}"))
-    window.add_transport(transport)
-    toolbar = getattr(window, "transport_toolbar", None)
-    if toolbar is not None:
-        # Its own row under the main toolbar: the transport is wide, the main toolbar stays whole.
-        window.insertToolBarBreak(toolbar)
+    window.add_transport(transport)  # its own toolbar row under the main toolbar
     if window.current_song() is not None:
         transport.set_song(window.current_song())
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(transport.shutdown)
-    window.transport = transport
     return transport
