@@ -14,11 +14,13 @@ from rbm_studio.core.dataset import import_folder
 from rbm_studio.core.midi import read_midi
 from rbm_studio.core.model_file import save_model
 from rbm_studio.core.training import Trainer
+from rbm_studio.resources import sample_midi_dir
+from rbm_studio.ui.app import build_main_window
 from rbm_studio.ui.main_window import MainWindow
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.training_worker import autosave_path
 
-# Every test trains with this shape, so JAX compiles the training step once per session.
+# Most tests train with this shape, so JAX compiles their training step once per session.
 TINY = TrainingConfig(hidden=12, window=15, batch_size=100, epochs=2, seed=0)
 
 
@@ -34,7 +36,8 @@ def trained_model(song_folder):
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:
-    window = MainWindow(AppSettings(tmp_path / "settings.ini"))
+    """The full window (transport included; no MIDI API searched, so no output)."""
+    window = build_main_window(AppSettings(tmp_path / "settings.ini"), midi_apis=[])
     window.training.autosave_to = tmp_path / "autosave.rbm"
     qtbot.addWidget(window)
     window.resize(1400, 900)
@@ -80,22 +83,42 @@ def test_two_epochs_update_plots_and_signals_in_order(qtbot, tmp_path, song_fold
     assert (tmp_path / "autosave.rbm").is_file()
 
 
-def test_stop_ends_training_within_a_second_and_keeps_model(
-    qtbot, tmp_path, song_folder, artifacts_dir
-):
+def test_stop_ends_training_within_a_second_and_keeps_model(qtbot, tmp_path, artifacts_dir):
+    if not any(sample_midi_dir().glob("*.mid")):
+        pytest.skip(f"bundled sample songs not generated yet in {sample_midi_dir()}")
+    # What a person sees after pressing Train at first launch: the bundled chorales with the
+    # default settings (200 epochs; about 6 batches an epoch, so a run lasts seconds, not a
+    # blink), captured a quarter of the way through.
     window = make_window(qtbot, tmp_path)
-    import_songs(qtbot, window, song_folder)
-    window.training.set_config(TrainingConfig(**{**TINY.to_dict(), "epochs": 1_000_000}))
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000):
+        assert window.load_sample_songs()
+    config = TrainingConfig()
+    window.training.set_config(config)
     assert window.train()
     panel = window.training
+
+    def epoch() -> int:
+        return panel.progress_log[-1].epoch if panel.progress_log else 0
+
     qtbot.waitUntil(
-        lambda: len(panel.error_plot.epoch_x) >= 20 and panel.heatmap.updates >= 2, timeout=60_000
+        lambda: (
+            epoch() >= config.epochs // 4
+            and len(panel.error_plot.epoch_x) >= 20
+            and panel.heatmap.updates >= 2
+        ),
+        timeout=120_000,
     )
     assert panel.state == "training"
     window.grab().save(str(artifacts_dir / "training_midway.png"))
+    # Pause at once, so the rest of the test runs well before the 200 epochs are done.
+    panel.pause_button.click()
+    shown = epoch()
+    assert panel.epoch_label.text().startswith("Epoch ")
+    assert panel.epoch_label.text().endswith(f" / {config.epochs}")
+    assert 0 < panel.progress_bar.value() < 1000  # a part of the run, not 0 % or done
+    assert panel.eta_label.text() != "ETA —" and shown < config.epochs
 
     # Pause holds the epoch count; Resume continues.
-    panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.progress_log[-1].phase == "paused", timeout=2_000)
     paused_at = panel.progress_log[-1].epoch
     qtbot.wait(300)
