@@ -100,12 +100,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.config import TrainingConfig
     from ..resources import sample_midi_dir
-    from ..ui.app import create_application
-    from ..ui.main_window import MainWindow
-    from ..ui.settings import AppSettings
+    from ..ui.app import build_main_window, create_application
 
     app = create_application()
-    window = MainWindow(AppSettings())
+    window = build_main_window()  # the window a person sees, transport bar included
     window.resize(1400, 900)
     window.show()
     folder = Path(args.folder) if args.folder else sample_midi_dir()
