@@ -73,14 +73,27 @@ def cd_statistics_hv(
     """`cd_statistics` with the weight gradient as [H, V] (hᵀv): the layout the trainer keeps W
     in, because XLA's CPU matmuls run faster with the long visible axis last. The hidden side
     carries the 0/1 row weights (B·H multiplies instead of B·V)."""
+    return cd_statistics_t(v_pos, h_pos.T, v_neg, h_neg.T, weights)
+
+
+def cd_statistics_t(
+    v_pos: jax.Array,
+    hT_pos: jax.Array,
+    v_neg: jax.Array,
+    hT_neg: jax.Array,
+    weights: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """`cd_statistics_hv` with the hidden states given as [H, B], the trainer's layout: the weight
+    gradient is then a plain [H, B] @ [B, V] product, which XLA's CPU dot library (YNNPACK)
+    handles; a transposed left operand (hᵀ of a [B, H] array) falls back to a slower kernel."""
     if weights is None:
         weights = jnp.ones((v_pos.shape[0],), v_pos.dtype)
     n = jnp.maximum(jnp.sum(weights), 1.0)
-    wh_pos = h_pos * weights[:, None]
-    wh_neg = h_neg * weights[:, None]
-    dWT = (wh_pos.T @ v_pos - wh_neg.T @ v_neg) / n
+    wh_pos = hT_pos * weights[None, :]
+    wh_neg = hT_neg * weights[None, :]
+    dWT = (wh_pos @ v_pos - wh_neg @ v_neg) / n
     dv = (weights @ (v_pos - v_neg)) / n
-    dh = jnp.sum(wh_pos - wh_neg, axis=0) / n
+    dh = jnp.sum(wh_pos - wh_neg, axis=1) / n
     return dWT, dv, dh
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from .config import TrainingConfig
 from .encoding import Encoding, StateMatrix
 from .model import Model
-from .rbm import RBMParams, bernoulli, cd_statistics_hv, init_params
+from .rbm import RBMParams, bernoulli, cd_statistics_t, init_params
 from .windows import augment_windows, extract_windows, model_encoding
 
 REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
@@ -97,18 +97,23 @@ class TrainData(NamedTuple):
 
 class TrainParams(NamedTuple):
     """The trainer's own layout: weights as [H, V] (faster XLA CPU matmuls with the long visible
-    axis last). `RBMParams` (W [V, H]) is what everything outside the trainer sees."""
+    axis last; with hidden probabilities [H, B] and samples [B, H] all five CD-1 products are
+    plain row-major dots). `RBMParams` (W [V, H]) is what everything outside the trainer sees."""
 
     WT: jax.Array
     vbias: jax.Array
     hbias: jax.Array
 
 
-def _hidden_probs(p: TrainParams, v: jax.Array) -> jax.Array:
-    return jax.nn.sigmoid(jnp.einsum("bv,hv->bh", v, p.WT) + p.hbias)
+def _hidden_probs_t(p: TrainParams, v: jax.Array) -> jax.Array:
+    """p(h=1 | v) as [H, B]: WT @ vᵀ runs on XLA CPU's fast dot kernel (YNNPACK), v @ WTᵀ
+    ([B, H] out) on a slower one, and the [H, B] result feeds the weight gradient untransposed."""
+    return jax.nn.sigmoid(p.WT @ v.T + p.hbias[:, None])
 
 
 def _visible_probs(p: TrainParams, h: jax.Array) -> jax.Array:
+    """p(v=1 | h) [B, V] from hidden samples [B, H] (sampled from `_hidden_probs_t(...).T`, so
+    h @ WT is again a plain product)."""
     return jax.nn.sigmoid(h @ p.WT + p.vbias)
 
 
@@ -158,10 +163,11 @@ def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainSta
     v0 = data.train[x.idx].astype(jnp.float32)
     params = state.params
 
-    ph0 = _hidden_probs(params, v0)
-    h0 = bernoulli(k_h0, ph0)
+    # hidden probabilities are [H, B] (see `_hidden_probs_t`), hidden samples [B, H]
+    ph0 = _hidden_probs_t(params, v0)
+    h0 = bernoulli(k_h0, ph0.T)
     # the negative chain starts at the data (CD) or at the persistent chains (PCD)
-    h = bernoulli(k_chain, _hidden_probs(params, state.chains)) if spec.pcd else h0
+    h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
     v, ph, first_pv = v0, ph0, None
     for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
         k_v, k_h = jax.random.split(kk)
@@ -169,17 +175,17 @@ def _train_step(spec: StaticSpec, hyper: Hyper, data: TrainData, state: TrainSta
         first_pv = pv if first_pv is None else first_pv
         last = i == spec.cd_k - 1
         v = pv if (last and not spec.pcd) else bernoulli(k_v, pv)
-        ph = _hidden_probs(params, v)
+        ph = _hidden_probs_t(params, v)
         if not last:
-            h = bernoulli(k_h, ph)
+            h = bernoulli(k_h, ph.T)
     recon = _visible_probs(params, h0) if spec.pcd else first_pv
     n = jnp.maximum(jnp.sum(weights), 1.0)
     row_err = jnp.mean((v0 - recon) ** 2, axis=1)
     batch_err = jnp.sum(row_err * weights) / n
 
-    g = TrainParams(*cd_statistics_hv(v0, ph0, v, ph, weights))
+    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights))
     if spec.sparsity:
-        q = jnp.sum(ph0 * weights[:, None], axis=0) / n
+        q = (ph0 @ weights) / n
         pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
         v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
         g = TrainParams(g.WT - pen[:, None] * v_mean[None, :], g.vbias, g.hbias - pen)
