@@ -30,6 +30,6 @@ $PY tools/compare_models.py --rbm "$OUT/rbm_sample.rbm" --rnn "$OUT/rnn_sample.r
     --songs-dir resources/sample_midi --out "$OUT/compare" | tee "$OUT/compare.log"
 
 # 4. AIS convergence check for the (sharper) Nottingham model: the same model on the first 10 test
-#    pieces with 4000 β per frame (500 β slightly underestimates log Z there, i.e. flatters).
+#    pieces with 16000 β per frame (500 β slightly underestimates log Z there, i.e. flatters).
 $PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" --test-only \
-    --test-pieces 10 --chains 8 --betas 4000 | tee "$OUT/nottingham_4000.log"
+    --test-pieces 10 --chains 8 --betas 16000 | tee "$OUT/nottingham_16000.log"
