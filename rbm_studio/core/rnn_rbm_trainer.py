@@ -10,7 +10,6 @@ is mean F(held-out songs' frames) − mean F(training frames), per frame, at eac
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator, Sequence
 
@@ -21,13 +20,16 @@ from .encoding import Encoding, StateMatrix
 from .model import Model
 from .rnn_rbm_model import KIND, check_params, model_sequences, rnn_config
 from .training import REPORT_INTERVAL_S, TrainingProgress
-from .windows import model_encoding, transpose_rows
+from .training_control import TrainerControls
+from .windows import transpose_rows
 
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
 
 
-class RnnRbmTrainer:
+class RnnRbmTrainer(TrainerControls):
     """Trains a kind "rnn-rbm" `Model` on whole songs (see module doc)."""
+
+    KIND = KIND
 
     def __init__(
         self,
@@ -37,19 +39,7 @@ class RnnRbmTrainer:
         *,
         model: Model | None = None,
     ) -> None:
-        problems = config.validate()
-        if problems:
-            raise ValueError("invalid training settings: " + " ".join(problems))
-        if config.model != KIND:
-            raise ValueError(f"this trainer trains kind {KIND!r}, not {config.model!r}")
-        for m in matrices:
-            if m.encoding != encoding:
-                raise ValueError(
-                    f"song {m.title!r} uses encoding {m.encoding}, expected {encoding}"
-                )
-        self.config = config
-        self.data_encoding = encoding
-        self.encoding = model_encoding(encoding, config.frame_level)
+        self._take_inputs(config, matrices, encoding)
         songs = [s for s in model_sequences(config.frame_level, matrices) if len(s) >= 2]
         if not songs:
             raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
@@ -81,15 +71,7 @@ class RnnRbmTrainer:
             problems = check_params(model.params)
             if problems:
                 raise ValueError(problems[0])
-            if model.n_visible != self.n_visible or model.n_hidden != self.n_hidden:
-                raise ValueError(
-                    f"the model has {model.n_visible} visible / {model.n_hidden} hidden units but "
-                    f"these settings need {self.n_visible} / {self.n_hidden}"
-                )
-            if model.encoding != self.encoding:
-                raise ValueError(
-                    f"the model uses encoding {model.encoding}, the songs {self.encoding}"
-                )
+            self._check_model_shape(model)
             self._initial = {k: np.asarray(v, np.float32) for k, v in model.params.items()}
             self.epoch_offset = model.epochs_trained
             self.history = [dict(h) for h in model.history]
@@ -99,62 +81,17 @@ class RnnRbmTrainer:
         n_seq = len(self._cut_count())
         self.batches_per_epoch = max(1, -(-n_seq // self.rnn_config.batch_size))
 
-        self._lock = threading.Lock()
-        self._host_params: dict[str, np.ndarray] = dict(self._initial or {})
-        self._pause = threading.Event()
-        self._cancel = threading.Event()
-        self._wake = threading.Event()
-        self._started = False
-        self.compile_seconds: float | None = None
-        self.chunk_seconds: float | None = None
-        self.finished = False
+        self._init_controls(dict(self._initial or {}))
 
     def _cut_count(self) -> list:
         from .rnn_rbm_training import cut_subsequences
 
         return cut_subsequences(self._train, self.rnn_config.seq_len, np.random.default_rng(0))
 
-    # ----- control (any thread) -----
-    def pause(self) -> None:
-        self._pause.set()
-
-    def resume(self) -> None:
-        self._pause.clear()
-        self._wake.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._wake.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     # ----- numpy views (any thread) -----
-    def weights(self) -> np.ndarray:
-        with self._lock:
-            if "W" not in self._host_params:
-                return np.zeros((self.n_visible, self.n_hidden), np.float32)
-            return self._host_params["W"].copy()
-
-    def snapshot(self) -> Model:
-        """The model trained so far (numpy copies), with its history."""
-        with self._lock:
-            params = {k: v.copy() for k, v in self._host_params.items()}
-            history = [dict(h) for h in self.history]
-        cfg = TrainingConfig.from_dict(self.config.to_dict())
-        dataset = dict(self.dataset_summary)
-        if self._previous_dataset:
-            dataset["previous"] = self._previous_dataset
-        model = Model(KIND, params, cfg, self.encoding, history, dataset)
-        if self._created is not None:
-            model.created = self._created
-        return model
-
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1 | v, past) of each RBM hidden unit over the frames of a few training songs."""
-        with self._lock:
-            params = {k: v.copy() for k, v in self._host_params.items()}
+        params = self._params_copy()
         if "W" not in params:
             return np.zeros(self.n_hidden, np.float32)
         acts = []
@@ -168,9 +105,7 @@ class RnnRbmTrainer:
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
-        if self._started:
-            raise RuntimeError("a Trainer can only be iterated once")
-        self._started = True
+        self._start_once()
         from . import rnn_rbm_training
 
         total_epochs = self.epoch_offset + self.config.epochs
@@ -219,10 +154,7 @@ class RnnRbmTrainer:
                         "elapsed": round(active, 4),
                     }
                     recon_sum = recon_n = 0.0
-            with self._lock:
-                self._host_params = params
-                if record is not None:
-                    self.history.append(record)
+            self._publish(params, [] if record is None else [record])
             eta = active / steps_done * (total_steps - steps_done) if steps_done else None
             if record is not None:
                 yield progress(
@@ -254,11 +186,12 @@ class RnnRbmTrainer:
                 )
                 last_report = time.perf_counter()
             while self._pause.is_set() and not self._cancel.is_set():
-                self._wake.clear()
-                yield progress(
-                    "paused", elapsed=active, recon_error=last_recon, free_energy_gap=last_gap
+                yield from self._report_paused(
+                    progress(
+                        "paused", elapsed=active, recon_error=last_recon, free_energy_gap=last_gap
+                    ),
+                    REPORT_INTERVAL_S,
                 )
-                self._wake.wait(REPORT_INTERVAL_S)
             if self._cancel.is_set():
                 finished = False
                 break
@@ -273,12 +206,6 @@ class RnnRbmTrainer:
             eta=0.0 if finished else None,
         )
 
-    def run(self) -> Model:
-        """Train to the end (or until cancelled) and return the model."""
-        for _ in self:
-            pass
-        return self.snapshot()
-
     # ----- helpers -----
     def _free_energy_gap(self, params: dict) -> float | None:
         if not self._holdout:
@@ -290,17 +217,10 @@ class RnnRbmTrainer:
         )
 
     def _summarise(self, matrices, n_train: int, n_hold: int) -> dict:
-        bpms = [float(m.bpm) for m in matrices]
-        sigs = [f"{m.time_signature[0]}/{m.time_signature[1]}" for m in matrices]
         return {
-            "songs": len(matrices),
-            "steps": int(sum(m.steps for m in matrices)),
+            **self._summary_common(matrices),
             "train_songs": int(n_train),
             "holdout_songs": int(n_hold),
-            "bpm": float(np.median(bpms)) if bpms else 120.0,
-            "time_signature": max(set(sigs), key=sigs.count) if sigs else "4/4",
-            "titles": [m.title for m in matrices[:200]],
-            "data_encoding": self.data_encoding.to_dict(),
         }
 
 

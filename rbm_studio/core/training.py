@@ -21,7 +21,6 @@ and `hidden_activations()` never touch JAX and are safe to call from the GUI thr
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,8 @@ from .config import TrainingConfig
 from .encoding import Encoding, StateMatrix
 from .model import Model
 from .rbm import RBMParams, bernoulli, cd_statistics_t, init_params
-from .windows import augment_windows, extract_windows, model_encoding
+from .training_control import TrainerControls
+from .windows import augment_windows, extract_windows
 
 REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
@@ -308,8 +308,10 @@ def make_trainer(
     return Trainer(config, matrices, encoding, model=model)
 
 
-class Trainer:
+class Trainer(TrainerControls):
     """Iterate it to train; `pause()`, `resume()`, `cancel()`, `snapshot()` work from any thread."""
+
+    KIND = "rbm"
 
     def __init__(
         self,
@@ -319,19 +321,7 @@ class Trainer:
         *,
         model: Model | None = None,
     ) -> None:
-        problems = config.validate()
-        if problems:
-            raise ValueError("invalid training settings: " + " ".join(problems))
-        if config.model != "rbm":
-            raise ValueError(f"this trainer trains kind 'rbm', not {config.model!r}")
-        for m in matrices:
-            if m.encoding != encoding:
-                raise ValueError(
-                    f"song {m.title!r} uses encoding {m.encoding}, expected {encoding}"
-                )
-        self.config = config
-        self.data_encoding = encoding
-        self.encoding = model_encoding(encoding, config.frame_level)
+        self._take_inputs(config, matrices, encoding)
         window, stride = config.effective_window, config.effective_stride
         windows = extract_windows(
             matrices, window=window, stride=stride, frame_level=config.frame_level
@@ -366,15 +356,7 @@ class Trainer:
         if model is not None:
             if model.kind != "rbm":
                 raise ValueError(f"cannot continue training a {model.kind!r} model here")
-            if model.n_visible != self.n_visible or model.n_hidden != self.n_hidden:
-                raise ValueError(
-                    f"the model has {model.n_visible} visible / {model.n_hidden} hidden units but "
-                    f"these settings need {self.n_visible} / {self.n_hidden}"
-                )
-            if model.encoding != self.encoding:
-                raise ValueError(
-                    f"the model uses encoding {model.encoding}, the songs {self.encoding}"
-                )
+            self._check_model_shape(model)
             params = RBMParams(
                 *(jnp.asarray(model.params[k], jnp.float32) for k in RBMParams._fields)
             )
@@ -420,7 +402,7 @@ class Trainer:
             jnp.asarray(np.arange(m) < n_metric, jnp.float32),
             run_key,
         )
-        self._host_params = _host_copy(params)
+        host_params = _host_copy(params)
         params = TrainParams(params.W.T, params.vbias, params.hbias)
         zeros = TrainParams(*(jnp.zeros_like(p) for p in params))
         chains = jnp.asarray(train[:batch], jnp.float32) if config.pcd else jnp.zeros((1, 1))
@@ -429,49 +411,7 @@ class Trainer:
         self._perm = np.zeros(0, np.int64)
         self.dataset_summary = self._summarise(matrices, windows.shape[0], train.shape[0], n_hold)
 
-        self._lock = threading.Lock()
-        self._pause = threading.Event()
-        self._cancel = threading.Event()
-        self._wake = threading.Event()
-        self._started = False
-        self.compile_seconds: float | None = None
-        self.chunk_seconds: float | None = None
-        self.finished = False
-
-    # ----- control (any thread) -----
-    def pause(self) -> None:
-        self._pause.set()
-
-    def resume(self) -> None:
-        self._pause.clear()
-        self._wake.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._wake.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    # ----- numpy views (any thread, never touch JAX) -----
-    def weights(self) -> np.ndarray:
-        with self._lock:
-            return self._host_params["W"].copy()
-
-    def snapshot(self) -> Model:
-        """The model trained so far (numpy copies), with its history."""
-        with self._lock:
-            params = {k: v.copy() for k, v in self._host_params.items()}
-            history = [dict(h) for h in self.history]
-        cfg = TrainingConfig.from_dict(self.config.to_dict())
-        dataset = dict(self.dataset_summary)
-        if self._previous_dataset:
-            dataset["previous"] = self._previous_dataset
-        model = Model("rbm", params, cfg, self.encoding, history, dataset)
-        if self._created is not None:
-            model.created = self._created
-        return model
+        self._init_controls(host_params)
 
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1|v) of each hidden unit over a fixed sample of training windows [H]."""
@@ -482,9 +422,7 @@ class Trainer:
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
-        if self._started:
-            raise RuntimeError("a Trainer can only be iterated once")
-        self._started = True
+        self._start_once()
         bpe = self.batches_per_epoch
         total_epochs = self.epoch_offset + self.config.epochs
         self._epochs_done = self.epoch_offset
@@ -519,11 +457,15 @@ class Trainer:
                 calls_per_group, resize_to = 1, None
                 continue
             if self._pause.is_set():
-                self._wake.clear()
-                yield progress(
-                    "paused", elapsed=active_time, recon_error=last_recon, free_energy_gap=last_gap
+                yield from self._report_paused(
+                    progress(
+                        "paused",
+                        elapsed=active_time,
+                        recon_error=last_recon,
+                        free_energy_gap=last_gap,
+                    ),
+                    REPORT_INTERVAL_S,
                 )
-                self._wake.wait(REPORT_INTERVAL_S)
                 continue
             t_start = time.perf_counter()
             state = self._state
@@ -570,9 +512,7 @@ class Trainer:
                 # compile carries one-off start-up costs
                 remaining_s = (self.total_steps - steps_done) * per_call / self.spec.chunk
                 resize_to = self._better_chunk(per_call, remaining_s)
-            with self._lock:
-                self._host_params = _host_copy(host_params)
-                self.history.extend(records)
+            self._publish(_host_copy(host_params), records)
             eta = active_time / steps_done * (self.total_steps - steps_done)
             for rec in records:
                 self._epochs_done = rec["epoch"]
@@ -663,24 +603,11 @@ class Trainer:
             epoch_end=active & (batch == bpe - 1),
         )
 
-    def run(self) -> Model:
-        """Train to the end (or until cancelled) and return the model."""
-        for _ in self:
-            pass
-        return self.snapshot()
-
     # ----- helpers -----
     def _summarise(self, matrices, n_windows: int, n_train: int, n_hold: int) -> dict:
-        bpms = [float(m.bpm) for m in matrices]
-        sigs = [f"{m.time_signature[0]}/{m.time_signature[1]}" for m in matrices]
         return {
-            "songs": len(matrices),
-            "steps": int(sum(m.steps for m in matrices)),
+            **self._summary_common(matrices),
             "windows": int(n_windows),
             "train_windows": int(n_train),
             "holdout_windows": int(n_hold),
-            "bpm": float(np.median(bpms)) if bpms else 120.0,
-            "time_signature": max(set(sigs), key=sigs.count) if sigs else "4/4",
-            "titles": [m.title for m in matrices[:200]],
-            "data_encoding": self.data_encoding.to_dict(),
         }

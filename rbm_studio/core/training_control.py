@@ -1,0 +1,159 @@
+"""The control plumbing both trainers share, kept once so the RBM and RNN-RBM trainers cannot drift
+apart: input checks, pause / resume / cancel events callable from any thread, the paused wait, and
+numpy views of the latest parameters under a lock (`weights()`, `snapshot()`) that never touch JAX.
+
+A trainer subclasses `TrainerControls`, sets `KIND`, calls `_take_inputs` first and
+`_init_controls` at the end of its `__init__`, and publishes parameters with `_publish`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .config import TrainingConfig
+from .encoding import Encoding, StateMatrix
+from .model import Model
+from .windows import model_encoding
+
+if TYPE_CHECKING:
+    from .training import TrainingProgress
+
+
+class TrainerControls:
+    """Base of `Trainer` and `RnnRbmTrainer`: everything except the training loop itself."""
+
+    KIND: str  # the `Model.kind` this trainer produces
+    config: TrainingConfig
+    data_encoding: Encoding
+    encoding: Encoding
+    n_visible: int
+    n_hidden: int
+    history: list[dict]
+    dataset_summary: dict
+    _previous_dataset: dict
+    _created: str | None
+
+    # ----- set-up -----
+    def _take_inputs(
+        self, config: TrainingConfig, matrices: Sequence[StateMatrix], encoding: Encoding
+    ) -> None:
+        """Refuse bad settings, the wrong model kind, or songs in another encoding; keep the
+        settings, the songs' encoding and the one the model reads."""
+        problems = config.validate()
+        if problems:
+            raise ValueError("invalid training settings: " + " ".join(problems))
+        if config.model != self.KIND:
+            raise ValueError(f"this trainer trains kind {self.KIND!r}, not {config.model!r}")
+        for m in matrices:
+            if m.encoding != encoding:
+                raise ValueError(
+                    f"song {m.title!r} uses encoding {m.encoding}, expected {encoding}"
+                )
+        self.config = config
+        self.data_encoding = encoding
+        self.encoding = model_encoding(encoding, config.frame_level)
+
+    def _check_model_shape(self, model: Model) -> None:
+        """Refuse to continue a model whose units or encoding differ from these settings."""
+        if model.n_visible != self.n_visible or model.n_hidden != self.n_hidden:
+            raise ValueError(
+                f"the model has {model.n_visible} visible / {model.n_hidden} hidden units but "
+                f"these settings need {self.n_visible} / {self.n_hidden}"
+            )
+        if model.encoding != self.encoding:
+            raise ValueError(f"the model uses encoding {model.encoding}, the songs {self.encoding}")
+
+    def _init_controls(self, host_params: dict[str, np.ndarray]) -> None:
+        self._lock = threading.Lock()
+        self._host_params: dict[str, np.ndarray] = host_params
+        self._pause = threading.Event()
+        self._cancel = threading.Event()
+        self._wake = threading.Event()
+        self._started = False
+        self.compile_seconds: float | None = None
+        self.chunk_seconds: float | None = None
+        self.finished = False
+
+    def _summary_common(self, matrices: Sequence[StateMatrix]) -> dict:
+        """The dataset summary's fields that do not depend on how the songs were cut."""
+        bpms = [float(m.bpm) for m in matrices]
+        sigs = [f"{m.time_signature[0]}/{m.time_signature[1]}" for m in matrices]
+        return {
+            "songs": len(matrices),
+            "steps": int(sum(m.steps for m in matrices)),
+            "bpm": float(np.median(bpms)) if bpms else 120.0,
+            "time_signature": max(set(sigs), key=sigs.count) if sigs else "4/4",
+            "titles": [m.title for m in matrices[:200]],
+            "data_encoding": self.data_encoding.to_dict(),
+        }
+
+    # ----- control (any thread) -----
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+        self._wake.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._wake.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    # ----- the loop's side of the controls -----
+    def _start_once(self) -> None:
+        if self._started:
+            raise RuntimeError("a Trainer can only be iterated once")
+        self._started = True
+
+    def _report_paused(
+        self, report: TrainingProgress, interval: float
+    ) -> Iterator[TrainingProgress]:
+        """Yield one "paused" report, then sleep until resumed, cancelled or `interval` passes."""
+        self._wake.clear()
+        yield report
+        self._wake.wait(interval)
+
+    def _publish(self, params: dict[str, np.ndarray], records: Sequence[dict] = ()) -> None:
+        """Make new numpy parameters (and finished epochs' records) visible to other threads."""
+        with self._lock:
+            self._host_params = params
+            self.history.extend(records)
+
+    # ----- numpy views (any thread, never touch JAX) -----
+    def _params_copy(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            return {k: v.copy() for k, v in self._host_params.items()}
+
+    def weights(self) -> np.ndarray:
+        with self._lock:
+            if "W" not in self._host_params:
+                return np.zeros((self.n_visible, self.n_hidden), np.float32)
+            return self._host_params["W"].copy()
+
+    def snapshot(self) -> Model:
+        """The model trained so far (numpy copies), with its history."""
+        with self._lock:
+            params = {k: v.copy() for k, v in self._host_params.items()}
+            history = [dict(h) for h in self.history]
+        cfg = TrainingConfig.from_dict(self.config.to_dict())
+        dataset = dict(self.dataset_summary)
+        if self._previous_dataset:
+            dataset["previous"] = self._previous_dataset
+        model = Model(self.KIND, params, cfg, self.encoding, history, dataset)
+        if self._created is not None:
+            model.created = self._created
+        return model
+
+    def run(self) -> Model:
+        """Train to the end (or until cancelled) and return the model."""
+        for _ in self:
+            pass
+        return self.snapshot()
