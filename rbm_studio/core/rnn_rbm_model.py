@@ -13,13 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from .config import TrainingConfig
-from .encoding import StateMatrix, canonicalize
+from .encoding import StateMatrix
+from .generated_songs import MAX_STEPS, check_request, matrix_from_rows, primer_rows
 from .model import Model
 from .rnn_rbm_training import RnnRbmConfig
-from .windows import model_rows, rows_to_state_data
+from .windows import model_rows
 
 KIND = "rnn-rbm"
-MAX_STEPS = 100_000
 
 
 def rnn_config(config: TrainingConfig) -> RnnRbmConfig:
@@ -114,28 +114,14 @@ def generate_rnn_rbm(
         raise ValueError(f"start must be silence, noise or primer, not {start!r}")
     if start == "primer" and primer is None:
         raise ValueError("start='primer' needs a primer song")
-    if not 1 <= songs <= 1000:
-        raise ValueError("songs must be between 1 and 1000")
-    if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be between 1 and {MAX_STEPS}")
-    if not 1 <= gibbs_steps <= 10_000:
-        raise ValueError("gibbs_steps must be between 1 and 10000")
-    if not 0.0 < temperature <= 100.0:
-        raise ValueError("temperature must be greater than 0 and at most 100")
+    check_request(songs, steps, gibbs_steps, temperature)
     problems = check_params(model.params)
     if problems:
         raise ValueError(problems[0])
 
     prefix = None
     if primer is not None:
-        if not model.frame_level and primer.encoding != model.encoding:
-            raise ValueError(
-                f"the primer uses encoding {primer.encoding}, the model {model.encoding}; "
-                "encode the primer with the model's encoding"
-            )
-        prefix = model_rows(primer, model.frame_level).astype(np.float32)
-        if prefix.shape[0] == 0:
-            raise ValueError("the primer song is empty")
+        prefix = primer_rows(model, primer)
         if prefix.shape[0] + steps > MAX_STEPS:
             raise ValueError(f"primer plus new steps exceed {MAX_STEPS} rows")
     params = {k: jnp.asarray(v, jnp.float32) for k, v in model.params.items()}
@@ -154,28 +140,4 @@ def generate_rnn_rbm(
     rows = np.asarray(frames, dtype=np.uint8)
     if prefix is not None:
         rows[:, :n_primer] = prefix.astype(np.uint8)  # exactly the primer, not a float round trip
-    return [_to_matrix(model, rows[i], primer, i) for i in range(songs)]
-
-
-def _to_matrix(model: Model, rows: np.ndarray, primer: StateMatrix | None, i: int) -> StateMatrix:
-    data = canonicalize(
-        rows_to_state_data(rows, model.encoding, model.frame_level), model.encoding.span
-    )
-    if primer is not None:
-        bpm, sig = float(primer.bpm), primer.time_signature
-        title = f"{primer.title or 'primer'} (continued {i + 1})"
-    else:
-        bpm = float(model.dataset.get("bpm", 120.0))
-        try:
-            num, den = str(model.dataset.get("time_signature", "4/4")).split("/")
-            sig = (int(num), int(den))
-        except ValueError:
-            sig = (4, 4)
-        title = f"Generated {i + 1}"
-    velocities = None
-    if primer is not None and primer.velocities is not None and primer.encoding == model.encoding:
-        velocities = np.zeros((data.shape[0], model.encoding.span), np.uint8)
-        velocities[: primer.steps] = primer.velocities[: data.shape[0]]
-    return StateMatrix(
-        data, model.encoding, bpm=bpm, velocities=velocities, time_signature=sig, title=title
-    )
+    return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]

@@ -18,14 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .encoding import StateMatrix, canonicalize
+from .encoding import StateMatrix
+from .generated_songs import check_request, matrix_from_rows, primer_rows
 from .model import Model
 from .rbm import RBMParams, bernoulli, hidden_probs, visible_probs
-from .windows import model_rows, rows_to_state_data
 
 MODES = ("windows", "continue")
 STARTS = ("silence", "noise", "primer")
-MAX_STEPS = 100_000
 
 
 def rbm_params(model: Model) -> RBMParams:
@@ -127,14 +126,7 @@ def generate(
         raise ValueError("start='primer' needs a primer song")
     if start == "primer" and mode != "continue":
         raise ValueError("continuing a primer song needs mode='continue'")
-    if not 1 <= songs <= 1000:
-        raise ValueError("songs must be between 1 and 1000")
-    if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be between 1 and {MAX_STEPS}")
-    if not 1 <= gibbs_steps <= 10_000:
-        raise ValueError("gibbs_steps must be between 1 and 10000")
-    if not 0.0 < temperature <= 100.0:
-        raise ValueError("temperature must be greater than 0 and at most 100")
+    check_request(songs, steps, gibbs_steps, temperature)
 
     params = rbm_params(model)
     window, width = model.window, model.row_width
@@ -162,7 +154,7 @@ def generate(
         advance = max(1, window // 2)
         keep = window - advance
         if primer is not None:
-            prefix = _primer_rows(model, primer)
+            prefix = primer_rows(model, primer)
             context = np.zeros((songs, max(keep, 1), width), np.float32)
             tail = prefix[-max(keep, 1) :]
             context[:, context.shape[1] - len(tail) :] = tail
@@ -183,7 +175,11 @@ def generate(
             )  # fmt: skip
             gen = np.concatenate([first, np.asarray(new)[:songs]], axis=1)
         rows = gen.astype(np.uint8)[:, :steps]
-    return [_to_matrix(model, rows[i], prefix, primer, i) for i in range(songs)]
+    if prefix is not None:
+        rows = np.concatenate(
+            [np.broadcast_to(prefix.astype(np.uint8), (songs, *prefix.shape)), rows], axis=1
+        )
+    return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]
 
 
 def _bucket(n: int, minimum: int) -> int:
@@ -212,48 +208,3 @@ def _chain_frames(params, last, key, temperature, k, *, slides: int):
 
     _, frames = jax.lax.scan(step, last, jax.random.split(key, slides))
     return jnp.transpose(frames, (1, 0, 2))
-
-
-def _primer_rows(model: Model, primer: StateMatrix) -> np.ndarray:
-    if not model.frame_level and primer.encoding != model.encoding:
-        raise ValueError(
-            f"the primer uses encoding {primer.encoding}, the model {model.encoding}; "
-            "encode the primer with the model's encoding"
-        )
-    rows = model_rows(primer, model.frame_level).astype(np.float32)
-    if rows.shape[0] == 0:
-        raise ValueError("the primer song is empty")
-    return rows
-
-
-def _to_matrix(
-    model: Model, rows: np.ndarray, prefix: np.ndarray | None, primer: StateMatrix | None, i: int
-) -> StateMatrix:
-    if prefix is not None:
-        rows = np.concatenate([prefix.astype(np.uint8), rows], axis=0)
-    data = canonicalize(
-        rows_to_state_data(rows, model.encoding, model.frame_level), model.encoding.span
-    )
-    bpm = float(primer.bpm) if primer is not None else float(model.dataset.get("bpm", 120.0))
-    sig = primer.time_signature if primer is not None else _signature(model.dataset)
-    title = (
-        f"{primer.title or 'primer'} (continued {i + 1})"
-        if primer is not None
-        else f"Generated {i + 1}"
-    )
-    velocities = None
-    if primer is not None and primer.velocities is not None and primer.encoding == model.encoding:
-        # the primer keeps its dynamics; generated notes get the default velocity
-        velocities = np.zeros((data.shape[0], model.encoding.span), np.uint8)
-        velocities[: primer.steps] = primer.velocities
-    return StateMatrix(
-        data, model.encoding, bpm=bpm, velocities=velocities, time_signature=sig, title=title
-    )
-
-
-def _signature(dataset: dict) -> tuple[int, int]:
-    try:
-        num, den = str(dataset.get("time_signature", "4/4")).split("/")
-        return int(num), int(den)
-    except ValueError:
-        return (4, 4)
