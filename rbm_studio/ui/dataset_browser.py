@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -47,13 +47,39 @@ def importable(paths: Sequence[Path]) -> bool:
     return any(p.is_dir() or p.suffix.lower() in MIDI_SUFFIXES for p in paths)
 
 
+class MidiDropTarget:
+    """Mixin for a QWidget that imports dropped MIDI files and folders: it accepts a drag only
+    when letting go would import something (so the cursor says so) and hands the dropped paths to
+    `paths_dropped`. List it before the Qt base class."""
+
+    def paths_dropped(self, paths: list[Path]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must say what a drop imports")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        self.dragMoveEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802
+        if importable(local_paths(event.mimeData())):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = local_paths(event.mimeData())
+        if importable(paths):
+            event.acceptProposedAction()
+            self.paths_dropped(paths)
+        else:
+            event.ignore()
+
+
 def describe_source(paths: Sequence[Path]) -> str:
     if len(paths) == 1:
         return paths[0].name or str(paths[0])
     return f"{len(paths)} items"
 
 
-class SongList(QTreeWidget):
+class SongList(MidiDropTarget, QTreeWidget):
     """The song table; accepts drops of folders and MIDI files."""
 
     pathsDropped = Signal(list)
@@ -81,25 +107,8 @@ class SongList(QTreeWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.setToolTip("Imported songs. Drop MIDI files or folders here to import them.")
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if importable(local_paths(event.mimeData())):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if importable(local_paths(event.mimeData())):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = local_paths(event.mimeData())
-        if importable(paths):
-            event.acceptProposedAction()
-            self.pathsDropped.emit(paths)
-        else:
-            event.ignore()
+    def paths_dropped(self, paths: list[Path]) -> None:
+        self.pathsDropped.emit(paths)
 
 
 class NumericItem(QTreeWidgetItem):
@@ -119,7 +128,7 @@ def format_length(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class DatasetBrowser(QWidget):
+class DatasetBrowser(MidiDropTarget, QWidget):
     """Import controls, the song list and a detail line for the selected song."""
 
     songSelected = Signal(object)  # FileResult of a loaded song
@@ -180,15 +189,8 @@ class DatasetBrowser(QWidget):
         self.setAcceptDrops(True)
 
     # -- drops on the panel around the list ---------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if importable(local_paths(event.mimeData())):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = local_paths(event.mimeData())
-        if importable(paths):
-            event.acceptProposedAction()
-            self.import_paths(paths)
+    def paths_dropped(self, paths: list[Path]) -> None:
+        self.import_paths(paths)
 
     # -- importing --------------------------------------------------------------------------
     def set_encoding(self, encoding: Encoding) -> bool:

@@ -12,7 +12,11 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -37,7 +41,7 @@ from ..core.encoding import Encoding
 from ..core.model import Model
 from ..core.song import Song
 from ..resources import sample_midi_dir
-from .dataset_browser import DatasetBrowser, describe_source, importable, local_paths
+from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GeneratedSong, GenerationPanel
 from .piano_roll import PianoRoll
 from .settings import AppSettings
@@ -94,7 +98,7 @@ class RestoreBanner(QFrame):
         self.show()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MidiDropTarget, QMainWindow):
     """See the module docstring. Public methods are what menus call and what tests drive."""
 
     songShown = Signal(object)  # Song now in the piano roll (for playback)
@@ -396,23 +400,8 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(training)
 
     # -- drops anywhere on the window -------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if importable(local_paths(event.mimeData())):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if importable(local_paths(event.mimeData())):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        paths = local_paths(event.mimeData())
-        if importable(paths):
-            event.acceptProposedAction()
-            self.import_paths(paths)
-        else:
-            event.ignore()
+    def paths_dropped(self, paths: list[Path]) -> None:
+        self.import_paths(paths)
 
     # -- dataset ----------------------------------------------------------------------------
     def import_paths(self, paths: list[Path], *, sample_set: bool = False) -> bool:
