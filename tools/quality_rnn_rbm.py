@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rbm_studio.core import rnn_rbm_eval, rnn_rbm_training  # noqa: E402
 from rbm_studio.core.benchmark_data import load_benchmark_frames  # noqa: E402
+from rbm_studio.core.windows import transpose_rows  # noqa: E402
 
 
 def save_params(path: Path, params: dict, meta: dict) -> None:
@@ -59,6 +60,12 @@ def main() -> int:
         "--test-pieces", type=int, default=0, help="evaluate only the first N test pieces (0: all)"
     )
     ap.add_argument("--patience", type=int, default=6, help="stop after this many worse evals")
+    ap.add_argument(
+        "--transpose",
+        type=int,
+        default=0,
+        help="augment the training pieces with every shift in -N..+N semitones (0: none)",
+    )
     for f in rnn_rbm_training.RnnRbmConfig.__dataclass_fields__.values():
         ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
     args = ap.parse_args()
@@ -72,11 +79,16 @@ def main() -> int:
         flush=True,
     )
     valid_set = data.valid[: args.valid_pieces]
+    train = list(data.train)
+    shifts = [s for k in range(1, args.transpose + 1) for s in (k, -k)]
+    train += [transpose_rows(piece, shift, 1) for shift in shifts for piece in data.train]
+    if shifts:
+        print(f"transposition augmentation: {len(train)} training pieces", flush=True)
     t0 = time.perf_counter()
     if not args.test_only:
         best, best_params, worse = -np.inf, None, 0
         budget = args.minutes * 60
-        for report in rnn_rbm_training.train_rnn_rbm(cfg, data.train):
+        for report in rnn_rbm_training.train_rnn_rbm(cfg, train):
             if not report.epoch_end:
                 if time.perf_counter() - t0 > budget:
                     break
@@ -101,6 +113,7 @@ def main() -> int:
                         "valid_ll": best,
                         "train_seconds": time.perf_counter() - t0,
                         "data": str(args.mat.name),
+                        "transpose": args.transpose,
                     }
                     save_params(args.out, params, meta)
                     line += " *"

@@ -343,6 +343,16 @@ def fast_bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
     return (hash_uniform(stream, p.shape) < p).astype(p.dtype)
 
 
+def _softplus_step_and_sigmoid(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(softplus(a) - softplus(b), sigmoid(a)) with two exps and one log instead of the five
+    transcendentals of the plain formulas: the hidden term of an AIS step is ~70 % of its time."""
+    ea = jnp.exp(-jnp.abs(a))
+    eb = jnp.exp(-jnp.abs(b))
+    diff = jnp.maximum(a, 0.0) - jnp.maximum(b, 0.0) + jnp.log((1.0 + ea) / (1.0 + eb))
+    r = 1.0 / (1.0 + ea)
+    return diff, jnp.where(a >= 0.0, r, ea * r)
+
+
 @functools.partial(jax.jit, static_argnames=("n_chains",))
 def ais_log_partition_frames(
     W: jax.Array, bv: jax.Array, bh: jax.Array, seed: jax.Array, betas: jax.Array, n_chains: int
@@ -364,9 +374,10 @@ def ais_log_partition_frames(
         v, logw, _ = carry
         beta_prev, beta, i = inputs
         x = bh_c + v @ W
-        logw = logw + jnp.sum(jax.nn.softplus(beta * x) - jax.nn.softplus(beta_prev * x), -1)
+        increment, p_h = _softplus_step_and_sigmoid(beta * x, beta_prev * x)
+        logw = logw + jnp.sum(increment, -1)
         stream = base + jnp.uint32(2) * i.astype(jnp.uint32) + jnp.uint32(1)
-        h = (hash_uniform(stream, x.shape) < jax.nn.sigmoid(beta * x)).astype(jnp.float32)
+        h = (hash_uniform(stream, x.shape) < p_h).astype(jnp.float32)
         p = jax.nn.sigmoid(bv_c + beta * (h @ W.T))
         v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
         return (v, logw, p), None
