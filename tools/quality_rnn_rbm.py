@@ -61,6 +61,11 @@ def main() -> int:
     )
     ap.add_argument("--patience", type=int, default=6, help="stop after this many worse evals")
     ap.add_argument(
+        "--init",
+        type=Path,
+        help="continue training the parameters of an earlier --out file (no pre-training)",
+    )
+    ap.add_argument(
         "--transpose",
         type=int,
         default=0,
@@ -84,11 +89,16 @@ def main() -> int:
     train += [transpose_rows(piece, shift, 1) for shift in shifts for piece in data.train]
     if shifts:
         print(f"transposition augmentation: {len(train)} training pieces", flush=True)
+    start, trained_before = None, 0.0
+    if args.init:
+        start, init_meta = load_params(args.init)
+        trained_before = float(init_meta["train_seconds"])
+        print(f"continuing {args.init} (trained {trained_before:.0f}s before)", flush=True)
     t0 = time.perf_counter()
     if not args.test_only:
         best, best_params, worse = -np.inf, None, 0
         budget = args.minutes * 60
-        for report in rnn_rbm_training.train_rnn_rbm(cfg, train):
+        for report in rnn_rbm_training.train_rnn_rbm(cfg, train, params=start):
             if not report.epoch_end:
                 if time.perf_counter() - t0 > budget:
                     break
@@ -111,7 +121,7 @@ def main() -> int:
                         "config": cfg.to_dict(),
                         "epoch": report.epoch,
                         "valid_ll": best,
-                        "train_seconds": time.perf_counter() - t0,
+                        "train_seconds": trained_before + time.perf_counter() - t0,
                         "data": str(args.mat.name),
                         "transpose": args.transpose,
                     }
