@@ -182,6 +182,25 @@ def test_weights_do_not_depend_on_how_steps_are_chunked():
     assert [h["epoch"] for h in pieces.snapshot().history] == [1, 2, 3]
 
 
+def test_without_held_out_windows_the_gap_is_left_out_and_weights_are_unchanged(
+    trained_two_pattern,
+):
+    """The epoch-end free-energy gap needs held-out windows; without them the compiled step leaves
+    that branch out, which must not change the weights (the branch only reads them)."""
+    trainer, progress = trained_two_pattern
+    assert trainer.spec.gap
+    assert any(p.free_energy_gap is not None for p in progress if p.epoch_end)
+
+    config = tiny_config(epochs=3, holdout_fraction=0.0)
+    lean = Trainer(config, two_pattern_songs(), ENC)
+    assert not lean.spec.gap
+    full = Trainer(config, two_pattern_songs(), ENC)
+    full.spec = full.spec._replace(gap=True)
+    lean_model, full_model = lean.run(), full.run()
+    np.testing.assert_array_equal(lean_model.params["W"], full_model.params["W"])
+    assert [h["free_energy_gap"] for h in lean_model.history] == [None, None, None]
+
+
 def test_pcd_with_weight_decay_sparsity_and_lr_decay_runs():
     cfg = tiny_config(
         pcd=True, learning_rate=0.02, weight_decay=1e-4, sparsity_target=0.1,

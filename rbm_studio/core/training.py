@@ -72,6 +72,7 @@ class StaticSpec(NamedTuple):
     cd_k: int
     pcd: bool
     sparsity: bool
+    gap: bool = True  # compute the free-energy gap at epoch ends (False: no held-out windows)
 
 
 class Hyper(NamedTuple):
@@ -222,10 +223,15 @@ def _train_step(
     err_sum = state.err_sum + batch_err * n
     err_count = state.err_count + n
     epoch_err = err_sum / jnp.maximum(err_count, 1.0)
-    gap = jax.lax.cond(
-        x.epoch_end,
-        lambda: _free_energy_gap(new_params, data),
-        lambda: jnp.float32(jnp.nan),
+    # without held-out windows the gap is undefined (NaN): leave the per-step branch out
+    gap = (
+        jax.lax.cond(
+            x.epoch_end,
+            lambda: _free_energy_gap(new_params, data),
+            lambda: jnp.float32(jnp.nan),
+        )
+        if spec.gap
+        else jnp.float32(jnp.nan)
     )
     reset = x.epoch_end
     new_state = TrainState(
@@ -256,6 +262,28 @@ def run_chunk(
     noise = _h0_noise(data, schedule.step, spec.batch, state.params.WT.shape[0])
 
     return jax.lax.scan(body, state, (schedule, noise))
+
+
+def _has_avx512() -> bool:
+    """True on x86 CPUs with AVX-512F (numpy's runtime CPU-feature table; False if absent)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:
+        return False
+    return bool(__cpu_features__.get("AVX512F"))
+
+
+def compile_with_cpu_options(lowered):
+    """Compile `lowered` with 512-bit vector code on AVX-512 CPUs. XLA CPU emits 256-bit code by
+    default (older Intel parts slow their clock on 512-bit instructions); here it makes the
+    trainer's elementwise passes (sigmoid over B×V, the momentum update) ~30 % faster, ~3 % of a
+    CD-1 step. An XLA that lacks the option compiles with its defaults."""
+    if _has_avx512():
+        try:
+            return lowered.compile(compiler_options={"xla_cpu_prefer_vector_width": 512})
+        except jax.errors.JaxRuntimeError:
+            pass
+    return lowered.compile()
 
 
 def cd_flops_per_step(batch: int, n_visible: int, n_hidden: int, cd_k: int) -> float:
@@ -383,6 +411,7 @@ class Trainer(TrainerControls):
             cd_k=config.cd_k,
             pcd=config.pcd,
             sparsity=config.sparsity_target is not None and config.sparsity_cost > 0,
+            gap=n_metric > 0,
         )
         f32 = partial(jnp.asarray, dtype=jnp.float32)
         self._hyper = Hyper(
@@ -549,9 +578,8 @@ class Trainer(TrainerControls):
         """AOT-compile the chunk program for the current spec (cached across equal shapes)."""
         t0 = time.perf_counter()
         schedule = self._schedule(0)
-        compiled = run_chunk.lower(
-            self._state, self._data, self._hyper, schedule, spec=self.spec
-        ).compile()
+        lowered = run_chunk.lower(self._state, self._data, self._hyper, schedule, spec=self.spec)
+        compiled = compile_with_cpu_options(lowered)
         self._last_compile_seconds = time.perf_counter() - t0
         return compiled
 
