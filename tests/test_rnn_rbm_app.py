@@ -94,6 +94,22 @@ def test_cancel_from_another_thread_stops_and_keeps_the_model():
     assert 2 <= trainer.snapshot().epochs_trained < 100
 
 
+def test_transposition_augmentation_trains_on_shifted_copies_in_both_planes():
+    """transpose=2 adds every song shifted by ±1 and ±2 semitones (the recipe of the JSB
+    figure); both planes move together, so struck stays inside sounding."""
+    cfg = TrainingConfig(**{**CONFIG.to_dict(), "transpose": 2, "epochs": 1})
+    plain = make_trainer(CONFIG, SONGS, ENC)
+    trainer = make_trainer(cfg, SONGS, ENC)
+    n = plain.dataset_summary["train_songs"]
+    assert trainer.dataset_summary["train_songs"] == 5 * n
+    originals = trainer._train[:n]
+    shifted = trainer._train[n : 2 * n]  # the +1 copies come first
+    for song, up in zip(originals, shifted, strict=True):
+        assert up[:, 1:SPAN].tolist() == song[:, : SPAN - 1].tolist()
+        assert up[:, SPAN + 1 :].tolist() == song[:, SPAN:-1].tolist()
+        assert np.all(up[:, SPAN:] <= up[:, :SPAN])
+
+
 def test_continue_training_counts_on_from_the_saved_epochs(trained, tmp_path):
     trainer, _ = trained
     path = tmp_path / "m.rbm"
