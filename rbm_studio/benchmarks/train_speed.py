@@ -8,7 +8,9 @@ Achieved GFLOP/s counts the five matmuls of one CD-1 update (v→h, h→v, v'→
 outer products, 2·B·V·H each) for every real window, against numpy's float32 2048² matmul in the
 same run. Each side is timed `--repeat` times, interleaved; best and median are reported.
 `xla_cd1_matmuls_gflops` is what XLA reaches on the bare matmul chain at this shape (no sampling or
-bookkeeping): the ceiling for any JAX trainer here, for context.
+bookkeeping): the ceiling for any JAX trainer here, for context. `numpy_cd1_matmuls_gflops` is the
+same five products through numpy's BLAS (both cores): how much of the 2048² peak matrices this
+small can use at all.
 Targets: ratio ≥ 4, achieved ≥ 50 % of the matmul peak.
 """
 
@@ -78,6 +80,31 @@ def xla_cd1_matmul_gflops(batch: int, n_visible: int, n_hidden: int, repeat: int
     return 5 * 2.0 * batch * n_visible * n_hidden * steps / best / 1e9
 
 
+def numpy_cd1_matmul_gflops(batch: int, n_visible: int, n_hidden: int, repeat: int = 5) -> float:
+    """numpy's BLAS on the five CD-1 products at this shape (v→h, h→v, v'→h', two gradients),
+    without the sigmoids and sampling: the peer's ceiling for the trainer's matmul work."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    v = (rng.random((batch, n_visible)) < 0.05).astype(np.float32)
+    W = (0.01 * rng.standard_normal((n_visible, n_hidden))).astype(np.float32)
+    WT = np.ascontiguousarray(W.T)
+    h = np.round(rng.random((batch, n_hidden))).astype(np.float32)
+    reps = 50
+
+    def chain() -> None:
+        for _ in range(reps):
+            ph = v @ W
+            pv = h @ WT
+            ph1 = pv @ W
+            v.T @ ph
+            pv.T @ ph1
+
+    chain()
+    best = min(_timed(chain) for _ in range(repeat))
+    return 5 * 2.0 * batch * n_visible * n_hidden * reps / best / 1e9
+
+
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -139,13 +166,14 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
 
-    ours, sk, peaks, ceilings = [], [], [], []
+    ours, sk, peaks, ceilings, blas = [], [], [], [], []
     for i in range(args.repeat):
         t, _, _ = _ours(config, matrices, encoding, ours_epochs)
         ours.append(ours_epochs / t)
         sk.append(sk_epochs / _sklearn(X, args.hidden, args.batch, config.learning_rate, sk_epochs))
         peaks.append(matmul_peak_gflops())
         ceilings.append(xla_cd1_matmul_gflops(args.batch, n_visible, args.hidden))
+        blas.append(numpy_cd1_matmul_gflops(args.batch, n_visible, args.hidden))
         print(
             f"run {i + 1}: ours {ours[-1]:.1f} epochs/s, sklearn {sk[-1]:.2f} epochs/s, "
             f"numpy matmul {peaks[-1]:.0f} GFLOP/s",
@@ -163,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         "compile_s": round(compile_s, 2),
         "peak_fraction": round(achieved / peak, 3),
         "xla_cd1_matmuls_gflops": round(max(ceilings), 1),
+        "numpy_cd1_matmuls_gflops": round(max(blas), 1),
         "ours_epochs_per_s_median": round(statistics.median(ours), 3),
         "sklearn_epochs_per_s_median": round(statistics.median(sk), 3),
         "ratio_median": round(statistics.median(o / s for o, s in zip(ours, sk, strict=True)), 2),
