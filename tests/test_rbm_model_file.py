@@ -123,16 +123,25 @@ def test_newer_format_asks_for_an_update(tmp_path):
         load_model(path)
 
 
+def pickled_npy(obj: object) -> bytes:
+    """A hostile `.npy`: an object-dtype header followed by a pickle, the bytes an attacker's
+    file would carry (built by hand; nothing in the project writes or reads pickles)."""
+    import io
+    import pickle
+
+    buf = io.BytesIO()
+    header = {"descr": "|O", "fortran_order": False, "shape": (1,)}
+    np.lib.format.write_array_header_1_0(buf, header)
+    pickle.dump(np.array([obj], dtype=object), buf, protocol=3)
+    return buf.getvalue()
+
+
 def test_pickled_or_inconsistent_arrays_are_refused(tmp_path):
     path = tmp_path / "m.rbm"
     save_model(make_model(), path)
     with zipfile.ZipFile(path) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
-    members["params/hbias.npy"] = buf.getvalue()
+    members["params/hbias.npy"] = pickled_npy({"evil": 1})
     with zipfile.ZipFile(path, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
