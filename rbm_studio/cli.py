@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from . import __version__
-from .core.jax_setup import configure_jax
+from .platform.jax_setup import configure_jax
 
 # Order is the order shown in --help.
 COMMAND_MODULES = [

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import scipy.io
 
-from rbm_studio.core.benchmark_data import (
+from rbm_studio.data.benchmark_data import (
     BENCHMARK_ENCODING,
     BenchmarkDataError,
     frames_to_matrix,
     load_benchmark,
     load_benchmark_frames,
 )
-from rbm_studio.core.encoding import decode_notes
+from rbm_studio.music.encoding import decode_notes
 
 
 def test_jsb_shapes_and_struck_from_onsets(jsb_mat):

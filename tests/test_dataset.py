@@ -15,17 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rbm_studio.core import dataset, import_cache
-from rbm_studio.core.benchmark_data import load_benchmark
-from rbm_studio.core.dataset import (
+from rbm_studio.data import dataset, import_cache
+from rbm_studio.data.benchmark_data import load_benchmark
+from rbm_studio.data.dataset import (
     collect_midi_files,
     import_folder,
     song_for,
 )
-from rbm_studio.core.encoding import Encoding, encode
-from rbm_studio.core.grid_events import events_from_matrix, matrix_arrays, place_notes
-from rbm_studio.core.midi import MAX_STEPS, read_midi
-from rbm_studio.core.song import Note, Song
+from rbm_studio.music.encoding import Encoding, encode
+from rbm_studio.music.grid_events import events_from_matrix, matrix_arrays, place_notes
+from rbm_studio.music.midi import MAX_STEPS, read_midi
+from rbm_studio.music.song import Note, Song
 from rbm_studio.resources import sample_midi_dir
 
 TPB = 480

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rbm_studio.core.encoding import (
+from rbm_studio.music.encoding import (
     Encoding,
     StateMatrix,
     canonicalize,
@@ -15,7 +15,7 @@ from rbm_studio.core.encoding import (
     decode_notes,
     encode,
 )
-from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.music.song import Note, Song, TempoChange
 
 SMALL = Encoding(steps_per_beat=4, low=60, high=71)
 

@@ -12,12 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from rbm_studio.core import evaluation as ev
-from rbm_studio.core.config import TrainingConfig
-from rbm_studio.core.encoding import Encoding, StateMatrix
-from rbm_studio.core.model import Model
-from rbm_studio.core.model_file import save_model
-from rbm_studio.core.training import Trainer
+from rbm_studio.models import evaluation as ev
+from rbm_studio.models.config import TrainingConfig
+from rbm_studio.models.document import Model
+from rbm_studio.models.model_file import save_model
+from rbm_studio.models.rbm.trainer import Trainer
+from rbm_studio.music.encoding import Encoding, StateMatrix
 
 # 10 pitches, no folding: window 1 → 20 visible units (sounding + struck planes).
 SMALL = Encoding(steps_per_beat=1, low=60, high=69, out_of_range="drop")
@@ -220,8 +220,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def song_folder(tmp_path_factory):
     """Four real MIDI files: a C-major arpeggio pattern, 8 bars each."""
-    from rbm_studio.core.midi import write_midi
-    from rbm_studio.core.song import Note, Song
+    from rbm_studio.music.midi import write_midi
+    from rbm_studio.music.song import Note, Song
 
     folder = tmp_path_factory.mktemp("songs")
     for k in range(4):
@@ -237,7 +237,7 @@ def song_folder(tmp_path_factory):
 
 
 def test_cli_evaluates_a_folder_with_the_models_encoding(tmp_path, song_folder):
-    from rbm_studio.core.dataset import import_folder
+    from rbm_studio.data.dataset import import_folder
 
     report = import_folder(song_folder)
     config = TrainingConfig(hidden=12, window=4, epochs=5, seed=0, holdout_fraction=0.0)
@@ -281,8 +281,8 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, song_folder):
 def test_cli_on_the_jsb_benchmark_with_an_independent_pitch_model(tmp_path, jsb_mat):
     """A W = 0 frame-level model with the training marginals scores the published independent-
     pitch baseline (−11.06 nats per frame on the test split)."""
-    from rbm_studio.core.benchmark_data import load_benchmark
-    from rbm_studio.core.windows import extract_windows, model_encoding
+    from rbm_studio.data.benchmark_data import load_benchmark
+    from rbm_studio.music.windows import extract_windows, model_encoding
 
     corpus = load_benchmark(jsb_mat)
     rows = extract_windows(corpus.train, window=1, stride=1, frame_level=True)
@@ -303,8 +303,8 @@ def test_cli_on_the_jsb_benchmark_with_an_independent_pitch_model(tmp_path, jsb_
 def test_short_frame_level_training_on_jsb_beats_independent_pitches(jsb_mat):
     """A few epochs of a frame-level RBM already model chords: the test log-likelihood per frame
     (AIS) beats the independent-pitch baseline of −11.06 nats by a clear margin."""
-    from rbm_studio.core.benchmark_data import load_benchmark
-    from rbm_studio.core.windows import extract_windows
+    from rbm_studio.data.benchmark_data import load_benchmark
+    from rbm_studio.music.windows import extract_windows
 
     corpus = load_benchmark(jsb_mat)
     config = TrainingConfig(

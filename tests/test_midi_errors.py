@@ -10,7 +10,7 @@ from pathlib import Path
 import mido
 import pytest
 
-from rbm_studio.core.midi import (
+from rbm_studio.music.midi import (
     MAX_FILE_BYTES,
     MAX_STEPS,
     MidiImportError,
@@ -184,7 +184,7 @@ def test_mido_agrees_these_are_valid():
 
 def test_too_many_notes_refused_while_reading(monkeypatch):
     """The cap (2,000,000 notes) would take seconds to reach; a lower one tests the mechanism."""
-    import rbm_studio.core.midi as midi
+    import rbm_studio.music.midi as midi
 
     monkeypatch.setattr(midi, "MAX_NOTES", 100)
     # 60 notes in each of two tracks: the second track crosses the budget.

@@ -14,7 +14,7 @@ import time
 import mido
 import pytest
 
-from rbm_studio.core.midi import MAX_STEPS, MidiImportError, read_midi_bytes
+from rbm_studio.music.midi import MAX_STEPS, MidiImportError, read_midi_bytes
 
 SEED = 20240917
 CASES_PER_KIND = 50

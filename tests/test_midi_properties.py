@@ -10,8 +10,8 @@ import mido
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rbm_studio.core.midi import read_midi_bytes, song_to_midi_bytes
-from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.music.midi import read_midi_bytes, song_to_midi_bytes
+from rbm_studio.music.song import Note, Song, TempoChange
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

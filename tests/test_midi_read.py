@@ -9,9 +9,9 @@ from pathlib import Path
 import mido
 import pytest
 
-from rbm_studio.core.encoding import Encoding, encode
-from rbm_studio.core.midi import MidiImportError, read_midi, read_midi_bytes
-from rbm_studio.core.song import TempoChange, TimeSignature
+from rbm_studio.music.encoding import Encoding, encode
+from rbm_studio.music.midi import MidiImportError, read_midi, read_midi_bytes
+from rbm_studio.music.song import TempoChange, TimeSignature
 
 
 def midi_bytes(tracks: list[list], *, type: int = 1, ticks_per_beat: int = 480) -> bytes:

@@ -8,7 +8,7 @@ import mido
 import pretty_midi
 import pytest
 
-from rbm_studio.core.midi import read_midi
+from rbm_studio.music.midi import read_midi
 
 
 def mido_note_extent(mid: mido.MidiFile) -> tuple[int, int]:

@@ -9,9 +9,9 @@ import mido
 import pretty_midi
 import pytest
 
-from rbm_studio.core.encoding import Encoding, decode, encode
-from rbm_studio.core.midi import read_midi, read_midi_bytes, song_to_midi_bytes, write_midi
-from rbm_studio.core.song import Note, Song, TempoChange, TimeSignature
+from rbm_studio.music.encoding import Encoding, decode, encode
+from rbm_studio.music.midi import read_midi, read_midi_bytes, song_to_midi_bytes, write_midi
+from rbm_studio.music.song import Note, Song, TempoChange, TimeSignature
 
 # Whole, dotted half, quarter, eighth, triplet eighth, sixteenth, quintuplet, thirty-second notes.
 DURATIONS = [4.0, 3.0, 1.0, 0.5, 1 / 3, 0.25, 0.2, 0.125]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rbm_studio.core import startup_marks
+from rbm_studio.platform import startup_marks
 
 ROOT = Path(__file__).resolve().parent.parent
 ICONS = ROOT / "resources" / "icons"
@@ -47,7 +47,8 @@ print(jax.config.jax_compilation_cache_dir)
 
 def test_configure_jax_before_import_puts_compiled_code_in_user_cache(tmp_path):
     result = run_python(
-        "from rbm_studio.core.jax_setup import configure_jax\nconfigure_jax()\n" + JIT_AND_REPORT,
+        "from rbm_studio.platform.jax_setup import configure_jax\nconfigure_jax()\n"
+        + JIT_AND_REPORT,
         # 0 s: cache even this tiny computation, so the test sees an entry appear.
         {"RBM_STUDIO_CACHE_DIR": str(tmp_path), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"},
         tmp_path,
@@ -60,7 +61,7 @@ def test_configure_jax_before_import_puts_compiled_code_in_user_cache(tmp_path):
 def test_configure_jax_after_import_updates_config_and_keeps_user_choice(tmp_path):
     mine = tmp_path / "my-jax-cache"
     code = (
-        "import jax\nfrom rbm_studio.core.jax_setup import configure_jax, MIN_COMPILE_SECONDS\n"
+        "import jax\nfrom rbm_studio.platform.jax_setup import configure_jax, MIN_COMPILE_SECONDS\n"
         "configure_jax()\n"
         "assert jax.config.jax_persistent_cache_min_compile_time_secs == MIN_COMPILE_SECONDS\n"
         + JIT_AND_REPORT
@@ -70,7 +71,8 @@ def test_configure_jax_after_import_updates_config_and_keeps_user_choice(tmp_pat
     assert result.stdout.strip() == str(tmp_path / "c" / "jax")
     # A cache folder the user chose through JAX's own variable wins over ours.
     result = run_python(
-        "from rbm_studio.core.jax_setup import configure_jax\nconfigure_jax()\n" + JIT_AND_REPORT,
+        "from rbm_studio.platform.jax_setup import configure_jax\nconfigure_jax()\n"
+        + JIT_AND_REPORT,
         {"RBM_STUDIO_CACHE_DIR": str(tmp_path / "c"), "JAX_COMPILATION_CACHE_DIR": str(mine)},
         tmp_path,
     )

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from rbm_studio.cli import main
-from rbm_studio.core.midi import write_midi
-from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.music.midi import write_midi
+from rbm_studio.music.song import Note, Song, TempoChange
 from rbm_studio.playback.jack_server import JackListener
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,7 +118,7 @@ def test_interpreter_exit_while_playing_silences_the_synth(jack_server):
     """A program that exits mid-song without closing its player still releases every note."""
     script = (
         "import sys, time\n"
-        "from rbm_studio.core.song import Note, Song\n"
+        "from rbm_studio.music.song import Note, Song\n"
         "from rbm_studio.playback.player import MidiPlayer\n"
         "p = MidiPlayer()\n"
         "assert p.open('jack', sys.argv[1]), p.status.message\n"

@@ -12,7 +12,7 @@ import time
 import pytest
 import rtmidi
 
-from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.music.song import Note, Song, TempoChange
 from rbm_studio.playback.jack_server import JackListener
 from rbm_studio.playback.player import MidiPlayer
 from rbm_studio.playback.ports import VIRTUAL_PORT_NAME, list_outputs

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from rbm_studio.cli import main
-from rbm_studio.core.encoding import Encoding, StateMatrix, canonicalize, decode
-from rbm_studio.core.midi import write_midi
+from rbm_studio.music.encoding import Encoding, StateMatrix, canonicalize, decode
+from rbm_studio.music.midi import write_midi
 from rbm_studio.playback.render import (
     RenderError,
     find_soundfonts,

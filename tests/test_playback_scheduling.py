@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rbm_studio.core.song import Note, Song, TempoChange, TimeSignature
+from rbm_studio.music.song import Note, Song, TempoChange, TimeSignature
 from rbm_studio.playback import ports
 from rbm_studio.playback.panic import SoundingNotes, panic_messages, silence
 from rbm_studio.playback.player import MidiPlayer

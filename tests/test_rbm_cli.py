@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from rbm_studio.cli import main
-from rbm_studio.core.encoding import encode
-from rbm_studio.core.midi import read_midi, write_midi
-from rbm_studio.core.model_file import load_model
-from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.models.model_file import load_model
+from rbm_studio.music.encoding import encode
+from rbm_studio.music.midi import read_midi, write_midi
+from rbm_studio.music.song import Note, Song, TempoChange
 
 TINY = ["--epochs", "3", "--hidden", "8", "--window", "4", "--batch", "10"]
 

@@ -10,8 +10,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rbm_studio.core.config import TrainingConfig
-from rbm_studio.core.encoding import (
+from rbm_studio.models.config import TrainingConfig
+from rbm_studio.models.energy import RBMParams, cd_statistics, cd_update, free_energy, init_params
+from rbm_studio.models.rbm.sampler import generate
+from rbm_studio.models.rbm.trainer import Trainer
+from rbm_studio.music.encoding import (
     DEFAULT_ENCODING,
     Encoding,
     StateMatrix,
@@ -19,11 +22,8 @@ from rbm_studio.core.encoding import (
     decode,
     encode,
 )
-from rbm_studio.core.midi import read_midi, write_midi
-from rbm_studio.core.rbm import RBMParams, cd_statistics, cd_update, free_energy, init_params
-from rbm_studio.core.sampling import generate
-from rbm_studio.core.training import Trainer
-from rbm_studio.core.windows import augment_windows, extract_windows, model_rows
+from rbm_studio.music.midi import read_midi, write_midi
+from rbm_studio.music.windows import augment_windows, extract_windows, model_rows
 
 # The app's default grid, so these trainers share compiled programs with the CLI tests' trainers.
 ENC = DEFAULT_ENCODING

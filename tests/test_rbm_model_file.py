@@ -8,10 +8,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from rbm_studio.core.config import TrainingConfig
-from rbm_studio.core.encoding import Encoding
-from rbm_studio.core.model import Model
-from rbm_studio.core.model_file import ModelFileError, load_model, save_model
+from rbm_studio.models.config import TrainingConfig
+from rbm_studio.models.document import Model
+from rbm_studio.models.model_file import ModelFileError, load_model, save_model
+from rbm_studio.music.encoding import Encoding
 
 
 def make_model() -> Model:

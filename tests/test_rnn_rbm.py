@@ -11,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rbm_studio.core import rnn_rbm, rnn_rbm_eval, rnn_rbm_training
+from rbm_studio.models.rnn_rbm import evaluator as rnn_rbm_eval
+from rbm_studio.models.rnn_rbm import network as rnn_rbm
+from rbm_studio.models.rnn_rbm import training as rnn_rbm_training
 
 V, H, U = 8, 6, 5
 

@@ -9,13 +9,13 @@ import zipfile
 import numpy as np
 import pytest
 
-from rbm_studio.core.config import TrainingConfig
-from rbm_studio.core.encoding import Encoding, StateMatrix, canonicalize, decode
-from rbm_studio.core.model_file import ModelFileError, load_model, save_model
-from rbm_studio.core.music_stats import histogram_distance, music_stats, pitch_class_histogram
-from rbm_studio.core.rnn_rbm_trainer import RnnRbmTrainer
-from rbm_studio.core.sampling import generate
-from rbm_studio.core.training import make_trainer
+from rbm_studio.models.config import TrainingConfig
+from rbm_studio.models.model_file import ModelFileError, load_model, save_model
+from rbm_studio.models.rbm.sampler import generate
+from rbm_studio.models.rbm.trainer import make_trainer
+from rbm_studio.models.rnn_rbm.trainer import RnnRbmTrainer
+from rbm_studio.music.encoding import Encoding, StateMatrix, canonicalize, decode
+from rbm_studio.music.stats import histogram_distance, music_stats, pitch_class_histogram
 
 ENC = Encoding(steps_per_beat=1, low=60, high=71)  # 12 pitches: 24 visible units per row
 SPAN = ENC.span
@@ -217,7 +217,7 @@ def test_music_stats_tell_a_repetitive_song_from_its_source():
 
 def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
     from rbm_studio.cli import main
-    from rbm_studio.core.midi import write_midi
+    from rbm_studio.music.midi import write_midi
 
     folder = tmp_path / "songs"
     folder.mkdir()

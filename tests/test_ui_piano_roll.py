@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette, QWheelEvent
 
-from rbm_studio.core.song import Note, Song, TempoChange, TimeSignature
+from rbm_studio.music.song import Note, Song, TempoChange, TimeSignature
 from rbm_studio.ui.piano_roll import (
     KEYBOARD_WIDTH,
     RULER_HEIGHT,

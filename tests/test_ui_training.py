@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from ui_songs import make_song_folder
 
-from rbm_studio.core.config import TrainingConfig
-from rbm_studio.core.dataset import import_folder
-from rbm_studio.core.midi import read_midi
-from rbm_studio.core.model_file import save_model
-from rbm_studio.core.training import Trainer
+from rbm_studio.data.dataset import import_folder
+from rbm_studio.models.config import TrainingConfig
+from rbm_studio.models.model_file import save_model
+from rbm_studio.models.rbm.trainer import Trainer
+from rbm_studio.music.midi import read_midi
 from rbm_studio.resources import sample_midi_dir
 from rbm_studio.ui.app import build_main_window
 from rbm_studio.ui.main_window import MainWindow
@@ -258,8 +258,8 @@ def test_continue_selected_song(qtbot, tmp_path, song_folder, trained_model):
 def test_opening_a_model_reads_the_songs_on_its_grid(qtbot, tmp_path, song_folder):
     import numpy as np
 
-    from rbm_studio.core.encoding import Encoding
-    from rbm_studio.core.model import Model
+    from rbm_studio.models.document import Model
+    from rbm_studio.music.encoding import Encoding
 
     grid = Encoding(steps_per_beat=2, low=36, high=84)
     config = TrainingConfig(hidden=3, window=4)

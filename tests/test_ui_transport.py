@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from rbm_studio.core.song import Note, Song, TempoChange
+from rbm_studio.music.song import Note, Song, TempoChange
 from rbm_studio.playback.gm_programs import GM_PROGRAMS
 from rbm_studio.playback.jack_server import JackListener
 from rbm_studio.ui.piano_roll import PianoRoll

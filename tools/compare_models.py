@@ -19,12 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rbm_studio.core.dataset import import_folder  # noqa: E402
-from rbm_studio.core.encoding import StateMatrix, decode  # noqa: E402
-from rbm_studio.core.midi import write_midi  # noqa: E402
-from rbm_studio.core.model_file import load_model  # noqa: E402
-from rbm_studio.core.music_stats import histogram_distance, music_stats  # noqa: E402
-from rbm_studio.core.sampling import generate  # noqa: E402
+from rbm_studio.data.dataset import import_folder  # noqa: E402
+from rbm_studio.models.model_file import load_model  # noqa: E402
+from rbm_studio.models.rbm.sampler import generate  # noqa: E402
+from rbm_studio.music.encoding import StateMatrix, decode  # noqa: E402
+from rbm_studio.music.midi import write_midi  # noqa: E402
+from rbm_studio.music.stats import histogram_distance, music_stats  # noqa: E402
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:

@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rbm_studio.core.benchmark_data import load_benchmark  # noqa: E402
-from rbm_studio.core.encoding import decode  # noqa: E402
-from rbm_studio.core.midi import write_midi  # noqa: E402
-from rbm_studio.core.song import TempoChange, TimeSignature  # noqa: E402
+from rbm_studio.data.benchmark_data import load_benchmark  # noqa: E402
+from rbm_studio.music.encoding import decode  # noqa: E402
+from rbm_studio.music.midi import write_midi  # noqa: E402
+from rbm_studio.music.song import TempoChange, TimeSignature  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "polyphonic" / "JSB_Chorales.mat"
 DEFAULT_OUT = ROOT / "resources" / "sample_midi"

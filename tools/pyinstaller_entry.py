@@ -16,7 +16,7 @@ def _attach_missing_streams() -> None:
     """Send output to a log file when the OS gave the windowed app no stdout/stderr."""
     if sys.stdout is not None and sys.stderr is not None:
         return
-    from rbm_studio.core.paths import cache_dir
+    from rbm_studio.platform.paths import cache_dir
 
     log_dir = cache_dir() / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

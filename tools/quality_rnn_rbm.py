@@ -22,9 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rbm_studio.core import rnn_rbm_eval, rnn_rbm_training  # noqa: E402
-from rbm_studio.core.benchmark_data import load_benchmark_frames  # noqa: E402
-from rbm_studio.core.windows import transpose_rows  # noqa: E402
+from rbm_studio.models.rnn_rbm import evaluator as rnn_rbm_eval  # noqa: E402
+from rbm_studio.models.rnn_rbm import training as rnn_rbm_training  # noqa: E402
+
+from rbm_studio.data.benchmark_data import load_benchmark_frames  # noqa: E402
+from rbm_studio.music.windows import transpose_rows  # noqa: E402
 
 
 def save_params(path: Path, params: dict, meta: dict) -> None:

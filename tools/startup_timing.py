@@ -5,7 +5,7 @@
 Launches `rbm-studio --self-test` offscreen from source (`.venv/bin/rbm-studio`) and frozen
 (`dist/rbm-studio/rbm-studio`), alternating so machine load hits both alike. Each launch gets
 `RBM_STUDIO_STARTUP_LOG`; the app writes wall-clock marks when its window is shown and when the
-self-test is done (`rbm_studio.core.startup_marks`), and this script subtracts the moment it
+self-test is done (`rbm_studio.platform.startup_marks`), and this script subtracts the moment it
 started the process. "cold" is a first launch with an empty user cache (song import cache and JAX
 compile cache); "warm" is the next launch with that cache filled. Prints a table of medians and
 the frozen/source ratio.
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rbm_studio.core.startup_marks import ENV_VAR, read_marks  # noqa: E402
+from rbm_studio.platform.startup_marks import ENV_VAR, read_marks  # noqa: E402
 
 EVENTS = ("window_shown", "self_test_done", "exit")
 

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("RBM_STUDIO_CONFIG_DIR", "RBM_STUDIO_DATA_DIR"):
         os.environ[name] = str(Path(scratch.name) / name.lower())
 
-    from ..core.config import TrainingConfig
+    from ..models.config import TrainingConfig
     from ..resources import sample_midi_dir
     from ..ui.app import build_main_window, create_application
 

@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("bench import needs pretty_midi (pip install -e '.[dev]')", file=sys.stderr)
         return 2
-    from ..core import dataset, import_cache
-    from ..core.encoding import DEFAULT_ENCODING
+    from ..data import dataset, import_cache
+    from ..music.encoding import DEFAULT_ENCODING
 
     inputs = [Path(p) for p in args.paths]
     files, missing = dataset.collect_midi_files(inputs)

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def test_song(seconds: float):
-    from ..core.song import Note, Song, TempoChange
+    from ..music.song import Note, Song, TempoChange
 
     beats = int(seconds * BPM / 60.0)
     scale = [60, 62, 64, 65, 67, 69, 71, 72]
@@ -74,7 +74,7 @@ def _jack_output(port_name: str, client: str):
 def _play_mido(song, port_name: str) -> None:
     import mido
 
-    from ..core.midi import song_to_midi_bytes
+    from ..music.midi import song_to_midi_bytes
 
     midi = mido.MidiFile(file=io.BytesIO(song_to_midi_bytes(song)))
     out = _jack_output(port_name, "bench-mido")

@@ -113,7 +113,7 @@ def _timed(fn) -> float:
 
 def _ours(config, matrices, encoding, epochs: int):
     """(training seconds excluding compile, compile seconds, trainer)."""
-    from ..core.training import Trainer
+    from ..models.rbm.trainer import Trainer
 
     trainer = Trainer(
         config.__class__(**{**config.to_dict(), "epochs": epochs}), matrices, encoding
@@ -137,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
     import jax
     import numpy as np
 
-    from ..core.config import TrainingConfig
-    from ..core.dataset import import_folder
+    from ..data.dataset import import_folder
+    from ..models.config import TrainingConfig
     from ..resources import sample_midi_dir
 
     jax.config.update("jax_enable_compilation_cache", False)  # report a cold compile

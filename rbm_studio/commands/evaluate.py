@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _data_encoding(model):
     """The grid and pitch range songs must be encoded with before the model's window extraction."""
-    from ..core.encoding import Encoding
+    from ..music.encoding import Encoding
 
     if model.frame_level and "data_encoding" in model.dataset:
         return Encoding.from_dict(model.dataset["data_encoding"])
@@ -52,12 +52,12 @@ def _data_encoding(model):
 def _load_data(args, model):
     """(matrices to evaluate, matrices for the AIS base rate, description)."""
     if args.benchmark:
-        from ..core.benchmark_data import load_benchmark
+        from ..data.benchmark_data import load_benchmark
 
         corpus = load_benchmark(args.benchmark)
         pieces = corpus.split(args.split)
         return pieces, corpus.train, f"{corpus.name} {args.split} split ({len(pieces)} pieces)"
-    from ..core.dataset import import_folder
+    from ..data.dataset import import_folder
 
     path = Path(args.folder)
     if not path.exists():
@@ -72,7 +72,7 @@ def _load_data(args, model):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.model_file import ModelFileError, load_model
+    from ..models.model_file import ModelFileError, load_model
 
     if (args.betas is not None and args.betas < 3) or (args.chains is not None and args.chains < 2):
         print("error: AIS needs --betas ≥ 3 and --chains ≥ 2", file=sys.stderr)
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    from ..core.evaluation import log_likelihood, visible_rows
+    from ..models.evaluation import log_likelihood, visible_rows
 
     started = time.perf_counter()
     try:

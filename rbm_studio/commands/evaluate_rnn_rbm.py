@@ -17,13 +17,13 @@ DEFAULT_CHAINS = 32
 
 
 def run_rnn_rbm(args: argparse.Namespace, model) -> int:
-    from ..core.encoding import Encoding
-    from ..core.rnn_rbm_eval import evaluate_frames
-    from ..core.rnn_rbm_model import model_sequences
+    from ..models.rnn_rbm.evaluator import evaluate_frames
+    from ..models.rnn_rbm.model import model_sequences
+    from ..music.encoding import Encoding
 
     try:
         if args.benchmark:
-            from ..core.benchmark_data import load_benchmark
+            from ..data.benchmark_data import load_benchmark
 
             corpus = load_benchmark(args.benchmark)
             matrices = corpus.split(args.split)
@@ -31,7 +31,7 @@ def run_rnn_rbm(args: argparse.Namespace, model) -> int:
         else:
             from pathlib import Path
 
-            from ..core.dataset import import_folder
+            from ..data.dataset import import_folder
 
             path = Path(args.folder)
             if not path.exists():

@@ -50,10 +50,10 @@ def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.encoding import decode, encode
-    from ..core.midi import MidiImportError, read_midi, write_midi
-    from ..core.model_file import ModelFileError, load_model
-    from ..core.sampling import generate
+    from ..models.model_file import ModelFileError, load_model
+    from ..models.rbm.sampler import generate
+    from ..music.encoding import decode, encode
+    from ..music.midi import MidiImportError, read_midi, write_midi
 
     try:
         model = load_model(args.model)
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         data_enc = model.encoding
         if model.frame_level and "data_encoding" in model.dataset:
-            from ..core.encoding import Encoding
+            from ..music.encoding import Encoding
 
             data_enc = Encoding.from_dict(model.dataset["data_encoding"])
         primer = encode(song, data_enc)

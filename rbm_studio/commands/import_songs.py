@@ -44,8 +44,8 @@ def _duration(seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..core.dataset import import_folder
-    from ..core.encoding import Encoding
+    from ..data.dataset import import_folder
+    from ..music.encoding import Encoding
     from .progress import ProgressBar
 
     encoding = Encoding(out_of_range="drop" if args.drop_out_of_range else "fold")

@@ -68,7 +68,7 @@ def _clock(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.midi import MidiImportError, read_midi
+    from ..music.midi import MidiImportError, read_midi
     from ..playback.player import NO_OUTPUT_HELP, MidiPlayer
     from ..playback.ports import PortError, api_constant
     from ..playback.scheduling import build_schedule

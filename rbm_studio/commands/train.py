@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
-    from ..core.config import TrainingConfig
+    from ..models.config import TrainingConfig
 
     rnn = args.model_kind == "rnn-rbm"
 
@@ -117,11 +117,11 @@ def _amount(summary: dict) -> str:
 def _load_songs(args):
     """(matrices, encoding) from the chosen source; raises SystemExit-worthy messages as ValueError."""
     if args.benchmark:
-        from ..core.benchmark_data import load_benchmark
+        from ..data.benchmark_data import load_benchmark
 
         corpus = load_benchmark(args.benchmark)
         return corpus.train, corpus.train[0].encoding, f"benchmark {corpus.name} (train split)"
-    from ..core.dataset import import_folder
+    from ..data.dataset import import_folder
     from ..resources import sample_midi_dir
     from .progress import ProgressBar
 
@@ -144,7 +144,7 @@ def _bar_update(bar, done: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.model_file import ModelFileError, load_model, save_model
+    from ..models.model_file import ModelFileError, load_model, save_model
 
     config = _config(args)
     problems = config.validate()
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    from ..core.training import make_trainer
+    from ..models.rbm.trainer import make_trainer
     from .progress import ProgressBar
 
     try:

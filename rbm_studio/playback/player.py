@@ -28,7 +28,7 @@ from typing import Literal
 
 import rtmidi
 
-from ..core.song import Song
+from ..music.song import Song
 from . import ports as port_discovery
 from .panic import SoundingNotes, release_messages, silence
 from .ports import CLIENT_NAME, VIRTUAL_PORT_NAME, ApiStatus, PortError

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.song import Song
+from ..music.song import Song
 
 SAMPLE_RATE = 44_100
 # 16-bit sample magnitude below which a frame counts as silence (about -72 dBFS).
@@ -154,7 +154,7 @@ def render_song(
     sample_rate: int = SAMPLE_RATE,
 ) -> RenderResult:
     """Write `song` as MIDI to a temporary file and render that."""
-    from ..core.midi import write_midi
+    from ..music.midi import write_midi
 
     with tempfile.TemporaryDirectory(prefix="rbm-render-") as tmpdir:
         midi_path = Path(tmpdir) / "song.mid"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from ..core.song import DEFAULT_BPM, Song
+from ..music.song import DEFAULT_BPM, Song
 
 NOTE_ON = 0x90
 NOTE_OFF = 0x80

@@ -88,7 +88,7 @@ def run_app(args: argparse.Namespace) -> int:
         )
         return 2
     app = create_application()
-    from ..core.startup_marks import mark
+    from ..platform.startup_marks import mark
 
     window = build_main_window()
     window.show()

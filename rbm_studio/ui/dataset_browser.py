@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.dataset import DatasetReport, FileResult, import_folder
-from ..core.encoding import DEFAULT_ENCODING, Encoding
+from ..data.dataset import DatasetReport, FileResult, import_folder
+from ..music.encoding import DEFAULT_ENCODING, Encoding
 from .workers import Job, run_function
 
 SAMPLE_HINT = "Press Train to learn from these songs, or drop your own MIDI folder here."

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.encoding import StateMatrix, decode
-from ..core.model import Model
-from ..core.paths import cache_dir
-from ..core.song import Song
+from ..models.document import Model
+from ..music.encoding import StateMatrix, decode
+from ..music.song import Song
+from ..platform.paths import cache_dir
 from .workers import Job, run_function
 
 SONG_ROLE = Qt.ItemDataRole.UserRole
@@ -63,7 +63,7 @@ def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:
 
 def export_songs(songs: list[GeneratedSong], folder: Path) -> list[Path]:
     """Write each song as a standard MIDI file under a unique name; returns the paths written."""
-    from ..core.midi import write_midi
+    from ..music.midi import write_midi
 
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -111,7 +111,7 @@ class GeneratedList(QListWidget):
         """Write the songs to temporary `.mid` files and return their file URLs as drag data.
 
         Small synchronous writes (a few KB each) — acceptable on the GUI thread for a drag."""
-        from ..core.midi import write_midi
+        from ..music.midi import write_midi
 
         self.drag_dir.mkdir(parents=True, exist_ok=True)
         urls = []
@@ -309,7 +309,7 @@ class GenerationPanel(QWidget):
         base_name = f"continued {self.primer_title}" if primer is not None else "generated"
 
         def work(_progress, _cancel: threading.Event) -> list[tuple[StateMatrix, Song]]:
-            from ..core.sampling import generate
+            from ..models.rbm.sampler import generate
 
             kwargs = dict(
                 songs=opts["songs"],

@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core.dataset import DatasetReport, FileResult
-from ..core.encoding import Encoding
-from ..core.model import Model
-from ..core.song import Song
+from ..data.dataset import DatasetReport, FileResult
+from ..models.document import Model
+from ..music.encoding import Encoding
+from ..music.song import Song
 from ..resources import sample_midi_dir
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GeneratedSong, GenerationPanel
@@ -443,7 +443,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         request = self._song_request
 
         def work(_progress, _cancel: threading.Event) -> Song:
-            from ..core.dataset import song_for
+            from ..data.dataset import song_for
 
             return song_for(result)
 
@@ -527,7 +527,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         path = Path(path)
 
         def work(_progress, _cancel: threading.Event) -> Model:
-            from ..core.model_file import load_model
+            from ..models.model_file import load_model
 
             return load_model(path)
 
@@ -594,7 +594,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         path = Path(path)
 
         def work(_progress, _cancel: threading.Event) -> Path:
-            from ..core.model_file import save_model
+            from ..models.model_file import save_model
 
             save_model(model, path)
             return path
@@ -723,7 +723,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
             self.restoreState(state)
         values = self.settings.hyperparameters()
         if values:
-            from ..core.config import TrainingConfig
+            from ..models.config import TrainingConfig
 
             with contextlib.suppress(TypeError, ValueError):  # settings from another version
                 self.training.set_config(TrainingConfig.from_dict(values))

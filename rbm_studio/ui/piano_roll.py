@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.song import Song, TimeSignature
+from ..music.song import Song, TimeSignature
 
 KEYBOARD_WIDTH = 52
 RULER_HEIGHT = 22

@@ -73,8 +73,8 @@ def run_self_test(screenshot: str | None = None) -> int:
 def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     started = time.monotonic()
     step("starting Qt")
-    from ..core.config import TrainingConfig
-    from ..core.startup_marks import mark
+    from ..models.config import TrainingConfig
+    from ..platform.startup_marks import mark
     from ..resources import sample_midi_dir
     from .app import build_main_window, create_application
 

@@ -1,6 +1,6 @@
 """Persistent settings (last folder, hyperparameters, MIDI port, window layout) in one ini file.
 
-The file lives in `rbm_studio.core.paths.config_dir()`, which tests redirect with
+The file lives in `rbm_studio.platform.paths.config_dir()`, which tests redirect with
 `RBM_STUDIO_CONFIG_DIR`, so a test run never reads or changes the musician's real settings.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ..core.paths import config_dir
+from ..platform.paths import config_dir
 
 SETTINGS_FILE = "rbm-studio.ini"
 

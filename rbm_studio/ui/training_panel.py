@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.config import TrainingConfig
-from ..core.encoding import Encoding, StateMatrix
-from ..core.model import Model
+from ..models.config import TrainingConfig
+from ..models.document import Model
+from ..music.encoding import Encoding, StateMatrix
 from .plots import ActivationHistogram, ErrorPlot, GapPlot, WeightHeatmap
 from .training_worker import TrainingUpdate, TrainingWorker, autosave_path
 from .workers import Job

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core.config import TrainingConfig
-from ..core.encoding import Encoding, StateMatrix
-from ..core.model import Model
-from ..core.paths import data_dir
+from ..models.config import TrainingConfig
+from ..models.document import Model
+from ..music.encoding import Encoding, StateMatrix
+from ..platform.paths import data_dir
 from .workers import describe_error
 
 AUTOSAVE_NAME = "autosave.rbm"
@@ -135,7 +135,7 @@ class TrainingWorker(QObject):
     def _autosave(self, model: Model) -> str | None:
         if self.autosave_to is None:
             return None
-        from ..core.model_file import save_model
+        from ..models.model_file import save_model
 
         if self.dataset_summary and not model.dataset:
             model.dataset = dict(self.dataset_summary)
@@ -172,7 +172,7 @@ class TrainingWorker(QObject):
         self.progress.emit(final)
 
     def _train(self) -> Model | None:
-        from ..core.training import make_trainer
+        from ..models.rbm.trainer import make_trainer
 
         lower_thread_priority()
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.song import Song
+from ..music.song import Song
 from ..playback.gm_programs import GM_PROGRAMS
 from ..playback.player import NO_OUTPUT_HELP, MidiPlayer, PlayerStatus
 from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, has_any_output, list_outputs

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import rnn_rbm
+from . import network as rnn_rbm
 
 OPTIMIZERS = ("adam", "sgd")
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..music.encoding import Encoding, StateMatrix
+from ..music.windows import model_encoding
 from .config import TrainingConfig
-from .encoding import Encoding, StateMatrix
-from .model import Model
-from .windows import model_encoding
+from .document import Model
 
 if TYPE_CHECKING:
-    from .training import TrainingProgress
+    from .rbm.trainer import TrainingProgress
 
 
 class TrainerControls:

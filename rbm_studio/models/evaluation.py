@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .encoding import StateMatrix
+from ..music.encoding import StateMatrix
 
 MAX_EXACT_UNITS = 20
 DEFAULT_N_BETAS = 10_000
@@ -410,7 +410,7 @@ class LikelihoodReport:
 def visible_rows(model: Any, matrices: Sequence[StateMatrix]) -> np.ndarray:
     """The visible vectors a model sees in these songs: non-overlapping windows (stride = window)
     so every frame counts once, or single sounding-plane frames for a frame-level model."""
-    from .windows import extract_windows
+    from ..music.windows import extract_windows
 
     window = int(model.window)
     return extract_windows(

@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import rnn_rbm
-from .rnn_rbm_training import pad_sequences
+from . import network as rnn_rbm
+from .training import pad_sequences
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ..music.encoding import Encoding
 from .config import TrainingConfig
-from .encoding import Encoding
 
 
 def now_iso() -> str:

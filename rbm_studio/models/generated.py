@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .encoding import StateMatrix, canonicalize
-from .model import Model
-from .windows import model_rows, rows_to_state_data
+from ..music.encoding import StateMatrix, canonicalize
+from ..music.windows import model_rows, rows_to_state_data
+from .document import Model
 
 MAX_STEPS = 100_000
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .config import TrainingConfig
-from .encoding import StateMatrix
-from .generated_songs import MAX_STEPS, check_request, matrix_from_rows, primer_rows
-from .model import Model
-from .rnn_rbm_training import RnnRbmConfig
-from .windows import model_rows
+from ...music.encoding import StateMatrix
+from ...music.windows import model_rows
+from ..config import TrainingConfig
+from ..document import Model
+from ..generated import MAX_STEPS, check_request, matrix_from_rows, primer_rows
+from .training import RnnRbmConfig
 
 KIND = "rnn-rbm"
 
@@ -106,7 +106,7 @@ def generate_rnn_rbm(
     import jax
     import jax.numpy as jnp
 
-    from . import rnn_rbm
+    from . import network as rnn_rbm
 
     if model.kind != KIND:
         raise ValueError(f"generate_rnn_rbm() samples kind {KIND!r}, not {model.kind!r}")

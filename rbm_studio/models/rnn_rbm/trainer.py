@@ -15,13 +15,13 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .config import TrainingConfig
-from .encoding import Encoding, StateMatrix
-from .model import Model
-from .rnn_rbm_model import KIND, check_params, model_sequences, rnn_config
-from .training import REPORT_INTERVAL_S, TrainingProgress
-from .training_control import TrainerControls
-from .windows import transpose_rows
+from ...music.encoding import Encoding, StateMatrix
+from ...music.windows import transpose_rows
+from ..config import TrainingConfig
+from ..document import Model
+from ..rbm.trainer import REPORT_INTERVAL_S, TrainingProgress
+from ..trainer_base import TrainerControls
+from .model import KIND, check_params, model_sequences, rnn_config
 
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
 
@@ -84,7 +84,7 @@ class RnnRbmTrainer(TrainerControls):
         self._init_controls(dict(self._initial or {}))
 
     def _cut_count(self) -> list:
-        from .rnn_rbm_training import cut_subsequences
+        from .training import cut_subsequences
 
         return cut_subsequences(self._train, self.rnn_config.seq_len, np.random.default_rng(0))
 
@@ -106,7 +106,7 @@ class RnnRbmTrainer(TrainerControls):
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
         self._start_once()
-        from . import rnn_rbm_training
+        from . import training as rnn_rbm_training
 
         total_epochs = self.epoch_offset + self.config.epochs
         done_epochs = self.epoch_offset
@@ -210,7 +210,7 @@ class RnnRbmTrainer(TrainerControls):
     def _free_energy_gap(self, params: dict) -> float | None:
         if not self._holdout:
             return None
-        from .rnn_rbm_eval import mean_free_energy
+        from .evaluator import mean_free_energy
 
         return mean_free_energy(params, self._holdout) - mean_free_energy(
             params, self._train_sample

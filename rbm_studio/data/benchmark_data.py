@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .encoding import Encoding, StateMatrix, canonicalize
+from ..music.encoding import Encoding, StateMatrix, canonicalize
 
 BENCHMARK_LOW = 21
 BENCHMARK_PITCHES = 88

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..music.encoding import DEFAULT_ENCODING, Encoding, StateMatrix
+from ..music.grid_events import events_from_matrix, events_valid, matrix_arrays, place_notes
+from ..music.midi import MAX_FILE_BYTES, MAX_STEPS, MidiImportError, read_midi, read_midi_bytes
+from ..music.song import Song
 from . import import_cache
-from .encoding import DEFAULT_ENCODING, Encoding, StateMatrix
-from .grid_events import events_from_matrix, events_valid, matrix_arrays, place_notes
-from .midi import MAX_FILE_BYTES, MAX_STEPS, MidiImportError, read_midi, read_midi_bytes
-from .song import Song
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # A process pool is started only for at least this many uncached files, after timing the first

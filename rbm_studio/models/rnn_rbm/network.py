@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .rbm import RBMParams, hidden_probs, visible_probs
+from ..energy import RBMParams, hidden_probs, visible_probs
 
 CELLS = ("rnn", "gru")
 RBM_KEYS = ("W", "vbias", "hbias")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..music.encoding import Encoding
 from .config import TrainingConfig
-from .encoding import Encoding
-from .model import Model
+from .document import Model
 
 FORMAT_NAME = "rbm-studio-model"
 FORMAT_VERSION = 1
@@ -145,7 +145,7 @@ def _build_model(meta: dict, params: dict[str, np.ndarray], path: Path) -> Model
     if model.kind == "rbm":
         _check_rbm_shapes(model, path)
     elif model.kind == "rnn-rbm":
-        from .rnn_rbm_model import check_params
+        from .rnn_rbm.model import check_params
 
         problems = check_params(model.params)
         if problems:

@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .encoding import StateMatrix
-from .generated_songs import check_request, matrix_from_rows, primer_rows
-from .model import Model
-from .rbm import RBMParams, bernoulli, hidden_probs, visible_probs
+from ...music.encoding import StateMatrix
+from ..document import Model
+from ..energy import RBMParams, bernoulli, hidden_probs, visible_probs
+from ..generated import check_request, matrix_from_rows, primer_rows
 
 MODES = ("windows", "continue")
 STARTS = ("silence", "noise", "primer")
@@ -100,7 +100,7 @@ def generate(
     Output matrices are canonical and carry the model's encoding. An RNN-RBM draws one step at a
     time (its `mode` is always continuation, `gibbs_steps` per frame)."""
     if model.kind == "rnn-rbm":
-        from .rnn_rbm_model import generate_rnn_rbm
+        from ..rnn_rbm.model import generate_rnn_rbm
 
         if start == "primer" and primer is None:
             raise ValueError("start='primer' needs a primer song")

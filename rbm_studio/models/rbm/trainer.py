@@ -31,12 +31,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .config import TrainingConfig
-from .encoding import Encoding, StateMatrix
-from .model import Model
-from .rbm import RBMParams, bernoulli, cd_statistics_t, init_params
-from .training_control import TrainerControls
-from .windows import augment_windows, extract_windows
+from ...music.encoding import Encoding, StateMatrix
+from ...music.windows import augment_windows, extract_windows
+from ..config import TrainingConfig
+from ..document import Model
+from ..energy import RBMParams, bernoulli, cd_statistics_t, init_params
+from ..trainer_base import TrainerControls
 
 REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
@@ -330,7 +330,7 @@ def make_trainer(
     """The trainer for `config.model`: `Trainer` for "rbm", `RnnRbmTrainer` for "rnn-rbm" (same
     iterator / pause / cancel / snapshot front)."""
     if config.model == "rnn-rbm":
-        from .rnn_rbm_trainer import RnnRbmTrainer
+        from ..rnn_rbm.trainer import RnnRbmTrainer
 
         return RnnRbmTrainer(config, matrices, encoding, model=model)
     return Trainer(config, matrices, encoding, model=model)

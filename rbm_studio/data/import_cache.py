@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from . import paths
-from .encoding import Encoding
+from ..music.encoding import Encoding
+from ..platform import paths
 
 CACHE_FORMAT_VERSION = 1
 
