@@ -7,6 +7,7 @@ recurrent weights) are stored the same way.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,7 +23,8 @@ def now_iso() -> str:
 
 @dataclass
 class Model:
-    """kind "rbm" params: W [V, H], vbias [V], hbias [H] (float32)."""
+    """One trained model. Every kind keeps at least W [V, H], vbias [V], hbias [H] (float32);
+    `window` is how many grid rows one visible vector holds (set by the kind's trainer)."""
 
     kind: str
     params: dict[str, np.ndarray]
@@ -31,6 +33,11 @@ class Model:
     history: list[dict] = field(default_factory=list)
     dataset: dict = field(default_factory=dict)
     created: str = field(default_factory=now_iso)
+    window: int = 0  # 0: the config's window (files and callers that predate the field)
+
+    def __post_init__(self) -> None:
+        if not self.window:
+            self.window = self.config.effective_window
 
     @property
     def n_visible(self) -> int:
@@ -45,9 +52,14 @@ class Model:
         return bool(self.config.frame_level)
 
     @property
-    def window(self) -> int:
-        # an RNN-RBM's visible layer is one grid row (its memory is the recurrence)
-        return 1 if self.kind == "rnn-rbm" else self.config.effective_window
+    def data_encoding(self) -> Encoding:
+        """The encoding songs must be read in for this model (a frame-level model re-places
+        pitches on the piano keys, so its own encoding is not the songs' one)."""
+        stored = self.dataset.get("data_encoding") if isinstance(self.dataset, dict) else None
+        if isinstance(stored, dict):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                return Encoding.from_dict(stored)
+        return self.encoding
 
     @property
     def row_width(self) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..music.encoding import Encoding
+from . import registry
 from .config import TrainingConfig
 from .document import Model
 
@@ -139,34 +140,16 @@ def _build_model(meta: dict, params: dict[str, np.ndarray], path: Path) -> Model
             history=list(meta.get("history", [])),
             dataset=dict(meta.get("dataset", {})),
             created=str(meta.get("created", "")),
+            window=int(meta.get("window") or 0),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path.name}: model metadata is incomplete ({exc})") from None
-    if model.kind == "rbm":
-        _check_rbm_shapes(model, path)
-    elif model.kind == "rnn-rbm":
-        from .rnn_rbm.model import check_params
-
-        problems = check_params(model.params)
-        if problems:
-            raise ModelFileError(f"{path.name}: {problems[0]}")
-        model.params = {k: v.astype(np.float32, copy=False) for k, v in model.params.items()}
-    else:
-        raise ModelFileError(f"{path.name}: unknown model kind {model.kind!r}")
+    try:
+        kind = registry.kind(model.kind)
+    except registry.UnknownKindError as exc:
+        raise ModelFileError(f"{path.name}: {exc}") from None
+    problems = kind.check_params(model.params, model.window)
+    if problems:
+        raise ModelFileError(f"{path.name}: {problems[0]}")
+    model.params = {k: v.astype(np.float32, copy=False) for k, v in model.params.items()}
     return model
-
-
-def _check_rbm_shapes(model: Model, path: Path) -> None:
-    p = model.params
-    for name in ("W", "vbias", "hbias"):
-        if name not in p:
-            raise ModelFileError(f"{path.name}: RBM array {name!r} is missing")
-    W = p["W"]
-    if W.ndim != 2 or p["vbias"].shape != (W.shape[0],) or p["hbias"].shape != (W.shape[1],):
-        raise ModelFileError(f"{path.name}: RBM arrays have inconsistent shapes")
-    if model.n_visible % model.window:
-        raise ModelFileError(
-            f"{path.name}: {model.n_visible} visible units do not fit window {model.window}"
-        )
-    for name in ("W", "vbias", "hbias"):
-        p[name] = p[name].astype(np.float32, copy=False)

@@ -2,31 +2,30 @@
 apart: input checks, pause / resume / cancel events callable from any thread, the paused wait, and
 numpy views of the latest parameters under a lock (`weights()`, `snapshot()`) that never touch JAX.
 
-A trainer subclasses `TrainerControls`, sets `KIND`, calls `_take_inputs` first and
-`_init_controls` at the end of its `__init__`, and publishes parameters with `_publish`.
+A trainer subclasses `TrainerControls`, sets `KIND` (its `ModelKind`), calls `_take_inputs` first
+and `_init_controls` at the end of its `__init__`, and publishes parameters with `_publish`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..music.encoding import Encoding, StateMatrix
 from ..music.windows import model_encoding
+from .base import ModelKind, TrainingProgress
 from .config import TrainingConfig
 from .document import Model
 
-if TYPE_CHECKING:
-    from .rbm.trainer import TrainingProgress
+REPORT_INTERVAL_S = 0.15  # target time between progress reports (at least 5 per second)
 
 
 class TrainerControls:
     """Base of `Trainer` and `RnnRbmTrainer`: everything except the training loop itself."""
 
-    KIND: str  # the `Model.kind` this trainer produces
+    KIND: ModelKind  # the kind this trainer produces
     config: TrainingConfig
     data_encoding: Encoding
     encoding: Encoding
@@ -43,11 +42,11 @@ class TrainerControls:
     ) -> None:
         """Refuse bad settings, the wrong model kind, or songs in another encoding; keep the
         settings, the songs' encoding and the one the model reads."""
-        problems = config.validate()
+        problems = config.validate() + self.KIND.check_settings(config)
         if problems:
             raise ValueError("invalid training settings: " + " ".join(problems))
-        if config.model != self.KIND:
-            raise ValueError(f"this trainer trains kind {self.KIND!r}, not {config.model!r}")
+        if config.model != self.KIND.name:
+            raise ValueError(f"this trainer trains kind {self.KIND.name!r}, not {config.model!r}")
         for m in matrices:
             if m.encoding != encoding:
                 raise ValueError(
@@ -56,6 +55,38 @@ class TrainerControls:
         self.config = config
         self.data_encoding = encoding
         self.encoding = model_encoding(encoding, config.frame_level)
+
+    def _split(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(held-out, training) indices of `n` items: a seeded share `holdout_fraction` held out
+        (none when that would leave nothing to train on), training indices in order."""
+        order = rng.permutation(n)
+        n_hold = int(n * self.config.holdout_fraction)
+        if n - n_hold < 1:
+            n_hold = 0
+        return order[:n_hold], np.sort(order[n_hold:])
+
+    def _continue_from(self, model: Model | None) -> dict[str, np.ndarray] | None:
+        """Take over `model`'s history to keep training it (None: start fresh); returns its
+        arrays as float32 after checking kind, arrays and shapes."""
+        self.epoch_offset = 0
+        self.history: list[dict] = []
+        self._previous_dataset: dict = {}
+        self._created: str | None = None
+        if model is None:
+            return None
+        if model.kind != self.KIND.name:
+            raise ValueError(
+                f"cannot continue training a {model.kind!r} model as {self.KIND.label}"
+            )
+        problems = self.KIND.check_params(model.params, model.window)
+        if problems:
+            raise ValueError(problems[0])
+        self._check_model_shape(model)
+        self.epoch_offset = model.epochs_trained
+        self.history = [dict(h) for h in model.history]
+        self._previous_dataset = dict(model.dataset)
+        self._created = model.created
+        return {k: np.asarray(v, np.float32) for k, v in model.params.items()}
 
     def _check_model_shape(self, model: Model) -> None:
         """Refuse to continue a model whose units or encoding differ from these settings."""
@@ -147,7 +178,15 @@ class TrainerControls:
         dataset = dict(self.dataset_summary)
         if self._previous_dataset:
             dataset["previous"] = self._previous_dataset
-        model = Model(self.KIND, params, cfg, self.encoding, history, dataset)
+        model = Model(
+            self.KIND.name,
+            params,
+            cfg,
+            self.encoding,
+            history,
+            dataset,
+            window=self.KIND.window(cfg),
+        )
         if self._created is not None:
             model.created = self._created
         return model

@@ -97,25 +97,7 @@ def generate(
 ) -> list[StateMatrix]:
     """`songs` new state matrices of `steps` rows (a primer is kept in front: primer + steps).
 
-    Output matrices are canonical and carry the model's encoding. An RNN-RBM draws one step at a
-    time (its `mode` is always continuation, `gibbs_steps` per frame)."""
-    if model.kind == "rnn-rbm":
-        from ..rnn_rbm.model import generate_rnn_rbm
-
-        if start == "primer" and primer is None:
-            raise ValueError("start='primer' needs a primer song")
-        return generate_rnn_rbm(
-            model,
-            songs=songs,
-            steps=steps,
-            gibbs_steps=gibbs_steps,
-            temperature=temperature,
-            seed=seed,
-            start="primer" if primer is not None else start,
-            primer=primer,
-        )
-    if model.kind != "rbm":
-        raise ValueError(f"generate() samples kind 'rbm' models, not {model.kind!r}")
+    Output matrices are canonical and carry the model's encoding."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if primer is not None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
@@ -33,12 +32,13 @@ import numpy as np
 
 from ...music.encoding import Encoding, StateMatrix
 from ...music.windows import augment_windows, extract_windows
+from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
 from ..energy import RBMParams, bernoulli, cd_statistics_t, init_params
-from ..trainer_base import TrainerControls
+from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
+from .kind import KIND
 
-REPORT_INTERVAL_S = 0.15  # target time between progress reports (≥ 5 per second)
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
 MAX_CHUNK_S = 0.25  # a first chunk slower than this is re-sized (one recompile)
 MIN_CHUNK_S = 0.025  # ... and one faster than this too, when the run is long enough to pay
@@ -46,22 +46,6 @@ TARGET_CHUNK_S = 0.08  # per dispatched chunk; per-call overhead is ~1 ms, so ke
 MAX_CHUNK = 256
 MAX_METRIC_WINDOWS = 2000  # windows used for the free-energy gap at each epoch end
 ACTIVATION_SAMPLE = 500  # windows used for the hidden-activation histogram
-
-
-@dataclass
-class TrainingProgress:
-    """One report from the training iterator; `epoch` counts completed epochs."""
-
-    phase: str  # "compiling", "training", "paused", "done", "cancelled"
-    epoch: int
-    epochs: int
-    batch: int = 0
-    batches_per_epoch: int = 0
-    recon_error: float = float("nan")
-    free_energy_gap: float | None = None
-    epoch_end: bool = False
-    elapsed: float = 0.0
-    eta: float | None = None
 
 
 class StaticSpec(NamedTuple):
@@ -320,26 +304,10 @@ def _host_copy(params) -> dict[str, np.ndarray]:
     return {"W": W, "vbias": np.asarray(params.vbias), "hbias": np.asarray(params.hbias)}
 
 
-def make_trainer(
-    config: TrainingConfig,
-    matrices: Sequence[StateMatrix],
-    encoding: Encoding,
-    *,
-    model: Model | None = None,
-):
-    """The trainer for `config.model`: `Trainer` for "rbm", `RnnRbmTrainer` for "rnn-rbm" (same
-    iterator / pause / cancel / snapshot front)."""
-    if config.model == "rnn-rbm":
-        from ..rnn_rbm.trainer import RnnRbmTrainer
-
-        return RnnRbmTrainer(config, matrices, encoding, model=model)
-    return Trainer(config, matrices, encoding, model=model)
-
-
-class Trainer(TrainerControls):
+class RbmTrainer(TrainerControls):
     """Iterate it to train; `pause()`, `resume()`, `cancel()`, `snapshot()` work from any thread."""
 
-    KIND = "rbm"
+    KIND = KIND
 
     def __init__(
         self,
@@ -359,12 +327,10 @@ class Trainer(TrainerControls):
                 f"no song is at least {window} steps long, so there is nothing to learn from"
             )
         rng = np.random.default_rng(config.seed)
-        order = rng.permutation(windows.shape[0])
-        n_hold = int(windows.shape[0] * config.holdout_fraction)
-        if windows.shape[0] - n_hold < 1:
-            n_hold = 0
-        holdout = windows[order[:n_hold]]
-        train = windows[np.sort(order[n_hold:])]
+        hold_idx, train_idx = self._split(windows.shape[0], rng)
+        n_hold = len(hold_idx)
+        holdout = windows[hold_idx]
+        train = windows[train_idx]
         planes = 1 if config.frame_level else 2
         train = augment_windows(train, window, config.transpose, planes)
         self.n_visible = int(train.shape[1])
@@ -377,25 +343,13 @@ class Trainer(TrainerControls):
             rng.choice(train.shape[0], min(ACTIVATION_SAMPLE, train.shape[0]), replace=False)
         ].astype(np.float32)
 
-        self.epoch_offset = 0
-        self.history: list[dict] = []
         key = jax.random.PRNGKey(config.seed)
         init_key, run_key = jax.random.split(key)
-        if model is not None:
-            if model.kind != "rbm":
-                raise ValueError(f"cannot continue training a {model.kind!r} model here")
-            self._check_model_shape(model)
-            params = RBMParams(
-                *(jnp.asarray(model.params[k], jnp.float32) for k in RBMParams._fields)
-            )
-            self.epoch_offset = model.epochs_trained
-            self.history = [dict(h) for h in model.history]
-            self._previous_dataset = dict(model.dataset)
-            self._created = model.created
+        previous = self._continue_from(model)
+        if previous is not None:
+            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
         else:
             params = init_params(init_key, self.n_visible, self.n_hidden, train.mean(axis=0))
-            self._previous_dataset = {}
-            self._created = None
 
         batch = min(config.batch_size, train.shape[0])
         bpe = math.ceil(train.shape[0] / batch)

@@ -1,7 +1,7 @@
 """The RNN-RBM behind the same front as the RBM's `Trainer`: iterate it for `TrainingProgress`
 (at least 5 per second), `pause()` / `resume()` / `cancel()` from any thread (they act between
 optimisation steps), `snapshot()` / `weights()` / `hidden_activations()` from any thread (numpy
-copies, no JAX). `training.make_trainer` picks this class for `config.model == "rnn-rbm"`.
+copies, no JAX).
 
 Progress: the frame-level RBM pre-training shows as epoch 0 with its own batch counter; the
 recurrent training's epochs are the ones counted (and recorded in the history). The free-energy gap
@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from ...music.encoding import Encoding, StateMatrix
 from ...music.windows import transpose_rows
+from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
-from ..rbm.trainer import REPORT_INTERVAL_S, TrainingProgress
-from ..trainer_base import TrainerControls
-from .model import KIND, check_params, model_sequences, rnn_config
+from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
+from .kind import KIND
+from .sampler import model_sequences
 
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
 
@@ -44,12 +46,10 @@ class RnnRbmTrainer(TrainerControls):
         if not songs:
             raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
         rng = np.random.default_rng(config.seed)
-        order = rng.permutation(len(songs))
-        n_hold = int(len(songs) * config.holdout_fraction)
-        if len(songs) - n_hold < 1:
-            n_hold = 0
-        self._holdout = [songs[i] for i in order[:n_hold][:METRIC_SONGS]]
-        train = [songs[i] for i in np.sort(order[n_hold:])]
+        hold_idx, train_idx = self._split(len(songs), rng)
+        n_hold = len(hold_idx)
+        self._holdout = [songs[i] for i in hold_idx[:METRIC_SONGS]]
+        train = [songs[i] for i in train_idx]
         planes = 1 if config.frame_level else 2
         shifts = [s for k in range(1, config.transpose + 1) for s in (k, -k)]
         train = train + [transpose_rows(s, sh, planes) for sh in shifts for s in train]
@@ -57,36 +57,19 @@ class RnnRbmTrainer(TrainerControls):
         self._train_sample = [train[i] for i in rng.permutation(len(train))[:METRIC_SONGS]]
         self.n_visible = int(train[0].shape[1])
         self.n_hidden = int(config.hidden)
-        self.rnn_config = rnn_config(config)
-        self.rnn_config.batch_size = min(self.rnn_config.batch_size, len(train))
-
-        self.epoch_offset = 0
-        self.history: list[dict] = []
-        self._previous_dataset: dict = {}
-        self._created: str | None = None
-        self._initial: dict | None = None
-        if model is not None:
-            if model.kind != KIND:
-                raise ValueError(f"cannot continue training a {model.kind!r} model as an RNN-RBM")
-            problems = check_params(model.params)
-            if problems:
-                raise ValueError(problems[0])
-            self._check_model_shape(model)
-            self._initial = {k: np.asarray(v, np.float32) for k, v in model.params.items()}
-            self.epoch_offset = model.epochs_trained
-            self.history = [dict(h) for h in model.history]
-            self._previous_dataset = dict(model.dataset)
-            self._created = model.created
+        # a data set smaller than one batch trains in batches of what there is
+        self._recipe = replace(config, batch_size=min(config.batch_size, len(train)))
+        self._initial = self._continue_from(model)
         self.dataset_summary = self._summarise(matrices, len(train), n_hold)
         n_seq = len(self._cut_count())
-        self.batches_per_epoch = max(1, -(-n_seq // self.rnn_config.batch_size))
+        self.batches_per_epoch = max(1, -(-n_seq // self._recipe.batch_size))
 
         self._init_controls(dict(self._initial or {}))
 
     def _cut_count(self) -> list:
         from .training import cut_subsequences
 
-        return cut_subsequences(self._train, self.rnn_config.seq_len, np.random.default_rng(0))
+        return cut_subsequences(self._train, self._recipe.sequence_length, np.random.default_rng(0))
 
     # ----- numpy views (any thread) -----
     def hidden_activations(self) -> np.ndarray:
@@ -119,7 +102,7 @@ class RnnRbmTrainer(TrainerControls):
 
         yield progress("compiling")
         steps = rnn_rbm_training.train_rnn_rbm(
-            self.rnn_config, self._train, params=self._initial, pretrain=self._initial is None
+            self._recipe, self._train, params=self._initial, pretrain=self._initial is None
         )
         active = 0.0
         last_report = time.perf_counter()

@@ -15,66 +15,18 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..config import TrainingConfig
 from . import network as rnn_rbm
+from .kind import KIND
 
-OPTIMIZERS = ("adam", "sgd")
-
-
-@dataclass
-class RnnRbmConfig:
-    """Every RNN-RBM hyperparameter (paper-like defaults: 150 RBM hidden, 100 recurrent)."""
-
-    hidden: int = 150
-    recurrent: int = 100
-    cell: str = "rnn"
-    cd_k: int = 15
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    batch_size: int = 16
-    seq_len: int = 128
-    epochs: int = 100
-    pretrain_epochs: int = 10
-    pretrain_learning_rate: float = 1e-2
-    grad_clip: float = 1.0
-    weight_decay: float = 0.0
-    seed: int = 0
-
-    def validate(self) -> list[str]:
-        """Human messages for bad values (empty when the config is usable)."""
-        problems = []
-        for name in ("hidden", "recurrent", "cd_k", "batch_size", "seq_len"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name.replace('_', ' ')} must be at least 1")
-        if self.epochs < 0 or self.pretrain_epochs < 0:
-            problems.append("epochs cannot be negative")
-        if self.cell not in rnn_rbm.CELLS:
-            problems.append(f"recurrence must be one of {', '.join(rnn_rbm.CELLS)}")
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if not self.learning_rate > 0 or not self.pretrain_learning_rate > 0:
-            problems.append("learning rate must be positive")
-        if not self.grad_clip > 0:
-            problems.append("gradient clipping norm must be positive")
-        if self.weight_decay < 0:
-            problems.append("weight decay cannot be negative")
-        if not 0 <= self.momentum < 1:
-            problems.append("momentum must be in [0, 1)")
-        return problems
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> RnnRbmConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+# the frame-RBM pre-training steps 10× larger than the recurrent training (the paper's recipe)
+PRETRAIN_LR_FACTOR = 10.0
 
 
 @dataclass
@@ -130,11 +82,11 @@ def cut_subsequences(
 
 
 def epoch_batches(
-    sequences: Sequence[np.ndarray], cfg: RnnRbmConfig, rng: np.random.Generator
+    sequences: Sequence[np.ndarray], cfg: TrainingConfig, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled mini-batches of `batch_size` sub-sequences, all padded to `seq_len` (one compiled
     shape); the last batch is padded with empty, fully masked sequences."""
-    pieces = cut_subsequences(sequences, cfg.seq_len, rng)
+    pieces = cut_subsequences(sequences, cfg.sequence_length, rng)
     order = rng.permutation(len(pieces))
     V = sequences[0].shape[1]
     empty = np.zeros((0, V), np.float32)
@@ -142,7 +94,7 @@ def epoch_batches(
     for start in range(0, len(order), cfg.batch_size):
         chosen = [pieces[i] for i in order[start : start + cfg.batch_size]]
         chosen += [empty] * (cfg.batch_size - len(chosen))
-        batches.append(pad_sequences(chosen, cfg.seq_len))
+        batches.append(pad_sequences(chosen, cfg.sequence_length))
     return batches
 
 
@@ -216,20 +168,20 @@ def pretrain_step(rbm, opt_state, frames, key, lr, clip, decay, momentum, *, k, 
 
 
 def initial_params(
-    cfg: RnnRbmConfig, sequences: Sequence[np.ndarray], n_visible: int
+    cfg: TrainingConfig, sequences: Sequence[np.ndarray], n_visible: int
 ) -> dict[str, jax.Array]:
     return rnn_rbm.init_params(
         jax.random.PRNGKey(cfg.seed),
         n_visible,
         cfg.hidden,
-        cfg.recurrent,
-        cell=cfg.cell,
+        cfg.recurrent_hidden,
+        cell=cfg.recurrence,
         data_mean=data_mean(sequences),
     )
 
 
 def train_rnn_rbm(
-    cfg: RnnRbmConfig,
+    cfg: TrainingConfig,
     sequences: Sequence[np.ndarray],
     *,
     params: dict | None = None,
@@ -239,9 +191,9 @@ def train_rnn_rbm(
 
     `params` continues from an existing model (then no pre-training). Reports carry the live
     params (JAX arrays; copy before keeping them across steps)."""
-    problems = cfg.validate()
+    problems = cfg.validate() + KIND.check_settings(cfg)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ValueError("invalid training settings: " + " ".join(problems))
     sequences = [np.asarray(s, np.float32) for s in sequences if len(s)]
     if not sequences:
         raise ValueError("no frames to train on")
@@ -274,10 +226,10 @@ def train_rnn_rbm(
                     opt,
                     jnp.asarray(all_frames[idx]),
                     sub,
-                    cfg.pretrain_learning_rate,
+                    cfg.learning_rate * PRETRAIN_LR_FACTOR,
                     cfg.grad_clip * 10,
                     cfg.weight_decay,
-                    cfg.momentum,
+                    cfg.momentum_end,
                     **args,
                 )
                 yield StepReport(
@@ -309,7 +261,7 @@ def train_rnn_rbm(
                 cfg.learning_rate,
                 cfg.grad_clip,
                 cfg.weight_decay,
-                cfg.momentum,
+                cfg.momentum_end,
                 **args,
             )
             last = b + 1 == len(batches)

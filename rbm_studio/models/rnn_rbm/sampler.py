@@ -1,4 +1,4 @@
-"""An RNN-RBM as an app `Model` (kind "rnn-rbm"): settings mapping, parameter checks, generation.
+"""New songs from an RNN-RBM `Model`, drawn one grid step at a time.
 
 The visible layer is one grid row: both planes of the app's state matrix (so a repeated note, a new
 `struck` while `sounding`, survives), or with `frame_level` the sounding plane on the 88 piano keys
@@ -14,70 +14,9 @@ import numpy as np
 
 from ...music.encoding import StateMatrix
 from ...music.windows import model_rows
-from ..config import TrainingConfig
 from ..document import Model
 from ..generated import MAX_STEPS, check_request, matrix_from_rows, primer_rows
-from .training import RnnRbmConfig
-
-KIND = "rnn-rbm"
-
-
-def rnn_config(config: TrainingConfig) -> RnnRbmConfig:
-    """The RNN-RBM hyperparameters named by an app `TrainingConfig`."""
-    return RnnRbmConfig(
-        hidden=config.hidden,
-        recurrent=config.recurrent_hidden,
-        cell=config.recurrence,
-        cd_k=config.cd_k,
-        learning_rate=config.learning_rate,
-        optimizer=config.optimizer,
-        momentum=config.momentum_end,
-        batch_size=config.batch_size,
-        seq_len=config.sequence_length,
-        epochs=config.epochs,
-        pretrain_epochs=config.pretrain_epochs,
-        pretrain_learning_rate=config.learning_rate * 10,
-        grad_clip=config.grad_clip,
-        weight_decay=config.weight_decay,
-        seed=config.seed,
-    )
-
-
-def param_shapes(n_visible: int, n_hidden: int, n_recurrent: int, cell: str) -> dict:
-    """Expected array shapes of an RNN-RBM."""
-    V, H, U = n_visible, n_hidden, n_recurrent
-    shapes = {
-        "W": (V, H),
-        "vbias": (V,),
-        "hbias": (H,),
-        "Wuv": (U, V),
-        "Wuh": (U, H),
-        "u0": (U,),
-        "Wvu": (V, U),
-        "Wuu": (U, U),
-        "bu": (U,),
-    }
-    if cell == "gru":
-        shapes |= {"Wvz": (V, U), "Wuz": (U, U), "bz": (U,)}
-        shapes |= {"Wvr": (V, U), "Wur": (U, U), "br": (U,)}
-    return shapes
-
-
-def check_params(params: dict[str, np.ndarray]) -> list[str]:
-    """Problems with an RNN-RBM parameter dict (missing arrays, inconsistent shapes)."""
-    for name in ("W", "u0"):
-        if name not in params or np.ndim(params[name]) != (2 if name == "W" else 1):
-            return [f"RNN-RBM array {name!r} is missing or has the wrong rank"]
-    V, H = params["W"].shape
-    U = params["u0"].shape[0]
-    cell = "gru" if "Wvz" in params else "rnn"
-    problems = []
-    for name, shape in param_shapes(V, H, U, cell).items():
-        if name not in params:
-            problems.append(f"RNN-RBM array {name!r} is missing")
-        elif tuple(params[name].shape) != shape:
-            problems.append(f"RNN-RBM array {name!r} has shape {params[name].shape}, not {shape}")
-    return problems
+from .params import check_params
 
 
 def model_sequences(model_or_frame_level: Model | bool, matrices: Sequence[StateMatrix]):
@@ -108,8 +47,6 @@ def generate_rnn_rbm(
 
     from . import network as rnn_rbm
 
-    if model.kind != KIND:
-        raise ValueError(f"generate_rnn_rbm() samples kind {KIND!r}, not {model.kind!r}")
     if start not in ("silence", "noise", "primer"):
         raise ValueError(f"start must be silence, noise or primer, not {start!r}")
     if start == "primer" and primer is None:

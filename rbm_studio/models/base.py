@@ -1,0 +1,235 @@
+"""What a *model kind* is: the small protocol every kind satisfies, and the values that cross it.
+
+In the spirit of optax's `GradientTransformation`: a kind is a plain object with a name, its
+defaults and settings, and a handful of functions (make a trainer, generate, evaluate, check
+arrays). The CLI, the window and the benchmarks talk to models only through these types and
+`registry`, so adding a kind is one sub-package plus one registry line.
+
+Nothing here imports JAX or Qt: the GUI thread builds forms and requests from it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..music.encoding import Encoding, StateMatrix
+from .config import TrainingConfig
+from .document import Model
+
+# ---------------------------------------------------------------------------------------------
+# Settings: one knob of `TrainingConfig`, described once for the form, the CLI and validation
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A training knob a kind exposes. `name` is the `TrainingConfig` attribute; `flag` the CLI
+    option (`--flag`); `type` one of "int", "float", "bool", "choice"; `choices` (value, label)
+    pairs for "choice". `form=False` keeps it off the window's form (CLI only)."""
+
+    name: str
+    label: str
+    tooltip: str
+    type: str = "int"
+    minimum: float = 0
+    maximum: float = 1_000_000
+    decimals: int = 4
+    step: float = 1.0
+    choices: tuple[tuple[str, str], ...] = ()
+    flag: str | None = None
+    form: bool = True
+    optional: bool = False  # None allowed (an empty CLI value); the form shows 0 as "none"
+
+    @property
+    def cli_flag(self) -> str:
+        return "--" + (self.flag or self.name.replace("_", "-"))
+
+
+# Knobs every kind reads (kinds may change their defaults, not their meaning).
+COMMON_SETTINGS: tuple[Setting, ...] = (
+    Setting("hidden", "Hidden units", "How many hidden units (feature detectors).", maximum=1e6),
+    Setting(
+        "learning_rate",
+        "Learning rate",
+        "Step size of each weight update.",
+        type="float",
+        maximum=100.0,
+        decimals=5,
+        step=0.001,
+        flag="lr",
+    ),
+    Setting("batch_size", "Batch size", "Examples per weight update.", maximum=1e6, flag="batch"),
+    Setting("epochs", "Epochs", "Passes over all training data.", maximum=1e7),
+    Setting("cd_k", "CD steps (k)", "Gibbs steps per update (contrastive divergence k).", 0, 1e5),
+    Setting(
+        "weight_decay",
+        "Weight decay",
+        "L2 penalty on the weights.",
+        type="float",
+        maximum=10.0,
+        decimals=6,
+        step=0.0001,
+    ),
+    Setting("seed", "Seed", "Random seed: the same seed and songs give the same model.", 0, 2**31),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass
+class TrainingProgress:
+    """One report from a trainer's iterator; `epoch` counts completed epochs."""
+
+    phase: str  # "compiling", "training", "paused", "done", "cancelled"
+    epoch: int
+    epochs: int
+    batch: int = 0
+    batches_per_epoch: int = 0
+    recon_error: float = float("nan")
+    free_energy_gap: float | None = None
+    epoch_end: bool = False
+    elapsed: float = 0.0
+    eta: float | None = None
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """Iterate it to train (reports at least 5 per second); the control and view methods work
+    from any thread and never touch JAX."""
+
+    n_visible: int
+    n_hidden: int
+    epoch_offset: int
+    dataset_summary: dict
+    compile_seconds: float | None
+    finished: bool
+
+    def __iter__(self) -> Iterator[TrainingProgress]: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def cancel(self) -> None: ...
+    def snapshot(self) -> Model: ...
+    def weights(self) -> np.ndarray: ...
+    def hidden_activations(self) -> np.ndarray: ...
+    def run(self) -> Model: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Generation and evaluation
+
+
+@dataclass
+class GenerateRequest:
+    """What to sample. `gibbs_steps=None` takes the kind's default; `mode` is a hint a kind may
+    ignore (a recurrent kind always continues); a primer is kept in front of each song."""
+
+    songs: int = 1
+    steps: int = 256
+    gibbs_steps: int | None = None
+    temperature: float = 1.0
+    seed: int = 0
+    mode: str | None = None
+    start: str = "silence"
+    primer: StateMatrix | None = None
+
+
+@dataclass
+class EvaluateRequest:
+    """Songs to score, in the model's data encoding; `base` are the songs an estimator may take
+    base rates from (the training split where there is one). `betas`/`chains` None: the kind's."""
+
+    songs: Sequence[StateMatrix]
+    base: Sequence[StateMatrix] | None = None
+    method: str = "auto"  # "auto", "exact" or "ais"
+    betas: int | None = None
+    chains: int | None = None
+    seed: int = 0
+
+
+@dataclass
+class EvaluationReport:
+    """Mean log-likelihood per frame (nats) — the figure the literature reports — with its
+    standard error over the evaluated units, how log Z was found, and kind-specific extras."""
+
+    kind: str
+    per_frame: float
+    per_frame_sem: float
+    frames: int
+    method: str  # "exact" or "ais"
+    n_betas: int | None = None
+    n_chains: int | None = None
+    seed: int | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    lines: tuple[str, ...] = ()  # human lines a kind adds under the headline
+
+    def to_dict(self) -> dict:
+        out = {
+            "kind": self.kind,
+            "per_frame": self.per_frame,
+            "per_frame_sem": self.per_frame_sem,
+            "frames": self.frames,
+            "method": self.method,
+            "n_betas": self.n_betas,
+            "n_chains": self.n_chains,
+            "seed": self.seed,
+        }
+        out.update(self.extras)
+        return out
+
+    def summary(self) -> str:
+        how = "exact log Z"
+        if self.method == "ais":
+            how = f"AIS {self.n_chains} chains × {self.n_betas} β"
+        value = "nan" if math.isnan(self.per_frame) else f"{self.per_frame:.4f}"
+        return (
+            f"log-likelihood per frame {value} ± {self.per_frame_sem:.4f} "
+            f"({self.frames} frames, {how})"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The kind
+
+
+@runtime_checkable
+class ModelKind(Protocol):
+    """Everything the app needs to know about one kind of model."""
+
+    name: str  # stored in model files and `TrainingConfig.model`
+    label: str  # what a person sees in the window
+    description: str  # one or two sentences for tooltips and --help
+    defaults: Mapping[str, Any]  # `TrainingConfig` values of this kind (CLI and window)
+    settings: tuple[Setting, ...]  # the kind's own knobs besides `COMMON_SETTINGS`
+    gibbs_default: int  # Gibbs steps per generated window / frame
+    modes: tuple[str, ...]  # generation modes it offers (first = default)
+
+    def check_settings(self, config: TrainingConfig) -> list[str]:
+        """Problems with this kind's own knobs (the common ones are `config.validate()`)."""
+        ...
+
+    def check_params(self, params: Mapping[str, np.ndarray], window: int) -> list[str]:
+        """Problems with a model's arrays (missing, inconsistent shapes, not finite)."""
+        ...
+
+    def window(self, config: TrainingConfig) -> int:
+        """Grid rows in one visible vector of a model trained with `config`."""
+        ...
+
+    def make_trainer(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        encoding: Encoding,
+        *,
+        model: Model | None = None,
+    ) -> Trainer: ...
+
+    def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]: ...
+
+    def evaluate(self, model: Model, request: EvaluateRequest) -> EvaluationReport: ...

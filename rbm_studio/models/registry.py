@@ -1,0 +1,70 @@
+"""The model kinds this app knows, by name. Adding a kind is one sub-package and one line here.
+
+The CLI, the window and the benchmarks look kinds up here (never `kind == "..."` branches), apply
+their defaults with `default_config`, and validate settings with `check_config`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import COMMON_SETTINGS, ModelKind, Setting
+from .config import TrainingConfig
+from .rbm import KIND as RBM
+from .rnn_rbm import KIND as RNN_RBM
+
+KINDS: dict[str, ModelKind] = {k.name: k for k in (RBM, RNN_RBM)}
+DEFAULT_KIND = RBM.name
+
+
+class UnknownKindError(ValueError):
+    """A model file or setting names a kind this version does not know."""
+
+
+def kind(name: str) -> ModelKind:
+    """The kind called `name`; `UnknownKindError` with a one-line reason otherwise."""
+    try:
+        return KINDS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(KINDS)
+        raise UnknownKindError(
+            f"unknown model kind {name!r} (this version knows {known})"
+        ) from None
+
+
+def register(new: ModelKind) -> None:
+    """Add a kind at run time (plug-ins, tests); a name already taken is replaced."""
+    KINDS[new.name] = new
+
+
+def unregister(name: str) -> None:
+    KINDS.pop(name, None)
+
+
+def default_config(name: str | None = None, **overrides: Any) -> TrainingConfig:
+    """`TrainingConfig` with the kind's defaults (the window's and the CLI's starting point)."""
+    k = kind(name or DEFAULT_KIND)
+    return TrainingConfig(**{**k.defaults, **overrides, "model": k.name})
+
+
+def check_config(config: TrainingConfig) -> list[str]:
+    """Every problem with `config`: the common knobs, then the kind's own."""
+    try:
+        k = kind(config.model)
+    except UnknownKindError as exc:
+        return [f"Model must be one of {', '.join(KINDS)}, not {config.model!r}."] + (
+            [] if str(exc) else []
+        )
+    return config.validate() + k.check_settings(config)
+
+
+def all_settings() -> list[Setting]:
+    """The common settings, then each kind's own (first mention of a name wins): the CLI's
+    option list."""
+    seen: dict[str, Setting] = {}
+    for s in COMMON_SETTINGS:
+        seen.setdefault(s.name, s)
+    for k in KINDS.values():
+        for s in k.settings:
+            seen.setdefault(s.name, s)
+    return list(seen.values())
