@@ -11,6 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rbm_studio.models import registry
+from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.rnn_rbm import evaluator as rnn_rbm_eval
 from rbm_studio.models.rnn_rbm import network as rnn_rbm
 from rbm_studio.models.rnn_rbm import training as rnn_rbm_training
@@ -44,13 +46,14 @@ def random_params(seed: int, cell: str = "rnn", scale: float = 1.0) -> dict:
     return params
 
 
-CFG = rnn_rbm_training.RnnRbmConfig(
+CFG = TrainingConfig(
+    model="rnn-rbm",
     hidden=H,
-    recurrent=U,
+    recurrent_hidden=U,
     cd_k=5,
     learning_rate=0.02,
     batch_size=4,
-    seq_len=12,
+    sequence_length=12,
     epochs=60,
     pretrain_epochs=3,
     pretrain_learning_rate=0.02,
@@ -163,9 +166,11 @@ def test_sampling_continues_the_learned_cycle(trained):
 
 
 def test_config_validation_names_bad_values():
-    bad = rnn_rbm_training.RnnRbmConfig(hidden=0, cell="lstm", optimizer="rmsprop", grad_clip=0)
-    problems = " ".join(bad.validate())
-    for word in ("hidden", "recurrence", "optimizer", "clipping"):
+    bad = TrainingConfig(
+        model="rnn-rbm", hidden=0, recurrence="lstm", optimizer="rmsprop", grad_clip=0
+    )
+    problems = " ".join(registry.check_config(bad)).lower()
+    for word in ("hidden", "recurrence", "optimizer", "clip"):
         assert word in problems
-    with pytest.raises(ValueError, match="hidden"):
+    with pytest.raises(ValueError, match="Hidden units"):
         next(rnn_rbm_training.train_rnn_rbm(bad, cycle_songs()))

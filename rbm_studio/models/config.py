@@ -39,6 +39,7 @@ class TrainingConfig:
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum_end)
     grad_clip: float = 1.0  # global gradient-norm clip
     pretrain_epochs: int = 10  # frame-level RBM epochs before the recurrence is trained
+    pretrain_learning_rate: float | None = None  # None: 10 × learning_rate (the paper's recipe)
 
     @property
     def effective_window(self) -> int:

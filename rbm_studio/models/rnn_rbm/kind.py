@@ -122,6 +122,9 @@ class RnnRbmKind:
             problems.append("Gradient clip must be greater than 0.")
         if not 0 <= config.pretrain_epochs <= 100_000:
             problems.append("Pre-training epochs must be between 0 and 100000.")
+        lr = config.pretrain_learning_rate
+        if lr is not None and not 0.0 < lr <= 10.0:
+            problems.append("Pre-training learning rate must be greater than 0 and at most 10.")
         if not 0.0 <= config.momentum_end < 1.0:
             problems.append("Momentum must be in [0, 1).")
         return problems

@@ -226,7 +226,7 @@ def train_rnn_rbm(
                     opt,
                     jnp.asarray(all_frames[idx]),
                     sub,
-                    cfg.learning_rate * PRETRAIN_LR_FACTOR,
+                    cfg.pretrain_learning_rate or cfg.learning_rate * PRETRAIN_LR_FACTOR,
                     cfg.grad_clip * 10,
                     cfg.weight_decay,
                     cfg.momentum_end,
