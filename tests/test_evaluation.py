@@ -16,7 +16,7 @@ from rbm_studio.models import evaluation as ev
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.document import Model
 from rbm_studio.models.model_file import save_model
-from rbm_studio.models.rbm.trainer import Trainer
+from rbm_studio.models.rbm.trainer import RbmTrainer as Trainer
 from rbm_studio.music.encoding import Encoding, StateMatrix
 
 # 10 pitches, no folding: window 1 → 20 visible units (sounding + struck planes).

@@ -13,7 +13,7 @@ import pytest
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.energy import RBMParams, cd_statistics, cd_update, free_energy, init_params
 from rbm_studio.models.rbm.sampler import generate
-from rbm_studio.models.rbm.trainer import Trainer
+from rbm_studio.models.rbm.trainer import RbmTrainer as Trainer
 from rbm_studio.music.encoding import (
     DEFAULT_ENCODING,
     Encoding,

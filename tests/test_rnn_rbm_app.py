@@ -9,13 +9,19 @@ import zipfile
 import numpy as np
 import pytest
 
+from rbm_studio.models import registry
+from rbm_studio.models.base import GenerateRequest
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.model_file import ModelFileError, load_model, save_model
-from rbm_studio.models.rbm.sampler import generate
-from rbm_studio.models.rbm.trainer import make_trainer
 from rbm_studio.models.rnn_rbm.trainer import RnnRbmTrainer
 from rbm_studio.music.encoding import Encoding, StateMatrix, canonicalize, decode
 from rbm_studio.music.stats import histogram_distance, music_stats, pitch_class_histogram
+
+
+def generate(model, **request):
+    """Sample through the model's kind, as the CLI and the window do."""
+    return registry.kind(model.kind).generate(model, GenerateRequest(**request))
+
 
 ENC = Encoding(steps_per_beat=1, low=60, high=71)  # 12 pitches: 24 visible units per row
 SPAN = ENC.span
@@ -52,7 +58,7 @@ CONFIG = TrainingConfig(
 
 @pytest.fixture(scope="module")
 def trained():
-    trainer = make_trainer(CONFIG, SONGS, ENC)
+    trainer = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC)
     reports = list(trainer)
     return trainer, reports
 
@@ -76,14 +82,14 @@ def test_make_trainer_picks_the_rnn_rbm_trainer_and_reports_like_the_rbm(trained
 
 def test_training_is_reproducible_through_the_front(trained):
     trainer, _ = trained
-    again = make_trainer(CONFIG, SONGS, ENC).run()
+    again = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC).run()
     for name, value in trainer.snapshot().params.items():
         np.testing.assert_array_equal(value, again.params[name], err_msg=name)
 
 
 def test_cancel_from_another_thread_stops_and_keeps_the_model():
     cfg = TrainingConfig(**{**CONFIG.to_dict(), "epochs": 10_000})
-    trainer = make_trainer(cfg, SONGS, ENC)
+    trainer = registry.kind(cfg.model).make_trainer(cfg, SONGS, ENC)
     seen = []
     for p in trainer:
         seen.append(p.phase)
@@ -98,8 +104,8 @@ def test_transposition_augmentation_trains_on_shifted_copies_in_both_planes():
     """transpose=2 adds every song shifted by ±1 and ±2 semitones (the recipe of the JSB
     figure); both planes move together, so struck stays inside sounding."""
     cfg = TrainingConfig(**{**CONFIG.to_dict(), "transpose": 2, "epochs": 1})
-    plain = make_trainer(CONFIG, SONGS, ENC)
-    trainer = make_trainer(cfg, SONGS, ENC)
+    plain = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC)
+    trainer = registry.kind(cfg.model).make_trainer(cfg, SONGS, ENC)
     n = plain.dataset_summary["train_songs"]
     assert trainer.dataset_summary["train_songs"] == 5 * n
     originals = trainer._train[:n]
@@ -193,7 +199,7 @@ def test_benchmark_style_frame_level_model_generates_88_key_frames():
     cfg = TrainingConfig(
         **{**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
     )
-    model = make_trainer(cfg, songs, ENC).run()
+    model = registry.kind(cfg.model).make_trainer(cfg, songs, ENC).run()
     assert model.n_visible == 88 and model.frame_level
     out = generate(model, songs=1, steps=20, gibbs_steps=5, seed=0)
     assert out[0].encoding.span == 88 and out[0].steps == 20

@@ -12,7 +12,7 @@ from ui_songs import make_song_folder
 from rbm_studio.data.dataset import import_folder
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.model_file import save_model
-from rbm_studio.models.rbm.trainer import Trainer
+from rbm_studio.models.rbm.trainer import RbmTrainer as Trainer
 from rbm_studio.music.midi import read_midi
 from rbm_studio.resources import sample_midi_dir
 from rbm_studio.ui.app import build_main_window

@@ -113,9 +113,9 @@ def _timed(fn) -> float:
 
 def _ours(config, matrices, encoding, epochs: int):
     """(training seconds excluding compile, compile seconds, trainer)."""
-    from ..models.rbm.trainer import Trainer
+    from ..models.rbm.trainer import RbmTrainer
 
-    trainer = Trainer(
+    trainer = RbmTrainer(
         config.__class__(**{**config.to_dict(), "epochs": epochs}), matrices, encoding
     )
     progress = list(trainer)

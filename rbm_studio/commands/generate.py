@@ -25,11 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--gibbs",
         type=int,
         default=None,
-        help="Gibbs steps per window (default 1; an rnn-rbm model: 25 per step)",
+        help="Gibbs steps per window or step (default: the model kind's)",
     )
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mode", choices=("windows", "continue"), default="windows")
+    parser.add_argument(
+        "--mode",
+        choices=("windows", "continue"),
+        default=None,
+        help="windowed kinds: independent windows or each continuing the last (default: the "
+        "kind's first mode); recurrent kinds always continue",
+    )
     parser.add_argument("--start", choices=("silence", "noise"), default="silence")
     parser.add_argument(
         "--primer", metavar="FILE.mid", help="continue this song (implies --mode continue)"
@@ -39,21 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the written files as JSON")
 
 
-def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:
-    """`folder/stem.mid`, or `stem-2.mid`, `stem-3.mid`… if taken."""
-    candidate = folder / f"{stem}{suffix}"
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
-
-
 def run(args: argparse.Namespace) -> int:
+    from ..models import registry
+    from ..models.base import GenerateRequest
     from ..models.model_file import ModelFileError, load_model
-    from ..models.rbm.sampler import generate
     from ..music.encoding import decode, encode
-    from ..music.midi import MidiImportError, read_midi, write_midi
+    from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
 
     try:
         model = load_model(args.model)
@@ -61,32 +58,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     primer = None
-    mode = args.mode
     if args.primer:
         try:
             song = read_midi(args.primer)
         except MidiImportError as exc:
             print(f"error: primer {args.primer}: {exc}", file=sys.stderr)
             return 1
-        data_enc = model.encoding
-        if model.frame_level and "data_encoding" in model.dataset:
-            from ..music.encoding import Encoding
-
-            data_enc = Encoding.from_dict(model.dataset["data_encoding"])
-        primer = encode(song, data_enc)
-        mode = "continue"
+        primer = encode(song, model.data_encoding)
+    request = GenerateRequest(
+        songs=args.songs,
+        steps=args.steps,
+        gibbs_steps=args.gibbs,
+        temperature=args.temperature,
+        seed=args.seed,
+        mode=args.mode,
+        start=args.start,
+        primer=primer,
+    )
     try:
-        matrices = generate(
-            model,
-            songs=args.songs,
-            steps=args.steps,
-            gibbs_steps=args.gibbs or (25 if model.kind == "rnn-rbm" else 1),
-            temperature=args.temperature,
-            seed=args.seed,
-            mode=mode,
-            start=args.start,
-            primer=primer,
-        )
+        matrices = registry.kind(model.kind).generate(model, request)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

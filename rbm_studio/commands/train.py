@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 
 NAME = "train"
-HELP = "train an RBM on MIDI songs and save it as a .rbm model file"
+HELP = "train a model (RBM or RNN-RBM) on MIDI songs and save it as a .rbm model file"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..models import registry
+
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("path", nargs="?", help="folder of MIDI files (or one MIDI file)")
     src.add_argument("--sample", action="store_true", help="train on the bundled sample songs")
@@ -25,87 +27,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="MODEL.rbm", help="where to save the model")
     parser.add_argument("--continue-from", metavar="MODEL.rbm", help="keep training this model")
-    parser.add_argument("--epochs", type=int, default=200)
+    kinds = "; ".join(f"{k.name}: {k.description}" for k in registry.KINDS.values())
     parser.add_argument(
         "--model",
         dest="model_kind",
-        choices=("rbm", "rnn-rbm"),
-        default="rbm",
-        help="rbm (windows, the tutorial's) or rnn-rbm (recurrent: long, coherent songs)",
+        choices=tuple(registry.KINDS),
+        default=registry.DEFAULT_KIND,
+        help=f"the kind of model (default {registry.DEFAULT_KIND}). {kinds}",
     )
-    parser.add_argument("--hidden", type=int, default=None, help="hidden units (50; rnn-rbm 150)")
-    parser.add_argument("--window", type=int, default=15, help="grid steps per visible window")
-    parser.add_argument("--stride", type=int, default=None, help="window stride (default: window)")
+    for setting in registry.all_settings():
+        _add_setting(parser, setting, registry)
     parser.add_argument(
-        "--lr", type=float, default=None, help="learning rate (0.005; rnn-rbm 0.001 with Adam)"
+        "--holdout", type=float, default=None, help="held-out share of the data (0.1)"
     )
-    parser.add_argument("--lr-decay", type=float, default=0.0, help="lr / (1 + decay·epoch)")
-    parser.add_argument(
-        "--batch", type=int, default=None, help="mini-batch size (100; rnn-rbm 16 sequences)"
-    )
-    parser.add_argument(
-        "--cd-k", type=int, default=None, help="Gibbs steps per update (1; rnn-rbm 15)"
-    )
-    parser.add_argument("--pcd", action="store_true", help="persistent contrastive divergence")
-    parser.add_argument(
-        "--momentum", type=float, default=0.9, help="final momentum (0.5 for the first 5 epochs)"
-    )
-    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
-    parser.add_argument("--sparsity-target", type=float, default=None)
-    parser.add_argument("--sparsity-cost", type=float, default=0.0)
-    parser.add_argument("--holdout", type=float, default=0.1, help="held-out window fraction")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--frame-level", action="store_true", help="one 88-key frame per visible layer"
     )
-    parser.add_argument(
-        "--transpose", type=int, default=0, help="augment with shifts of ±1..N semitones"
-    )
-    rnn = parser.add_argument_group("rnn-rbm options")
-    rnn.add_argument("--recurrent", type=int, default=100, help="recurrent units")
-    rnn.add_argument("--recurrence", choices=("rnn", "gru"), default="rnn")
-    rnn.add_argument("--seq-len", type=int, default=128, help="training sub-sequence steps")
-    rnn.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    rnn.add_argument("--grad-clip", type=float, default=1.0, help="gradient-norm clip")
-    rnn.add_argument("--pretrain-epochs", type=int, default=10, help="frame-RBM pre-training")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
 
+def _add_setting(parser: argparse.ArgumentParser, setting, registry) -> None:
+    """One CLI option per knob; its default is None so each kind's own default applies."""
+    owners = [
+        f"{k.name} {k.defaults[setting.name]}"
+        for k in registry.KINDS.values()
+        if setting.name in k.defaults
+    ]
+    default = f" (default: {', '.join(owners)})" if owners else ""
+    dest = setting.name
+    if setting.type == "bool":
+        parser.add_argument(
+            setting.cli_flag, dest=dest, action="store_true", default=None, help=setting.tooltip
+        )
+        return
+    metavar = setting.cli_flag[2:].upper().replace("-", "_")
+    kwargs: dict = {"dest": dest, "default": None, "metavar": metavar}
+    kwargs["help"] = setting.tooltip + default
+    if setting.type == "choice":
+        kwargs["choices"] = tuple(value for value, _label in setting.choices)
+    else:
+        kwargs["type"] = int if setting.type == "int" else float
+    parser.add_argument(setting.cli_flag, **kwargs)
+
+
 def _config(args):
-    from ..models.config import TrainingConfig
+    """The kind's defaults with every option given on the command line on top."""
+    from ..models import registry
 
-    rnn = args.model_kind == "rnn-rbm"
-
-    def pick(value, rbm_default, rnn_default):
-        return value if value is not None else (rnn_default if rnn else rbm_default)
-
-    return TrainingConfig(
-        model=args.model_kind,
-        recurrent_hidden=args.recurrent,
-        recurrence=args.recurrence,
-        sequence_length=args.seq_len,
-        optimizer=args.optimizer,
-        grad_clip=args.grad_clip,
-        pretrain_epochs=args.pretrain_epochs,
-        hidden=pick(args.hidden, 50, 150),
-        window=args.window,
-        stride=args.stride,
-        learning_rate=pick(args.lr, 0.005, 0.001),
-        lr_decay=args.lr_decay,
-        batch_size=pick(args.batch, 100, 16),
-        cd_k=pick(args.cd_k, 1, 15),
-        pcd=args.pcd,
-        momentum_start=min(0.5, args.momentum),
-        momentum_end=args.momentum,
-        weight_decay=args.weight_decay,
-        sparsity_target=args.sparsity_target,
-        sparsity_cost=args.sparsity_cost if args.sparsity_target is not None else 0.0,
-        epochs=args.epochs,
-        seed=args.seed,
-        frame_level=args.frame_level,
-        transpose=args.transpose,
-        holdout_fraction=args.holdout,
-    )
+    overrides = {
+        s.name: getattr(args, s.name)
+        for s in registry.all_settings()
+        if getattr(args, s.name, None) is not None
+    }
+    if args.holdout is not None:
+        overrides["holdout_fraction"] = args.holdout
+    if args.frame_level:
+        overrides["frame_level"] = True
+    if "momentum_end" in overrides and "momentum_start" not in overrides:
+        # a lower final momentum also lowers the starting one (start never above the end)
+        overrides["momentum_start"] = min(0.5, overrides["momentum_end"])
+    if overrides.get("sparsity_target") is None:
+        overrides.pop("sparsity_cost", None)
+    return registry.default_config(args.model_kind, **overrides)
 
 
 def _amount(summary: dict) -> str:
@@ -144,10 +127,11 @@ def _bar_update(bar, done: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..models import registry
     from ..models.model_file import ModelFileError, load_model, save_model
 
     config = _config(args)
-    problems = config.validate()
+    problems = registry.check_config(config)
     if problems:
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
@@ -163,11 +147,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    from ..models.rbm.trainer import make_trainer
     from .progress import ProgressBar
 
     try:
-        trainer = make_trainer(config, matrices, encoding, model=previous)
+        trainer = registry.kind(config.model).make_trainer(
+            config, matrices, encoding, model=previous
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

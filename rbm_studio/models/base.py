@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -34,6 +34,7 @@ class Setting:
     name: str
     label: str
     tooltip: str
+    _: KW_ONLY
     type: str = "int"
     minimum: float = 0
     maximum: float = 1_000_000
@@ -64,7 +65,9 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("batch_size", "Batch size", "Examples per weight update.", maximum=1e6, flag="batch"),
     Setting("epochs", "Epochs", "Passes over all training data.", maximum=1e7),
-    Setting("cd_k", "CD steps (k)", "Gibbs steps per update (contrastive divergence k).", 0, 1e5),
+    Setting(
+        "cd_k", "CD steps (k)", "Gibbs steps per update (contrastive divergence k).", maximum=1e5
+    ),
     Setting(
         "weight_decay",
         "Weight decay",
@@ -74,7 +77,9 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         decimals=6,
         step=0.0001,
     ),
-    Setting("seed", "Seed", "Random seed: the same seed and songs give the same model.", 0, 2**31),
+    Setting(
+        "seed", "Seed", "Random seed: the same seed and songs give the same model.", maximum=2**31
+    ),
 )
 
 

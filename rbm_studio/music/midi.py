@@ -255,6 +255,16 @@ def write_midi(song: Song, path: str | Path, *, program: int = 0) -> None:
         raise
 
 
+def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:
+    """`folder/stem.mid`, or `stem-2.mid`, `stem-3.mid`… if taken: exports never overwrite."""
+    candidate = folder / f"{stem}{suffix}"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
 def _tick(beat: float, tpb: int) -> int:
     if beat < 0:
         raise ValueError(f"negative time {beat} beats")

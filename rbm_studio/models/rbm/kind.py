@@ -36,7 +36,7 @@ class RbmKind:
     }
     settings: tuple[Setting, ...] = (
         Setting(
-            "window", "Window steps", "Grid steps the model sees at once (16 = 1 bar).", 0, 1e5
+            "window", "Window steps", "Grid steps the model sees at once (16 = 1 bar).", maximum=1e5
         ),
         Setting(
             "stride",

@@ -47,16 +47,14 @@ class RnnRbmKind:
             "recurrent_hidden",
             "Recurrent units",
             "Size of the memory that carries the song so far.",
-            0,
-            1e5,
+            maximum=1e5,
             flag="recurrent",
         ),
         Setting(
             "sequence_length",
             "Sequence steps",
             "Grid steps per training piece (128 = 8 bars of 4/4).",
-            0,
-            1e6,
+            maximum=1e6,
             flag="seq-len",
         ),
         Setting(
