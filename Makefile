@@ -25,8 +25,9 @@ $(STAMP_DEV): pyproject.toml | $(PY)
 run: $(STAMP_RUN)
 	$(VENV)/bin/rbm-studio --folder resources/sample_midi
 
-## Run the whole test suite (headless).
+## Check the import contracts, then run the whole test suite (headless).
 test: $(STAMP_DEV)
+	$(VENV)/bin/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 ## Everything but the slow and packaging tests.
@@ -36,6 +37,7 @@ test-fast: $(STAMP_DEV)
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check rbm_studio tests tools
 	$(VENV)/bin/ruff format --check rbm_studio tests tools
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP_DEV)
 	$(VENV)/bin/rbm-studio bench import resources/sample_midi

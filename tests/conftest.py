@@ -75,3 +75,15 @@ def jack_server():
         pytest.skip(str(exc))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_kind():
+    """A third model kind (tests/support/fake_kind.py) registered for one test, then removed."""
+    from support.fake_kind import KIND
+
+    from rbm_studio.models import registry
+
+    registry.register(KIND)
+    yield KIND
+    registry.unregister(KIND.name)

@@ -3,7 +3,7 @@ all speak the same names and a saved model records exactly how it was trained.""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 
 @dataclass
@@ -40,6 +40,8 @@ class TrainingConfig:
     grad_clip: float = 1.0  # global gradient-norm clip
     pretrain_epochs: int = 10  # frame-level RBM epochs before the recurrence is trained
     pretrain_learning_rate: float | None = None  # None: 10 × learning_rate (the paper's recipe)
+    # knobs of kinds that are not part of this shared vocabulary (a new kind needs no edit here)
+    extra: dict = field(default_factory=dict)
 
     @property
     def effective_window(self) -> int:
@@ -74,6 +76,20 @@ class TrainingConfig:
             problems.append("Held-out fraction must be in [0, 1).")
         return problems
 
+    def value(self, name: str):
+        """A knob by name: a field of this class, else the kind's own value in `extra`."""
+        if name in _FIELD_NAMES:
+            return getattr(self, name)
+        return self.extra.get(name)
+
+    def with_values(self, **values) -> TrainingConfig:
+        """A copy with knobs set by name; names that are not fields go to `extra`."""
+        known = {k: v for k, v in values.items() if k in _FIELD_NAMES}
+        other = {k: v for k, v in values.items() if k not in _FIELD_NAMES}
+        if other:
+            known["extra"] = {**self.extra, **other}
+        return replace(self, **known)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -81,5 +97,10 @@ class TrainingConfig:
     def from_dict(cls, data: dict) -> TrainingConfig:
         """Build from a dict, ignoring unknown keys (files from later versions) and using defaults
         for missing ones (files from earlier versions)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
+        if not isinstance(values.get("extra", {}), dict):
+            values.pop("extra")
+        return cls(**values)
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(TrainingConfig))

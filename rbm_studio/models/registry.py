@@ -1,6 +1,6 @@
 """The model kinds this app knows, by name. Adding a kind is one sub-package and one line here.
 
-The CLI, the window and the benchmarks look kinds up here (never `kind == "..."` branches), apply
+The CLI, the window and the benchmarks look kinds up here (never by comparing kind names), apply
 their defaults with `default_config`, and validate settings with `check_config`.
 """
 
@@ -44,18 +44,14 @@ def unregister(name: str) -> None:
 def default_config(name: str | None = None, **overrides: Any) -> TrainingConfig:
     """`TrainingConfig` with the kind's defaults (the window's and the CLI's starting point)."""
     k = kind(name or DEFAULT_KIND)
-    return TrainingConfig(**{**k.defaults, **overrides, "model": k.name})
+    return TrainingConfig().with_values(**{**k.defaults, **overrides, "model": k.name})
 
 
 def check_config(config: TrainingConfig) -> list[str]:
     """Every problem with `config`: the common knobs, then the kind's own."""
-    try:
-        k = kind(config.model)
-    except UnknownKindError as exc:
-        return [f"Model must be one of {', '.join(KINDS)}, not {config.model!r}."] + (
-            [] if str(exc) else []
-        )
-    return config.validate() + k.check_settings(config)
+    if config.model not in KINDS:
+        return [f"Model must be one of {', '.join(KINDS)}, not {config.model!r}."]
+    return config.validate() + kind(config.model).check_settings(config)
 
 
 def all_settings() -> list[Setting]:

@@ -35,9 +35,10 @@ from ...music.windows import augment_windows, extract_windows
 from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
-from ..energy import RBMParams, bernoulli, cd_statistics_t, init_params
+from ..energy import RBMParams, bernoulli, free_energy
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
-from .kind import KIND
+from .cd import cd_statistics_t, init_params
+from .spec import SPEC as KIND
 
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
 MAX_CHUNK_S = 0.25  # a first chunk slower than this is re-sized (one recompile)
@@ -102,11 +103,6 @@ def _visible_probs(p: TrainParams, h: jax.Array) -> jax.Array:
     return jax.nn.sigmoid(h @ p.WT + p.vbias)
 
 
-def _free_energy(p: TrainParams, v: jax.Array) -> jax.Array:
-    x = jnp.einsum("bv,hv->bh", v, p.WT) + p.hbias
-    return -(v @ p.vbias) - jnp.sum(jax.nn.softplus(x), axis=-1)
-
-
 class TrainState(NamedTuple):
     params: TrainParams
     velocity: TrainParams
@@ -131,8 +127,9 @@ def _free_energy_gap(params: TrainParams, data: TrainData) -> jax.Array:
     """mean F(held-out) − mean F(training sample): grows when the model overfits."""
     w = data.metric_weights
     n = jnp.sum(w)
-    f_hold = jnp.sum(w * _free_energy(params, data.holdout.astype(jnp.float32)))
-    f_train = jnp.sum(w * _free_energy(params, data.train_sample.astype(jnp.float32)))
+    rbm = RBMParams(params.WT.T, params.vbias, params.hbias)
+    f_hold = jnp.sum(w * free_energy(rbm, data.holdout.astype(jnp.float32)))
+    f_train = jnp.sum(w * free_energy(rbm, data.train_sample.astype(jnp.float32)))
     return jnp.where(n > 0, (f_hold - f_train) / jnp.maximum(n, 1.0), jnp.nan)
 
 

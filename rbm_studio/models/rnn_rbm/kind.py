@@ -1,140 +1,24 @@
 """The RNN-RBM (Boulanger-Lewandowski et al. 2012) as a `ModelKind`: an RBM per grid step whose
 biases come from a recurrent network that has read the song so far.
 
-Heavy modules (JAX) are imported inside the functions, so the window can read defaults and
-settings without loading them.
+Training, sampling and evaluation import JAX, so they load on first use; `spec.py` holds the
+rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-import numpy as np
+from collections.abc import Sequence
 
 from ...music.encoding import Encoding, StateMatrix
-from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Setting, Trainer
+from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Trainer
 from ..config import TrainingConfig
 from ..document import Model
-from .params import check_params
-
-NAME = "rnn-rbm"
-CELLS = ("rnn", "gru")
-OPTIMIZERS = ("adam", "sgd")
+from .spec import RnnRbmSpec
 
 
-class RnnRbmKind:
-    name = NAME
-    label = "RNN-RBM (sequences)"
-    description = (
-        "An RBM per step conditioned on a recurrent network: learns whole songs, so phrases "
-        "and chords follow on (slower to train)."
-    )
-    defaults: Mapping[str, object] = {
-        "hidden": 150,
-        "learning_rate": 0.001,
-        "batch_size": 16,
-        "cd_k": 15,
-        "epochs": 200,
-        "recurrent_hidden": 100,
-        "sequence_length": 128,
-        "pretrain_epochs": 10,
-        "optimizer": "adam",
-        "recurrence": "rnn",
-        "grad_clip": 1.0,
-    }
-    settings: tuple[Setting, ...] = (
-        Setting(
-            "recurrent_hidden",
-            "Recurrent units",
-            "Size of the memory that carries the song so far.",
-            maximum=1e5,
-            flag="recurrent",
-        ),
-        Setting(
-            "sequence_length",
-            "Sequence steps",
-            "Grid steps per training piece (128 = 8 bars of 4/4).",
-            maximum=1e6,
-            flag="seq-len",
-        ),
-        Setting(
-            "transpose",
-            "Transpositions",
-            "Also learn every song shifted by ±1..N semitones (more data, slower epochs).",
-            maximum=12,
-        ),
-        Setting(
-            "pretrain_epochs",
-            "Pre-training epochs",
-            "Epochs of a plain frame RBM before the memory is trained.",
-            maximum=1e5,
-        ),
-        Setting(
-            "recurrence",
-            "Recurrence",
-            "The memory cell: the paper's tanh RNN or a GRU.",
-            type="choice",
-            choices=(("rnn", "RNN"), ("gru", "GRU")),
-            form=False,
-        ),
-        Setting(
-            "optimizer",
-            "Optimizer",
-            "Adam, or SGD with momentum.",
-            type="choice",
-            choices=(("adam", "Adam"), ("sgd", "SGD")),
-            form=False,
-        ),
-        Setting(
-            "grad_clip",
-            "Gradient clip",
-            "Largest gradient norm applied in one step.",
-            type="float",
-            maximum=1e6,
-            form=False,
-        ),
-        Setting(
-            "momentum_end",
-            "Momentum",
-            "SGD momentum.",
-            type="float",
-            maximum=10.0,
-            flag="momentum",
-            form=False,
-        ),
-    )
-    gibbs_default = 25
-    modes = ("continue",)
-
-    def check_settings(self, config: TrainingConfig) -> list[str]:
-        problems: list[str] = []
-        if config.recurrence not in CELLS:
-            problems.append("Recurrence must be 'rnn' or 'gru'.")
-        if not 1 <= config.recurrent_hidden <= 10_000:
-            problems.append("Recurrent units must be between 1 and 10000.")
-        if not 2 <= config.sequence_length <= 100_000:
-            problems.append("Sequence steps must be between 2 and 100000.")
-        if config.optimizer not in OPTIMIZERS:
-            problems.append("Optimizer must be 'adam' or 'sgd'.")
-        if not 0.0 < config.grad_clip <= 1e6:
-            problems.append("Gradient clip must be greater than 0.")
-        if not 0 <= config.pretrain_epochs <= 100_000:
-            problems.append("Pre-training epochs must be between 0 and 100000.")
-        lr = config.pretrain_learning_rate
-        if lr is not None and not 0.0 < lr <= 10.0:
-            problems.append("Pre-training learning rate must be greater than 0 and at most 10.")
-        if not 0.0 <= config.momentum_end < 1.0:
-            problems.append("Momentum must be in [0, 1).")
-        return problems
-
-    def check_params(self, params: Mapping[str, np.ndarray], window: int) -> list[str]:
-        problems = check_params(params)
-        if not problems and window != 1:
-            problems = [f"an RNN-RBM reads one grid row at a time, not windows of {window}"]
-        return problems
-
-    def window(self, config: TrainingConfig) -> int:
-        return 1  # one grid row; the memory is the recurrence
+class RnnRbmKind(RnnRbmSpec):
+    """The kind the registry lists: the spec plus training, sampling and evaluation (their
+    modules import JAX, so they load on first use)."""
 
     def make_trainer(
         self,

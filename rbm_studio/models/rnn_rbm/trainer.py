@@ -22,8 +22,8 @@ from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
-from .kind import KIND
 from .sampler import model_sequences
+from .spec import SPEC as KIND
 
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..config import TrainingConfig
 from . import network as rnn_rbm
-from .kind import KIND
+from .spec import SPEC as KIND
 
 # the frame-RBM pre-training steps 10× larger than the recurrent training (the paper's recipe)
 PRETRAIN_LR_FACTOR = 10.0
