@@ -1,0 +1,258 @@
+"""Per-song musical features and the overlap-area comparison of two sets of songs.
+
+The method is Yang & Lerch's ("On the evaluation of generative models in music", 2018), with
+features from MusPy (Dong et al. 2020): for each feature, the distances between a generated song
+and each held-out song form one distribution, the distances between held-out songs another; the
+overlap area (OA) of their kernel density estimates says how much the generated songs look like
+the held-out ones *as much as those look like each other* (1: indistinguishable, 0: disjoint).
+
+Everything here is numpy: the benchmark, the tests and the window can all use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encoding import StateMatrix
+
+# inter-onset intervals in grid steps: 1..16, then "longer"
+IOI_BINS = 17
+# note lengths in grid steps: bin edges (a note of length L falls in the first bin with L < edge)
+LENGTH_EDGES = np.array([2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 65, np.inf])
+ONSET_SLOTS = 16
+MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+MINOR = np.array([0, 2, 3, 5, 7, 8, 10])  # natural minor; the raised 7th is counted below
+HARMONIC_MINOR_EXTRA = 11
+
+SCALAR_FEATURES = (
+    "notes_per_bar",
+    "polyphony",
+    "pitch_range",
+    "mean_interval",
+    "scale_consistency",
+    "clash_rate",
+    "drone_rate",
+    "empty_beat_rate",
+    "bar_repetition",
+)
+VECTOR_FEATURES = (
+    "pitch_classes",
+    "pitch_class_transitions",
+    "inter_onset_intervals",
+    "note_lengths",
+    "onset_positions",
+)
+FEATURES = SCALAR_FEATURES + VECTOR_FEATURES
+
+
+@dataclass(frozen=True)
+class SongNotes:
+    """A song's notes as arrays in grid steps: pitch (MIDI), start, length; plus its grid."""
+
+    pitch: np.ndarray
+    start: np.ndarray
+    length: np.ndarray
+    sounding: np.ndarray  # [steps, pitches] bool
+    low: int
+    bar: int  # steps per bar
+    beat: int  # steps per beat
+
+
+def song_notes(matrix: StateMatrix) -> SongNotes:
+    """The notes of a state matrix (a note starts at `struck` or a silent→sounding change and
+    ends at the next silence or re-strike), in grid steps."""
+    enc = matrix.encoding
+    span = enc.span
+    sounding = np.asarray(matrix.data[:, :span]) > 0
+    struck = (np.asarray(matrix.data[:, span : 2 * span]) > 0) & sounding
+    steps = sounding.shape[0]
+    prev = np.zeros_like(sounding)
+    prev[1:] = sounding[:-1]
+    starts = struck | (sounding & ~prev)
+    boundary = np.ones((steps + 1, span), dtype=bool)
+    boundary[:steps] = starts | ~sounding
+    pitches, ons, lengths = [], [], []
+    for col in np.flatnonzero(starts.any(axis=0)):
+        on = np.flatnonzero(starts[:, col])
+        b = np.flatnonzero(boundary[:, col])
+        off = b[np.searchsorted(b, on, side="right")]
+        pitches.append(np.full(len(on), enc.low + col))
+        ons.append(on)
+        lengths.append(off - on)
+    if pitches:
+        pitch, start, length = (np.concatenate(x) for x in (pitches, ons, lengths))
+        order = np.lexsort((pitch, start))
+        pitch, start, length = pitch[order], start[order], length[order]
+    else:
+        pitch = start = length = np.zeros(0, np.int64)
+    num, den = matrix.time_signature
+    beat = max(1, int(enc.steps_per_beat))
+    bar = max(1, round(num * 4 / den * beat))
+    return SongNotes(pitch, start, length, sounding, enc.low, bar, beat)
+
+
+def _histogram(values: np.ndarray, bins: int) -> np.ndarray:
+    counts = np.bincount(values, minlength=bins)[:bins].astype(np.float64)
+    total = counts.sum()
+    return counts / total if total else counts
+
+
+def scale_consistency(pitch: np.ndarray) -> float:
+    """Share of notes in the best-fitting major or (natural or harmonic) minor scale."""
+    if not len(pitch):
+        return 0.0
+    counts = np.bincount(pitch % 12, minlength=12).astype(np.float64)
+    best = 0.0
+    for tonic in range(12):
+        major = counts[(MAJOR + tonic) % 12].sum()
+        minor = counts[(MINOR + tonic) % 12].sum()
+        harmonic = minor + counts[(tonic + HARMONIC_MINOR_EXTRA) % 12]
+        best = max(best, major, harmonic)
+    return float(best / counts.sum())
+
+
+def clash_rate(sounding: np.ndarray) -> float:
+    """Share of sounding steps on which two pitches a semitone apart sound together."""
+    active = sounding.any(axis=1)
+    if not active.any():
+        return 0.0
+    clash = (sounding[:, 1:] & sounding[:, :-1]).any(axis=1)
+    return float(clash[active].mean())
+
+
+def features(matrix: StateMatrix) -> dict[str, np.ndarray | float]:
+    """Every feature of one song (see `FEATURES`): scalars as floats, histograms as vectors."""
+    n = song_notes(matrix)
+    steps = n.sounding.shape[0]
+    bars = max(steps / n.bar, 1e-9)
+    counts = n.sounding.sum(axis=1)
+    active = counts[counts > 0]
+    out: dict[str, np.ndarray | float] = {}
+    out["notes_per_bar"] = len(n.pitch) / bars
+    out["polyphony"] = float(active.mean()) if len(active) else 0.0
+    out["pitch_range"] = float(n.pitch.max() - n.pitch.min()) if len(n.pitch) else 0.0
+    # the highest note at each onset time (the "skyline") carries the melody
+    onset_times, first = np.unique(n.start, return_index=True)
+    last = np.append(first[1:], len(n.start)) - 1
+    skyline = n.pitch[last] if len(n.pitch) else n.pitch
+    out["mean_interval"] = float(np.abs(np.diff(skyline)).mean()) if len(skyline) > 1 else 0.0
+    out["scale_consistency"] = scale_consistency(n.pitch)
+    out["clash_rate"] = clash_rate(n.sounding)
+    out["drone_rate"] = float((n.length >= 2 * n.bar).mean()) if len(n.length) else 0.0
+    beats = steps // n.beat
+    if beats:
+        per_beat = n.sounding[: beats * n.beat].reshape(beats, n.beat, -1).any(axis=(1, 2))
+        out["empty_beat_rate"] = float(1.0 - per_beat.mean())
+    else:
+        out["empty_beat_rate"] = 1.0
+    out["bar_repetition"] = _bar_repetition(n.sounding, n.bar)
+    out["pitch_classes"] = _histogram(n.pitch % 12, 12)
+    transitions = np.zeros((12, 12))
+    if len(skyline) > 1:
+        np.add.at(transitions, (skyline[:-1] % 12, skyline[1:] % 12), 1.0)
+        transitions /= transitions.sum()
+    out["pitch_class_transitions"] = transitions.ravel()
+    ioi = np.diff(onset_times)
+    out["inter_onset_intervals"] = _histogram(np.minimum(ioi, IOI_BINS) - 1, IOI_BINS)
+    out["note_lengths"] = _histogram(
+        np.searchsorted(LENGTH_EDGES, n.length, side="right"), len(LENGTH_EDGES)
+    )
+    slots = (n.start % n.bar) * ONSET_SLOTS // n.bar
+    out["onset_positions"] = _histogram(slots, ONSET_SLOTS)
+    return out
+
+
+def _bar_repetition(sounding: np.ndarray, bar: int) -> float:
+    """Share of non-empty bars identical to the bar before them."""
+    bars = sounding.shape[0] // bar
+    if bars < 2:
+        return 0.0
+    blocks = sounding[: bars * bar].reshape(bars, -1)
+    filled = blocks.any(axis=1)
+    same = (blocks[1:] == blocks[:-1]).all(axis=1) & filled[1:]
+    return float(same.sum() / max(filled[1:].sum(), 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Overlap area
+
+
+def distances(a: Sequence[np.ndarray | float], b: Sequence[np.ndarray | float], *, same: bool):
+    """Euclidean distances between every feature value of `a` and of `b` (without the pairs of
+    a song with itself when `a` and `b` are one set)."""
+    xa = np.array([np.atleast_1d(np.asarray(x, np.float64)) for x in a])
+    xb = np.array([np.atleast_1d(np.asarray(x, np.float64)) for x in b])
+    d = np.sqrt(((xa[:, None, :] - xb[None, :, :]) ** 2).sum(axis=-1))
+    if same:
+        d = d[~np.eye(len(xa), dtype=bool)]
+    return d.ravel()
+
+
+def _kde(sample: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
+    z = (grid[:, None] - sample[None, :]) / bandwidth
+    return np.exp(-0.5 * z * z).sum(axis=1) / (len(sample) * bandwidth * math.sqrt(2 * math.pi))
+
+
+def _scott(sample: np.ndarray) -> float:
+    """Scott's rule bandwidth (the one scipy's gaussian_kde uses in one dimension)."""
+    spread = float(np.std(sample, ddof=1)) if len(sample) > 1 else 0.0
+    return spread * len(sample) ** (-1 / 5)
+
+
+def overlap_area(x: np.ndarray, y: np.ndarray, points: int = 1024) -> float:
+    """Overlap area of the Gaussian KDEs of two samples of distances (1 identical, 0 disjoint).
+    A sample with no spread gets the other sample's bandwidth (or a small floor), so a set of
+    identical songs still has a density."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if not len(x) or not len(y):
+        return 0.0
+    scale = max(np.abs(np.concatenate([x, y])).max(), 1e-9)
+    floor = 1e-3 * scale
+    bx, by = _scott(x), _scott(y)
+    bx = bx if bx > floor else max(by, floor)
+    by = by if by > floor else max(bx, floor)
+    lo = min(x.min() - 6 * bx, y.min() - 6 * by)
+    hi = max(x.max() + 6 * bx, y.max() + 6 * by)
+    grid = np.linspace(lo, hi, points)
+    overlap = np.minimum(_kde(x, grid, bx), _kde(y, grid, by))
+    return float(min(1.0, np.trapezoid(overlap, grid)))
+
+
+def compare_sets(
+    candidate: Sequence[dict], reference: Sequence[dict], names: Sequence[str] = FEATURES
+) -> dict[str, float]:
+    """OA per feature between candidate-to-reference distances and reference-to-reference
+    distances (Yang & Lerch); `candidate` and `reference` are lists of `features()` dicts."""
+    out = {}
+    for name in names:
+        ref = [f[name] for f in reference]
+        intra = distances(ref, ref, same=True)
+        inter = distances([f[name] for f in candidate], ref, same=candidate is reference)
+        out[name] = overlap_area(inter, intra)
+    return out
+
+
+def summary(matrices: Sequence[StateMatrix]) -> dict[str, float]:
+    """The headline figures of a set of songs, pooled over all of them: notes per bar, and the
+    clash, drone and blip (one-step note) rates."""
+    bars = notes = active = clashes = drones = blips = 0.0
+    for m in matrices:
+        n = song_notes(m)
+        s = n.sounding
+        bars += s.shape[0] / n.bar
+        notes += len(n.pitch)
+        on = s.any(axis=1)
+        active += int(on.sum())
+        clashes += int(((s[:, 1:] & s[:, :-1]).any(axis=1) & on).sum())
+        drones += int((n.length >= 2 * n.bar).sum())
+        blips += int((n.length == 1).sum())
+    return {
+        "notes_per_bar": notes / bars if bars else 0.0,
+        "clash_rate": clashes / active if active else 0.0,
+        "drone_rate": drones / notes if notes else 0.0,
+        "blip_rate": blips / notes if notes else 0.0,
+    }
