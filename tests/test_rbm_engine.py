@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from rbm_studio.models.config import TrainingConfig
-from rbm_studio.models.energy import RBMParams, cd_statistics, cd_update, free_energy, init_params
+from rbm_studio.models.energy import RBMParams, free_energy
+from rbm_studio.models.rbm.cd import cd_statistics, cd_update, init_params
 from rbm_studio.models.rbm.sampler import generate
 from rbm_studio.models.rbm.trainer import RbmTrainer as Trainer
 from rbm_studio.music.encoding import (

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from rbm_studio.models import registry
+from rbm_studio.models import ais, registry
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.rnn_rbm import evaluator as rnn_rbm_eval
 from rbm_studio.models.rnn_rbm import network as rnn_rbm
@@ -130,12 +130,11 @@ def test_ais_partition_per_frame_matches_exact():
     params = random_params(11, scale=1.0)
     frames = np.asarray(cycle_songs(1, 8)[0])
     _, bv, bh = rnn_rbm_eval.frame_conditionals(params, [frames])
-    exact = rnn_rbm.exact_log_partition_frames(np.asarray(params["W"]), bv, bh)
-    log_z, spread, _ = rnn_rbm.ais_log_partition_frames(
-        params["W"], bv, bh, jnp.uint32(5), jnp.asarray(rnn_rbm.beta_schedule(1000)), 64
-    )
-    np.testing.assert_allclose(np.asarray(log_z), exact, atol=0.05)
-    assert np.all(np.asarray(spread) >= 0)
+    exact = ais.exact_log_partition_arrays(np.asarray(params["W"]), bv, bh)
+    result = ais.ais_arrays(params["W"], bv, bh, n_betas=1000, n_chains=64, seed=5)
+    np.testing.assert_allclose(result.log_z, exact, atol=0.05)
+    assert np.all(result.spread >= 0)
+    assert result.marginals.shape == bv.shape
 
 
 def test_frame_accuracy_of_a_learned_sequence_is_high(trained):

@@ -26,15 +26,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..energy import RBMParams, hidden_probs, visible_probs
+from ..ais import fast_bernoulli
+from ..energy import RBMParams, free_energy, hidden_probs, marginal_logits, visible_probs
 
 CELLS = ("rnn", "gru")
 RBM_KEYS = ("W", "vbias", "hbias")
-
-
-def cell_of(params: dict) -> str:
-    """The recurrence a parameter dict was built for."""
-    return "gru" if "Wvz" in params else "rnn"
 
 
 def init_params(
@@ -60,8 +56,7 @@ def init_params(
     if data_mean is None:
         vbias = jnp.zeros((V,), jnp.float32)
     else:
-        p = np.clip(np.asarray(data_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
-        vbias = jnp.asarray(np.log(p / (1 - p)), jnp.float32)
+        vbias = jnp.asarray(marginal_logits(data_mean), jnp.float32)
     rec = 1.0 / np.sqrt(U)
     params = {
         "W": normal(keys[0], (V, H), scale),
@@ -123,11 +118,6 @@ def frame_biases(params: dict, u_prev: jax.Array) -> tuple[jax.Array, jax.Array]
 # The conditional RBM of one step (per-frame biases, shared W)
 
 
-def conditional_free_energy(W: jax.Array, bv: jax.Array, bh: jax.Array, v: jax.Array) -> jax.Array:
-    """F(v) = -v·bv - Σ_j softplus(bh_j + v W_j), with biases broadcast per frame."""
-    return -jnp.sum(v * bv, axis=-1) - jnp.sum(jax.nn.softplus(bh + v @ W), axis=-1)
-
-
 def gibbs_chain(
     W: jax.Array,
     bv: jax.Array,
@@ -174,8 +164,9 @@ def cd_loss(
         k,
     )
     v_neg = jax.lax.stop_gradient(v_neg)
-    f_pos = conditional_free_energy(params["W"], bv, bh, frames)
-    f_neg = conditional_free_energy(params["W"], bv, bh, v_neg)
+    rbm = RBMParams(params["W"], bv, bh)
+    f_pos = free_energy(rbm, frames)
+    f_neg = free_energy(rbm, v_neg)
     n = jnp.maximum(jnp.sum(mask), 1.0)
     loss = jnp.sum(mask * (f_pos - f_neg)) / n
     recon = jnp.sum(mask * jnp.mean((frames - v_neg) ** 2, axis=-1)) / n
@@ -196,8 +187,9 @@ def frame_rbm_loss(
         k,
     )
     v_neg = jax.lax.stop_gradient(v_neg)
-    f_pos = conditional_free_energy(params["W"], params["vbias"], params["hbias"], frames)
-    f_neg = conditional_free_energy(params["W"], params["vbias"], params["hbias"], v_neg)
+    rbm = RBMParams(params["W"], params["vbias"], params["hbias"])
+    f_pos = free_energy(rbm, frames)
+    f_neg = free_energy(rbm, v_neg)
     recon = jnp.mean((frames - v_neg) ** 2)
     return jnp.mean(f_pos - f_neg), LossParts(recon, jnp.mean(f_pos))
 
@@ -293,110 +285,3 @@ def _sample_scan(
     keys = jax.random.split(key, clamp.shape[0])
     _, frames = jax.lax.scan(step, (u, prev), (keys, clamp, use_clamp))
     return jnp.swapaxes(frames, 0, 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation: AIS with per-frame biases
-
-
-def beta_schedule(n_betas: int) -> np.ndarray:
-    """Inverse temperatures 0 → 1, denser near 1 where the distribution changes fastest
-    (Salakhutdinov & Murray's three-segment schedule, scaled to `n_betas`)."""
-    if n_betas < 10:
-        raise ValueError("AIS needs at least 10 inverse temperatures")
-    a = n_betas // 10
-    b = (4 * n_betas) // 10
-    c = n_betas - a - b
-    return np.concatenate(
-        [
-            np.linspace(0.0, 0.5, a, endpoint=False),
-            np.linspace(0.5, 0.9, b, endpoint=False),
-            np.linspace(0.9, 1.0, c),
-        ]
-    ).astype(np.float32)
-
-
-def _fmix32(x: jax.Array) -> jax.Array:
-    """MurmurHash3's 32-bit finaliser: a cheap bijective mixer of uint32 counters."""
-    x = x ^ (x >> 16)
-    x = x * jnp.uint32(0x85EBCA6B)
-    x = x ^ (x >> 13)
-    x = x * jnp.uint32(0xC2B2AE35)
-    return x ^ (x >> 16)
-
-
-def hash_uniform(stream: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """Uniform [0, 1) floats from a counter hash of (stream, position).
-
-    Why not `jax.random`: on CPU, threefry costs about ten times the matrix products of an AIS
-    step, and AIS needs N × chains × (V + H) fresh numbers per β. A hashed counter has ample
-    statistical quality for Monte Carlo here; `stream` must differ for every draw."""
-    counter = jax.lax.iota(jnp.uint32, int(np.prod(shape))).reshape(shape)
-    x = _fmix32(counter ^ _fmix32(stream.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)))
-    return (x >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)
-
-
-def fast_bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
-    """0/1 samples with probabilities `p`, drawn with `hash_uniform` (one threefry draw for the
-    stream, not one per unit: Gibbs chains need millions of numbers per step)."""
-    stream = jax.random.bits(key, (), jnp.uint32)
-    return (hash_uniform(stream, p.shape) < p).astype(p.dtype)
-
-
-def _softplus_step_and_sigmoid(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(softplus(a) - softplus(b), sigmoid(a)) with two exps and one log instead of the five
-    transcendentals of the plain formulas: the hidden term of an AIS step is ~70 % of its time."""
-    ea = jnp.exp(-jnp.abs(a))
-    eb = jnp.exp(-jnp.abs(b))
-    diff = jnp.maximum(a, 0.0) - jnp.maximum(b, 0.0) + jnp.log((1.0 + ea) / (1.0 + eb))
-    r = 1.0 / (1.0 + ea)
-    return diff, jnp.where(a >= 0.0, r, ea * r)
-
-
-@functools.partial(jax.jit, static_argnames=("n_chains",))
-def ais_log_partition_frames(
-    W: jax.Array, bv: jax.Array, bh: jax.Array, seed: jax.Array, betas: jax.Array, n_chains: int
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """log Z of N conditional RBMs at once (bv [N, V], bh [N, H], shared W) by annealed importance
-    sampling from each frame's own visible-bias model (so only the hidden term is annealed).
-
-    `seed` is a uint32 scalar. Returns (log Z [N], spread [N] = std of the log-weights over chains,
-    and the mean-field visible marginals [N, V] of the final β=1 chains, for the frame accuracy)."""
-    N, V = bv.shape
-    H = bh.shape[-1]
-    bv_c = bv[:, None, :]
-    bh_c = bh[:, None, :]
-    base = _fmix32(jnp.asarray(seed, jnp.uint32) + jnp.uint32(0x632BE5AB)) * jnp.uint32(4099)
-    v = (hash_uniform(base, (N, n_chains, V)) < jax.nn.sigmoid(bv_c)).astype(jnp.float32)
-    log_z0 = jnp.sum(jax.nn.softplus(bv), axis=-1) + H * jnp.log(2.0)
-
-    def step(carry, inputs):
-        v, logw, _ = carry
-        beta_prev, beta, i = inputs
-        x = bh_c + v @ W
-        increment, p_h = _softplus_step_and_sigmoid(beta * x, beta_prev * x)
-        logw = logw + jnp.sum(increment, -1)
-        stream = base + jnp.uint32(2) * i.astype(jnp.uint32) + jnp.uint32(1)
-        h = (hash_uniform(stream, x.shape) < p_h).astype(jnp.float32)
-        p = jax.nn.sigmoid(bv_c + beta * (h @ W.T))
-        v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
-        return (v, logw, p), None
-
-    steps = jnp.arange(betas.shape[0] - 1)
-    init = (v, jnp.zeros((N, n_chains), jnp.float32), jnp.zeros_like(v))
-    (_, logw, p), _ = jax.lax.scan(step, init, (betas[:-1], betas[1:], steps))
-    log_z = log_z0 + jax.nn.logsumexp(logw, axis=-1) - jnp.log(float(n_chains))
-    return log_z, jnp.std(logw, axis=-1), jnp.mean(p, axis=1)
-
-
-def exact_log_partition_frames(W: np.ndarray, bv: np.ndarray, bh: np.ndarray) -> np.ndarray:
-    """log Z of each frame's RBM by enumerating all 2^V visible states (tests; V ≤ 20)."""
-    W, bv, bh = (np.asarray(a, np.float64) for a in (W, bv, bh))
-    V = W.shape[0]
-    if V > 20:
-        raise ValueError(f"exact enumeration needs at most 20 visible units, not {V}")
-    states = ((np.arange(2**V)[:, None] >> np.arange(V)) & 1).astype(np.float64)  # [S, V]
-    x = bh[:, None, :] + (states @ W)[None]  # [N, S, H]
-    neg_f = states @ bv.T + np.logaddexp(0.0, x).sum(-1).T  # [S, N]
-    m = neg_f.max(0)
-    return m + np.log(np.exp(neg_f - m).sum(0))
