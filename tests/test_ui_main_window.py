@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
 from ui_songs import make_broken_folder, make_song_folder
 
 from rbm_studio.resources import sample_midi_dir
-from rbm_studio.ui.app import build_main_window
 from rbm_studio.ui.dataset_browser import SAMPLE_HINT
 from rbm_studio.ui.main_window import (
     DEFAULT_GENERATION_HEIGHT,
@@ -26,6 +25,7 @@ from rbm_studio.ui.main_window import (
     MainWindow,
 )
 from rbm_studio.ui.settings import AppSettings
+from rbm_studio.ui.window_factory import build_main_window
 
 
 def make_window(qtbot, settings_file: Path) -> MainWindow:

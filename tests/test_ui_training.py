@@ -10,18 +10,18 @@ import pytest
 from ui_songs import make_song_folder
 
 from rbm_studio.data.dataset import import_folder
+from rbm_studio.models import registry
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.model_file import save_model
-from rbm_studio.models.rbm.trainer import RbmTrainer as Trainer
 from rbm_studio.music.midi import read_midi
 from rbm_studio.resources import sample_midi_dir
-from rbm_studio.ui.app import build_main_window
 from rbm_studio.ui.main_window import MainWindow
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.training_worker import autosave_path
+from rbm_studio.ui.window_factory import build_main_window
 
 # Most tests train with this shape, so JAX compiles their training step once per session.
-TINY = TrainingConfig(hidden=12, window=15, batch_size=100, epochs=2, seed=0)
+TINY = registry.default_config("rbm", hidden=12, window=15, batch_size=100, epochs=2, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def song_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained_model(song_folder):
     report = import_folder(song_folder, use_cache=False, workers=1)
-    return Trainer(TINY, report.matrices, report.encoding).run()
+    return registry.kind("rbm").make_trainer(TINY, report.matrices, report.encoding).run()
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:
@@ -92,7 +92,7 @@ def test_stop_ends_training_within_a_second_and_keeps_model(qtbot, tmp_path, art
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.browser.importFinished, timeout=60_000):
         assert window.load_sample_songs()
-    config = TrainingConfig()
+    config = registry.default_config("rbm")
     window.training.set_config(config)
     assert window.train()
     panel = window.training

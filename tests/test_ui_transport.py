@@ -31,7 +31,7 @@ def test_gm_program_list_is_complete():
 
 def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, artifacts_dir):
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
-    from rbm_studio.ui.app import build_main_window
+    from rbm_studio.ui.window_factory import build_main_window
 
     window = build_main_window(settings, midi_apis=["jack"])
     qtbot.addWidget(window)

@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..models import registry
+from ..models.base import GenerateRequest
 from ..models.document import Model
 from ..music.encoding import StateMatrix, decode
 from ..music.song import Song
@@ -164,7 +166,10 @@ class GenerationPanel(QWidget):
         self.gibbs_box = QSpinBox()
         self.gibbs_box.setRange(1, 10_000)
         self.gibbs_box.setValue(20)
-        self.gibbs_box.setToolTip("Gibbs sampling steps per window: more steps, more settled music")
+        self.gibbs_box.setToolTip(
+            "Gibbs sampling steps per sampled window or step: more steps, more settled music "
+            "(set to the model kind's default when a model is opened or trained)"
+        )
         self.temperature_box = QDoubleSpinBox()
         self.temperature_box.setRange(0.05, 10.0)
         self.temperature_box.setSingleStep(0.05)
@@ -262,7 +267,10 @@ class GenerationPanel(QWidget):
             self.mode_box.setCurrentIndex(index)
 
     def set_model(self, model: Model | None) -> None:
+        """The model to sample from; the Gibbs steps take its kind's default."""
         self.model = model
+        if model is not None and model.kind in registry.KINDS:
+            self.gibbs_box.setValue(registry.kind(model.kind).gibbs_default)
         if model is not None:
             self.message.setText(
                 f"Model ready ({model.n_hidden} hidden units, {model.epochs_trained} epochs)."
@@ -308,22 +316,27 @@ class GenerationPanel(QWidget):
         )
         base_name = f"continued {self.primer_title}" if primer is not None else "generated"
 
-        def work(_progress, _cancel: threading.Event) -> list[tuple[StateMatrix, Song]]:
-            from ..models.rbm.sampler import generate
+        try:
+            kind = registry.kind(model.kind)
+        except registry.UnknownKindError as exc:
+            self._on_failed(str(exc), "")
+            return False
+        # Continue mode where the kind offers it: each new window is sampled given the previous
+        # one, so phrases connect (unlike independently sampled windows); a primer is kept in
+        # front and continued.
+        request = GenerateRequest(
+            songs=opts["songs"],
+            steps=steps,
+            gibbs_steps=opts["gibbs_steps"],
+            temperature=opts["temperature"],
+            seed=opts["seed"],
+            mode="continue" if "continue" in kind.modes else None,
+            start="silence",
+            primer=primer,
+        )
 
-            kwargs = dict(
-                songs=opts["songs"],
-                steps=steps,
-                gibbs_steps=opts["gibbs_steps"],
-                temperature=opts["temperature"],
-                seed=opts["seed"],
-            )
-            if primer is not None:
-                matrices = generate(model, mode="continue", start="primer", primer=primer, **kwargs)
-            else:
-                # Sliding continuation from a sampled first window: phrases connect, unlike
-                # independently sampled windows.
-                matrices = generate(model, mode="continue", start="silence", **kwargs)
+        def work(_progress, _cancel: threading.Event) -> list[tuple[StateMatrix, Song]]:
+            matrices = kind.generate(model, request)
             return [(m, decode(m)) for m in matrices]
 
         self.job = run_function(work, "generate", self)

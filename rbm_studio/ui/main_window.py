@@ -1,8 +1,9 @@
 """The RBM Studio main window: dataset browser (left), piano roll (centre), training (right) and
 generation (bottom) docks, menus, status bar, settings and the autosave-restore banner.
 
-The window wires panels together and owns the "document": the open model and where it is saved.
-All file and JAX work happens in jobs (`ui.workers`); the window only reacts to their signals.
+The window wires panels together; the open model, its file and the autosave restore live in
+`ui.model_document.ModelDocument`. All file and JAX work happens in jobs (`ui.workers`); the window
+only reacts to their signals and asks the musician which files to use.
 """
 
 from __future__ import annotations
@@ -38,15 +39,14 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..data.dataset import DatasetReport, FileResult
 from ..models.document import Model
-from ..music.encoding import Encoding
 from ..music.song import Song
 from ..resources import sample_midi_dir
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GeneratedSong, GenerationPanel
+from .model_document import ModelDocument
 from .piano_roll import PianoRoll
 from .settings import AppSettings
 from .training_panel import TrainingPanel
-from .training_worker import autosave_path
 from .workers import Job, run_function, stop_all_jobs
 
 APP_TITLE = "RBM Studio"
@@ -54,16 +54,6 @@ MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
 # Initial dock sizes in pixels (dataset, training; generation height) for the 1400×900 window.
 DEFAULT_SIDE_DOCK_WIDTHS = (300, 500)
 DEFAULT_GENERATION_HEIGHT = 230
-
-
-def data_encoding_of(model: Model) -> Encoding:
-    """The encoding the model's songs were read into (frame-level models re-place pitches, so
-    their own encoding is not the songs' one)."""
-    stored = model.dataset.get("data_encoding") if model.dataset else None
-    if isinstance(stored, dict):
-        with contextlib.suppress(KeyError, TypeError, ValueError):
-            return Encoding.from_dict(stored)
-    return model.encoding
 
 
 class RestoreBanner(QFrame):
@@ -107,9 +97,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
-        self.model: Model | None = None
-        self.model_path: Path | None = None
-        self.model_job: Job | None = None
+        self.document = ModelDocument(self)
         self.song_job: Job | None = None
         self._song_request = 0
         self.setObjectName("mainWindow")
@@ -141,7 +129,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.generation_dock)
         self._sized_docks = False
-        self.transport: QWidget | None = None  # set by add_transport (ui.app.build_main_window)
+        self.transport: QWidget | None = None  # set by add_transport (window_factory)
 
         self.activity = QLabel("Ready.")
         self.activity.setToolTip("What RBM Studio is doing now")
@@ -150,6 +138,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self._create_actions()
         self._create_menus_and_toolbars()
         self._connect_panels()
+        self._connect_document()
         self._default_state = self.saveState()
         self._restore_settings()
         self._update_title()
@@ -316,8 +305,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
             self.main_toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.main_toolbar)
         panels.addAction(self.main_toolbar.toggleViewAction())
-        # The transport (ui.transport, installed by ui.app.build_main_window) goes here via
-        # add_transport(), on its own row under the main toolbar: it is wide, and the main
+        # The transport (ui.transport, installed by window_factory.build_main_window) goes here
+        # via add_transport(), on its own row under the main toolbar: it is wide, and the main
         # toolbar stays whole. The row break is part of the default layout "Reset layout" restores.
         self.transport_toolbar = QToolBar("Transport")
         self.transport_toolbar.setObjectName("transportToolbar")
@@ -342,6 +331,15 @@ class MainWindow(MidiDropTarget, QMainWindow):
         g.songSelected.connect(self._on_generated_song_selected)
         g.exportRequested.connect(self.choose_export_folder_for)
         self.training.form.changed.connect(self._update_actions)
+
+    def _connect_document(self) -> None:
+        d = self.document
+        d.changed.connect(self._on_model_changed)
+        d.stateChanged.connect(self._on_document_state)
+        d.opened.connect(self._on_model_opened)
+        d.saved.connect(self._on_model_saved)
+        d.failed.connect(self._on_model_io_failed)
+        d.activity.connect(self._set_activity)
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self, *, folder: Path | None = None, model: Path | None = None) -> None:
@@ -380,7 +378,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.activity.setText(text)
 
     def _update_title(self) -> None:
-        model = self.model_path.name if self.model_path else ("unsaved model" if self.model else "")
+        model = self.document.title()
         report = self.browser.report
         dataset = ""
         if report is not None and self.browser.is_sample_set:
@@ -503,53 +501,60 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def _on_model_trained(self, model: Model) -> None:
         self.set_model(model, path=None, modified=True)
 
+    # -- the model document -----------------------------------------------------------------
+    @property
+    def model(self) -> Model | None:
+        return self.document.model
+
+    @property
+    def model_path(self) -> Path | None:
+        return self.document.path
+
+    @property
+    def model_job(self) -> Job | None:
+        return self.document.job
+
     def set_model(self, model: Model | None, *, path: Path | None, modified: bool) -> None:
-        self.model = model
-        self.model_path = path
+        self.document.set_model(model, path=path, modified=modified)
+
+    @Slot(object)
+    def _on_model_changed(self, model: Model | None) -> None:
         self.generation.set_model(model)
         self.training.set_model_available(model is not None)
         self.training.last_model = model
-        self.setWindowModified(modified)
-        self._update_title()
         self._update_actions()
         self.modelChanged.emit(model)
 
-    # -- model files ------------------------------------------------------------------------
+    @Slot()
+    def _on_document_state(self) -> None:
+        self.setWindowModified(self.document.modified)
+        self._update_title()
+
     @Slot()
     def choose_model_to_open(self) -> None:
-        start = str(self.model_path.parent) if self.model_path else self.settings.last_folder
+        folder = self.document.folder()
+        start = str(folder) if folder is not None else self.settings.last_folder
         path, _ = QFileDialog.getOpenFileName(self, "Open model", start or "", MODEL_FILTER)
         if path:
             self.open_model(Path(path))
 
     def open_model(self, path: Path, *, modified: bool = False) -> Job:
         """Load a `.rbm` in a worker; on success its settings, curve and fields are shown."""
-        path = Path(path)
+        return self.document.open(Path(path), modified=modified)
 
-        def work(_progress, _cancel: threading.Event) -> Model:
-            from ..models.model_file import load_model
-
-            return load_model(path)
-
-        self._set_activity(f"Opening {path.name}…")
-        job = run_function(work, "open-model", self)
-        job.finished.connect(lambda model: self._on_model_opened(model, path, modified))
-        job.failed.connect(lambda message, _d: self._on_model_io_failed("open", message))
-        self.model_job = job
-        return job
-
-    def _on_model_opened(self, model: Model, path: Path, modified: bool) -> None:
+    @Slot(object, object)
+    def _on_model_opened(self, model: Model, path: Path) -> None:
         self.training.show_model(model)
-        encoding = data_encoding_of(model)
+        encoding = model.data_encoding
         if self.browser.set_encoding(encoding):
             self.show_status(
                 f"Re-reading the songs on the model's grid ({encoding.steps_per_beat} steps per "
                 f"beat, MIDI {encoding.low}–{encoding.high})…"
             )
-        self.set_model(model, path=None if modified else path, modified=modified)
         self._set_activity("Ready.")
         self.show_status(f"Opened {path.name}: {model.epochs_trained} epochs trained.")
 
+    @Slot(str, str)
     def _on_model_io_failed(self, what: str, message: str) -> None:
         self._set_activity("Ready.")
         self.show_status(f"Could not {what} the model: {message}")
@@ -570,7 +575,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
             self.show_status("No model to save yet: train or open one.")
             return None
         if self.model_path is not None:
-            return self.save_model_to(self.model_path)
+            return self.document.save()
         return self.save_model_as()
 
     @Slot()
@@ -588,37 +593,16 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     def save_model_to(self, path: Path) -> Job | None:
         """Save in a worker (atomic write in `save_model`); clears the modified mark on success."""
-        model = self.model
-        if model is None:
-            return None
-        path = Path(path)
+        return self.document.save_to(Path(path))
 
-        def work(_progress, _cancel: threading.Event) -> Path:
-            from ..models.model_file import save_model
-
-            save_model(model, path)
-            return path
-
-        self._set_activity(f"Saving {path.name}…")
-        job = run_function(work, "save-model", self)
-        job.finished.connect(lambda saved: self._on_model_saved(model, saved))
-        job.failed.connect(lambda message, _d: self._on_model_io_failed("save", message))
-        self.model_job = job
-        return job
-
-    def _on_model_saved(self, model: Model, path: Path) -> None:
+    @Slot(object, object)
+    def _on_model_saved(self, _model: Model, path: Path) -> None:
         self._set_activity("Ready.")
-        if model is self.model:
-            self.model_path = path
-            self.setWindowModified(False)
-            self._update_title()
-            autosave_path().unlink(missing_ok=True)  # saved for real: nothing to restore
         self.show_status(f"Saved model to {path}")
 
     # -- autosave restore -------------------------------------------------------------------
     def offer_autosave_restore(self) -> bool:
-        path = autosave_path()
-        if not path.is_file():
+        if not self.document.has_autosave():
             return False
         self.banner.offer(
             "RBM Studio found training from a previous session that was not saved. "
@@ -629,15 +613,12 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot()
     def restore_autosave(self) -> Job | None:
         self.banner.hide()
-        path = autosave_path()
-        if not path.is_file():
-            return None
-        return self.open_model(path, modified=True)
+        return self.document.restore_autosave()
 
     @Slot()
     def discard_autosave(self) -> None:
         self.banner.hide()
-        autosave_path().unlink(missing_ok=True)
+        self.document.discard_autosave()
         self.show_status("Discarded the autosaved training.")
 
     # -- export -----------------------------------------------------------------------------
@@ -725,7 +706,9 @@ class MainWindow(MidiDropTarget, QMainWindow):
         if values:
             from ..models.config import TrainingConfig
 
-            with contextlib.suppress(TypeError, ValueError):  # settings from another version
+            # Settings from another version: unknown keys are dropped, bad values refused, and
+            # a kind this version lacks falls back to the default kind (the form does that).
+            with contextlib.suppress(TypeError, ValueError):
                 self.training.set_config(TrainingConfig.from_dict(values))
         self.generation.set_options(self.settings.generation())
 

@@ -73,10 +73,10 @@ def run_self_test(screenshot: str | None = None) -> int:
 def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     started = time.monotonic()
     step("starting Qt")
-    from ..models.config import TrainingConfig
+    from ..models import registry
     from ..platform.startup_marks import mark
     from ..resources import sample_midi_dir
-    from .app import build_main_window, create_application
+    from .window_factory import build_main_window, create_application
 
     app = create_application()
     _quiet_offscreen_warnings()
@@ -99,7 +99,7 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
 
     step("training one tiny epoch")
     window.training.set_config(
-        TrainingConfig(hidden=16, window=16, batch_size=100, epochs=1, seed=0)
+        registry.default_config(hidden=16, window=16, batch_size=100, epochs=1, seed=0)
     )
     window.training.autosave_to = None
     if not window.train():

@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..models import registry
+from ..models.base import COMMON_SETTINGS, Setting
 from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
@@ -54,168 +56,199 @@ def format_seconds(seconds: float | None) -> str:
 
 
 class HyperparameterForm(QWidget):
-    """Form fields for the training hyperparameters, with one inline message per bad value.
+    """The model-kind choice and its hyperparameters, with one inline message per bad value.
 
-    Fields deliberately accept out-of-range numbers so `TrainingConfig.validate()` — the one place
-    that knows the rules — can explain what is wrong instead of the spin box silently clamping.
+    Built from the registry: the settings every kind reads (`COMMON_SETTINGS`), then the selected
+    kind's own `settings` that ask for a place on the form. Choosing another kind applies that
+    kind's defaults and swaps its fields. Fields deliberately accept out-of-range numbers so
+    `registry.check_config` — the one place that knows the rules — can explain what is wrong
+    instead of the spin box silently clamping.
     """
 
     changed = Signal()
+    kindChanged = Signal(str)  # the selected kind's name (its fields are shown by now)
 
-    # field → (label, prefix of the matching validate() message, tooltip)
-    FIELDS = {
-        "hidden": ("Hidden units", "Hidden units", "How many hidden units (feature detectors)."),
-        "window": ("Window steps", "Window", "Grid steps the model sees at once (16 = 1 bar)."),
-        "learning_rate": ("Learning rate", "Learning rate", "Step size of each weight update."),
-        "batch_size": ("Batch size", "Batch size", "Windows per weight update."),
-        "epochs": ("Epochs", "Epochs", "Passes over all training windows."),
-        "cd_k": ("CD steps (k)", "CD steps", "Gibbs steps per update (contrastive divergence k)."),
-        "pcd": ("Persistent CD", "", "Keep the negative chains between updates (PCD)."),
-        "momentum_start": ("Momentum (start)", "Momentum start", "Momentum of the first epochs."),
-        "momentum_end": ("Momentum (end)", "Momentum end", "Momentum after the switch epoch."),
-        "weight_decay": ("Weight decay", "Weight decay", "L2 penalty on the weights."),
-        "seed": ("Seed", "Seed", "Random seed: the same seed and songs give the same model."),
-        "model": (
-            "Model",
-            "Model",
-            "RBM: learns windows of the grid (the tutorial's model). RNN-RBM: an RBM per step "
-            "conditioned on a recurrent network, learns whole sequences (slower).",
-        ),
-    }
+    COLUMNS = 2  # label/field pairs per row keep the whole form visible in a narrow dock
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._base = TrainingConfig()
+        self._base = registry.default_config()
+        self._kind: str | None = None
         self.widgets: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
-        # Two label/field column pairs keep the whole form visible in a narrow dock.
-        grid = QGridLayout(self)
-        grid.setContentsMargins(4, 4, 4, 4)
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(3)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
-
-        def spin(lo: int, hi: int) -> QSpinBox:
-            box = QSpinBox()
-            box.setRange(lo, hi)
-            box.valueChanged.connect(self.changed)
-            return box
-
-        def dspin(lo: float, hi: float, decimals: int, step: float) -> QDoubleSpinBox:
-            box = QDoubleSpinBox()
-            box.setRange(lo, hi)
-            box.setDecimals(decimals)
-            box.setSingleStep(step)
-            box.valueChanged.connect(self.changed)
-            return box
+        self.settings: dict[str, Setting] = {}  # the Setting behind each shown field
+        self._kind_cells: list[QWidget] = []  # captions and fields of the kind's own settings
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(4, 4, 4, 4)
+        self.grid.setHorizontalSpacing(8)
+        self.grid.setVerticalSpacing(3)
+        self.grid.setColumnStretch(1, 1)
+        self.grid.setColumnStretch(3, 1)
 
         model_box = QComboBox()
-        model_box.addItem("RBM (windows)", "rbm")
-        model_box.addItem("RNN-RBM (sequences)", "rnn-rbm")
-        model_box.currentIndexChanged.connect(self.changed)
-        pcd = QCheckBox("use persistent chains")
-        pcd.toggled.connect(self.changed)
-        self.widgets = {
-            "hidden": spin(0, 1_000_000),
-            "window": spin(0, 100_000),
-            "learning_rate": dspin(0.0, 100.0, 5, 0.001),
-            "batch_size": spin(0, 1_000_000),
-            "epochs": spin(0, 10_000_000),
-            "cd_k": spin(0, 100_000),
-            "pcd": pcd,
-            "momentum_start": dspin(0.0, 10.0, 3, 0.05),
-            "momentum_end": dspin(0.0, 10.0, 3, 0.05),
-            "weight_decay": dspin(0.0, 10.0, 6, 0.0001),
-            "seed": spin(0, 2_147_483_647),
-            "model": model_box,
-        }
-        for index, (name, widget) in enumerate(self.widgets.items()):
-            label, _prefix, tip = self.FIELDS[name]
-            widget.setToolTip(tip)
-            widget.setAccessibleName(label)
-            # Wide ranges (so validate() can explain bad values) must not widen the dock.
-            widget.setMinimumWidth(64)
-            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            widget.setObjectName(f"field_{name}")
-            message = QLabel()
-            message.setStyleSheet(f"color: {ERROR_COLOUR};")
-            message.setWordWrap(True)
-            message.hide()
-            message.setObjectName(f"message_{name}")
-            self.messages[name] = message
-            column = QVBoxLayout()
-            column.setSpacing(0)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(widget)
-            column.addWidget(message)
-            holder = QWidget()
-            holder.setLayout(column)
-            row, col = divmod(index, 2)
-            caption = QLabel(label + ":")
-            caption.setBuddy(widget)
-            grid.addWidget(caption, row, col * 2, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(holder, row, col * 2 + 1)
+        self.widgets["model"] = model_box
+        self.refresh_kinds()
+        model_box.currentIndexChanged.connect(self._on_kind_selected)
+        self._place("model", "Model", model_box, 0, 0, span=3)
+
+        for index, setting in enumerate(COMMON_SETTINGS):
+            row, col = divmod(index, self.COLUMNS)
+            self._add_setting(setting, 1 + row, col)
+        self._kind_row = 1 + -(-len(COMMON_SETTINGS) // self.COLUMNS)
+
         self.general_message = QLabel()
+        self.general_message.setObjectName("message_general")
         self.general_message.setStyleSheet(f"color: {ERROR_COLOUR};")
         self.general_message.setWordWrap(True)
         self.general_message.hide()
-        grid.addWidget(self.general_message, len(self.widgets) // 2 + 1, 0, 1, 4)
-        self.set_config(TrainingConfig())
+        self.set_config(registry.default_config())
+
+    # -- building ---------------------------------------------------------------------------
+    def refresh_kinds(self) -> None:
+        """List the registered kinds (label, name); kinds registered later appear here."""
+        box: QComboBox = self.widgets["model"]
+        current = box.currentData()
+        box.blockSignals(True)
+        box.clear()
+        for kind in registry.KINDS.values():
+            box.addItem(kind.label, kind.name)
+            box.setItemData(box.count() - 1, kind.description, Qt.ItemDataRole.ToolTipRole)
+        box.setCurrentIndex(max(box.findData(current if current else self._kind), 0))
+        box.blockSignals(False)
+
+    def _place(
+        self, name: str, label: str, widget: QWidget, row: int, col: int, span: int = 1
+    ) -> list[QWidget]:
+        """Caption, field and its (hidden) message at a grid cell; returns the cell widgets."""
+        widget.setAccessibleName(label)
+        # Wide ranges (so the checks can explain bad values) must not widen the dock.
+        widget.setMinimumWidth(64)
+        widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        widget.setObjectName(f"field_{name}")
+        message = QLabel()
+        message.setStyleSheet(f"color: {ERROR_COLOUR};")
+        message.setWordWrap(True)
+        message.hide()
+        message.setObjectName(f"message_{name}")
+        self.messages[name] = message
+        self.widgets[name] = widget
+        column = QVBoxLayout()
+        column.setSpacing(0)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(widget)
+        column.addWidget(message)
+        holder = QWidget()
+        holder.setLayout(column)
+        caption = QLabel(label + ":")
+        caption.setBuddy(widget)
+        self.grid.addWidget(caption, row, col * 2, Qt.AlignmentFlag.AlignTop)
+        self.grid.addWidget(holder, row, col * 2 + 1, 1, span)
+        return [caption, holder]
+
+    def _add_setting(self, setting: Setting, row: int, col: int) -> list[QWidget]:
+        widget = field_for(setting)
+        widget.setToolTip(setting.tooltip)
+        if isinstance(widget, QCheckBox):
+            widget.toggled.connect(self.changed)
+        elif isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(self.changed)
+        else:
+            widget.valueChanged.connect(self.changed)
+        self.settings[setting.name] = setting
+        return self._place(setting.name, setting.label, widget, row, col)
+
+    def _show_kind_fields(self, name: str) -> None:
+        """Replace the previous kind's own fields by `name`'s (settings with `form=True`)."""
+        if name == self._kind:
+            return
+        for cell in self._kind_cells:
+            self.grid.removeWidget(cell)
+            cell.hide()
+            cell.setParent(None)  # gone from findChild at once, not only after deleteLater
+            cell.deleteLater()
+        self._kind_cells = []
+        common = {s.name for s in COMMON_SETTINGS}
+        for gone in [n for n in self.settings if n not in common]:
+            del self.settings[gone], self.widgets[gone], self.messages[gone]
+        own = [s for s in registry.kind(name).settings if s.form and s.name not in common]
+        for index, setting in enumerate(own):
+            row, col = divmod(index, self.COLUMNS)
+            self._kind_cells += self._add_setting(setting, self._kind_row + row, col)
+        self.grid.removeWidget(self.general_message)
+        last = self._kind_row + -(-len(own) // self.COLUMNS)
+        self.grid.addWidget(self.general_message, last, 0, 1, 2 * self.COLUMNS)
+        self._kind = name
+
+    # -- values -----------------------------------------------------------------------------
+    def kind_name(self) -> str:
+        return str(self.widgets["model"].currentData())
 
     def set_config(self, config: TrainingConfig) -> None:
-        """Fill the form; values the form does not show are kept and returned by `config()`."""
+        """Fill the form (and show the config's kind); values the form does not show are kept
+        and returned by `config()`. A kind this version does not know gets the default kind's
+        defaults."""
+        if config.model not in registry.KINDS:
+            config = registry.default_config()
         self._base = config
-        w = self.widgets
-        for name in ("hidden", "window", "batch_size", "epochs", "cd_k", "seed"):
-            w[name].blockSignals(True)
-            w[name].setValue(int(getattr(config, name)))
-            w[name].blockSignals(False)
-        for name in ("learning_rate", "momentum_start", "momentum_end", "weight_decay"):
-            w[name].blockSignals(True)
-            w[name].setValue(float(getattr(config, name)))
-            w[name].blockSignals(False)
-        w["pcd"].blockSignals(True)
-        w["pcd"].setChecked(bool(config.pcd))
-        w["pcd"].blockSignals(False)
-        w["model"].blockSignals(True)
-        w["model"].setCurrentIndex(max(w["model"].findData(config.model), 0))
-        w["model"].blockSignals(False)
+        box: QComboBox = self.widgets["model"]
+        box.blockSignals(True)
+        box.setCurrentIndex(max(box.findData(config.model), 0))
+        box.blockSignals(False)
+        changed_kind = config.model != self._kind
+        self._show_kind_fields(config.model)
+        box.setToolTip(f"The kind of model to train. {registry.kind(config.model).description}")
+        for name, setting in self.settings.items():
+            widget = self.widgets[name]
+            widget.blockSignals(True)
+            set_field_value(widget, setting, config.value(name))
+            widget.blockSignals(False)
+        if changed_kind:
+            self.kindChanged.emit(config.model)
         self.changed.emit()
 
+    @Slot(int)
+    def _on_kind_selected(self, index: int) -> None:
+        name = self.widgets["model"].itemData(index)
+        if name in registry.KINDS:
+            self.set_config(registry.default_config(name))
+
     def config(self) -> TrainingConfig:
-        w = self.widgets
-        return replace(
-            self._base,
-            model=w["model"].currentData(),
-            hidden=w["hidden"].value(),
-            window=w["window"].value(),
-            learning_rate=w["learning_rate"].value(),
-            batch_size=w["batch_size"].value(),
-            epochs=w["epochs"].value(),
-            cd_k=w["cd_k"].value(),
-            pcd=w["pcd"].isChecked(),
-            momentum_start=w["momentum_start"].value(),
-            momentum_end=w["momentum_end"].value(),
-            weight_decay=w["weight_decay"].value(),
-            seed=w["seed"].value(),
-        )
+        values = {
+            name: field_value(self.widgets[name], setting)
+            for name, setting in self.settings.items()
+        }
+        return self._base.with_values(model=self.kind_name(), **values)
+
+    # -- checking ---------------------------------------------------------------------------
+    def field_of(self, problem: str) -> str | None:
+        """The shown field a check's message is about: its text starts with the field's label
+        or the knob's name (longest match wins), else None."""
+        text = problem.lower()
+        best, best_len = None, 0
+        names = {"model": "Model", **{n: s.label for n, s in self.settings.items()}}
+        for name, label in names.items():
+            for prefix in message_prefixes(name, label):
+                if len(prefix) > best_len and text.startswith(prefix):
+                    rest = text[len(prefix) : len(prefix) + 1]
+                    if not rest.isalnum():
+                        best, best_len = name, len(prefix)
+        return best
 
     def validate(self) -> list[str]:
         """Show each problem under its field (or below the form) and return them all."""
-        problems = self.config().validate()
+        problems = registry.check_config(self.config())
         for label in self.messages.values():
             label.clear()
             label.hide()
         general: list[str] = []
         for problem in problems:
-            for name, (_label, prefix, _tip) in self.FIELDS.items():
-                if prefix and problem.lower().startswith(prefix.lower()):
-                    self.messages[name].setText(problem)
-                    self.messages[name].show()
-                    break
-            else:
+            name = self.field_of(problem)
+            if name is None:
                 general.append(problem)
+                continue
+            message = self.messages[name]
+            message.setText("\n".join(filter(None, (message.text(), problem))))
+            message.show()
         self.general_message.setText("\n".join(general))
         self.general_message.setVisible(bool(general))
         return problems
@@ -225,6 +258,64 @@ class HyperparameterForm(QWidget):
         if not self.general_message.isHidden() and self.general_message.text():
             texts.append(self.general_message.text())
         return texts
+
+
+INT_LIMIT = 2_147_483_647  # QSpinBox holds a C int
+
+
+def message_prefixes(name: str, label: str) -> set[str]:
+    """Lower-case ways a check may name a knob: "Momentum (start)" / "momentum_start" →
+    "momentum (start)", "momentum start"; "Transpositions" → also "transposition"."""
+    forms = {label, " ".join(label.replace("(", " ").replace(")", " ").split()), name}
+    forms.add(name.replace("_", " "))
+    forms |= {f[:-1] for f in forms if f.endswith("s")}
+    return {f.lower() for f in forms if f}
+
+
+def field_for(setting: Setting) -> QWidget:
+    """An editor for one `Setting`: check box, choice list or spin box with its range."""
+    if setting.type == "bool":
+        return QCheckBox()
+    if setting.type == "choice":
+        box = QComboBox()
+        for value, label in setting.choices:
+            box.addItem(label, value)
+        return box
+    if setting.type == "float":
+        spin = QDoubleSpinBox()
+        spin.setDecimals(setting.decimals)
+        spin.setRange(float(setting.minimum), float(setting.maximum))
+        spin.setSingleStep(setting.step)
+    else:
+        spin = QSpinBox()
+        spin.setRange(int(max(setting.minimum, -INT_LIMIT)), int(min(setting.maximum, INT_LIMIT)))
+        spin.setSingleStep(max(int(setting.step), 1))
+    if setting.optional:  # 0 stands for None ("none")
+        spin.setMinimum(0)
+        spin.setSpecialValueText("none")
+    return spin
+
+
+def set_field_value(widget: QWidget, setting: Setting, value: object) -> None:
+    if isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value))
+    elif isinstance(widget, QComboBox):
+        widget.setCurrentIndex(max(widget.findData(value), 0))
+    elif isinstance(widget, QDoubleSpinBox):
+        widget.setValue(0.0 if value is None else float(value))
+    elif isinstance(widget, QSpinBox):
+        widget.setValue(0 if value is None else int(value))
+
+
+def field_value(widget: QWidget, setting: Setting) -> object:
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QComboBox):
+        return widget.currentData()
+    value = widget.value()
+    if setting.optional and value == widget.minimum():
+        return None
+    return value
 
 
 class TrainingPanel(QWidget):
@@ -309,12 +400,13 @@ class TrainingPanel(QWidget):
         form_box = QGroupBox("Hyperparameters")
         form_layout = QVBoxLayout(form_box)
         form_layout.setContentsMargins(2, 2, 2, 2)
-        scroll = QScrollArea()
+        self.form_scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumHeight(self.form.sizeHint().height() + 4)
+        self._fit_form()
+        self.form.kindChanged.connect(self._fit_form)
         form_layout.addWidget(scroll)
         form_layout.addWidget(self.continue_box)
 
@@ -353,6 +445,11 @@ class TrainingPanel(QWidget):
 
     def set_config(self, config: TrainingConfig) -> None:
         self.form.set_config(config)
+
+    @Slot()
+    def _fit_form(self) -> None:
+        """The whole form stays visible (another kind may bring more or fewer fields)."""
+        self.form_scroll.setMinimumHeight(self.form.sizeHint().height() + 4)
 
     @Slot()
     def _on_form_changed(self) -> None:
@@ -422,8 +519,13 @@ class TrainingPanel(QWidget):
             self.statusMessage.emit("No songs to learn from.")
             return False
         config = self.config()
+        if model is not None and config.model != model.kind:
+            # Continuing trains the open model's kind: its own settings, the form's epochs.
+            config = replace(model.config, epochs=config.epochs)
+            self.set_config(config)
         if model is not None and (
-            model.n_hidden != config.hidden or model.window != config.effective_window
+            model.n_hidden != config.hidden
+            or model.window != registry.kind(config.model).window(config)
         ):
             config = replace(config, hidden=model.n_hidden, window=model.config.window)
             self.set_config(config)

@@ -1,4 +1,5 @@
-"""The training worker: drives a core `Trainer` on its own thread and reports to the GUI.
+"""The training worker: drives a kind's `Trainer` (`registry.kind(name).make_trainer`) on its own
+thread and reports to the GUI.
 
 Besides each `TrainingProgress` it sends what the live plots need (receptive fields, hidden
 activations) at most a few times a second, autosaves the model every N epochs and when training
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ..models import registry
 from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
@@ -73,7 +75,7 @@ def autosave_path() -> Path:
 class TrainingUpdate:
     """One message from the worker: progress, plus plot data when it is time to refresh them."""
 
-    progresses: list  # core.training.TrainingProgress reports since the last update, in order
+    progresses: list  # models.base.TrainingProgress reports since the last update, in order
     fields: np.ndarray | None = None  # [H, window, pitches]
     activations: np.ndarray | None = None  # [H] mean hidden probabilities
     autosaved: str | None = None
@@ -172,11 +174,12 @@ class TrainingWorker(QObject):
         self.progress.emit(final)
 
     def _train(self) -> Model | None:
-        from ..models.rbm.trainer import make_trainer
-
         lower_thread_priority()
 
-        trainer = make_trainer(self.config, self.matrices, self.encoding, model=self.initial_model)
+        kind = registry.kind(self.config.model)
+        trainer = kind.make_trainer(
+            self.config, self.matrices, self.encoding, model=self.initial_model
+        )
         with self._lock:
             self.trainer = trainer
             if self._paused:
