@@ -18,6 +18,7 @@ BENCHMARK_MODULES = [
     "train_speed",
     "playback_drift",
     "gui_latency",
+    "music_quality",
 ]
 
 

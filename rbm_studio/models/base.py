@@ -80,6 +80,15 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "seed", "Seed", "Random seed: the same seed and songs give the same model.", maximum=2**31
     ),
+    Setting(
+        "minutes",
+        "Minutes",
+        "Stop after this many minutes of training (empty: when the epochs are done).",
+        type="float",
+        maximum=1e5,
+        optional=True,
+        form=False,
+    ),
 )
 
 

@@ -32,6 +32,7 @@ class TrainingConfig:
     frame_level: bool = False  # window 1, sounding plane only, 88 pitches (MIDI 21..108)
     transpose: int = 0  # augment with every shift in -transpose..+transpose semitones
     holdout_fraction: float = 0.1
+    minutes: float | None = None  # wall-time budget of one run (None: until `epochs`)
     # recurrent kinds (batch_size counts sequences there)
     recurrence: str = "rnn"  # "rnn" (the paper's tanh RNN) or "gru"
     recurrent_hidden: int = 100
@@ -74,6 +75,8 @@ class TrainingConfig:
             problems.append("Transposition must be between 0 and 12 semitones.")
         if not 0.0 <= self.holdout_fraction < 1.0:
             problems.append("Held-out fraction must be in [0, 1).")
+        if self.minutes is not None and not 0.0 < self.minutes <= 100_000:
+            problems.append("Minutes must be greater than 0 (or empty for no time limit).")
         return problems
 
     def value(self, name: str):

@@ -108,6 +108,7 @@ class TrainerControls:
         self.compile_seconds: float | None = None
         self.chunk_seconds: float | None = None
         self.finished = False
+        self.stop_reason: str | None = None  # "time" when the minutes budget ended the run
 
     def _summary_common(self, matrices: Sequence[StateMatrix]) -> dict:
         """The dataset summary's fields that do not depend on how the songs were cut."""
@@ -143,6 +144,15 @@ class TrainerControls:
         if self._started:
             raise RuntimeError("a Trainer can only be iterated once")
         self._started = True
+
+    def _time_up(self, active_seconds: float) -> bool:
+        """True once the run has trained for its `minutes` budget; the trainer then stops as if
+        it had reached its last epoch (`stop_reason` says why)."""
+        limit = self.config.minutes
+        if limit is not None and active_seconds >= 60.0 * limit:
+            self.stop_reason = "time"
+            return True
+        return False
 
     def _report_paused(
         self, report: TrainingProgress, interval: float

@@ -178,6 +178,8 @@ class RnnRbmTrainer(TrainerControls):
             if self._cancel.is_set():
                 finished = False
                 break
+            if self._time_up(active):
+                break
             t_step = time.perf_counter()
         steps.close()
         self.finished = finished

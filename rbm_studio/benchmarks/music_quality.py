@@ -1,0 +1,223 @@
+"""`rbm-studio bench music`: do the songs a setting generates sound like the music it learned?
+
+The songs of a folder (default: the bundled chorales) are split into training and held-out songs
+(80/20, seeded). Each contender trains on the training songs (within `--minutes`) and generates
+`--songs` songs of `--bars` bars, which are compared with the held-out songs the way the
+symbolic-music evaluation literature does (Yang & Lerch 2018; MusPy's features): per feature, the
+overlap area (OA) of generated-to-held-out against held-out-to-held-out distances, and its mean.
+The training songs measured the same way give the ceiling real music reaches.
+
+Contenders: `default` (the window's default kind and settings), each kind's own defaults,
+`tutorial` (the tutorial's RBM: windows, 50 hidden, CD-1, 200 epochs, one Gibbs step) as the
+baseline, and `independent` (every pitch of every step drawn on its own from the training songs'
+frequencies) as the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+NAME = "music"
+HELP = "how much generated songs resemble held-out songs (overlap area of musical features)"
+
+HEADLINE = ("notes_per_bar", "clash_rate", "drone_rate", "blip_rate")
+
+
+@dataclass
+class Contender:
+    """A setting to compare: a kind's training settings and how to sample from it."""
+
+    name: str
+    kind: str | None  # None: the independent-pitch floor (no model)
+    overrides: dict = field(default_factory=dict)
+    request: dict = field(default_factory=dict)
+    same_as: str | None = None  # reuse another contender's model (same training settings)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", nargs="?", help="MIDI folder (default: the bundled chorales)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--minutes", type=float, default=5.0, help="training time budget per contender"
+    )
+    parser.add_argument("--songs", type=int, default=10, help="songs generated per contender")
+    parser.add_argument("--bars", type=int, default=16, help="bars per generated song")
+    parser.add_argument("--seed", type=int, default=0, help="split, training and sampling seed")
+    parser.add_argument("--plot", metavar="DIR", help="write one piano-roll PNG per contender")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", help="run only these contenders (and the ceiling)"
+    )
+
+
+def contenders() -> list[Contender]:
+    from ..models import registry
+
+    out = [Contender("default", registry.DEFAULT_KIND)]
+    for name in registry.KINDS:
+        same = "default" if name == registry.DEFAULT_KIND else None
+        out.append(Contender(name, name, same_as=same))
+    out.append(
+        Contender(
+            "tutorial",
+            "rbm",
+            {"hidden": 50, "window": 15, "cd_k": 1, "epochs": 200, "learning_rate": 0.005},
+            {"gibbs_steps": 1, "temperature": 1.0, "mode": "windows"},
+        )
+    )
+    out.append(Contender("independent", None))
+    return out
+
+
+def split(songs: list, seed: int) -> tuple[list, list]:
+    """(training, held-out) songs: a seeded fifth held out (at least one of each)."""
+    order = np.random.default_rng(seed).permutation(len(songs))
+    n_hold = min(max(1, round(len(songs) / 5)), len(songs) - 1)
+    return [songs[i] for i in sorted(order[n_hold:])], [songs[i] for i in sorted(order[:n_hold])]
+
+
+def independent_songs(train: list, n: int, steps: int, seed: int) -> list:
+    """The floor: every unit of every step drawn on its own with its frequency in the training
+    songs (both planes), then made a consistent matrix."""
+    from ..music.encoding import StateMatrix, canonicalize
+
+    rows = np.concatenate([m.data for m in train])
+    p = rows.mean(axis=0)
+    rng = np.random.default_rng(seed)
+    first = train[0]
+    return [
+        StateMatrix(
+            canonicalize((rng.random((steps, p.size)) < p).astype(np.uint8), first.encoding.span),
+            first.encoding,
+            bpm=first.bpm,
+            time_signature=first.time_signature,
+            title=f"independent {i + 1}",
+        )
+        for i in range(n)
+    ]
+
+
+def train_model(contender: Contender, train: list, encoding, minutes: float, seed: int):
+    """(model, seconds) of one contender trained on `train` within `minutes`."""
+    from ..models import registry
+
+    config = registry.default_config(contender.kind, **contender.overrides)
+    config = config.with_values(seed=seed, minutes=minutes)
+    trainer = registry.kind(contender.kind).make_trainer(config, train, encoding)
+    started = time.perf_counter()
+    for _ in trainer:
+        pass
+    return trainer.snapshot(), time.perf_counter() - started
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data.dataset import import_folder
+    from ..models import registry
+    from ..models.base import GenerateRequest
+    from ..music import features as F
+    from ..resources import sample_midi_dir
+
+    folder = Path(args.folder) if args.folder else sample_midi_dir()
+    report = import_folder(folder)
+    if len(report.matrices) < 5:
+        print(f"error: {folder} has fewer than 5 usable songs", file=sys.stderr)
+        return 1
+    train, held = split(report.matrices, args.seed)
+    bar = F.song_notes(train[0]).bar
+    steps = args.bars * bar
+    held_features = [F.features(m) for m in held]
+    ceiling = F.compare_sets([F.features(m) for m in train], held_features)
+    result = {
+        "folder": str(folder),
+        "train_songs": len(train),
+        "held_out_songs": len(held),
+        "real_mean_oa": float(np.mean(list(ceiling.values()))),
+        "real_oa": ceiling,
+        "held_out": F.summary(held),
+        "contenders": {},
+    }
+    chosen = contenders()
+    if args.only:
+        unknown = set(args.only) - {c.name for c in chosen}
+        if unknown:
+            print(f"error: no contender named {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        chosen = [c for c in chosen if c.name in args.only]
+    models: dict[str, tuple] = {}
+    plots: list[tuple[str, object]] = []
+    for contender in chosen:
+        print(f"{contender.name}: training…", file=sys.stderr)
+        train_s = 0.0
+        started = time.perf_counter()
+        if contender.kind is None:
+            songs = independent_songs(train, args.songs, steps, args.seed)
+            extra: dict = {}
+        else:
+            if contender.same_as in models:
+                model, train_s = models[contender.same_as]
+            else:
+                model, train_s = train_model(
+                    contender, train, report.encoding, args.minutes, args.seed
+                )
+            models[contender.name] = (model, train_s)
+            started = time.perf_counter()
+            request = GenerateRequest(
+                songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request
+            )
+            songs = registry.kind(model.kind).generate(model, request)
+            extra = {"kind": model.kind, "epochs": model.epochs_trained}
+        generate_s = time.perf_counter() - started
+        oa = F.compare_sets([F.features(m) for m in songs], held_features)
+        result["contenders"][contender.name] = {
+            "mean_oa": float(np.mean(list(oa.values()))),
+            "oa": oa,
+            **F.summary(songs),
+            "train_s": round(train_s, 2),
+            "generate_s": round(generate_s, 2),
+            **extra,
+        }
+        plots.append((contender.name, songs[0]))
+    if args.plot:
+        _plot(Path(args.plot), held[0], plots, steps)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_table(result)
+    return 0
+
+
+def _plot(folder: Path, held_song, plots: list, steps: int) -> None:
+    from ..music.roll_image import side_by_side, write_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, song in plots:
+        pixels = side_by_side([(held_song, (90, 90, 90)), (song, (30, 110, 200))], steps=steps)
+        write_png(pixels, folder / f"{name}.png")
+
+
+def _print_table(result: dict) -> None:
+    held = result["held_out"]
+    print(
+        f"{result['train_songs']} training / {result['held_out_songs']} held-out songs from "
+        f"{result['folder']}; real music's mean OA (training vs held-out): "
+        f"{result['real_mean_oa']:.3f}"
+    )
+    header = f"{'contender':<12} {'mean OA':>8} {'notes/bar':>10} {'clash':>7} {'drone':>7} "
+    header += f"{'blip':>7} {'train s':>8} {'gen s':>6}"
+    print(header)
+    print(
+        f"{'held-out':<12} {'':>8} {held['notes_per_bar']:>10.1f} {held['clash_rate']:>7.3f} "
+        f"{held['drone_rate']:>7.3f} {held['blip_rate']:>7.3f}"
+    )
+    for name, c in result["contenders"].items():
+        print(
+            f"{name:<12} {c['mean_oa']:>8.3f} {c['notes_per_bar']:>10.1f} {c['clash_rate']:>7.3f} "
+            f"{c['drone_rate']:>7.3f} {c['blip_rate']:>7.3f} {c['train_s']:>8.1f} "
+            f"{c['generate_s']:>6.1f}"
+        )

@@ -1,0 +1,39 @@
+"""`rbm-studio bench music` end to end on the bundled chorales, with tiny budgets."""
+
+from __future__ import annotations
+
+import json
+
+from rbm_studio.cli import main
+
+
+def test_bench_music_reports_every_contender_against_the_real_ceiling(tmp_path, capsys):
+    plots = tmp_path / "plots"
+    args = ["bench", "music", "--json", "--minutes", "0.05", "--songs", "3", "--bars", "4"]
+    assert main([*args, "--plot", str(plots)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["train_songs"] + result["held_out_songs"] == 40
+    assert 0.5 < result["real_mean_oa"] <= 1.0
+    held = result["held_out"]
+    assert 5 < held["notes_per_bar"] < 20 and held["blip_rate"] < 0.05
+    names = set(result["contenders"])
+    assert {"default", "tutorial", "independent", "rbm", "rnn-rbm"} <= names
+    for name, c in result["contenders"].items():
+        assert set(c) >= {"mean_oa", "oa", "notes_per_bar", "clash_rate", "drone_rate"}
+        assert set(c) >= {"blip_rate", "train_s", "generate_s"}
+        assert 0.0 <= c["mean_oa"] <= 1.0, name
+        assert len(c["oa"]) == 14
+        assert (plots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the floor sprays independent noise: far more notes and clashes than the chorales
+    floor = result["contenders"]["independent"]
+    assert floor["clash_rate"] > 3 * held["clash_rate"]
+    assert floor["mean_oa"] < result["real_mean_oa"]
+
+
+def test_bench_music_table_and_unknown_contender(capsys):
+    assert main(["bench", "music", "--only", "nothing"]) == 2
+    assert "no contender named nothing" in capsys.readouterr().err
+    args = ["bench", "music", "--minutes", "0.02", "--songs", "2", "--bars", "2"]
+    assert main([*args, "--only", "independent"]) == 0
+    out = capsys.readouterr().out
+    assert "real music's mean OA" in out and "independent" in out
