@@ -428,7 +428,7 @@ class RbmTrainer(TrainerControls):
         last_recon = float("nan")
         last_gap: float | None = None
         while steps_done < self.total_steps:
-            if self._cancel.is_set():
+            if self._cancel.is_set() or self._time_up(active_time):
                 break
             if resize_to is not None:
                 yield progress("compiling", elapsed=active_time, recon_error=last_recon)
@@ -516,7 +516,7 @@ class RbmTrainer(TrainerControls):
                     elapsed=active_time,
                     eta=eta,
                 )
-        self.finished = steps_done >= self.total_steps
+        self.finished = steps_done >= self.total_steps or self.stop_reason is not None
         yield progress(
             "done" if self.finished else "cancelled",
             recon_error=last_recon,
