@@ -40,6 +40,10 @@ class ModelDocument(QObject):
         """Where interrupted training is autosaved (the user data folder unless given)."""
         return self._autosave if self._autosave is not None else autosave_path()
 
+    @autosave.setter
+    def autosave(self, path: Path | None) -> None:
+        self._autosave = Path(path) if path is not None else None
+
     # -- the current model ------------------------------------------------------------------
     def set_model(self, model: Model | None, *, path: Path | None, modified: bool) -> None:
         self.model = model

@@ -91,10 +91,11 @@ class HyperparameterForm(QWidget):
         model_box.currentIndexChanged.connect(self._on_kind_selected)
         self._place("model", "Model", model_box, 0, 0, span=3)
 
-        for index, setting in enumerate(COMMON_SETTINGS):
+        common = [s for s in COMMON_SETTINGS if s.form]
+        for index, setting in enumerate(common):
             row, col = divmod(index, self.COLUMNS)
             self._add_setting(setting, 1 + row, col)
-        self._kind_row = 1 + -(-len(COMMON_SETTINGS) // self.COLUMNS)
+        self._kind_row = 1 + -(-len(common) // self.COLUMNS)  # the kind's own fields start here
 
         self.general_message = QLabel()
         self.general_message.setObjectName("message_general")
@@ -143,6 +144,10 @@ class HyperparameterForm(QWidget):
         caption.setBuddy(widget)
         self.grid.addWidget(caption, row, col * 2, Qt.AlignmentFlag.AlignTop)
         self.grid.addWidget(holder, row, col * 2 + 1, 1, span)
+        # Shown now, not at the layout's next pass: a kind's fields appear the moment it is
+        # chosen (and `isVisible()` says so).
+        caption.show()
+        holder.show()
         return [caption, holder]
 
     def _add_setting(self, setting: Setting, row: int, col: int) -> list[QWidget]:
