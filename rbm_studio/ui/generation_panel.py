@@ -1,6 +1,6 @@
 """Generation panel: sample new songs from the model in a worker, list them, export or drag them out.
 
-Export never overwrites: files get unique names (`song 1.mid`, `song 1 (2).mid`, …). Dragging a
+Export never overwrites: files get unique names (`song 1.mid`, `song 1-2.mid`, …). Dragging a
 generated song out of the list hands the file manager / DAW a temporary `.mid` file URL; the
 `QMimeData` is built by `mime_data_for`, which tests call directly.
 """
@@ -53,19 +53,9 @@ def safe_stem(name: str) -> str:
     return stem or "song"
 
 
-def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:
-    """`folder/stem.mid`, or `stem (2).mid`, `stem (3).mid`, … if taken — never an overwrite."""
-    candidate = folder / f"{stem}{suffix}"
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem} ({n}){suffix}"
-        n += 1
-    return candidate
-
-
 def export_songs(songs: list[GeneratedSong], folder: Path) -> list[Path]:
     """Write each song as a standard MIDI file under a unique name; returns the paths written."""
-    from ..music.midi import write_midi
+    from ..music.midi import unique_path, write_midi
 
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
