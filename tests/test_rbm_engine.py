@@ -10,9 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rbm_studio.models import registry
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.energy import RBMParams, free_energy
-from rbm_studio.models.rbm.cd import cd_statistics, cd_update, init_params
+from rbm_studio.models.rbm.cd import cd_statistics_t, init_params
 from rbm_studio.models.rbm.sampler import generate
 from rbm_studio.models.rbm.trainer import RbmTrainer as Trainer
 from rbm_studio.music.encoding import (
@@ -84,24 +85,21 @@ def test_cd_statistics_match_the_tutorial_hand_computation():
     h = jnp.array([[0.0, 1.0, 1.0]])
     v_neg = jnp.array([[1.0, 0.0, 1.0, 0.0]])
     h_neg = jnp.array([[1.0, 0.0, 1.0]])
-    g = cd_statistics(v, h, v_neg, h_neg)
+    # the trainer's layout: hidden states as [H, B], the weight gradient as [H, V]
+    dWT, dv, dh = cd_statistics_t(v, h.T, v_neg, h_neg.T)
     positive = np.array([[0, 0, 0], [0, 1, 1], [0, 1, 1], [0, 0, 0]], np.float32)
     negative = np.array([[1, 0, 1], [0, 0, 0], [1, 0, 1], [0, 0, 0]], np.float32)
-    np.testing.assert_array_equal(np.asarray(g.W), positive - negative)
-    np.testing.assert_array_equal(np.asarray(g.vbias), [-1, 1, 0, 0])
-    np.testing.assert_array_equal(np.asarray(g.hbias), [-1, 1, 0])
-
-    params = RBMParams(jnp.zeros((4, 3)), jnp.zeros(4), jnp.zeros(3))
-    new = cd_update(params, v, h, v_neg, h_neg, learning_rate=0.5)
-    np.testing.assert_allclose(np.asarray(new.W), 0.5 * (positive - negative))
+    np.testing.assert_array_equal(np.asarray(dWT).T, positive - negative)
+    np.testing.assert_array_equal(np.asarray(dv), [-1, 1, 0, 0])
+    np.testing.assert_array_equal(np.asarray(dh), [-1, 1, 0])
 
 
 def test_cd_statistics_average_over_the_batch_and_ignore_masked_rows():
     v = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     h = jnp.array([[1.0], [1.0], [1.0]])
     zeros_v, zeros_h = jnp.zeros_like(v), jnp.zeros_like(h)
-    g = cd_statistics(v, h, zeros_v, zeros_h, weights=jnp.array([1.0, 1.0, 0.0]))
-    np.testing.assert_allclose(np.asarray(g.W), [[0.5], [0.5]])
+    dWT, _, _ = cd_statistics_t(v, h.T, zeros_v, zeros_h.T, weights=jnp.array([1.0, 1.0, 0.0]))
+    np.testing.assert_allclose(np.asarray(dWT).T, [[0.5], [0.5]])
 
 
 def test_init_params_follow_the_data_marginals():
@@ -268,8 +266,8 @@ def test_continue_training_extends_history_and_frame_level_uses_88_keys(trained_
 
 
 def test_bad_settings_and_too_short_songs_are_clear_errors():
-    problems = TrainingConfig(hidden=0, learning_rate=-1, momentum_end=1.5).validate()
-    assert len(problems) == 3
+    problems = registry.check_config(TrainingConfig(hidden=0, learning_rate=-1, momentum_end=1.5))
+    assert len(problems) == 3 and problems[-1].startswith("Momentum end")
     with pytest.raises(ValueError, match="Hidden units"):
         Trainer(TrainingConfig(hidden=0), two_pattern_songs(), ENC)
     short = [StateMatrix(np.zeros((3, ENC.width), np.uint8), ENC)]

@@ -45,31 +45,3 @@ def cd_statistics_t(
     dv = (pos[-1] - neg[-1]) / n
     dh = jnp.sum(wh_pos - wh_neg, axis=1) / n
     return dWT, dv, dh
-
-
-def cd_statistics(
-    v_pos: jax.Array,
-    h_pos: jax.Array,
-    v_neg: jax.Array,
-    h_neg: jax.Array,
-    weights: jax.Array | None = None,
-) -> RBMParams:
-    """Contrastive-divergence gradient estimate (ascent direction), averaged over the batch:
-    ⟨v hᵀ⟩_data - ⟨v hᵀ⟩_model, and likewise for the biases. `weights` (0/1 per row) masks padded
-    rows of a partial mini-batch. Exposed so tests can feed fixed samples; the trainer runs the
-    same computation through `cd_statistics_t`."""
-    dWT, dv, dh = cd_statistics_t(v_pos, h_pos.T, v_neg, h_neg.T, weights)
-    return RBMParams(dWT.T, dv, dh)
-
-
-def cd_update(
-    params: RBMParams,
-    v_pos: jax.Array,
-    h_pos: jax.Array,
-    v_neg: jax.Array,
-    h_neg: jax.Array,
-    learning_rate: float,
-) -> RBMParams:
-    """Plain CD update (no momentum / decay): params + lr · cd_statistics. The tutorial's rule."""
-    g = cd_statistics(v_pos, h_pos, v_neg, h_neg)
-    return RBMParams(*(p + learning_rate * d for p, d in zip(params, g, strict=True)))

@@ -84,24 +84,6 @@ def free_energies(params: Any, v: np.ndarray) -> np.ndarray:
     return free_energy_np(p.W, p.vbias, p.hbias, v)
 
 
-def reconstruction_error(params: Any, v: np.ndarray) -> float:
-    """Mean squared error per visible unit of the mean-field reconstruction v → p(h|v) → p(v|h).
-
-    Deterministic (no sampling), so two models can be compared on the same data without noise.
-    """
-    p = as_arrays(params)
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim != 2 or v.shape[1] != p.n_visible:
-        raise ValueError(f"data has shape {v.shape}, the model has {p.n_visible} visible units")
-    h = 1.0 / (1.0 + np.exp(-(v @ p.W + p.hbias)))
-    recon = 1.0 / (1.0 + np.exp(-(h @ p.W.T + p.vbias)))
-    return float(np.sum((v - recon) ** 2)) / max(v.size, 1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Partition function
-
-
 def exact_log_partition(params: Any, *, max_units: int = MAX_EXACT_UNITS) -> float:
     """log Z of an RBM with at most `max_units` units in its smaller layer, exactly."""
     p = as_arrays(params)
