@@ -22,11 +22,31 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rbm_studio.data.benchmark_data import load_benchmark_frames  # noqa: E402
+from rbm_studio.models import registry  # noqa: E402
 from rbm_studio.models.rnn_rbm import evaluator as rnn_rbm_eval  # noqa: E402
 from rbm_studio.models.rnn_rbm import training as rnn_rbm_training  # noqa: E402
-
-from rbm_studio.data.benchmark_data import load_benchmark_frames  # noqa: E402
 from rbm_studio.music.windows import transpose_rows  # noqa: E402
+
+# This script's training options (the names its earlier runs used) → `TrainingConfig` fields.
+OPTIONS = {
+    "hidden": "hidden",
+    "recurrent": "recurrent_hidden",
+    "cell": "recurrence",
+    "cd_k": "cd_k",
+    "learning_rate": "learning_rate",
+    "optimizer": "optimizer",
+    "momentum": "momentum_end",
+    "batch_size": "batch_size",
+    "seq_len": "sequence_length",
+    "epochs": "epochs",
+    "pretrain_epochs": "pretrain_epochs",
+    "pretrain_learning_rate": "pretrain_learning_rate",
+    "grad_clip": "grad_clip",
+    "weight_decay": "weight_decay",
+    "seed": "seed",
+}
+FLOAT_OPTIONS = ("learning_rate", "momentum", "pretrain_learning_rate", "grad_clip", "weight_decay")
 
 
 def save_params(path: Path, params: dict, meta: dict) -> None:
@@ -76,12 +96,13 @@ def main() -> int:
         default=0,
         help="augment the training pieces with every shift in -N..+N semitones (0: none)",
     )
-    for f in rnn_rbm_training.RnnRbmConfig.__dataclass_fields__.values():
-        ap.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    defaults = registry.default_config("rnn-rbm", epochs=100, holdout_fraction=0.0)
+    for option, name in OPTIONS.items():
+        value = getattr(defaults, name)
+        kind = float if option in FLOAT_OPTIONS else type(value)
+        ap.add_argument("--" + option.replace("_", "-"), type=kind, default=value)
     args = ap.parse_args()
-    cfg = rnn_rbm_training.RnnRbmConfig(
-        **{f: getattr(args, f) for f in rnn_rbm_training.RnnRbmConfig.__dataclass_fields__}
-    )
+    cfg = defaults.with_values(**{name: getattr(args, option) for option, name in OPTIONS.items()})
     data = load_benchmark_frames(args.mat)
     print(
         f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test "
