@@ -57,7 +57,11 @@ def _add_setting(parser: argparse.ArgumentParser, setting, registry) -> None:
     dest = setting.name
     if setting.type == "bool":
         parser.add_argument(
-            setting.cli_flag, dest=dest, action="store_true", default=None, help=setting.tooltip
+            setting.cli_flag,
+            dest=dest,
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=setting.tooltip + default,
         )
         return
     metavar = setting.cli_flag[2:].upper().replace("-", "_")

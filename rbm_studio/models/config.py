@@ -40,6 +40,9 @@ class TrainingConfig:
     optimizer: str = "adam"  # "adam" or "sgd" (with momentum_end)
     grad_clip: float = 1.0  # global gradient-norm clip
     pretrain_epochs: int = 10  # frame-level RBM epochs before the recurrence is trained
+    meter: bool = False  # recurrent kinds read where each step falls in its bar
+    previous_step: bool = False  # recurrent kinds link each step directly to the one before
+    onset_sustain: bool = False  # recurrent kinds read notes as onset / sustain planes
     pretrain_learning_rate: float | None = None  # None: 10 × learning_rate (the paper's recipe)
     # knobs of kinds that are not part of this shared vocabulary (a new kind needs no edit here)
     extra: dict = field(default_factory=dict)

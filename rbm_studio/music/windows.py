@@ -59,6 +59,53 @@ def model_rows(matrix: StateMatrix, frame_level: bool) -> np.ndarray:
     return out
 
 
+def to_onset_sustain(rows: np.ndarray, span: int) -> np.ndarray:
+    """[sounding | struck] rows as [onset | sustain]: a pitch is struck, held on from the step
+    before, or off. Every consistent row has at most one of the two set per pitch, and a held
+    note depends on the step before linearly, which is what a model's previous-step links see."""
+    sounding = rows[:, :span] > 0
+    onset = (rows[:, span : 2 * span] > 0) & sounding
+    return np.concatenate([onset, sounding & ~onset], axis=1).astype(rows.dtype)
+
+
+def from_onset_sustain(rows: np.ndarray, span: int) -> np.ndarray:
+    """The inverse of `to_onset_sustain` (a sustain with nothing before it starts a note)."""
+    onset = rows[:, :span] > 0
+    sounding = onset | (rows[:, span : 2 * span] > 0)
+    prev = np.zeros_like(sounding)
+    prev[1:] = sounding[:-1]
+    struck = onset | (sounding & ~prev)
+    return np.concatenate([sounding, struck], axis=1).astype(rows.dtype)
+
+
+MAX_BEATS = 8  # beats per bar told apart by the bar-position context (later beats share the last)
+
+
+def bar_position_width(steps_per_beat: int) -> int:
+    """Context units per step: one per grid step of a beat, one per beat of a bar."""
+    return int(steps_per_beat) + MAX_BEATS
+
+
+def bar_positions(steps: int, steps_per_beat: int, beats_per_bar: int) -> np.ndarray:
+    """Where each grid step falls in its bar, as [steps, steps_per_beat + MAX_BEATS] 0/1 rows:
+    which step of the beat (one-hot) and which beat of the bar (one-hot). A model reads these
+    next to the notes, so it can learn that chords change on beats and notes start on the grid
+    of eighths and quarters; they are given, never sampled."""
+    spb = max(1, int(steps_per_beat))
+    t = np.arange(steps)
+    out = np.zeros((steps, spb + MAX_BEATS), np.float32)
+    out[t, t % spb] = 1.0
+    beat = np.minimum((t // spb) % max(1, int(beats_per_bar)), MAX_BEATS - 1)
+    out[t, spb + beat] = 1.0
+    return out
+
+
+def beats_per_bar(time_signature: tuple[int, int]) -> int:
+    """Quarter-note beats in a bar of this metre (6/8 → 3), at least one."""
+    num, den = time_signature
+    return max(1, round(num * 4 / den))
+
+
 def transpose_rows(rows: np.ndarray, shift: int, planes: int) -> np.ndarray:
     """Shift every plane's pitch columns by `shift` semitones; notes pushed off the range vanish."""
     if shift == 0:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..ais import ais_arrays, exact_log_partition_arrays
+from ..ais import MAX_EXACT_UNITS, ais_arrays, exact_log_partition_arrays
 from ..base import EvaluateRequest, EvaluationReport
 from ..document import Model
 from ..energy import free_energy_np
@@ -56,7 +56,8 @@ def frame_conditionals(
     params: dict, sequences: Sequence[np.ndarray], group: int = 64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every real frame of `sequences` with the RBM biases it is predicted with:
-    (frames [N, V], bv [N, V], bh [N, H]), sequences concatenated in order."""
+    (frames [N, V], bv [N, V], bh [N, H]), sequences concatenated in order (context columns, if
+    the model reads any, go into the biases)."""
     params = {k: jnp.asarray(v) for k, v in params.items()}
     frames_out, bv_out, bh_out = [], [], []
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
@@ -68,7 +69,7 @@ def frame_conditionals(
         bv, bh = np.asarray(bv), np.asarray(bh)
         for j, i in enumerate(idx):
             n = int(mask[j].sum())
-            chunks[i] = (frames[j, :n], bv[j, :n], bh[j, :n])
+            chunks[i] = (frames[j, :n, : bv.shape[-1]], bv[j, :n], bh[j, :n])
     for i in range(len(sequences)):
         f, v, h = chunks[i]
         frames_out.append(f)
@@ -79,7 +80,9 @@ def frame_conditionals(
 
 @jax.jit
 def _biases(params: dict, frames: jax.Array) -> tuple[jax.Array, jax.Array]:
-    return rnn_rbm.frame_biases(params, rnn_rbm.previous_states(params, frames))
+    notes, context = rnn_rbm.split_frames(params, frames)
+    u_prev = rnn_rbm.previous_states(params, notes)
+    return rnn_rbm.frame_biases(params, u_prev, context, rnn_rbm.shifted(notes))
 
 
 def evaluate_frames(
@@ -114,12 +117,17 @@ def evaluate_frames(
     )
 
 
-def exact_frame_log_likelihood(params: dict, sequences: Sequence[np.ndarray]) -> float:
-    """The same mean log-likelihood with every log Z by enumeration (tiny models, tests)."""
+def exact_frame_log_p(params: dict, sequences: Sequence[np.ndarray]) -> np.ndarray:
+    """log p(v(t) | v(<t)) of every frame with every log Z by enumeration (small models)."""
     frames, bv, bh = frame_conditionals(params, sequences)
     W = np.asarray(params["W"], np.float64)
     log_z = exact_log_partition_arrays(W, bv, bh)
-    return float(np.mean(-free_energy_np(W, bv, bh, frames) - log_z))
+    return -free_energy_np(W, bv, bh, frames) - log_z
+
+
+def exact_frame_log_likelihood(params: dict, sequences: Sequence[np.ndarray]) -> float:
+    """The mean of `exact_frame_log_p`: what AIS estimates, exactly."""
+    return float(np.mean(exact_frame_log_p(params, sequences)))
 
 
 def mean_free_energy(params: dict, sequences: Sequence[np.ndarray]) -> float:
@@ -132,7 +140,7 @@ def evaluate(model: Model, request: EvaluateRequest) -> EvaluationReport:
     """The kind's `evaluate`: every frame of the songs scored by per-frame AIS, plus the frame
     accuracy. The songs must be in the model's encoding (a frame-level model reads the sounding
     plane of any grid)."""
-    from .sampler import model_sequences
+    from .sampler import context_width, model_sequences
 
     matrices = request.songs
     if not model.frame_level and any(m.encoding != model.encoding for m in matrices):
@@ -140,9 +148,27 @@ def evaluate(model: Model, request: EvaluateRequest) -> EvaluationReport:
             f"the songs use encoding {matrices[0].encoding}, the model {model.encoding}"
         )
     sequences = [s for s in model_sequences(model, matrices) if len(s)]
-    if sequences and sequences[0].shape[1] != model.n_visible:
+    width = model.n_visible + context_width(model.params)
+    if sequences and sequences[0].shape[1] != width:
         raise ValueError(
             f"the songs give {sequences[0].shape[1]} visible units, the model has {model.n_visible}"
+        )
+    if request.method not in ("auto", "exact", "ais"):
+        raise ValueError(f"method must be auto, exact or ais, not {request.method!r}")
+    small = min(model.n_visible, model.n_hidden) <= MAX_EXACT_UNITS
+    if request.method == "exact" and not small:
+        raise ValueError(f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units; use AIS")
+    if request.method == "exact" or (request.method == "auto" and small):
+        log_p = exact_frame_log_p(model.params, sequences)
+        value, frames = float(log_p.mean()), int(log_p.size)
+        return EvaluationReport(
+            kind=model.kind,
+            per_frame=value,
+            per_frame_sem=float(log_p.std(ddof=1) / np.sqrt(frames)) if frames > 1 else 0.0,
+            frames=frames,
+            method="exact",
+            extras={"frames": frames},
+            lines=(f"log-likelihood per frame {value:.3f} (every frame's log Z exact)",),
         )
     betas = request.betas or DEFAULT_BETAS
     chains = request.chains or DEFAULT_CHAINS

@@ -36,6 +36,18 @@ def check_params(params: Mapping[str, np.ndarray]) -> list[str]:
     U = params["u0"].shape[0]
     cell = "gru" if "Wvz" in params else "rnn"
     problems = []
+    if ("Wcv" in params) != ("Wch" in params):
+        problems.append("RNN-RBM context arrays 'Wcv' and 'Wch' come together")
+    elif "Wcv" in params:
+        C = np.shape(params["Wcv"])[0] if np.ndim(params["Wcv"]) == 2 else -1
+        if np.shape(params["Wcv"]) != (C, V) or np.shape(params["Wch"]) != (C, H):
+            problems.append("RNN-RBM context arrays have inconsistent shapes")
+    if ("Wpv" in params) != ("Wph" in params):
+        problems.append("RNN-RBM previous-step arrays 'Wpv' and 'Wph' come together")
+    elif "Wpv" in params and (
+        np.shape(params["Wpv"]) != (V, V) or np.shape(params["Wph"]) != (V, H)
+    ):
+        problems.append("RNN-RBM previous-step arrays have inconsistent shapes")
     for name, shape in param_shapes(V, H, U, cell).items():
         if name not in params:
             problems.append(f"RNN-RBM array {name!r} is missing")

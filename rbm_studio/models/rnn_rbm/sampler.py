@@ -13,20 +13,56 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...music.encoding import StateMatrix
-from ...music.windows import model_rows
+from ...music.windows import (
+    bar_positions,
+    beats_per_bar,
+    from_onset_sustain,
+    model_rows,
+    to_onset_sustain,
+)
 from ..document import Model
 from ..generated import MAX_STEPS, check_request, matrix_from_rows, primer_rows
 from .params import check_params
 
 
-def model_sequences(model_or_frame_level: Model | bool, matrices: Sequence[StateMatrix]):
-    """The float32 row sequences a model reads from `matrices`."""
-    frame_level = (
-        model_or_frame_level.frame_level
-        if isinstance(model_or_frame_level, Model)
-        else bool(model_or_frame_level)
+def context_width(params) -> int:
+    """Given context columns a model reads after the notes (0: none)."""
+    return int(params["Wcv"].shape[0]) if "Wcv" in params else 0
+
+
+def song_context(matrix: StateMatrix, steps: int | None = None) -> np.ndarray:
+    """Where each step of a song (or of `steps` steps in its metre) falls in its bar."""
+    return bar_positions(
+        matrix.steps if steps is None else steps,
+        matrix.encoding.steps_per_beat,
+        beats_per_bar(matrix.time_signature),
     )
-    return [model_rows(m, frame_level).astype(np.float32) for m in matrices]
+
+
+def model_sequences(
+    model_or_frame_level: Model | bool,
+    matrices: Sequence[StateMatrix],
+    *,
+    context: bool = False,
+    onset_sustain: bool = False,
+):
+    """The float32 row sequences a model reads from `matrices`: the notes (as onset/sustain
+    planes when the model reads those), followed by the bar positions when the model reads them
+    (a `Model` says both itself)."""
+    if isinstance(model_or_frame_level, Model):
+        frame_level = model_or_frame_level.frame_level
+        context = context_width(model_or_frame_level.params) > 0
+        onset_sustain = model_or_frame_level.config.onset_sustain
+    else:
+        frame_level = bool(model_or_frame_level)
+    rows = [model_rows(m, frame_level).astype(np.float32) for m in matrices]
+    if onset_sustain and not frame_level:
+        rows = [to_onset_sustain(r, m.encoding.span) for r, m in zip(rows, matrices, strict=True)]
+    if not context:
+        return rows
+    return [
+        np.concatenate([r, song_context(m)], axis=1) for r, m in zip(rows, matrices, strict=True)
+    ]
 
 
 def generate_rnn_rbm(
@@ -57,12 +93,24 @@ def generate_rnn_rbm(
         raise ValueError(problems[0])
 
     prefix = None
+    two_planes = model.config.onset_sustain and not model.frame_level
     if primer is not None:
         prefix = primer_rows(model, primer)
+        if two_planes:
+            prefix = to_onset_sustain(prefix, model.encoding.span)
         if prefix.shape[0] + steps > MAX_STEPS:
             raise ValueError(f"primer plus new steps exceed {MAX_STEPS} rows")
     params = {k: jnp.asarray(v, jnp.float32) for k, v in model.params.items()}
     n_primer = 0 if prefix is None else prefix.shape[0]
+    context = None
+    if context_width(model.params):
+        # the bars of the primer, or of the training songs' most common metre
+        shape = (
+            primer
+            if primer is not None
+            else matrix_from_rows(model, np.zeros((1, model.n_visible), np.uint8), None, 0)
+        )
+        context = jnp.asarray(song_context(shape, n_primer + steps))
     frames = rnn_rbm.sample_sequence(
         params,
         jax.random.PRNGKey(seed),
@@ -73,8 +121,12 @@ def generate_rnn_rbm(
         temperature=temperature,
         start=start,
         span=None if model.frame_level else model.encoding.span,
+        context=context,
+        onset_sustain=two_planes,
     )
     rows = np.asarray(frames, dtype=np.uint8)
     if prefix is not None:
         rows[:, :n_primer] = prefix.astype(np.uint8)  # exactly the primer, not a float round trip
+    if two_planes:
+        rows = np.stack([from_onset_sustain(r, model.encoding.span) for r in rows])
     return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]

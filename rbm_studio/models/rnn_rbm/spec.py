@@ -38,6 +38,9 @@ class RnnRbmSpec:
         "optimizer": "adam",
         "recurrence": "rnn",
         "grad_clip": 1.0,
+        "meter": True,
+        "previous_step": True,
+        "onset_sustain": True,
     }
     settings: tuple[Setting, ...] = (
         Setting(
@@ -59,6 +62,31 @@ class RnnRbmSpec:
             "Transpositions",
             "Also learn every song shifted by ±1..N semitones (more data, slower epochs).",
             maximum=12,
+        ),
+        Setting(
+            "meter",
+            "Bar positions",
+            "Tell the model where each step falls in its bar, so notes start on the beat grid "
+            "(not used for frame-level benchmark data, which has no bars).",
+            type="bool",
+            flag="meter",
+        ),
+        Setting(
+            "previous_step",
+            "Previous-step links",
+            "Connect each step's notes directly to the step before, so held notes continue and "
+            "new ones start cleanly.",
+            type="bool",
+            flag="previous-step",
+        ),
+        Setting(
+            "onset_sustain",
+            "Onset / sustain planes",
+            "Read each pitch as struck, held or off (instead of sounding and struck), so a held "
+            "note follows from the step before.",
+            type="bool",
+            flag="onset-sustain",
+            form=False,
         ),
         Setting(
             "pretrain_epochs",

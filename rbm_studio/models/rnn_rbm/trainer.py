@@ -22,7 +22,7 @@ from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
-from .sampler import model_sequences
+from .sampler import context_width, model_sequences, song_context
 from .spec import SPEC as KIND
 
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
@@ -42,7 +42,8 @@ class RnnRbmTrainer(TrainerControls):
         model: Model | None = None,
     ) -> None:
         self._take_inputs(config, matrices, encoding)
-        songs = [s for s in model_sequences(config.frame_level, matrices) if len(s) >= 2]
+        usable = [m for m in matrices if m.steps >= 2]
+        songs = model_sequences(config.frame_level, usable, onset_sustain=config.onset_sustain)
         if not songs:
             raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
         rng = np.random.default_rng(config.seed)
@@ -53,13 +54,33 @@ class RnnRbmTrainer(TrainerControls):
         planes = 1 if config.frame_level else 2
         shifts = [s for k in range(1, config.transpose + 1) for s in (k, -k)]
         train = train + [transpose_rows(s, sh, planes) for sh in shifts for s in train]
+        # bar positions go after the notes (never transposed); frame-level data has no bars
+        self.n_context = 0
+        if config.meter and not config.frame_level:
+            contexts = [song_context(m) for m in usable]
+            held = [contexts[i] for i in hold_idx[:METRIC_SONGS]]
+            trained = [contexts[i] for i in train_idx] * (1 + len(shifts))
+            self._holdout = [
+                np.concatenate(p, axis=1) for p in zip(self._holdout, held, strict=True)
+            ]
+            train = [np.concatenate(p, axis=1) for p in zip(train, trained, strict=True)]
+            self.n_context = int(trained[0].shape[1])
         self._train = train
         self._train_sample = [train[i] for i in rng.permutation(len(train))[:METRIC_SONGS]]
-        self.n_visible = int(train[0].shape[1])
+        self.n_visible = int(train[0].shape[1]) - self.n_context
         self.n_hidden = int(config.hidden)
         # a data set smaller than one batch trains in batches of what there is
         self._recipe = replace(config, batch_size=min(config.batch_size, len(train)))
         self._initial = self._continue_from(model)
+        if self._initial is not None and context_width(self._initial) != self.n_context:
+            raise ValueError(
+                "the model and these settings disagree on reading bar positions (the meter option)"
+            )
+        if self._initial is not None and ("Wpv" in self._initial) != config.previous_step:
+            raise ValueError(
+                "the model and these settings disagree on the previous-step links "
+                "(the previous-step option)"
+            )
         self.dataset_summary = self._summarise(matrices, len(train), n_hold)
         n_seq = len(self._cut_count())
         self.batches_per_epoch = max(1, -(-n_seq // self._recipe.batch_size))
@@ -78,12 +99,20 @@ class RnnRbmTrainer(TrainerControls):
         if "W" not in params:
             return np.zeros(self.n_hidden, np.float32)
         acts = []
+        V = self.n_visible
         for song in self._train_sample[:16]:
             u = params["u0"]
-            for v in song[:256]:
+            previous = np.zeros(V, np.float32)
+            for row in song[:256]:
+                v, c = row[:V], row[V:]
                 bh = params["hbias"] + u @ params["Wuh"]
+                if "Wch" in params:
+                    bh = bh + c @ params["Wch"]
+                if "Wph" in params:
+                    bh = bh + previous @ params["Wph"]
                 acts.append(1.0 / (1.0 + np.exp(-(bh + v @ params["W"]))))
                 u = _np_rnn_step(params, u, v)
+                previous = v
         return np.mean(acts, axis=0)
 
     # ----- the training loop -----
@@ -102,7 +131,11 @@ class RnnRbmTrainer(TrainerControls):
 
         yield progress("compiling")
         steps = rnn_rbm_training.train_rnn_rbm(
-            self._recipe, self._train, params=self._initial, pretrain=self._initial is None
+            self._recipe,
+            self._train,
+            params=self._initial,
+            pretrain=self._initial is None,
+            n_context=self.n_context,
         )
         active = 0.0
         last_report = time.perf_counter()

@@ -168,7 +168,7 @@ def pretrain_step(rbm, opt_state, frames, key, lr, clip, decay, momentum, *, k, 
 
 
 def initial_params(
-    cfg: TrainingConfig, sequences: Sequence[np.ndarray], n_visible: int
+    cfg: TrainingConfig, sequences: Sequence[np.ndarray], n_visible: int, n_context: int = 0
 ) -> dict[str, jax.Array]:
     return rnn_rbm.init_params(
         jax.random.PRNGKey(cfg.seed),
@@ -176,7 +176,9 @@ def initial_params(
         cfg.hidden,
         cfg.recurrent_hidden,
         cell=cfg.recurrence,
-        data_mean=data_mean(sequences),
+        data_mean=data_mean([s[:, :n_visible] for s in sequences]),
+        n_context=n_context,
+        previous=cfg.previous_step,
     )
 
 
@@ -186,8 +188,10 @@ def train_rnn_rbm(
     *,
     params: dict | None = None,
     pretrain: bool = True,
+    n_context: int = 0,
 ) -> Iterator[StepReport]:
-    """Train on `sequences` ([T_i, V] 0/1 arrays), yielding a report after every step.
+    """Train on `sequences` ([T_i, V] 0/1 arrays, followed by `n_context` given context columns),
+    yielding a report after every step.
 
     `params` continues from an existing model (then no pre-training). Reports carry the live
     params (JAX arrays; copy before keeping them across steps)."""
@@ -197,12 +201,12 @@ def train_rnn_rbm(
     sequences = [np.asarray(s, np.float32) for s in sequences if len(s)]
     if not sequences:
         raise ValueError("no frames to train on")
-    V = sequences[0].shape[1]
+    V = sequences[0].shape[1] - n_context
     rng = np.random.default_rng(cfg.seed)
     key = jax.random.PRNGKey(cfg.seed + 1)
     t0 = time.perf_counter()
     if params is None:
-        params = initial_params(cfg, sequences, V)
+        params = initial_params(cfg, sequences, V, n_context)
     else:
         params = {k: jnp.asarray(v) for k, v in params.items()}
         pretrain = False
@@ -212,7 +216,7 @@ def train_rnn_rbm(
         all_frames = np.concatenate(sequences)
         frame_batch = cfg.batch_size * 8
         n_batches = max(len(all_frames) // frame_batch, 1)
-        rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS}
+        rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS + rnn_rbm.CONTEXT_KEYS if k in params}
         opt = init_optimizer(rbm)
         for epoch in range(cfg.pretrain_epochs):
             order = rng.permutation(len(all_frames))
