@@ -176,7 +176,7 @@ def test_desktop_entry_template_is_complete():
     assert "AudioVideo" in entry["Categories"].split(";")
     assert (ICONS / f"{entry['Icon']}.png").is_file()
     # The app announces the same name to Wayland (setDesktopFileName) and X11 (WM_CLASS).
-    app_source = (ROOT / "rbm_studio" / "ui" / "app.py").read_text(encoding="utf-8")
+    app_source = (ROOT / "rbm_studio" / "ui" / "window_factory.py").read_text(encoding="utf-8")
     assert 'setDesktopFileName("rbm-studio")' in app_source
     assert f'APPLICATION = "{entry["StartupWMClass"]}"' in app_source
 
