@@ -34,9 +34,11 @@ def test_each_registered_kind_satisfies_the_protocol_and_has_its_own_defaults():
         assert registry.check_config(config) == [], kind.name
         assert kind.gibbs_default >= 1 and kind.modes
     rbm, rnn = registry.default_config("rbm"), registry.default_config("rnn-rbm")
-    assert (rbm.hidden, rbm.learning_rate, rbm.batch_size, rbm.cd_k) == (50, 0.005, 100, 1)
+    assert (rbm.hidden, rbm.window, rbm.stride, rbm.cd_k) == (100, 16, 4, 1)
     assert (rnn.hidden, rnn.learning_rate, rnn.batch_size, rnn.cd_k) == (150, 0.001, 16, 15)
     assert rnn.recurrent_hidden == 100 and rnn.sequence_length == 128
+    assert rnn.meter and rnn.previous_step and rnn.onset_sustain
+    assert registry.DEFAULT_KIND == "rnn-rbm"
 
 
 def test_settings_name_real_knobs_and_bad_values_are_reported_by_the_kind():
@@ -103,11 +105,11 @@ def test_an_unknown_kind_in_a_model_file_is_one_clear_line(fake_kind, tmp_path, 
 # ---------------------------------------------------------------------------------------------
 # Rules of the road
 
-# a comparison of a kind (or model) attribute with a string literal, either way round, and the
-# recurrent kind's name anywhere: outside its own package, code asks the registry instead
+# a comparison of a kind (or model) attribute with a string literal, either way round, or a
+# membership test of a kind name: outside its own package, code asks the registry instead
 BRANCH = re.compile(
     r"""\b\w*kind\s*(==|!=)\s*["']|["'][\w-]+["']\s*(==|!=)\s*[\w.]*kind\b"""
-    r"""|\.model\s*(==|!=)\s*["']|["']rnn-rbm["']"""
+    r"""|\.model\s*(==|!=)\s*["']|\bin\s*[(\[{][^)\]}]*["']rnn-rbm["']"""
 )
 
 
@@ -129,8 +131,10 @@ def test_no_kind_branches_outside_the_kinds_own_packages(tmp_path):
     # the check itself finds a planted branch
     planted = tmp_path / "rbm_studio" / "ui"
     planted.mkdir(parents=True)
-    (planted / "x.py").write_text('if model.kind == "rnn-rbm":\n    pass\n')
-    assert len(kind_branches(tmp_path / "rbm_studio")) == 1
+    (planted / "x.py").write_text(
+        'if model.kind == "rnn-rbm":\n    pass\nok = kind in ("rbm", "rnn-rbm")\n'
+    )
+    assert len(kind_branches(tmp_path / "rbm_studio")) == 2
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:

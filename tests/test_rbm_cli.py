@@ -20,7 +20,7 @@ from rbm_studio.music.encoding import encode
 from rbm_studio.music.midi import read_midi, write_midi
 from rbm_studio.music.song import Note, Song, TempoChange
 
-TINY = ["--epochs", "3", "--hidden", "8", "--window", "4", "--batch", "10"]
+TINY = ["--model", "rbm", "--epochs", "3", "--hidden", "8", "--window", "4", "--batch", "10"]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,8 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
 
 def test_benchmark_frame_level_training(jsb_mat, tmp_path, capsys):
     out = tmp_path / "jsb.rbm"
-    args = ["train", "--benchmark", str(jsb_mat), "--frame-level", "--out", str(out)]
+    args = ["train", "--benchmark", str(jsb_mat), "--model", "rbm", "--frame-level"]
+    args += ["--out", str(out)]
     assert main([*args, "--epochs", "1", "--hidden", "8", "--json"]) == 0
     model = load_model(out)
     assert (model.n_visible, model.window, model.encoding.low) == (88, 1, 21)
@@ -99,7 +100,8 @@ def test_benchmark_frame_level_training(jsb_mat, tmp_path, capsys):
 def test_ctrl_c_saves_the_model_trained_so_far(song_dir, tmp_path):
     model_path = tmp_path / "m.rbm"
     cmd = [sys.executable, "-m", "rbm_studio", "train", str(song_dir), "--out", str(model_path)]
-    cmd += ["--epochs", "1000000", "--hidden", "8", "--window", "4", "--batch", "10"]
+    cmd += ["--model", "rbm", "--epochs", "1000000", "--hidden", "8", "--window", "4"]
+    cmd += ["--batch", "10"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     lines: list[str] = []

@@ -24,7 +24,7 @@ from rbm_studio.ui.window_factory import build_main_window
 # 40 sample chorales is the fewest measured that samples a song within ×2 of the chorales' density:
 # 17.8 notes a bar (seeds 1, 2: 16.3, 17.0) against 10.1, where 10 epochs give 34 and 25 give 21.7
 # (×2.2); 50 epochs give 15.9, 60 give 13.3. Training takes about 25-55 s on 2 busy cores.
-RNN_RBM_EPOCHS = 30
+RNN_RBM_EPOCHS = 100
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:
@@ -93,13 +93,14 @@ def test_training_form_per_kind_screenshots(qtbot, tmp_path, artifacts_dir):
     assert w["batch_size"].value() == 16 and w["cd_k"].value() == 15
     assert w["recurrent_hidden"].value() == 100 and w["sequence_length"].value() == 128
     assert w["pretrain_epochs"].value() == 10 and w["transpose"].value() == 0
+    assert w["meter"].isChecked() and w["previous_step"].isChecked()
     qtbot.wait(50)
     window.training_dock.grab().save(str(artifacts_dir / "training_panel_rnn-rbm.png"))
 
     select_kind(window, "rbm")
     assert_form_shows(window, "rbm")
     w = window.training.form.widgets
-    assert w["hidden"].value() == 50 and w["window"].value() == 15
+    assert w["hidden"].value() == 100 and w["window"].value() == 16
     assert w["batch_size"].value() == 100 and w["cd_k"].value() == 1
     assert not w["pcd"].isChecked() and w["momentum_end"].value() == pytest.approx(0.9)
     qtbot.wait(50)

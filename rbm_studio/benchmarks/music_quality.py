@@ -67,10 +67,13 @@ def contenders() -> list[Contender]:
         Contender(
             "tutorial",
             "rbm",
-            {"hidden": 50, "window": 15, "cd_k": 1, "epochs": 200, "learning_rate": 0.005},
+            {"hidden": 50, "window": 15, "stride": None, "cd_k": 1, "epochs": 200},
             {"gibbs_steps": 1, "temperature": 1.0, "mode": "windows"},
         )
     )
+    # the RNN-RBM as it was before it read bar positions, the step before and onset/sustain
+    plain = {"meter": False, "previous_step": False, "onset_sustain": False}
+    out.append(Contender("rnn-rbm-plain", "rnn-rbm", plain, {"temperature": 1.0}))
     out.append(Contender("independent", None))
     return out
 

@@ -27,7 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Gibbs steps per window or step (default: the model kind's)",
     )
-    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="below 1 tamer, above 1 wilder (default: the model kind's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--mode",

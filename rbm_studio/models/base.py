@@ -140,13 +140,14 @@ class Trainer(Protocol):
 
 @dataclass
 class GenerateRequest:
-    """What to sample. `gibbs_steps=None` takes the kind's default; `mode` is a hint a kind may
-    ignore (a recurrent kind always continues); a primer is kept in front of each song."""
+    """What to sample. `gibbs_steps` and `temperature` None take the kind's defaults; `mode` is a
+    hint a kind may ignore (a recurrent kind always continues); a primer is kept in front of each
+    song."""
 
     songs: int = 1
     steps: int = 256
     gibbs_steps: int | None = None
-    temperature: float = 1.0
+    temperature: float | None = None
     seed: int = 0
     mode: str | None = None
     start: str = "silence"
@@ -221,6 +222,7 @@ class ModelKind(Protocol):
     defaults: Mapping[str, Any]  # `TrainingConfig` values of this kind (CLI and window)
     settings: tuple[Setting, ...]  # the kind's own knobs besides `COMMON_SETTINGS`
     gibbs_default: int  # Gibbs steps per generated window / frame
+    temperature_default: float  # sampling temperature that sounds best (bench music)
     modes: tuple[str, ...]  # generation modes it offers (first = default)
 
     def check_settings(self, config: TrainingConfig) -> list[str]:

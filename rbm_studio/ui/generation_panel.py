@@ -261,6 +261,7 @@ class GenerationPanel(QWidget):
         self.model = model
         if model is not None and model.kind in registry.KINDS:
             self.gibbs_box.setValue(registry.kind(model.kind).gibbs_default)
+            self.temperature_box.setValue(registry.kind(model.kind).temperature_default)
         if model is not None:
             self.message.setText(
                 f"Model ready ({model.n_hidden} hidden units, {model.epochs_trained} epochs)."

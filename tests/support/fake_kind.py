@@ -47,6 +47,7 @@ class FakeIndependentKind:
         ),
     )
     gibbs_default = 1
+    temperature_default = 1.0
     modes = ("independent",)
 
     def check_settings(self, config: TrainingConfig) -> list[str]:
@@ -67,8 +68,9 @@ class FakeIndependentKind:
         return FakeTrainer(config, matrices, encoding, model=model)
 
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]:
-        check_request(request.songs, request.steps, request.gibbs_steps or 1, request.temperature)
-        logits = model.params["vbias"] / request.temperature
+        temperature = request.temperature or self.temperature_default
+        check_request(request.songs, request.steps, request.gibbs_steps or 1, temperature)
+        logits = model.params["vbias"] / temperature
         p = 1.0 / (1.0 + np.exp(-logits))
         rng = np.random.default_rng(request.seed)
         rows = (rng.random((request.songs, request.steps, p.size)) < p).astype(np.uint8)

@@ -44,7 +44,7 @@ class RbmKind(RbmSpec):
             songs=request.songs,
             steps=request.steps,
             gibbs_steps=request.gibbs_steps or self.gibbs_default,
-            temperature=request.temperature,
+            temperature=request.temperature or self.temperature_default,
             seed=request.seed,
             mode=mode,
             start=start,

@@ -23,13 +23,16 @@ class RbmSpec:
         "Learns short windows of the grid (the tutorial's model); fast to train, songs are "
         "stitched from windows."
     )
+    # one bar of 4/4 per window, a window starting every beat (the tutorial's 15 / 50 hidden /
+    # 200 epochs stays the `tutorial` row of `rbm-studio bench music`)
     defaults: Mapping[str, object] = {
-        "hidden": 50,
-        "window": 15,
+        "hidden": 100,
+        "window": 16,
+        "stride": 4,
         "learning_rate": 0.005,
         "batch_size": 100,
         "cd_k": 1,
-        "epochs": 200,
+        "epochs": 2000,
     }
     settings: tuple[Setting, ...] = (
         Setting(
@@ -105,6 +108,7 @@ class RbmSpec:
         ),
     )
     gibbs_default = 20
+    temperature_default = 0.5
     modes = ("continue", "windows")
 
     def check_settings(self, config: TrainingConfig) -> list[str]:

@@ -41,7 +41,7 @@ class RnnRbmKind(RnnRbmSpec):
             songs=request.songs,
             steps=request.steps,
             gibbs_steps=request.gibbs_steps or self.gibbs_default,
-            temperature=request.temperature,
+            temperature=request.temperature or self.temperature_default,
             seed=request.seed,
             start=start,
             primer=request.primer,

@@ -31,7 +31,7 @@ class RnnRbmSpec:
         "learning_rate": 0.001,
         "batch_size": 16,
         "cd_k": 15,
-        "epochs": 200,
+        "epochs": 300,
         "recurrent_hidden": 100,
         "sequence_length": 128,
         "pretrain_epochs": 10,
@@ -129,6 +129,7 @@ class RnnRbmSpec:
         ),
     )
     gibbs_default = 25
+    temperature_default = 0.7
     modes = ("continue",)
 
     def check_settings(self, config: TrainingConfig) -> list[str]:
