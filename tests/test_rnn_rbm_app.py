@@ -265,3 +265,21 @@ def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
     assert "log-likelihood per frame" in text and "frame accuracy" in text
     assert main(args) == 0  # a model this small: every frame's log Z exactly
     assert "exact" in capsys.readouterr().out
+
+
+def test_patience_stops_at_the_best_held_out_epoch_and_keeps_its_weights():
+    cfg = TrainingConfig.from_dict({**CONFIG.to_dict(), "epochs": 400, "patience": 4})
+    trainer = registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC)
+    reports = list(trainer)
+    scored = [r for r in reports if r.held_out is not None]
+    assert scored and all(np.isfinite(r.held_out) and r.held_out < 0 for r in scored)
+    assert trainer.stop_reason == "patience" and reports[-1].phase == "done"
+    last = reports[-1].epoch
+    assert trainer.best_epoch is not None and last - trainer.best_epoch >= 4
+    assert trainer.best_score == max(r.held_out for r in scored)
+    kept = trainer.result()
+    assert kept.epochs_trained == trainer.best_epoch < last
+    assert trainer.snapshot().epochs_trained == last
+    assert not all(
+        np.array_equal(kept.params[k], trainer.snapshot().params[k]) for k in kept.params
+    )

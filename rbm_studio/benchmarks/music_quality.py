@@ -116,7 +116,7 @@ def train_model(contender: Contender, train: list, encoding, minutes: float, see
     started = time.perf_counter()
     for _ in trainer:
         pass
-    return trainer.snapshot(), time.perf_counter() - started
+    return trainer.result(), time.perf_counter() - started
 
 
 def run(args: argparse.Namespace) -> int:

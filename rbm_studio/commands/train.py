@@ -186,11 +186,16 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-    model = trainer.snapshot()
+    model = trainer.result()
     save_model(model, out)
     cancelled = last is not None and last.phase == "cancelled"
     done_epochs = model.epochs_trained - trainer.epoch_offset
     verb = "interrupted; saved the model trained so far" if cancelled else "saved"
+    if trainer.stop_reason == "patience":
+        verb = (
+            f"no better held-out score for {config.patience} epochs; saved its best epoch "
+            f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
+        )
     print(f"{verb}: {out} ({done_epochs} epochs)", file=sys.stderr)
     if args.json:
         final = model.history[-1] if model.history else {}

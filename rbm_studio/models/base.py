@@ -81,6 +81,14 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         "seed", "Seed", "Random seed: the same seed and songs give the same model.", maximum=2**31
     ),
     Setting(
+        "patience",
+        "Patience",
+        "Stop after this many epochs without a better score on held-out songs, keeping the "
+        "best epoch (empty: train every epoch).",
+        optional=True,
+        form=False,
+    ),
+    Setting(
         "minutes",
         "Minutes",
         "Stop after this many minutes of training (empty: when the epochs are done).",
@@ -110,6 +118,8 @@ class TrainingProgress:
     epoch_end: bool = False
     elapsed: float = 0.0
     eta: float | None = None
+    held_out: float | None = None  # held-out score at this epoch end (higher is better)
+    best_epoch: int | None = None  # epoch of the best held-out score so far
 
 
 @runtime_checkable

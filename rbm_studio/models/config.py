@@ -33,6 +33,7 @@ class TrainingConfig:
     transpose: int = 0  # augment with every shift in -transpose..+transpose semitones
     holdout_fraction: float = 0.1
     minutes: float | None = None  # wall-time budget of one run (None: until `epochs`)
+    patience: int | None = None  # stop after this many epochs without a better held-out score
     # recurrent kinds (batch_size counts sequences there)
     recurrence: str = "rnn"  # "rnn" (the paper's tanh RNN) or "gru"
     recurrent_hidden: int = 100
@@ -78,6 +79,8 @@ class TrainingConfig:
             problems.append("Transposition must be between 0 and 12 semitones.")
         if not 0.0 <= self.holdout_fraction < 1.0:
             problems.append("Held-out fraction must be in [0, 1).")
+        if self.patience is not None and not 1 <= self.patience <= 1_000_000:
+            problems.append("Patience must be at least 1 epoch (or empty to train every epoch).")
         if self.minutes is not None and not 0.0 < self.minutes <= 100_000:
             problems.append("Minutes must be greater than 0 (or empty for no time limit).")
         return problems

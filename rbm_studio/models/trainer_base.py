@@ -108,7 +108,10 @@ class TrainerControls:
         self.compile_seconds: float | None = None
         self.chunk_seconds: float | None = None
         self.finished = False
-        self.stop_reason: str | None = None  # "time" when the minutes budget ended the run
+        self.stop_reason: str | None = None  # "time" (minutes budget) or "patience"
+        self.best_score: float | None = None  # best held-out score so far (higher is better)
+        self.best_epoch: int | None = None
+        self._best: dict[str, np.ndarray] | None = None
 
     def _summary_common(self, matrices: Sequence[StateMatrix]) -> dict:
         """The dataset summary's fields that do not depend on how the songs were cut."""
@@ -154,6 +157,21 @@ class TrainerControls:
             return True
         return False
 
+    def _track_best(self, epoch: int, score: float | None, params: dict[str, np.ndarray]) -> bool:
+        """Remember the weights of the best held-out score; True once `patience` epochs have
+        passed without a better one (the run then stops and `result()` is that best model)."""
+        if score is None or not np.isfinite(score):
+            return False
+        if self.best_score is None or score > self.best_score:
+            self.best_score, self.best_epoch = float(score), int(epoch)
+            self._best = {k: np.array(v, copy=True) for k, v in params.items()}
+            return False
+        patience = self.config.patience
+        if patience is not None and epoch - (self.best_epoch or 0) >= patience:
+            self.stop_reason = "patience"
+            return True
+        return False
+
     def _report_paused(
         self, report: TrainingProgress, interval: float
     ) -> Iterator[TrainingProgress]:
@@ -179,11 +197,15 @@ class TrainerControls:
                 return np.zeros((self.n_visible, self.n_hidden), np.float32)
             return self._host_params["W"].copy()
 
-    def snapshot(self) -> Model:
-        """The model trained so far (numpy copies), with its history."""
+    def snapshot(self, *, best: bool = False) -> Model:
+        """The model trained so far (numpy copies), with its history; with `best`, the weights
+        of the best held-out score when training stopped for lack of progress."""
         with self._lock:
             params = {k: v.copy() for k, v in self._host_params.items()}
             history = [dict(h) for h in self.history]
+        if best and self.stop_reason == "patience" and self._best is not None:
+            params = {k: v.copy() for k, v in self._best.items()}
+            history = [h for h in history if h["epoch"] <= (self.best_epoch or 0)]
         cfg = TrainingConfig.from_dict(self.config.to_dict())
         dataset = dict(self.dataset_summary)
         if self._previous_dataset:
@@ -205,4 +227,8 @@ class TrainerControls:
         """Train to the end (or until cancelled) and return the model."""
         for _ in self:
             pass
-        return self.snapshot()
+        return self.result()
+
+    def result(self) -> Model:
+        """The model to keep when the run is over: its best epoch if patience stopped it."""
+        return self.snapshot(best=True)

@@ -216,7 +216,7 @@ class TrainingWorker(QObject):
             self.progress.emit(update)
             last_emit, last_phase = now, progress.phase
         self._pending = pending
-        model = trainer.snapshot()
+        model = trainer.result()
         if self.dataset_summary and not model.dataset:
             model.dataset = dict(self.dataset_summary)
         return model

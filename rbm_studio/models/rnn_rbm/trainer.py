@@ -10,6 +10,7 @@ is mean F(held-out songs' frames) − mean F(training frames), per frame, at eac
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -25,6 +26,9 @@ from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .sampler import context_width, model_sequences, song_context
 from .spec import SPEC as KIND
 
+HELD_OUT_CHAINS = 8  # a cheap AIS for the held-out score (its bias against more β: README)
+HELD_OUT_BETAS = 100
+HELD_OUT_SHARE = 0.15  # of the training time spent on the held-out score
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
 
 
@@ -72,6 +76,7 @@ class RnnRbmTrainer(TrainerControls):
         # a data set smaller than one batch trains in batches of what there is
         self._recipe = replace(config, batch_size=min(config.batch_size, len(train)))
         self._initial = self._continue_from(model)
+        self._eval_every = 1
         if self._initial is not None and context_width(self._initial) != self.n_context:
             raise ValueError(
                 "the model and these settings disagree on reading bar positions (the meter option)"
@@ -163,10 +168,13 @@ class RnnRbmTrainer(TrainerControls):
                 if report.epoch_end:
                     done_epochs = self.epoch_offset + report.epoch
                     last_gap = self._free_energy_gap(params)
+                    held = self._held_out_score(done_epochs, params, active)
+                    stop = self._track_best(done_epochs, held, params)
                     record = {
                         "epoch": done_epochs,
                         "recon_error": recon_sum / max(recon_n, 1),
                         "free_energy_gap": last_gap,
+                        "held_out": held,
                         "elapsed": round(active, 4),
                     }
                     recon_sum = recon_n = 0.0
@@ -181,8 +189,12 @@ class RnnRbmTrainer(TrainerControls):
                     epoch_end=True,
                     elapsed=active,
                     eta=eta,
+                    held_out=record["held_out"],
+                    best_epoch=self.best_epoch,
                 )
                 last_report = time.perf_counter()
+                if stop:
+                    break
             elif time.perf_counter() - last_report >= REPORT_INTERVAL_S:
                 batch = report.batch
                 if report.phase == "pretrain":
@@ -225,6 +237,26 @@ class RnnRbmTrainer(TrainerControls):
         )
 
     # ----- helpers -----
+    def _held_out_score(self, epoch: int, params: dict, active: float) -> float | None:
+        """Mean log-likelihood per frame of the held-out songs by a cheap AIS, every few epochs
+        so that it costs about `HELD_OUT_SHARE` of the training time (None in between)."""
+        if not self._holdout or epoch % self._eval_every:
+            return None
+        from .evaluator import evaluate_frames
+
+        started = time.perf_counter()
+        score = evaluate_frames(
+            params,
+            self._holdout,
+            n_chains=HELD_OUT_CHAINS,
+            n_betas=HELD_OUT_BETAS,
+            seed=0,
+        ).log_likelihood
+        spent = time.perf_counter() - started
+        per_epoch = active / max(epoch - self.epoch_offset, 1)
+        self._eval_every = max(1, math.ceil(spent / (HELD_OUT_SHARE * max(per_epoch, 1e-6))))
+        return score
+
     def _free_energy_gap(self, params: dict) -> float | None:
         if not self._holdout:
             return None
