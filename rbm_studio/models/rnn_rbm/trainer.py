@@ -76,7 +76,7 @@ class RnnRbmTrainer(TrainerControls):
         # a data set smaller than one batch trains in batches of what there is
         self._recipe = replace(config, batch_size=min(config.batch_size, len(train)))
         self._initial = self._continue_from(model)
-        self._eval_every = 1
+        self._eval_every = self._held_out_every()
         if self._initial is not None and context_width(self._initial) != self.n_context:
             raise ValueError(
                 "the model and these settings disagree on reading bar positions (the meter option)"
@@ -168,7 +168,7 @@ class RnnRbmTrainer(TrainerControls):
                 if report.epoch_end:
                     done_epochs = self.epoch_offset + report.epoch
                     last_gap = self._free_energy_gap(params)
-                    held = self._held_out_score(done_epochs, params, active)
+                    held = self._held_out_score(done_epochs, params)
                     stop = self._track_best(done_epochs, held, params)
                     record = {
                         "epoch": done_epochs,
@@ -237,25 +237,27 @@ class RnnRbmTrainer(TrainerControls):
         )
 
     # ----- helpers -----
-    def _held_out_score(self, epoch: int, params: dict, active: float) -> float | None:
+    def _held_out_score(self, epoch: int, params: dict) -> float | None:
         """Mean log-likelihood per frame of the held-out songs by a cheap AIS, every few epochs
-        so that it costs about `HELD_OUT_SHARE` of the training time (None in between)."""
+        (None in between; see `_held_out_every`)."""
         if not self._holdout or epoch % self._eval_every:
             return None
         from .evaluator import evaluate_frames
 
-        started = time.perf_counter()
-        score = evaluate_frames(
-            params,
-            self._holdout,
-            n_chains=HELD_OUT_CHAINS,
-            n_betas=HELD_OUT_BETAS,
-            seed=0,
+        return evaluate_frames(
+            params, self._holdout, n_chains=HELD_OUT_CHAINS, n_betas=HELD_OUT_BETAS, seed=0
         ).log_likelihood
-        spent = time.perf_counter() - started
-        per_epoch = active / max(epoch - self.epoch_offset, 1)
-        self._eval_every = max(1, math.ceil(spent / (HELD_OUT_SHARE * max(per_epoch, 1e-6))))
-        return score
+
+    def _held_out_every(self) -> int:
+        """Epochs between held-out scores so that they cost about `HELD_OUT_SHARE` of the
+        training: AIS does two half Gibbs steps per β and chain on every held-out frame, an
+        epoch about 2(k + 2) on every training frame. A count, not a clock: the same settings
+        score (and so stop at) the same epochs on any machine."""
+        held = sum(len(s) for s in self._holdout)
+        trained = sum(len(s) for s in self._train)
+        score = held * HELD_OUT_CHAINS * HELD_OUT_BETAS * 2
+        epoch = max(trained * 2 * (self.config.cd_k + 2), 1)
+        return max(1, math.ceil(score / (HELD_OUT_SHARE * epoch)))
 
     def _free_energy_gap(self, params: dict) -> float | None:
         if not self._holdout:
