@@ -82,20 +82,20 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "patience",
-        "Patience",
-        "Stop after this many epochs without a better score on held-out songs, keeping the "
-        "best epoch (empty: train every epoch).",
+        "Stop when stuck",
+        "Stop when it stops improving: epochs without a better score on held-out songs. "
+        "The best epoch is kept (none: train every epoch).",
         optional=True,
-        form=False,
+        form=True,
     ),
     Setting(
         "minutes",
-        "Minutes",
-        "Stop after this many minutes of training (empty: when the epochs are done).",
+        "Time limit (min)",
+        "Time limit in minutes (none: train until the epochs are done).",
         type="float",
         maximum=1e5,
         optional=True,
-        form=False,
+        form=True,
     ),
 )
 

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
@@ -43,27 +44,42 @@ def style_plot(
 class StableRange:
     """Axis ranges for a growing curve that change rarely: x grows in steps of 1.5×, y only
     widens to fit new data or narrows when the data fill less than a third of it. Every range
-    change re-lays out the axis ticks, the most expensive part of a plot redraw."""
+    change re-lays out the axis ticks, the most expensive part of a plot redraw. `view` is a
+    `PlotItem` or a `ViewBox`; with `track_x=False` only y is managed (a second view whose x is
+    linked to the first)."""
 
-    def __init__(self, plot: pg.PlotItem) -> None:
-        self.plot = plot
-        plot.disableAutoRange()
+    def __init__(self, view: pg.PlotItem | pg.ViewBox, *, track_x: bool = True) -> None:
+        self.plot = view
+        self.track_x = track_x
+        view.disableAutoRange()
         self.reset()
 
     def reset(self) -> None:
         self.x_max = 10.0
         self.y_lo: float | None = None
         self.y_hi: float | None = None
-        self.plot.setXRange(0.0, self.x_max, padding=0)
+        if self.track_x:
+            self.plot.setXRange(0.0, self.x_max, padding=0)
 
     def update(self, xs: list[float], ys: list[float]) -> None:
         finite = [y for y in ys if y == y and abs(y) != float("inf")]
         if not xs or not finite:
             return
+        self.update_x(xs)
+        self.update_y(finite)
+
+    def update_x(self, xs: list[float]) -> None:
+        if not xs or not self.track_x:
+            return
         x = max(xs)
         if x > self.x_max:
             self.x_max = max(x * 1.5, 10.0)
             self.plot.setXRange(0.0, self.x_max, padding=0)
+
+    def update_y(self, ys: list[float]) -> None:
+        finite = [y for y in ys if y == y and abs(y) != float("inf")]
+        if not finite:
+            return
         lo, hi = min(finite), max(finite)
         span = max(hi - lo, abs(hi) * 1e-3, 1e-9)
         if (
@@ -151,7 +167,16 @@ class ErrorPlot(pg.PlotWidget):
 
 
 class GapPlot(pg.PlotWidget):
-    """Held-out free-energy gap per epoch: rising means the model memorises the training songs."""
+    """How the model does on the held-out songs, per epoch.
+
+    Left axis (orange): the free-energy gap between held-out and training windows; a steady rise
+    means the model memorises the training songs. Right axis (blue, shown once a kind reports
+    it): the held-out songs' mean log-likelihood per frame (higher is better), with a dashed
+    vertical line at the best epoch so far — the epoch that training with patience keeps.
+    """
+
+    TITLE = "Held-out free-energy gap"
+    TITLE_WITH_SCORE = "Held-out songs"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,8 +185,9 @@ class GapPlot(pg.PlotWidget):
             "A steady rise means the model starts memorising (over-fitting)."
         )
         plot = self.getPlotItem()
-        style_plot(self, plot, "Held-out free-energy gap", "gap", "epoch")
+        style_plot(self, plot, self.TITLE, "gap", "epoch")
         colour = QColor.fromHsvF(0.08, 0.85, 0.9)
+        self.gap_colour = colour
         self.curve = plot.plot(
             [],
             [],
@@ -171,15 +197,88 @@ class GapPlot(pg.PlotWidget):
             symbolBrush=colour,
             symbolPen=None,
         )
+        # The held-out log-likelihood: its own view (own y scale) sharing the epoch axis.
+        held = QColor.fromHsvF(0.58, 0.8, 0.85)
+        self.held_colour = held
+        self.held_view = pg.ViewBox()
+        self.held_view.setMouseEnabled(x=False, y=False)
+        self.held_view.setMenuEnabled(False)
+        plot.scene().addItem(self.held_view)
+        right = plot.getAxis("right")
+        right.linkToView(self.held_view)
+        right.setPen(pg.mkPen(held))
+        right.setTextPen(pg.mkPen(held))
+        right.enableAutoSIPrefix(False)
+        self.held_view.setXLink(plot.getViewBox())
+        self.held_curve = pg.PlotDataItem(
+            [],
+            [],
+            pen=pg.mkPen(held, width=2),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=held,
+            symbolPen=None,
+        )
+        self.held_view.addItem(self.held_curve)
+        _, foreground = theme_colours(self)
+        self.best_line = pg.InfiniteLine(
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine),
+            label="best {value:.0f}",
+            labelOpts={"position": 0.92, "color": foreground.name(), "anchors": [(1, 0), (1, 0)]},
+        )
+        self.best_line.setZValue(-5)
+        plot.addItem(self.best_line, ignoreBounds=True)
+        plot.getViewBox().sigResized.connect(self._sync_views)
         self.clear_data()
+
+    def _sync_views(self) -> None:
+        main = self.getPlotItem().getViewBox()
+        self.held_view.setGeometry(main.sceneBoundingRect())
+        self.held_view.linkedViewChanged(main, self.held_view.XAxis)
 
     def clear_data(self) -> None:
         if not hasattr(self, "ranges"):
             self.ranges = StableRange(self.getPlotItem())
+            self.held_ranges = StableRange(self.held_view, track_x=False)
         self.ranges.reset()
+        self.held_ranges.reset()
         self.xs: list[float] = []
         self.ys: list[float] = []
+        self.held_xs: list[float] = []
+        self.held_ys: list[float] = []
+        self.best_epoch: int | None = None
         self.curve.setData([], [])
+        self.held_curve.setData([], [])
+        self.best_line.hide()
+        self._show_score_axis(False)
+
+    def _show_score_axis(self, shown: bool) -> None:
+        plot = self.getPlotItem()
+        if shown == plot.getAxis("right").isVisible():
+            return
+        _, foreground = theme_colours(self)
+        if shown:
+            plot.showAxis("right")
+            plot.getAxis("right").setLabel("log-lik./frame", color=self.held_colour.name())
+            plot.getAxis("left").setLabel("gap", color=self.gap_colour.name())
+            plot.setTitle(self.TITLE_WITH_SCORE, color=foreground.name(), size="9pt")
+            self.setToolTip(
+                "Held-out songs (not trained on) per epoch. Blue, right axis: their "
+                "log-likelihood per frame — higher is better; the dashed line marks the best "
+                "epoch so far. Orange, left axis: the free-energy gap — a steady rise means the "
+                "model memorises the training songs."
+            )
+        else:
+            plot.hideAxis("right")
+            plot.getAxis("left").setLabel("gap", color=foreground.name())
+            plot.setTitle(self.TITLE, color=foreground.name(), size="9pt")
+            self.setToolTip(
+                "Free-energy gap between held-out and training windows per epoch. "
+                "A steady rise means the model starts memorising (over-fitting)."
+            )
+        self._sync_views()
 
     def add_points(self, points: list[tuple[float, float]]) -> None:
         if not points:
@@ -189,6 +288,27 @@ class GapPlot(pg.PlotWidget):
         self.curve.setSymbol("s" if len(self.xs) <= 300 else None)
         self.curve.setData(self.xs, self.ys)
         self.ranges.update([x for x, _ in points], self.ys)
+
+    def add_held_out(self, points: list[tuple[float, float]]) -> None:
+        """Append (epoch, held-out log-likelihood per frame) points (right axis)."""
+        if not points:
+            return
+        self._show_score_axis(True)
+        self.held_xs.extend(x for x, _ in points)
+        self.held_ys.extend(y for _, y in points)
+        self.held_curve.setData(self.held_xs, self.held_ys)
+        self.ranges.update_x([x for x, _ in points])
+        self.held_ranges.update_y(self.held_ys)
+
+    def set_best_epoch(self, epoch: int | None) -> None:
+        """Mark the best held-out epoch with a dashed vertical line (None: no mark)."""
+        self.best_epoch = epoch
+        if epoch is None:
+            self.best_line.hide()
+            return
+        self.best_line.setValue(float(epoch))
+        self.ranges.update_x([float(epoch)])
+        self.best_line.show()
 
 
 class WeightHeatmap(pg.GraphicsLayoutWidget):

@@ -55,6 +55,57 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+MEMORISING_SCORES = 2  # held-out scores after the best, all worse, that count as memorising
+
+
+def held_out_verdict(
+    scores: Sequence[tuple[float, float]], best_epoch: int | None, outcome: str = "training"
+) -> str:
+    """One line in plain words on how the model does on the held-out songs.
+
+    `scores` are the (epoch, held-out log-likelihood per frame) reports so far, in order;
+    `best_epoch` the epoch of the best of them (the trainer's; the highest score when None);
+    `outcome` is "training" while it runs, then "done" (all epochs), "cancelled" (Stop),
+    "patience" (stopped for lack of progress; the best epoch is kept) or "time" (time limit);
+    "loaded" for a model opened from a file.
+
+    The rule: patience and the time limit say so first. Otherwise the model is *memorising*
+    when the latest score is below the best and at least `MEMORISING_SCORES` (2) scores have come
+    since the best, all of them worse — one worse score alone is noise in a cheap estimate. Else
+    it is still learning. No scores (a kind that does not score held-out songs, or before the
+    first score): "" — except for the time limit, which is said anyway.
+    """
+    if outcome == "time" and not scores:
+        return "Stopped at the time limit."
+    if not scores:
+        return ""
+    if best_epoch is None:
+        best_epoch = int(max(scores, key=lambda s: s[1])[0])
+    best = int(best_epoch)
+    if outcome == "patience":
+        return f"Stopped at its best: epoch {best} kept (no better on held-out songs after it)."
+    if outcome == "time":
+        return f"Stopped at the time limit — best on held-out songs at epoch {best}."
+    best_score = max((y for x, y in scores if int(x) == best), default=None)
+    since = [y for x, y in scores if x > best]
+    memorising = (
+        best_score is not None
+        and len(since) >= MEMORISING_SCORES
+        and all(y < best_score for y in since)
+    )
+    if memorising:
+        return f"Memorising: no better on held-out songs since epoch {best}."
+    if outcome == "loaded":
+        return f"Best on held-out songs at epoch {best}."
+    if outcome == "cancelled":
+        return f"Stopped by you — best on held-out songs so far at epoch {best}."
+    if outcome == "done":
+        if int(scores[-1][0]) == best:
+            return f"Still learning at the end (best: epoch {best}) — more epochs may help."
+        return f"Done — best on held-out songs at epoch {best}."
+    return f"Still learning — best so far at epoch {best}."
+
+
 class HyperparameterForm(QWidget):
     """The model-kind choice and its hyperparameters, with one inline message per bad value.
 
@@ -344,6 +395,10 @@ class TrainingPanel(QWidget):
         self._pending_chunks: list[tuple[float, float]] = []
         self._pending_epochs: list[tuple[float, float]] = []
         self._pending_gaps: list[tuple[float, float]] = []
+        self._pending_held: list[tuple[float, float]] = []
+        self.held_scores: list[tuple[float, float]] = []  # (epoch, held-out score) this run
+        self.best_epoch: int | None = None  # of the best held-out score this run
+        self.stop_reason: str | None = None  # the worker's final word: "time", "patience"
         self._plot_timer = QTimer(self)
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
@@ -389,6 +444,15 @@ class TrainingPanel(QWidget):
         status.addWidget(self.epoch_label, 1, 0)
         status.addWidget(self.eta_label, 1, 1, Qt.AlignmentFlag.AlignRight)
         status.addWidget(self.progress_bar, 2, 0, 1, 2)
+        self.verdict_label = QLabel("")
+        self.verdict_label.setObjectName("held_out_verdict")
+        self.verdict_label.setToolTip(
+            "How the model does on held-out songs it never trains on: still learning while "
+            "their score improves, memorising when it has stopped improving."
+        )
+        self.verdict_label.setMinimumWidth(10)
+        self.verdict_label.setWordWrap(True)
+        status.addWidget(self.verdict_label, 3, 0, 1, 2)
         status.setColumnStretch(0, 1)
         status.setColumnStretch(1, 1)
         self.phase_label.setMinimumWidth(10)  # long messages wrap instead of widening the dock
@@ -472,15 +536,22 @@ class TrainingPanel(QWidget):
         self._discard_pending_points()
         self.error_plot.clear_data()
         self.gap_plot.clear_data()
-        epochs, gaps = [], []
+        epochs, gaps, held = [], [], []
         for record in history:
             epoch = float(record.get("epoch", 0))
             if record.get("recon_error") is not None:
                 epochs.append((epoch, float(record["recon_error"])))
             if record.get("free_energy_gap") is not None:
                 gaps.append((epoch, float(record["free_energy_gap"])))
+            if record.get("held_out") is not None:
+                held.append((epoch, float(record["held_out"])))
         self.error_plot.add_points([], epochs)
         self.gap_plot.add_points(gaps)
+        self.gap_plot.add_held_out(held)
+        best = int(max(held, key=lambda s: s[1])[0]) if held else None
+        self.gap_plot.set_best_epoch(best)
+        self.held_scores, self.best_epoch, self.stop_reason = held, best, None
+        self.verdict_label.setText(held_out_verdict(held, best, "loaded"))
 
     def show_model(self, model: Model) -> None:
         """Show an opened model: its form values, its curve, its receptive fields."""
@@ -535,6 +606,8 @@ class TrainingPanel(QWidget):
             config = replace(config, hidden=model.n_hidden, window=model.config.window)
             self.set_config(config)
         self.progress_log.clear()
+        self.held_scores, self.best_epoch, self.stop_reason = [], None, None
+        self.verdict_label.setText("")
         if model is None:
             self._discard_pending_points()
             self.error_plot.clear_data()
@@ -609,6 +682,10 @@ class TrainingPanel(QWidget):
             self.heatmap.set_fields(update.fields, update.band)
         if update.activations is not None:
             self.histogram.set_activations(update.activations)
+        if update.final:
+            self.stop_reason = update.stop_reason
+            if update.best_epoch is not None:
+                self.best_epoch = int(update.best_epoch)
         if update.autosaved:
             self.modelAutosaved.emit(update.autosaved)
         if update.autosave_error:
@@ -640,8 +717,12 @@ class TrainingPanel(QWidget):
             if p.epoch_end:
                 fraction = p.epoch / p.epochs
             self.progress_bar.setValue(int(min(max(fraction, 0.0), 1.0) * 1000))
-        epochs, chunks, gaps = [], [], []
+        epochs, chunks, gaps, held = [], [], [], []
         for r in reports:
+            if r.best_epoch is not None:
+                self.best_epoch = int(r.best_epoch)
+            if r.phase == "training" and r.epoch_end and r.held_out is not None:
+                held.append((float(r.epoch), float(r.held_out)))
             if r.phase != "training" or r.recon_error != r.recon_error:
                 continue
             if r.epoch_end:
@@ -656,12 +737,17 @@ class TrainingPanel(QWidget):
         self._pending_chunks.extend(chunks)
         self._pending_epochs.extend(epochs)
         self._pending_gaps.extend(gaps)
+        self._pending_held.extend(held)
+        if held:
+            self.held_scores.extend(held)
+            self.verdict_label.setText(held_out_verdict(self.held_scores, self.best_epoch))
         if not self._plot_timer.isActive():
             self._plot_timer.start()
 
     def _discard_pending_points(self) -> None:
         self._plot_timer.stop()
         self._pending_chunks, self._pending_epochs, self._pending_gaps = [], [], []
+        self._pending_held = []
 
     @Slot()
     def flush_plots(self) -> None:
@@ -669,7 +755,11 @@ class TrainingPanel(QWidget):
         self._plot_timer.stop()
         self.error_plot.add_points(self._pending_chunks, self._pending_epochs)
         self.gap_plot.add_points(self._pending_gaps)
+        self.gap_plot.add_held_out(self._pending_held)
+        if self.best_epoch != self.gap_plot.best_epoch and self.held_scores:
+            self.gap_plot.set_best_epoch(self.best_epoch)
         self._pending_chunks, self._pending_epochs, self._pending_gaps = [], [], []
+        self._pending_held = []
 
     @Slot(object)
     def _on_finished(self, model: Model | None) -> None:
@@ -679,19 +769,26 @@ class TrainingPanel(QWidget):
         if model is not None:
             self.last_model = model
         self._on_concluded()
+        outcome = "cancelled" if cancelled else (self.stop_reason or "done")
+        self.verdict_label.setText(held_out_verdict(self.held_scores, self.best_epoch, outcome))
         if model is not None:
             epochs = model.epochs_trained
-            self.phase_label.setText(
-                f"Stopped after {epochs} epochs; the model is kept."
-                if cancelled
-                else f"Done: {epochs} epochs."
-            )
+            ran = int(last.epoch) if last is not None else epochs
+            if cancelled:
+                phase = f"Stopped after {epochs} epochs; the model is kept."
+                status = f"Training stopped at epoch {epochs}; model kept."
+            elif outcome == "patience":
+                phase = f"Done: no progress after epoch {epochs}; stopped at {ran}, kept {epochs}."
+                status = f"Training stopped at its best: epoch {epochs} kept (ran {ran})."
+            elif outcome == "time":
+                phase = f"Done: time limit reached after {epochs} epochs."
+                status = f"Training reached its time limit ({epochs} epochs)."
+            else:
+                phase = f"Done: {epochs} epochs."
+                status = f"Training finished ({epochs} epochs)."
+            self.phase_label.setText(phase)
             self.modelTrained.emit(model)
-            self.statusMessage.emit(
-                f"Training stopped at epoch {epochs}; model kept."
-                if cancelled
-                else f"Training finished ({epochs} epochs)."
-            )
+            self.statusMessage.emit(status)
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:

@@ -81,6 +81,11 @@ class TrainingUpdate:
     autosaved: str | None = None
     autosave_error: str | None = None
     band: slice | None = None  # pitch columns of `fields` that the songs use
+    # Only in the last update before `finished`: why the trainer stopped early ("time",
+    # "patience" or None) and the epoch of its best held-out score (None: never scored).
+    final: bool = False
+    stop_reason: str | None = None
+    best_epoch: int | None = None
 
 
 class TrainingWorker(QObject):
@@ -161,9 +166,17 @@ class TrainingWorker(QObject):
             self.failed.emit(describe_error(exc), traceback.format_exc())
             return
         # The musician gets the model (and Stop returns) first; the final plots and the
-        # autosave follow on this thread.
-        if self._pending:
-            self.progress.emit(TrainingUpdate(self._pending))  # the last reports, in order
+        # autosave follow on this thread. The last reports go before the model, in order, with
+        # why the trainer stopped.
+        trainer = self.trainer
+        self.progress.emit(
+            TrainingUpdate(
+                self._pending,
+                final=True,
+                stop_reason=getattr(trainer, "stop_reason", None),
+                best_epoch=getattr(trainer, "best_epoch", None),
+            )
+        )
         final = TrainingUpdate([])
         self.finished.emit(model)
         try:
