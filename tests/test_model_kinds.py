@@ -38,7 +38,7 @@ def test_each_registered_kind_satisfies_the_protocol_and_has_its_own_defaults():
     assert (rnn.hidden, rnn.learning_rate, rnn.batch_size, rnn.cd_k) == (150, 0.001, 16, 15)
     assert rnn.recurrent_hidden == 100 and rnn.sequence_length == 128
     assert rnn.meter and rnn.previous_step and rnn.onset_sustain
-    assert registry.DEFAULT_KIND == "rnn-rbm"
+    assert registry.DEFAULT_KIND == "rbm"
 
 
 def test_settings_name_real_knobs_and_bad_values_are_reported_by_the_kind():

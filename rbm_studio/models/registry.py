@@ -14,7 +14,7 @@ from .rbm import KIND as RBM
 from .rnn_rbm import KIND as RNN_RBM
 
 KINDS: dict[str, ModelKind] = {k.name: k for k in (RBM, RNN_RBM)}
-DEFAULT_KIND = RNN_RBM.name  # the kind whose songs `rbm-studio bench music` rates best
+DEFAULT_KIND = RBM.name  # the kind whose songs `rbm-studio bench music` rates best overall
 
 
 class UnknownKindError(ValueError):

@@ -27,8 +27,8 @@ from .sampler import context_width, model_sequences, song_context
 from .spec import SPEC as KIND
 
 HELD_OUT_CHAINS = 8  # a cheap AIS for the held-out score (its bias against more β: README)
-HELD_OUT_BETAS = 100
-HELD_OUT_SHARE = 0.15  # of the training time spent on the held-out score
+HELD_OUT_BETAS = 300
+HELD_OUT_SHARE = 0.2  # of the training time spent on the held-out score
 METRIC_SONGS = 64  # songs used for the free-energy gap and the activation histogram
 
 
