@@ -310,3 +310,16 @@ def test_generated_songs_survive_a_midi_round_trip(trained_two_pattern, tmp_path
         steps = again.steps
         np.testing.assert_array_equal(again.data, matrix.data[:steps])
         assert not matrix.data[steps:].any()  # only trailing silence may be lost
+
+
+def test_a_key_constraint_keeps_every_generated_note_in_the_scale(trained_two_pattern):
+    from rbm_studio.models import registry
+    from rbm_studio.models.base import GenerateRequest
+    from rbm_studio.models.generated import key_pitch_classes
+
+    model = trained_two_pattern[0].snapshot()
+    scale = key_pitch_classes("D minor")
+    request = GenerateRequest(songs=3, steps=40, seed=2, temperature=1.0, pitch_classes=scale)
+    songs = registry.kind(model.kind).generate(model, request)
+    notes = [n for s in songs for n in decode(s).notes]
+    assert notes and all(n.pitch % 12 in scale for n in notes)

@@ -119,3 +119,23 @@ def test_continuing_with_other_inputs_is_refused(model):
     cfg = TrainingConfig.from_dict({**CONFIG.to_dict(), "meter": False})
     with pytest.raises(ValueError, match="bar positions"):
         registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC, model=model)
+
+
+def test_key_and_range_constraints_are_sampled_conditionally(model):
+    from rbm_studio.models.generated import key_pitch_classes
+
+    assert key_pitch_classes("C major") == (0, 2, 4, 5, 7, 9, 11)
+    assert key_pitch_classes("Bb major") == (0, 2, 3, 5, 7, 9, 10)
+    assert 6 in key_pitch_classes("G major") and 7 in key_pitch_classes("a minor")
+    with pytest.raises(ValueError, match="major or minor"):
+        key_pitch_classes("H dorian")
+    kind = registry.kind("rnn-rbm")
+    free = kind.generate(model, GenerateRequest(songs=3, steps=48, seed=4))
+    assert any(F.song_notes(s).pitch.max() > 65 for s in free)
+    request = GenerateRequest(songs=3, steps=48, seed=4, pitch_classes=(0, 4, 7), highest=65)
+    songs = kind.generate(model, request)
+    pitches = np.concatenate([F.song_notes(s).pitch for s in songs])
+    assert len(pitches) > 20
+    assert set(np.unique(pitches % 12)) <= {0, 4, 7} and pitches.max() <= 65
+    with pytest.raises(ValueError, match="no pitch"):
+        kind.generate(model, GenerateRequest(songs=1, steps=8, lowest=100))

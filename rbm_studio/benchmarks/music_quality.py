@@ -39,6 +39,7 @@ class Contender:
     overrides: dict = field(default_factory=dict)
     request: dict = field(default_factory=dict)
     same_as: str | None = None  # reuse another contender's model (same training settings)
+    in_key: bool = False  # sample only the training songs' key and range (conditional sampling)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +75,7 @@ def contenders() -> list[Contender]:
     # the RNN-RBM as it was before it read bar positions, the step before and onset/sustain
     plain = {"meter": False, "previous_step": False, "onset_sustain": False}
     out.append(Contender("rnn-rbm-plain", "rnn-rbm", plain, {"temperature": 1.0}))
+    out.append(Contender("default-in-key", registry.DEFAULT_KIND, same_as="default", in_key=True))
     out.append(Contender("independent", None))
     return out
 
@@ -83,6 +85,29 @@ def split(songs: list, seed: int) -> tuple[list, list]:
     order = np.random.default_rng(seed).permutation(len(songs))
     n_hold = min(max(1, round(len(songs) / 5)), len(songs) - 1)
     return [songs[i] for i in sorted(order[n_hold:])], [songs[i] for i in sorted(order[:n_hold])]
+
+
+def key_and_range(songs: list) -> dict:
+    """The training songs' best-fitting major or minor scale and their pitch range, as the
+    constraint a musician would choose for songs like them."""
+    from ..models.generated import SCALES
+
+    counts = np.zeros(12)
+    low, high = 127, 0
+    for m in songs:
+        used = np.flatnonzero(m.sounding.any(axis=0)) + m.encoding.low
+        if len(used):
+            low, high = min(low, int(used.min())), max(high, int(used.max()))
+        np.add.at(counts, (m.encoding.low + np.arange(m.encoding.span)) % 12, m.struck.sum(axis=0))
+    best = max(
+        (
+            tuple(sorted((t + s) % 12 for s in steps))
+            for t in range(12)
+            for steps in SCALES.values()
+        ),
+        key=lambda pcs: counts[list(pcs)].sum(),
+    )
+    return {"pitch_classes": best, "lowest": low, "highest": high}
 
 
 def independent_songs(train: list, n: int, steps: int, seed: int) -> list:
@@ -170,8 +195,9 @@ def run(args: argparse.Namespace) -> int:
                 )
             models[contender.name] = (model, train_s)
             started = time.perf_counter()
+            constraint = key_and_range(train) if contender.in_key else {}
             request = GenerateRequest(
-                songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request
+                songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request, **constraint
             )
             songs = registry.kind(model.kind).generate(model, request)
             extra = {"kind": model.kind, "epochs": model.epochs_trained}

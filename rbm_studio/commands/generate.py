@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--primer", metavar="FILE.mid", help="continue this song (implies --mode continue)"
     )
+    parser.add_argument(
+        "--key",
+        metavar="'D minor'",
+        help="only the notes of this key's scale (sampled given the others stay silent)",
+    )
+    parser.add_argument("--lowest", type=int, metavar="PITCH", help="lowest MIDI pitch allowed")
+    parser.add_argument("--highest", type=int, metavar="PITCH", help="highest MIDI pitch allowed")
     parser.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
     parser.add_argument("--prefix", default="generated", help="file name prefix")
     parser.add_argument("--json", action="store_true", help="print the written files as JSON")
@@ -53,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
     from ..models.base import GenerateRequest
+    from ..models.generated import key_pitch_classes
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
     from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
@@ -70,7 +78,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: primer {args.primer}: {exc}", file=sys.stderr)
             return 1
         primer = encode(song, model.data_encoding)
+    try:
+        pitch_classes = key_pitch_classes(args.key) if args.key else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     request = GenerateRequest(
+        pitch_classes=pitch_classes,
+        lowest=args.lowest,
+        highest=args.highest,
         songs=args.songs,
         steps=args.steps,
         gibbs_steps=args.gibbs,

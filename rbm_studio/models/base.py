@@ -162,6 +162,10 @@ class GenerateRequest:
     mode: str | None = None
     start: str = "silence"
     primer: StateMatrix | None = None
+    # musical constraints, sampled conditionally (the units of other pitches are clamped off):
+    pitch_classes: tuple[int, ...] | None = None  # allowed pitch classes, C = 0 (a key's scale)
+    lowest: int | None = None  # lowest and highest MIDI pitch allowed
+    highest: int | None = None
 
 
 @dataclass

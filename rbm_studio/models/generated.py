@@ -4,6 +4,8 @@ one place so both kinds refuse the same requests and label their songs alike."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..music.encoding import StateMatrix, canonicalize
@@ -11,6 +13,47 @@ from ..music.windows import model_rows, rows_to_state_data
 from .document import Model
 
 MAX_STEPS = 100_000
+# a visible bias this low makes a unit's "on" probability underflow to zero: the same as clamping
+# it off in every Gibbs step, which is conditional sampling given "this pitch does not sound"
+CLAMPED_OFF = -1.0e4
+SCALES = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10, 11),  # natural minor with the raised seventh
+}
+NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+
+
+def key_pitch_classes(key: str) -> tuple[int, ...]:
+    """The pitch classes of a key such as "C major", "F# minor" or "Bb major"."""
+    parts = key.strip().split()
+    if len(parts) != 2 or parts[1].lower() not in SCALES or not parts[0]:
+        raise ValueError(f"a key is a tonic and major or minor, e.g. 'D minor', not {key!r}")
+    name = parts[0].lower()
+    if name[0] not in NOTE_NAMES or any(c not in "#b" for c in name[1:]):
+        raise ValueError(f"unknown tonic {parts[0]!r} (A to G, with # or b)")
+    tonic = NOTE_NAMES[name[0]] + name.count("#") - name[1:].count("b")
+    return tuple(sorted((tonic + step) % 12 for step in SCALES[parts[1].lower()]))
+
+
+def constrained(model: Model, pitch_classes, lowest, highest) -> Model:
+    """`model` with the visible units of pitches outside the allowed classes and range clamped
+    off (the caller samples from it as usual); the model itself when nothing is constrained."""
+    if pitch_classes is None and lowest is None and highest is None:
+        return model
+    span = model.encoding.span
+    pitches = model.encoding.low + np.arange(model.row_width) % span
+    allowed = np.ones(model.row_width, bool)
+    if pitch_classes is not None:
+        allowed &= np.isin(pitches % 12, [int(pc) % 12 for pc in pitch_classes])
+    if lowest is not None:
+        allowed &= pitches >= lowest
+    if highest is not None:
+        allowed &= pitches <= highest
+    if not allowed.any():
+        raise ValueError("no pitch of the model's range is allowed by the key and range given")
+    per_unit = np.tile(allowed, model.window)
+    vbias = np.where(per_unit, model.params["vbias"], CLAMPED_OFF).astype(np.float32)
+    return replace(model, params={**model.params, "vbias": vbias})
 
 
 def check_request(songs: int, steps: int, gibbs_steps: int, temperature: float) -> None:

@@ -13,6 +13,7 @@ from ...music.encoding import Encoding, StateMatrix
 from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Trainer
 from ..config import TrainingConfig
 from ..document import Model
+from ..generated import constrained
 from .spec import RbmSpec
 
 
@@ -33,6 +34,7 @@ class RbmKind(RbmSpec):
         return RbmTrainer(config, matrices, encoding, model=model)
 
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]:
+        model = constrained(model, request.pitch_classes, request.lowest, request.highest)
         from .sampler import generate
 
         mode = request.mode or self.modes[0]

@@ -13,6 +13,7 @@ from ...music.encoding import Encoding, StateMatrix
 from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Trainer
 from ..config import TrainingConfig
 from ..document import Model
+from ..generated import constrained
 from .spec import RnnRbmSpec
 
 
@@ -33,6 +34,7 @@ class RnnRbmKind(RnnRbmSpec):
         return RnnRbmTrainer(config, matrices, encoding, model=model)
 
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]:
+        model = constrained(model, request.pitch_classes, request.lowest, request.highest)
         from .sampler import generate_rnn_rbm
 
         start = "primer" if request.primer is not None else request.start
