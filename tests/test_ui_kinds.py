@@ -20,10 +20,9 @@ from rbm_studio.ui.main_window import MainWindow
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.window_factory import build_main_window
 
-# The RNN-RBM's defaults except the epochs. 30 epochs (after its 10 pre-training epochs) on the
-# 40 sample chorales is the fewest measured that samples a song within ×2 of the chorales' density:
-# 17.8 notes a bar (seeds 1, 2: 16.3, 17.0) against 10.1, where 10 epochs give 34 and 25 give 21.7
-# (×2.2); 50 epochs give 15.9, 60 give 13.3. Training takes about 25-55 s on 2 busy cores.
+# The RNN-RBM's defaults except the epochs: enough of them to sample a song within ×2 of the
+# chorales' density (far fewer give the dense sprays of an untrained model), few enough to keep the
+# suite short.
 RNN_RBM_EPOCHS = 100
 
 
