@@ -203,26 +203,26 @@ class LossParts(NamedTuple):
     free_energy: jax.Array  # mean F(v_data) per frame (for the overfitting gap)
 
 
+def _cd_free_energies(
+    W: jax.Array, bv: jax.Array, bh: jax.Array, frames: jax.Array, key: jax.Array, k: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(F(data), F(v̂), v̂) per frame, v̂ from stop_gradient'ed k-step Gibbs chains started at
+    the data: the two sides of the CD-k surrogate."""
+    sg = jax.lax.stop_gradient
+    v_neg = sg(gibbs_chain(sg(W), sg(bv), sg(bh), frames, key, k)[0])
+    rbm = RBMParams(W, bv, bh)
+    return free_energy(rbm, frames), free_energy(rbm, v_neg), v_neg
+
+
 def cd_loss(
     params: dict, frames: jax.Array, mask: jax.Array, key: jax.Array, k: int
 ) -> tuple[jax.Array, LossParts]:
     """Free-energy surrogate whose gradient is the CD-k gradient through time:
-    mean_t F_t(v(t)) - F_t(v̂(t)), v̂ from stop_gradient'ed Gibbs chains started at the data."""
+    mean_t F_t(v(t)) - F_t(v̂(t)), v̂ from Gibbs chains started at the data."""
     frames, context = split_frames(params, frames)
     u_prev = previous_states(params, frames)
     bv, bh = frame_biases(params, u_prev, context, shifted(frames))
-    v_neg, _ = gibbs_chain(
-        jax.lax.stop_gradient(params["W"]),
-        jax.lax.stop_gradient(bv),
-        jax.lax.stop_gradient(bh),
-        frames,
-        key,
-        k,
-    )
-    v_neg = jax.lax.stop_gradient(v_neg)
-    rbm = RBMParams(params["W"], bv, bh)
-    f_pos = free_energy(rbm, frames)
-    f_neg = free_energy(rbm, v_neg)
+    f_pos, f_neg, v_neg = _cd_free_energies(params["W"], bv, bh, frames, key, k)
     n = jnp.maximum(jnp.sum(mask), 1.0)
     loss = jnp.sum(mask * (f_pos - f_neg)) / n
     recon = jnp.sum(mask * jnp.mean((frames - v_neg) ** 2, axis=-1)) / n
@@ -236,18 +236,7 @@ def frame_rbm_loss(
     pre-training, done before the recurrence is switched on (with the context, if any)."""
     frames, context = split_frames(params, frames)
     bv, bh = context_biases(params, context)
-    v_neg, _ = gibbs_chain(
-        jax.lax.stop_gradient(params["W"]),
-        jax.lax.stop_gradient(bv),
-        jax.lax.stop_gradient(bh),
-        frames,
-        key,
-        k,
-    )
-    v_neg = jax.lax.stop_gradient(v_neg)
-    rbm = RBMParams(params["W"], bv, bh)
-    f_pos = free_energy(rbm, frames)
-    f_neg = free_energy(rbm, v_neg)
+    f_pos, f_neg, v_neg = _cd_free_energies(params["W"], bv, bh, frames, key, k)
     recon = jnp.mean((frames - v_neg) ** 2)
     return jnp.mean(f_pos - f_neg), LossParts(recon, jnp.mean(f_pos))
 
