@@ -174,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     old_term = signal.signal(signal.SIGTERM, stop)
     bar = ProgressBar(config.epochs, "train")
     last = None
+    held = ""  # the latest held-out score, shown until the next one
     try:
         for p in trainer:
             last = p
@@ -181,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(0, "compiling…")
                 continue
             gap = "" if p.free_energy_gap is None else f" gap {p.free_energy_gap:.2f}"
-            bar.update(p.epoch - trainer.epoch_offset, f"recon {p.recon_error:.4f}{gap}")
+            if p.held_out is not None:
+                held = f" held-out {p.held_out:.3f}/frame (best: epoch {p.best_epoch})"
+            bar.update(p.epoch - trainer.epoch_offset, f"recon {p.recon_error:.4f}{gap}{held}")
     finally:
         bar.close()
         signal.signal(signal.SIGINT, old_int)
