@@ -398,7 +398,7 @@ class RbmTrainer(TrainerControls):
         with self._lock:
             W, hb = self._host_params["W"], self._host_params["hbias"]
             x = self._activation_sample @ W + hb
-        return (1.0 / (1.0 + np.exp(-x))).mean(axis=0)
+        return (0.5 + 0.5 * np.tanh(0.5 * x)).mean(axis=0)  # sigmoid, no overflow
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
