@@ -52,6 +52,17 @@ class Model:
         return bool(self.config.frame_level)
 
     @property
+    def time_signature(self) -> tuple[int, int]:
+        """The metre most of the training songs were in (4/4 when unknown): generated songs and
+        their bar positions use it."""
+        sig = self.dataset.get("time_signature", "4/4") if isinstance(self.dataset, dict) else ""
+        try:
+            num, den = (int(x) for x in str(sig).split("/"))
+        except ValueError:
+            return (4, 4)
+        return (num, den) if num > 0 and den > 0 else (4, 4)
+
+    @property
     def data_encoding(self) -> Encoding:
         """The encoding songs must be read in for this model (a frame-level model re-places
         pitches on the piano keys, so its own encoding is not the songs' one)."""

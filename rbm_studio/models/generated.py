@@ -94,7 +94,7 @@ def matrix_from_rows(
         title = f"{primer.title or 'primer'} (continued {i + 1})"
     else:
         bpm = float(model.dataset.get("bpm", 120.0))
-        sig = _signature(model.dataset)
+        sig = model.time_signature
         title = f"Generated {i + 1}"
     velocities = None
     if primer is not None and primer.velocities is not None and primer.encoding == model.encoding:
@@ -104,11 +104,3 @@ def matrix_from_rows(
     return StateMatrix(
         data, model.encoding, bpm=bpm, velocities=velocities, time_signature=sig, title=title
     )
-
-
-def _signature(dataset: dict) -> tuple[int, int]:
-    try:
-        num, den = str(dataset.get("time_signature", "4/4")).split("/")
-        return int(num), int(den)
-    except ValueError:
-        return (4, 4)

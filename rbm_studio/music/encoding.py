@@ -176,12 +176,10 @@ def canonicalize(data: np.ndarray, span: int | None = None) -> np.ndarray:
     return np.concatenate([sounding, struck], axis=1).astype(np.uint8)
 
 
-def decode_notes(
-    data: np.ndarray, enc: Encoding, velocities: np.ndarray | None = None
-) -> list[Note]:
-    """Notes of a matrix, in beats: a note starts at `struck` or at a 0→1 of `sounding` and ends at
-    the next 1→0 or the next `struck` of its pitch."""
-    span = enc.span
+def note_spans(data: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every note of a matrix as arrays (column, first row, row after the last), sorted by
+    start then column: a note starts at `struck` or at a 0→1 of `sounding` and ends at the next
+    1→0 or the next `struck` of its pitch."""
     sounding = np.asarray(data[:, :span]) > 0
     struck = (np.asarray(data[:, span : 2 * span]) > 0) & sounding
     steps = sounding.shape[0]
@@ -191,17 +189,32 @@ def decode_notes(
     # A note ends at the first later row that is silent or struck again (row `steps` is silent).
     boundary = np.ones((steps + 1, span), dtype=bool)
     boundary[:steps] = starts | ~sounding
-    notes: list[Note] = []
-    spb = float(enc.steps_per_beat)
+    cols, ons, offs = [], [], []
     for col in np.flatnonzero(starts.any(axis=0)):
         on_rows = np.flatnonzero(starts[:, col])
         b_rows = np.flatnonzero(boundary[:, col])
-        off_rows = b_rows[np.searchsorted(b_rows, on_rows, side="right")]
-        for on, off in zip(on_rows.tolist(), off_rows.tolist(), strict=True):
-            vel = DEFAULT_VELOCITY
-            if velocities is not None and on < velocities.shape[0] and velocities[on, col] > 0:
-                vel = int(velocities[on, col])
-            notes.append(Note(int(enc.low + col), on / spb, off / spb, vel))
+        cols.append(np.full(len(on_rows), col))
+        ons.append(on_rows)
+        offs.append(b_rows[np.searchsorted(b_rows, on_rows, side="right")])
+    if not cols:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    col, on, off = (np.concatenate(x) for x in (cols, ons, offs))
+    order = np.lexsort((col, on))
+    return col[order], on[order], off[order]
+
+
+def decode_notes(
+    data: np.ndarray, enc: Encoding, velocities: np.ndarray | None = None
+) -> list[Note]:
+    """Notes of a matrix, in beats (see `note_spans`)."""
+    notes: list[Note] = []
+    spb = float(enc.steps_per_beat)
+    for col, on, off in zip(*(x.tolist() for x in note_spans(data, enc.span)), strict=True):
+        vel = DEFAULT_VELOCITY
+        if velocities is not None and on < velocities.shape[0] and velocities[on, col] > 0:
+            vel = int(velocities[on, col])
+        notes.append(Note(int(enc.low + col), on / spb, off / spb, vel))
     notes.sort(key=lambda n: (n.start, n.pitch))
     return notes
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .encoding import StateMatrix
+from .encoding import StateMatrix, note_spans
+from .stats import bar_steps
 
 # inter-onset intervals in grid steps: 1..16, then "longer"
 IOI_BINS = 17
@@ -66,33 +67,11 @@ def song_notes(matrix: StateMatrix) -> SongNotes:
     """The notes of a state matrix (a note starts at `struck` or a silent→sounding change and
     ends at the next silence or re-strike), in grid steps."""
     enc = matrix.encoding
-    span = enc.span
-    sounding = np.asarray(matrix.data[:, :span]) > 0
-    struck = (np.asarray(matrix.data[:, span : 2 * span]) > 0) & sounding
-    steps = sounding.shape[0]
-    prev = np.zeros_like(sounding)
-    prev[1:] = sounding[:-1]
-    starts = struck | (sounding & ~prev)
-    boundary = np.ones((steps + 1, span), dtype=bool)
-    boundary[:steps] = starts | ~sounding
-    pitches, ons, lengths = [], [], []
-    for col in np.flatnonzero(starts.any(axis=0)):
-        on = np.flatnonzero(starts[:, col])
-        b = np.flatnonzero(boundary[:, col])
-        off = b[np.searchsorted(b, on, side="right")]
-        pitches.append(np.full(len(on), enc.low + col))
-        ons.append(on)
-        lengths.append(off - on)
-    if pitches:
-        pitch, start, length = (np.concatenate(x) for x in (pitches, ons, lengths))
-        order = np.lexsort((pitch, start))
-        pitch, start, length = pitch[order], start[order], length[order]
-    else:
-        pitch = start = length = np.zeros(0, np.int64)
-    num, den = matrix.time_signature
+    sounding = np.asarray(matrix.data[:, : enc.span]) > 0
+    col, start, end = note_spans(matrix.data, enc.span)
+    pitch, length = enc.low + col, end - start
     beat = max(1, int(enc.steps_per_beat))
-    bar = max(1, round(num * 4 / den * beat))
-    return SongNotes(pitch, start, length, sounding, enc.low, bar, beat)
+    return SongNotes(pitch, start, length, sounding, enc.low, bar_steps(matrix), beat)
 
 
 def _histogram(values: np.ndarray, bins: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .encoding import StateMatrix
+from .stats import bar_steps
 
 BACKGROUND = (250, 250, 250)
 BAR_LINE = (205, 205, 205)
@@ -46,8 +47,7 @@ def roll_pixels(
     for pitch in range(low, high + 1):
         if pitch % 12 == 0:
             img[(high - pitch) * ch + ch - 1, :] = OCTAVE_LINE
-    num, den = matrix.time_signature
-    bar = max(1, round(num * 4 / den * enc.steps_per_beat))
+    bar = bar_steps(matrix)
     img[:, :: bar * cw] = BAR_LINE
     dark = tuple(int(c * 0.55) for c in colour)
     for t, p in zip(*np.nonzero(sounding), strict=True):

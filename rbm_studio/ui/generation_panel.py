@@ -74,12 +74,8 @@ def export_songs(songs: list[GeneratedSong], folder: Path) -> list[Path]:
 
 def beats_per_bar(model: Model) -> float:
     """Bar length in beats from the metre the model learnt (4/4 when unknown)."""
-    sig = str(model.dataset.get("time_signature", "4/4")) if model.dataset else "4/4"
-    try:
-        num, den = (int(x) for x in sig.split("/"))
-        return num * 4.0 / den
-    except ValueError:
-        return 4.0
+    num, den = model.time_signature
+    return num * 4.0 / den
 
 
 class GeneratedList(QListWidget):

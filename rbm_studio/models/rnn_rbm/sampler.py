@@ -105,12 +105,11 @@ def generate_rnn_rbm(
     context = None
     if context_width(model.params):
         # the bars of the primer, or of the training songs' most common metre
-        shape = (
-            primer
-            if primer is not None
-            else matrix_from_rows(model, np.zeros((1, model.n_visible), np.uint8), None, 0)
+        metre = primer.time_signature if primer is not None else model.time_signature
+        positions = bar_positions(
+            n_primer + steps, model.encoding.steps_per_beat, beats_per_bar(metre)
         )
-        context = jnp.asarray(song_context(shape, n_primer + steps))
+        context = jnp.asarray(positions)
     frames = rnn_rbm.sample_sequence(
         params,
         jax.random.PRNGKey(seed),
