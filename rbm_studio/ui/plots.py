@@ -220,16 +220,24 @@ class GapPlot(pg.PlotWidget):
             symbolPen=None,
         )
         self.held_view.addItem(self.held_curve)
-        _, foreground = theme_colours(self)
+        background, foreground = theme_colours(self)
+        backdrop = QColor(background)
+        backdrop.setAlpha(220)  # the label stays readable over curve markers
         self.best_line = pg.InfiniteLine(
             angle=90,
             movable=False,
             pen=pg.mkPen(foreground, width=1, style=Qt.PenStyle.DashLine),
             label="best {value:.0f}",
-            labelOpts={"position": 0.92, "color": foreground.name(), "anchors": [(1, 0), (1, 0)]},
+            labelOpts={
+                "position": 0.92,
+                "color": foreground.name(),
+                "fill": backdrop,
+                "anchors": [(1, 0), (1, 0)],
+            },
         )
-        self.best_line.setZValue(-5)
-        plot.addItem(self.best_line, ignoreBounds=True)
+        # in the held-out curve's own view (x-linked), drawn over its markers
+        self.best_line.setZValue(10)
+        self.held_view.addItem(self.best_line, ignoreBounds=True)
         plot.getViewBox().sigResized.connect(self._sync_views)
         self.clear_data()
 
