@@ -169,9 +169,10 @@ def _signature_map(events: list[tuple[int, int, int, int, int]], tpb: int) -> li
 # Writing
 
 
-def song_to_midi_bytes(song: Song, *, program: int = 0) -> bytes:
+def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes:
     """A type 1 standard MIDI file (480 ticks per beat) for `song`: a conductor track with title,
-    tempo and metre, then one track of notes; every note keeps its channel and velocity."""
+    tempo and metre (and `text` as a text meta event: how the song was made), then one track of
+    notes; every note keeps its channel and velocity."""
     if not 0 <= program <= 127:
         raise ValueError(f"program must be 0..127, not {program}")
     tpb = WRITE_TICKS_PER_BEAT
@@ -179,6 +180,8 @@ def song_to_midi_bytes(song: Song, *, program: int = 0) -> bytes:
     if song.title:
         # UTF-8 bytes written as they are: mido's text metas go through a process-wide charset.
         conductor.append(mido.UnknownMetaMessage(0x03, data=song.title.encode("utf-8"), time=0))
+    if text:
+        conductor.append(mido.UnknownMetaMessage(0x01, data=text.encode("utf-8"), time=0))
     events: list[tuple[int, int, mido.BaseMessage]] = []  # (tick, priority, message)
     # The file opens at the song's first tempo (`Song.first_bpm`), even when that is set later.
     tempos = list(song.tempos)
@@ -234,9 +237,9 @@ def song_to_midi_bytes(song: Song, *, program: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def write_midi(song: Song, path: str | Path, *, program: int = 0) -> None:
+def write_midi(song: Song, path: str | Path, *, program: int = 0, text: str = "") -> None:
     """Write `song` as a standard MIDI file; the file appears complete or not at all."""
-    data = song_to_midi_bytes(song, program=program)
+    data = song_to_midi_bytes(song, program=program, text=text)
     path = Path(path)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)  # overwriting keeps the file's permissions
