@@ -1,9 +1,14 @@
-"""`MidiPlayer`: plays a `Song` to an rtmidi output from its own thread.
+"""`MidiPlayer`: plays a `Song` to an rtmidi output from its own thread, or to the built-in synth.
 
 Timing: every event has an absolute deadline `origin + seconds / tempo_factor` on
 `time.perf_counter()`. The thread sleeps (on a condition variable, so commands wake it) until
 `SPIN_S` before the deadline and then spins, so lateness never accumulates: a late event does not
 delay the next one. Tempo changes, seeks and loop turns move the origin, never the deadlines' base.
+
+The built-in synth (`open_synth`, api "builtin") is a clocked output: its audio callback asks the
+player for each block, and `_render_audio` applies every event due inside the block at its own
+sample, so there the audio clock (frames rendered) replaces `perf_counter` and the player thread
+idles. Transport commands work the same on both kinds of output.
 
 Robustness: opening a port never raises — failures land in `player.status` with a human message.
 Every way of stopping sound (stop, pause, seek, loop, port change, close, interpreter exit) sends
@@ -26,10 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import rtmidi
 
 from ..music.song import Song
 from . import ports as port_discovery
+from .audio import BUILTIN_API, BUILTIN_LABEL, AudioDeviceError, SynthOutput
 from .panic import SoundingNotes, release_messages, silence
 from .ports import CLIENT_NAME, VIRTUAL_PORT_NAME, ApiStatus, PortError
 from .scheduling import NOTE_OFF, NOTE_ON, Schedule, build_schedule, program_messages
@@ -44,11 +51,44 @@ BEAT_EPS = 1e-9
 REALTIME_PRIORITY = 20
 
 NO_OUTPUT_HELP = (
-    "No MIDI output is available. Start a software synth (for example FluidSynth: "
-    "`fluidsynth -a pulseaudio -m alsa_seq /usr/share/sounds/sf2/FluidR3_GM.sf2`, or a JACK synth) "
-    f'and refresh the port list, choose the virtual port "{VIRTUAL_PORT_NAME}" and connect a synth to it, '
-    "or export the song as MIDI or WAV."
+    "Nothing can play sound here: no audio device opened for the built-in synth and no MIDI synth "
+    "is connected. Export the song as MIDI or WAV, or connect a synth and refresh the outputs."
 )
+# The details behind the transport's "How?" link and `rbm-studio play`'s error.
+NO_OUTPUT_DETAILS = (
+    "The built-in synth plays through the computer's default audio device. If none opened, check "
+    "that speakers or headphones are connected and that the system's sound server is running "
+    "(PulseAudio or PipeWire on Linux), then click Refresh.\n\n"
+    "To play through another synth instead, start it and click Refresh: on Linux for example "
+    "`fluidsynth -a pulseaudio -m alsa_seq SOUNDFONT.sf2`, or a synth in your DAW; or choose "
+    f'the virtual port "{VIRTUAL_PORT_NAME}" and connect a synth to it. Ports named "Through" pass '
+    "MIDI on without sounding, so they are never chosen for you.\n\n"
+    "Export WAV needs no audio device: it renders with the built-in synth."
+)
+
+
+class _RtMidiOutput:
+    """An open rtmidi port as a player output: messages go out the moment they are sent."""
+
+    clocked = False
+    latency = 0.0
+
+    def __init__(self, out: rtmidi.MidiOut) -> None:
+        self.out = out
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def send(self, message: tuple[int, ...]) -> None:
+        self.out.send_message(list(message))
+
+    def close(self) -> None:
+        try:
+            with port_discovery.quiet_native_stderr():
+                self.out.close_port()
+                self.out.delete()
+        except Exception:  # noqa: BLE001 — closing a dead port must not stop the app
+            pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +134,14 @@ class MidiPlayer:
         on_finished: Callable[[], None] | None = None,
         position_interval: float = POSITION_INTERVAL_S,
         realtime: bool = True,
+        soundfont: str | os.PathLike | None = None,
+        audio_backends: list[str] | None = None,
     ) -> None:
         self.client_name = client_name
+        # The built-in synth's SoundFont (None: the bundled one) and audio backends (None: the
+        # system's default device).
+        self.soundfont = soundfont
+        self.audio_backends = audio_backends
         # Ask for a low realtime priority for the player thread where the OS allows it (root, or
         # an rtprio limit as audio users have); stays False when refused. A loaded machine then
         # delays the thread's wake-ups far less.
@@ -106,14 +152,14 @@ class MidiPlayer:
         self.on_finished = on_finished
         self.position_interval = position_interval
         self._cond = threading.Condition(threading.RLock())
-        self._out: rtmidi.MidiOut | None = None
+        self._out: _RtMidiOutput | SynthOutput | None = None
         self._status = PlayerStatus(False, "No MIDI output open.")
         self._sounding = SoundingNotes()
         self._song: Song | None = None
         self._schedule: Schedule | None = None
         self._state: PlayerState = "stopped"
         self._position = 0.0  # beats; authoritative while not playing
-        self._origin = 0.0  # perf_counter time of song second 0 at the current tempo factor
+        self._origin = 0.0  # output-clock time of song second 0 at the current tempo factor
         self._next = 0  # index of the next event to send
         self._tempo_bpm: float | None = None
         self._program = 0
@@ -146,7 +192,7 @@ class MidiPlayer:
         """Current position in beats."""
         with self._cond:
             if self._state == "playing":
-                return self._beat_at(time.perf_counter())
+                return self._beat_at(self._now() - self._latency())
             return self._position
 
     @property
@@ -189,19 +235,58 @@ class MidiPlayer:
 
     def open(self, api: str, port: str | int | None = None, *, virtual: bool = False) -> bool:
         """Switch output to `port` (index, name or unique substring) on `api`, or to a new virtual
-        port; without either, the first port of `api`. Returns whether an output is now open; the
-        reason otherwise is in `status`. Playback continues on the new port."""
+        port; without either, the first port of `api`. `api` "builtin" is the built-in synth
+        (`open_synth`). Returns whether an output is now open; the reason otherwise is in
+        `status`. Playback continues on the new output."""
+        if api == BUILTIN_API:
+            return self.open_synth()
         try:
-            out, status = self._open_output(api, port, virtual)
+            midi_out, status = self._open_output(api, port, virtual)
+            out: _RtMidiOutput | SynthOutput | None = _RtMidiOutput(midi_out)
         except PortError as exc:
             out, status = None, PlayerStatus(False, str(exc), api=api)
+        return self._install(out, status)
+
+    def open_synth(self) -> bool:
+        """Switch output to the built-in synth on the audio device (`soundfont`,
+        `audio_backends`). False when no audio device or SoundFont opens (`status` says why)."""
+        from .synth import SynthError
+
+        try:
+            synth = SynthOutput(self.soundfont, backends=self.audio_backends)
+        except (SynthError, AudioDeviceError) as exc:
+            status = PlayerStatus(False, f"The built-in synth cannot play: {exc}.", BUILTIN_API)
+            return self._install(None, status)
+        status = PlayerStatus(True, f"Output: {synth.description}", BUILTIN_API, BUILTIN_LABEL)
+        return self._install(synth, status)
+
+    def _install(self, out: _RtMidiOutput | SynthOutput | None, status: PlayerStatus) -> bool:
+        """Make `out` the output (closing the old one); playing goes on from the same beat."""
         with self._cond:
-            self._release_output()
+            old = self._release_output()
             self._out = out
             self._status = status
+            self._auditions.clear()
             if out is not None:
                 self._send_programs()
+            if self._state == "playing":
+                if out is None:
+                    self._origin = (
+                        time.perf_counter() - self._song_seconds(self._position) / self._factor()
+                    )
+                else:
+                    self._start_at(self._position, self._now() + self._lead())
             self._cond.notify_all()
+        if old is not None:
+            old.close()
+        if isinstance(out, SynthOutput):
+            try:
+                out.start(self._render_audio)
+            except AudioDeviceError as exc:
+                return self._install(
+                    None,
+                    PlayerStatus(False, f"The built-in synth cannot play: {exc}.", BUILTIN_API),
+                )
         self._emit_status(status)
         return status.ready
 
@@ -233,12 +318,14 @@ class MidiPlayer:
             raise PortError(f"could not open the {display} output: {exc}") from exc
 
     def open_default(self, prefer: list[str] | None = None) -> bool:
-        """Open the first real output port found (in `prefer` API order); no port → status says
-        what to do. Never opens a virtual port on its own: that is the person's choice."""
+        """Open the first port that may sound (in `prefer` API order), never a "Through" port
+        nor, on its own, a virtual port; none → `status` says what to do. (The built-in synth
+        is opened with `open_synth`.)"""
         statuses = port_discovery.list_outputs(prefer)
         for st in statuses:
-            if st.ports:
-                return self.open(st.api, 0)
+            candidates = port_discovery.sounding_ports(st)
+            if candidates:
+                return self.open(st.api, st.ports.index(candidates[0]))
         reasons = "; ".join(f"{s.display_name}: {s.reason}" for s in statuses if s.reason)
         self.close_output()
         status = PlayerStatus(False, NO_OUTPUT_HELP + (f" ({reasons})" if reasons else ""))
@@ -249,23 +336,18 @@ class MidiPlayer:
 
     def close_output(self) -> None:
         """Silence and close the current output (playback keeps its position, but nothing sounds)."""
-        with self._cond:
-            self._release_output()
-            self._status = PlayerStatus(False, "No MIDI output open.")
-            status = self._status
-        self._emit_status(status)
+        self._install(None, PlayerStatus(False, "No MIDI output open."))
 
-    def _release_output(self) -> None:
+    def _release_output(self) -> _RtMidiOutput | SynthOutput | None:
+        """Silence the output and detach it; the caller closes it once the lock is released
+        (closing an audio device waits for its callback, which takes the lock)."""
         if self._out is None:
-            return
+            return None
+        if self._state == "playing":
+            self._position = self._beat_at(self._now())
         self._silence()
         out, self._out = self._out, None
-        try:
-            with port_discovery.quiet_native_stderr():
-                out.close_port()
-                out.delete()
-        except Exception:  # noqa: BLE001 — closing a dead port must not stop the app
-            pass
+        return out
 
     # ----------------------------------------------------------------------------- song
     def load(self, song: Song | None) -> None:
@@ -290,7 +372,7 @@ class MidiPlayer:
             if start >= self._end_beat() - BEAT_EPS:
                 start = self.loop_range[0] if self._loop else 0.0
             self._send_programs()
-            self._start_at(start, time.perf_counter() + START_LEAD_S)
+            self._start_at(start, self._now() + self._lead())
             self._state = "playing"
             self._idle.clear()
             self._cond.notify_all()
@@ -302,7 +384,7 @@ class MidiPlayer:
         with self._cond:
             if self._state != "playing":
                 return
-            self._position = self._beat_at(time.perf_counter())
+            self._position = self._beat_at(self._now())
             self._state = "paused"
             self._silence()
             self._idle.set()
@@ -340,7 +422,7 @@ class MidiPlayer:
         with self._cond:
             if self._state == "playing":
                 self._silence()
-                self._start_at(beat, time.perf_counter() + START_LEAD_S)
+                self._start_at(beat, self._now() + self._lead())
                 self._cond.notify_all()
             else:
                 self._position = beat
@@ -359,12 +441,12 @@ class MidiPlayer:
                     raise ValueError(f"loop end {hi} must be after loop start {lo}")
                 self._loop_range = (lo, hi)
             if self._state == "playing":
-                now = time.perf_counter()
+                now = self._now()
                 beat = self._beat_at(now)
                 lo, hi = self.loop_range
                 if self._loop and not lo - BEAT_EPS <= beat < hi:
                     self._silence()
-                    self._start_at(lo, now + START_LEAD_S)
+                    self._start_at(lo, now + self._lead())
             self._cond.notify_all()
 
     def set_tempo(self, bpm: float | None) -> None:
@@ -372,7 +454,7 @@ class MidiPlayer:
         if bpm is not None and not 1.0 <= float(bpm) <= 1000.0:
             raise ValueError(f"tempo {bpm} BPM is outside 1..1000")
         with self._cond:
-            now = time.perf_counter()
+            now = self._now()
             beat = self._beat_at(now) if self._state == "playing" else None
             self._tempo_bpm = None if bpm is None else float(bpm)
             if beat is not None:
@@ -399,7 +481,7 @@ class MidiPlayer:
                 heapq.heapify(self._auditions)
                 self._send((NOTE_OFF | AUDITION_CHANNEL, pitch, 0))
             self._send((NOTE_ON | AUDITION_CHANNEL, pitch, min(max(int(velocity), 1), 127)))
-            heapq.heappush(self._auditions, (time.perf_counter() + duration, pitch))
+            heapq.heappush(self._auditions, (self._now() + duration, pitch))
             self._cond.notify_all()
         return True
 
@@ -420,7 +502,9 @@ class MidiPlayer:
             self._thread.join(timeout=2.0)
         with self._cond:
             self._auditions.clear()
-            self._release_output()
+            old = self._release_output()
+        if old is not None:
+            old.close()
         _live_players.discard(self)
 
     def __enter__(self) -> MidiPlayer:
@@ -430,6 +514,20 @@ class MidiPlayer:
         self.close()
 
     # ----------------------------------------------------------------------------- internals
+    def _now(self) -> float:
+        """The output's clock: the audio clock for the built-in synth, else `perf_counter`."""
+        return self._out.now() if self._out is not None else time.perf_counter()
+
+    def _lead(self) -> float:
+        """How far ahead a (re)start is scheduled: the synth renders it exactly at the next
+        block; a MIDI port gets a little time so the first event is not late."""
+        return 0.0 if self._out is not None and self._out.clocked else START_LEAD_S
+
+    def _latency(self) -> float:
+        """Seconds from scheduling to hearing (the audio device's buffer); the playhead shows
+        what is heard."""
+        return self._out.latency if self._out is not None else 0.0
+
     def _factor(self) -> float:
         if self._tempo_bpm is None or self._schedule is None:
             return 1.0
@@ -451,7 +549,7 @@ class MidiPlayer:
         return self._origin + beat_seconds / self._factor()
 
     def _start_at(self, beat: float, when: float) -> None:
-        """Make `beat` happen at perf_counter time `when`."""
+        """Make `beat` happen at output-clock time `when`."""
         assert self._schedule is not None
         self._origin = when - self._song_seconds(beat) / self._factor()
         self._next = self._schedule.index_at(beat)
@@ -460,7 +558,7 @@ class MidiPlayer:
     def _send(self, message: tuple[int, ...]) -> None:
         if self._out is None:
             return
-        self._out.send_message(list(message))
+        self._out.send(message)
         self._sounding.observe(message)
 
     def _send_programs(self) -> None:
@@ -474,8 +572,7 @@ class MidiPlayer:
             self._sounding.clear()
             return
         channels = self._schedule.channels if self._schedule else []
-        out = self._out
-        silence(lambda m: out.send_message(list(m)), self._sounding, channels)
+        silence(self._out.send, self._sounding, channels)
 
     def _loop_end(self) -> float | None:
         return self.loop_range[1] if self._loop else None
@@ -503,7 +600,7 @@ class MidiPlayer:
             elif loop_end is not None:
                 deadlines.append(self._deadline(self._song_seconds(loop_end)))
             else:
-                deadlines.append(time.perf_counter())  # nothing left: finish now
+                deadlines.append(self._now())  # nothing left: finish now
         return min(deadlines) if deadlines else None
 
     def _dispatch_due(self, now: float) -> list[Callable[[], None]]:
@@ -551,9 +648,34 @@ class MidiPlayer:
             return calls
         if now >= self._next_tick:
             self._next_tick = now + self.position_interval
-            beat = self._beat_at(now)
+            beat = self._beat_at(now - self._latency())
             calls.append(lambda: self._emit_position(beat))
         return calls
+
+    def _render_audio(self, out: SynthOutput, frames: int) -> np.ndarray:
+        """The built-in synth's audio callback: render `frames`, applying each event due in the
+        block at its own sample (the block is cut at every deadline)."""
+        block = np.zeros((frames, 2), dtype=np.float32)
+        calls: list[Callable[[], None]] = []
+        done = 0
+        rate = out.sample_rate
+        with self._cond:
+            while done < frames:
+                if self._closing or out is not self._out:
+                    out.frames += frames - done  # detached: silence, the clock still runs
+                    break
+                now = out.now()
+                calls += self._dispatch_due(now)
+                deadline = self._next_deadline()
+                step = frames - done
+                if deadline is not None:
+                    step = min(step, max(int(np.ceil((deadline - now) * rate - 1e-6)), 1))
+                out.render(block[done : done + step])
+                done += step
+        for call in calls:
+            with contextlib.suppress(Exception):
+                call()
+        return block
 
     def _run(self) -> None:
         if self.realtime:
@@ -562,6 +684,9 @@ class MidiPlayer:
             with self._cond:
                 if self._closing:
                     return
+                if self._out is not None and self._out.clocked:
+                    self._cond.wait()  # the audio callback plays this output
+                    continue
                 deadline = self._next_deadline()
                 if deadline is None:
                     self._cond.wait()

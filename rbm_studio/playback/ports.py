@@ -153,6 +153,17 @@ def resolve_port(ports: list[str], wanted: str | int) -> int:
     )
 
 
+def is_through_port(name: str) -> bool:
+    """A port that passes MIDI on without sounding (Linux's "Midi Through Port-0", and any port
+    named "Through"): listed, but never chosen for the person."""
+    return "through" in name.lower()
+
+
+def sounding_ports(status: ApiStatus) -> list[str]:
+    """The ports of `status` that may be a synth (all but the "Through" ports)."""
+    return [p for p in status.ports if not is_through_port(p)]
+
+
 def statuses_to_json(statuses: list[ApiStatus]) -> list[dict]:
     return [
         asdict(s) | {"display_name": s.display_name, "virtual": s.supports_virtual}
