@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_PKG := $(VENV)/.installed-package
+# Packages pyproject.toml pins under [tool.rbm-studio] no-deps (tinysoundfont: its declared pyaudio
+# has no Linux wheels and is not used), installed without their dependencies.
+NO_DEPS = $(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['tool']['rbm-studio']['no-deps'])" | xargs $(PY) -m pip install --quiet --no-deps
 export QT_QPA_PLATFORM_TEST := offscreen
 
 .PHONY: run test test-fast lint bench package package-test install-desktop clean
@@ -15,10 +18,12 @@ $(PY):
 
 $(STAMP_RUN): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
+	$(NO_DEPS)
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(NO_DEPS)
 	touch $@ $(STAMP_RUN)
 
 ## Open the app on the bundled sample songs.
@@ -46,6 +51,7 @@ bench: $(STAMP_DEV)
 
 $(STAMP_PKG): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[package]'
+	$(NO_DEPS)
 	touch $@ $(STAMP_RUN)
 
 ## Build the one-folder app dist/rbm-studio/ with PyInstaller (rbm_studio.spec), from scratch.

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tinysoundfont
 
 from ..music.song import Song
 from ..resources import resource_path
@@ -55,6 +54,12 @@ class SoundFontSynth:
         self.sample_rate = int(sample_rate)
         if not self.soundfont.is_file():
             raise SynthError(f"SoundFont not found: {self.soundfont}")
+        try:
+            import tinysoundfont  # installed with --no-deps (see pyproject.toml [tool.rbm-studio])
+        except ImportError as exc:
+            raise SynthError(
+                "the built-in synth needs tinysoundfont (pip install --no-deps tinysoundfont)"
+            ) from exc
         self._synth = tinysoundfont.Synth(gain=GAIN_DB, samplerate=self.sample_rate)
         try:
             self._sfid = self._synth.sfload(str(self.soundfont), max_voices=MAX_VOICES)
