@@ -1,6 +1,8 @@
-"""`rbm-studio play FILE.mid`: play a MIDI file to a synth headless, with a progress line.
+"""`rbm-studio play FILE.mid`: play a MIDI file headless, with a progress line.
 
-Ctrl-C stops cleanly: the player sends note-offs and All Notes Off before the program exits.
+Without `--api`, `--port` or `--virtual` it plays through the built-in synth on the default audio
+device, and when no audio device opens, to the first MIDI port that may be a synth (never a
+"Through" port). Ctrl-C stops cleanly: the player sends note-offs and All Notes Off before the program exits.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import sys
 import time
 
 NAME = "play"
-HELP = "play a MIDI file through a MIDI output port (see `rbm-studio ports`)"
+HELP = "play a MIDI file through the built-in synth or a MIDI output port (see `rbm-studio ports`)"
 RELEASE_TAIL_S = 1.0
 
 
@@ -20,9 +22,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--port", help="output port: index or (part of) its name")
     target.add_argument(
+        "--synth",
+        action="store_true",
+        help="only the built-in synth (default: it first, then a MIDI port that may be a synth)",
+    )
+    target.add_argument(
         "--virtual",
         action="store_true",
         help='open a virtual output port "RBM Studio" and play to whatever connects to it',
+    )
+    parser.add_argument("--soundfont", help="the built-in synth's SoundFont (default: bundled)")
+    parser.add_argument(
+        "--audio-backend",
+        help="the built-in synth's audio backend: wasapi, coreaudio, pulseaudio, alsa, jack, "
+        "null, ... (default: the system's default device)",
     )
     parser.add_argument("--tempo", type=float, help="play at this many BPM instead of the file's")
     parser.add_argument("--program", type=int, default=0, help="GM program 0-127 (0 = piano)")
@@ -36,8 +49,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _open(player, args: argparse.Namespace) -> str | None:
     """Open the requested output; return None on success, else the reason."""
-    from ..playback.ports import PortError, compiled_apis, list_outputs, resolve_port
+    from ..playback.ports import (
+        PortError,
+        compiled_apis,
+        list_outputs,
+        resolve_port,
+        sounding_ports,
+    )
 
+    reasons = []
+    if args.synth or not (args.api or args.port is not None or args.virtual):
+        if player.open_synth():
+            return None
+        if args.synth:
+            return player.status.message
+        reasons.append(player.status.message)
     apis = [args.api.lower()] if args.api else compiled_apis()
     if args.virtual:
         for st in list_outputs(apis):
@@ -45,10 +71,18 @@ def _open(player, args: argparse.Namespace) -> str | None:
                 return None
         return player.status.message if args.api else "no MIDI API here can make a virtual port"
     statuses = list_outputs(apis)
-    reasons = []
     for st in statuses:
         if not st.ports:
             reasons.append(f"{st.display_name}: {st.reason}")
+            continue
+        if args.port is None:
+            may_sound = sounding_ports(st)
+            if not may_sound:
+                reasons.append(f"{st.display_name}: only ports that do not sound ({st.ports[0]})")
+                continue
+            if player.open(st.api, st.ports.index(may_sound[0])):
+                return None
+            reasons.append(player.status.message)
             continue
         if args.port is not None:
             try:
@@ -69,7 +103,8 @@ def _clock(seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..music.midi import MidiImportError, read_midi
-    from ..playback.player import NO_OUTPUT_HELP, MidiPlayer
+    from ..playback.audio import BACKENDS, backends_from_env
+    from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer
     from ..playback.ports import PortError, api_constant
     from ..playback.scheduling import build_schedule
     from .progress import ProgressBar
@@ -88,7 +123,15 @@ def run(args: argparse.Namespace) -> int:
         except PortError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-    player = MidiPlayer()
+    backend = args.audio_backend.lower() if args.audio_backend else None
+    if backend is not None and backend not in BACKENDS:
+        print(
+            f"unknown audio backend {backend!r}; choose from {', '.join(BACKENDS)}", file=sys.stderr
+        )
+        return 2
+    player = MidiPlayer(
+        soundfont=args.soundfont, audio_backends=[backend] if backend else backends_from_env()
+    )
     try:
         try:
             player.set_program(args.program)
@@ -99,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
         reason = _open(player, args)
         if reason is not None:
-            print(f"no MIDI output: {reason}", file=sys.stderr)
-            print(NO_OUTPUT_HELP, file=sys.stderr)
+            print(f"nothing to play through: {reason}", file=sys.stderr)
+            print(NO_OUTPUT_DETAILS, file=sys.stderr)
             return 1
         print(player.status.message, file=sys.stderr)
         player.load(song)

@@ -1,4 +1,9 @@
-"""`rbm-studio render FILE.mid --soundfont SF2 --out FILE.wav`: MIDI to audio with FluidSynth."""
+"""`rbm-studio render FILE.mid --out FILE.wav`: MIDI to audio through the built-in synth.
+
+The built-in synth (TinySoundFont and the bundled or a chosen SoundFont) needs no other program,
+so this works in the frozen app; `--fluidsynth` uses the `fluidsynth` program instead, for people
+who prefer its sound.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,25 @@ import argparse
 import sys
 
 NAME = "render"
-HELP = "render a MIDI file to WAV with fluidsynth and a SoundFont"
+HELP = "render a MIDI file to WAV with the built-in synth (or fluidsynth)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.mid", help="MIDI file to render")
     parser.add_argument(
         "--soundfont",
-        help="SoundFont (.sf2/.sf3); default: the first one found in the system folders",
+        help="SoundFont (.sf2/.sf3); default: the bundled General MIDI SoundFont "
+        "(with --fluidsynth: the first one found in the system folders)",
     )
     parser.add_argument("--out", required=True, metavar="FILE.wav", help="WAV file to write")
     parser.add_argument("--rate", type=int, default=44_100, help="sample rate (default 44100)")
+    parser.add_argument("--program", type=int, default=0, help="GM program 0-127 (0 = piano)")
+    parser.add_argument(
+        "--fluidsynth", action="store_true", help="render with the fluidsynth program instead"
+    )
 
 
-def run(args: argparse.Namespace) -> int:
+def _fluidsynth(args: argparse.Namespace) -> int:
     from ..playback.render import RenderError, find_soundfonts, render_midi_file
 
     soundfont = args.soundfont
@@ -35,4 +45,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"cannot render: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {result.path} ({result.seconds:.1f} s, {result.sample_rate} Hz)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.program <= 127:
+        print(f"--program {args.program} is outside 0..127", file=sys.stderr)
+        return 2
+    if not 8_000 <= args.rate <= 192_000:
+        print(f"--rate {args.rate} is outside 8000..192000", file=sys.stderr)
+        return 2
+    if args.fluidsynth:
+        return _fluidsynth(args)
+    from ..music.midi import MidiImportError, read_midi
+    from ..playback.synth import SynthError, render_song_wav
+
+    try:
+        song = read_midi(args.file)
+    except MidiImportError as exc:
+        print(f"cannot render {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = render_song_wav(
+            song, args.out, program=args.program, soundfont=args.soundfont, sample_rate=args.rate
+        )
+    except SynthError as exc:
+        print(f"cannot render: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {result.path} ({result.seconds:.1f} s, {result.sample_rate} Hz, "
+        f"peak {result.peak:.2f})"
+    )
     return 0

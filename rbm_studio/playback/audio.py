@@ -89,7 +89,8 @@ class AudioStream:
                     app_name="RBM Studio",
                 )
         except miniaudio.MiniaudioError as exc:
-            raise AudioDeviceError(f"no audio device could be opened ({exc})") from exc
+            detail = exc.args[0] if exc.args else "unknown error"
+            raise AudioDeviceError(f"no audio device could be opened ({detail})") from exc
         self.backend = self._device.backend
         if self.backend == "Null" and miniaudio.Backend.NULL not in wanted:
             self._device.close()
@@ -113,7 +114,8 @@ class AudioStream:
             with quiet_native_stderr():
                 self._device.start(generator)
         except miniaudio.MiniaudioError as exc:
-            raise AudioDeviceError(f"the audio device would not start ({exc})") from exc
+            detail = exc.args[0] if exc.args else "unknown error"
+            raise AudioDeviceError(f"the audio device would not start ({detail})") from exc
         self._started = True
 
     def close(self) -> None:
@@ -201,3 +203,14 @@ class SynthOutput:
     def close(self) -> None:
         self._pull = None
         self.stream.close()
+
+
+def probe_audio(backends: list[str] | None = None) -> tuple[bool, str]:
+    """Whether an audio device opens: (True, backend name) or (False, the reason)."""
+    try:
+        stream = AudioStream(lambda frames: np.zeros((frames, 2), np.float32), backends=backends)
+    except AudioDeviceError as exc:
+        return False, str(exc)
+    backend = stream.backend
+    stream.close()
+    return True, backend
