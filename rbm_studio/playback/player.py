@@ -166,6 +166,7 @@ class MidiPlayer:
         self._loop = False
         self._loop_range: tuple[float, float] | None = None
         self._next_tick = 0.0
+        self._restart = 0.0  # output-clock time of the last start, seek or loop turn
         self._auditions: list[tuple[float, int]] = []  # (deadline, pitch) heap
         self._closing = False
         self._idle = threading.Event()
@@ -192,7 +193,7 @@ class MidiPlayer:
         """Current position in beats."""
         with self._cond:
             if self._state == "playing":
-                return self._beat_at(self._now() - self._latency())
+                return self._beat_at(self._heard(self._now()))
             return self._position
 
     @property
@@ -528,6 +529,11 @@ class MidiPlayer:
         what is heard."""
         return self._out.latency if self._out is not None else 0.0
 
+    def _heard(self, now: float) -> float:
+        """The output-clock time being heard: `now` less the device's buffer, but never before
+        the last start, seek or loop turn (the playhead does not run backwards past it)."""
+        return max(now - self._latency(), self._restart) if self._latency() else now
+
     def _factor(self) -> float:
         if self._tempo_bpm is None or self._schedule is None:
             return 1.0
@@ -554,6 +560,7 @@ class MidiPlayer:
         self._origin = when - self._song_seconds(beat) / self._factor()
         self._next = self._schedule.index_at(beat)
         self._next_tick = when
+        self._restart = when
 
     def _send(self, message: tuple[int, ...]) -> None:
         if self._out is None:
@@ -648,7 +655,7 @@ class MidiPlayer:
             return calls
         if now >= self._next_tick:
             self._next_tick = now + self.position_interval
-            beat = self._beat_at(now - self._latency())
+            beat = self._beat_at(self._heard(now))
             calls.append(lambda: self._emit_position(beat))
         return calls
 
