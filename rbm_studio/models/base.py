@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..music.encoding import Encoding, StateMatrix
+from ..platform.devices import DEVICE_CHOICES
 from .config import TrainingConfig
 from .document import Model
 
@@ -96,6 +97,14 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         maximum=1e5,
         optional=True,
         form=True,
+    ),
+    Setting(
+        "device",
+        "Device",
+        "Where training runs: the mini-batch is split over every device of this kind "
+        "(automatic: the GPUs when JAX finds one, else the CPU).",
+        type="choice",
+        choices=DEVICE_CHOICES,
     ),
 )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from ..platform.devices import DEVICE_NAMES
+
 
 @dataclass
 class TrainingConfig:
@@ -34,6 +36,7 @@ class TrainingConfig:
     holdout_fraction: float = 0.1
     minutes: float | None = None  # wall-time budget of one run (None: until `epochs`)
     patience: int | None = None  # stop after this many epochs without a better held-out score
+    device: str = "auto"  # "auto", "cpu" or "gpu": where the mini-batches run (all such devices)
     # recurrent kinds (batch_size counts sequences there)
     recurrence: str = "rnn"  # "rnn" (the paper's tanh RNN) or "gru"
     recurrent_hidden: int = 100
@@ -83,6 +86,10 @@ class TrainingConfig:
             problems.append("Patience must be at least 1 epoch (or empty to train every epoch).")
         if self.minutes is not None and not 0.0 < self.minutes <= 100_000:
             problems.append("Minutes must be greater than 0 (or empty for no time limit).")
+        if self.device not in DEVICE_NAMES:
+            problems.append(
+                f"Device must be one of {', '.join(DEVICE_NAMES)}, not {self.device!r}."
+            )
         return problems
 
     def value(self, name: str):

@@ -21,8 +21,10 @@ and `hidden_activations()` never touch JAX and are safe to call from the GUI thr
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import NamedTuple
 
@@ -30,12 +32,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...data.corpus import Corpus, WindowSet
 from ...music.encoding import Encoding, StateMatrix
-from ...music.windows import augment_windows, extract_windows
 from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
 from ..energy import RBMParams, bernoulli, free_energy
+from ..sharding import batch_mesh, to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .cd import cd_statistics_t, init_params
 from .spec import SPEC as KIND
@@ -74,7 +77,6 @@ class Hyper(NamedTuple):
 
 
 class TrainData(NamedTuple):
-    train: jax.Array  # uint8 [n_train, V]
     holdout: jax.Array  # uint8 [m, V] held-out windows (rows padded to a size bucket)
     train_sample: jax.Array  # uint8 [m, V] training windows compared against the holdout
     metric_weights: jax.Array  # float32 [m]: 1 for real rows, 0 for padding
@@ -113,9 +115,9 @@ class TrainState(NamedTuple):
 
 class Schedule(NamedTuple):
     """Per-step inputs of one chunk, built on the host (shuffling there keeps the compiled
-    program small): row indices and 0/1 weights of each mini-batch, and where each step is."""
+    program small): the windows and 0/1 weights of each mini-batch, and where each step is."""
 
-    idx: jax.Array  # int32 [chunk, batch]
+    v: jax.Array  # uint8 [chunk, batch, V]: each step's mini-batch (split over the devices)
     weights: jax.Array  # float32 [chunk, batch]; 0 pads a partial last batch
     step: jax.Array  # int32 [chunk] global step (keys the sampling noise)
     epoch: jax.Array  # int32 [chunk] global epoch (learning-rate and momentum schedules)
@@ -165,7 +167,7 @@ def _train_step(
     x, u_h0 = xs
     _, k_neg, k_chain = _step_keys(data, x.step)
     weights = x.weights
-    v0 = data.train[x.idx].astype(jnp.float32)
+    v0 = x.v.astype(jnp.float32)
     params = state.params
 
     # hidden probabilities are [H, B] (see `_hidden_probs_t`), hidden samples [B, H]
@@ -314,31 +316,38 @@ class RbmTrainer(TrainerControls):
         *,
         model: Model | None = None,
     ) -> None:
-        self._take_inputs(config, matrices, encoding)
+        corpus = matrices if isinstance(matrices, Corpus) else None
+        self._take_inputs(config, [] if corpus else matrices, encoding)
+        if corpus is not None and corpus.encoding != encoding:
+            raise ValueError(f"the corpus uses encoding {corpus.encoding}, expected {encoding}")
         window, stride = config.effective_window, config.effective_stride
-        windows = extract_windows(
-            matrices, window=window, stride=stride, frame_level=config.frame_level
-        )
-        if windows.shape[0] == 0:
+        # windows are gathered by index from the songs' rows (or a corpus's memory map) as
+        # each chunk needs them, never all held at once
+        make = partial(WindowSet.from_matrices, matrices) if corpus is None else None
+        if corpus is not None:
+            make = partial(WindowSet.from_corpus, corpus)
+        self._source = make(window=window, stride=stride, frame_level=config.frame_level)
+        if self._source.n == 0:
             raise ValueError(
                 f"no song is at least {window} steps long, so there is nothing to learn from"
             )
         rng = np.random.default_rng(config.seed)
-        hold_idx, train_idx = self._split(windows.shape[0], rng)
+        hold_idx, train_idx = self._split(self._source.n, rng)
         n_hold = len(hold_idx)
-        holdout = windows[hold_idx]
-        train = windows[train_idx]
-        planes = 1 if config.frame_level else 2
-        train = augment_windows(train, window, config.transpose, planes)
-        self.n_visible = int(train.shape[1])
+        self._planes = 1 if config.frame_level else 2
+        self._train_base = train_idx
+        self._shifts = np.array([0] + [s for k in range(1, config.transpose + 1) for s in (k, -k)])
+        n_train = len(train_idx) * len(self._shifts)
+        self.n_visible = window * self._source.width
         self.n_hidden = int(config.hidden)
-        n_metric = min(n_hold, MAX_METRIC_WINDOWS, train.shape[0])
-        hold_sample = holdout[:n_metric]
-        train_sample = train[rng.choice(train.shape[0], n_metric, replace=False)]
+        n_metric = min(n_hold, MAX_METRIC_WINDOWS, n_train)
+        hold_sample = self._source.gather(hold_idx[:n_metric])
+        train_sample = self._train_windows(rng.choice(n_train, n_metric, replace=False))
         m = size_bucket(n_metric, minimum=16)
-        self._activation_sample = train[
-            rng.choice(train.shape[0], min(ACTIVATION_SAMPLE, train.shape[0]), replace=False)
-        ].astype(np.float32)
+        self._activation_sample = self._train_windows(
+            rng.choice(n_train, min(ACTIVATION_SAMPLE, n_train), replace=False)
+        ).astype(np.float32)
+        self._mesh = batch_mesh(config.device)
 
         key = jax.random.PRNGKey(config.seed)
         init_key, run_key = jax.random.split(key)
@@ -346,18 +355,21 @@ class RbmTrainer(TrainerControls):
         if previous is not None:
             params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
         else:
-            params = init_params(init_key, self.n_visible, self.n_hidden, train.mean(axis=0))
+            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
 
-        batch = min(config.batch_size, train.shape[0])
-        bpe = math.ceil(train.shape[0] / batch)
+        batch = min(config.batch_size, n_train)
+        bpe = math.ceil(n_train / batch)
         self.batches_per_epoch = bpe
         self.total_steps = config.epochs * bpe
-        flops = cd_flops_per_step(batch, self.n_visible, self.n_hidden, config.cd_k)
+        # each device takes an equal slice of every mini-batch: the padding rows weigh 0
+        self._batch = batch
+        padded = self._mesh.padded_batch(batch)
+        flops = cd_flops_per_step(padded, self.n_visible, self.n_hidden, config.cd_k)
         # depends only on the shapes, so trainers with equal shapes share one compiled program
         chunk = min(_pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops), MAX_CHUNK)
-        self.n_train = int(train.shape[0])
+        self.n_train = n_train
         self.spec = StaticSpec(
-            batch=batch,
+            batch=padded,
             chunk=chunk,
             cd_k=config.cd_k,
             pcd=config.pcd,
@@ -375,21 +387,33 @@ class RbmTrainer(TrainerControls):
             sparsity_target=f32(config.sparsity_target or 0.0),
             sparsity_cost=f32(config.sparsity_cost),
         )
-        self._data = TrainData(
-            jnp.asarray(pad_rows(train, size_bucket(len(train)))),
-            jnp.asarray(pad_rows(hold_sample, m)),
-            jnp.asarray(pad_rows(train_sample, m)),
-            jnp.asarray(np.arange(m) < n_metric, jnp.float32),
-            run_key,
+        self._hyper = self._mesh.replicate(self._hyper)
+        self._data = self._mesh.replicate(
+            TrainData(
+                pad_rows(hold_sample, m),
+                pad_rows(train_sample, m),
+                (np.arange(m) < n_metric).astype(np.float32),
+                np.asarray(run_key),
+            )
         )
         host_params = _host_copy(params)
         params = TrainParams(params.W.T, params.vbias, params.hbias)
         zeros = TrainParams(*(jnp.zeros_like(p) for p in params))
-        chains = jnp.asarray(train[:batch], jnp.float32) if config.pcd else jnp.zeros((1, 1))
-        self._state = TrainState(params, zeros, chains, jnp.float32(0.0), jnp.float32(0.0))
+        state = self._mesh.replicate(
+            TrainState(params, zeros, np.zeros((1, 1), np.float32), np.float32(0), np.float32(0))
+        )
+        if config.pcd:  # persistent chains start at the first training windows, split over devices
+            first = pad_rows(self._train_windows(np.arange(batch)), padded).astype(np.float32)
+            chains = self._mesh.batch_array(first[self._mesh.local_slice(padded)], 0, padded)
+            state = state._replace(chains=chains)
+        self._state = state
         self._perm_epoch = -1
         self._perm = np.zeros(0, np.int64)
-        self.dataset_summary = self._summarise(matrices, windows.shape[0], train.shape[0], n_hold)
+        self._perm_lock = threading.Lock()
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
+        self._pending: tuple[tuple[int, int], Future] | None = None
+        summary_of = corpus.summary() if corpus is not None else self._summary_common(matrices)
+        self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
 
         self._init_controls(host_params)
 
@@ -452,14 +476,14 @@ class RbmTrainer(TrainerControls):
             dispatched = []
             start = steps_done
             for _ in range(calls_per_group):
-                schedule = self._schedule(start)
+                schedule = self._next_schedule(start)
                 state, out = compiled(state, self._data, self._hyper, schedule)
                 dispatched.append((start, self.spec.chunk, out))
                 start += self.spec.chunk
                 if start >= self.total_steps:
                     break
-            host_out = jax.device_get([o for _, _, o in dispatched])
-            host_params = jax.device_get(state.params)
+            host_out = to_host([o for _, _, o in dispatched])
+            host_params = to_host(state.params)
             dt = time.perf_counter() - t_start
             active_time += dt
             self._state = state
@@ -516,6 +540,7 @@ class RbmTrainer(TrainerControls):
                     elapsed=active_time,
                     eta=eta,
                 )
+        self._prefetch.shutdown(wait=True, cancel_futures=True)
         self.finished = steps_done >= self.total_steps or self.stop_reason is not None
         yield progress(
             "done" if self.finished else "cancelled",
@@ -551,41 +576,82 @@ class RbmTrainer(TrainerControls):
 
     def _epoch_order(self, epoch: int) -> np.ndarray:
         """Shuffled window order of global epoch `epoch`, padded to whole batches (seeded)."""
-        if epoch != self._perm_epoch:
-            B = self.spec.batch
-            order = np.random.default_rng([self.config.seed, epoch]).permutation(self.n_train)
-            padded = np.zeros(self.batches_per_epoch * B, np.int32)
-            padded[: self.n_train] = order
-            self._perm, self._perm_epoch = padded.reshape(-1, B), epoch
-        return self._perm
+        with self._perm_lock:  # the prefetch thread and a recompile may both ask
+            if epoch != self._perm_epoch:
+                B = self._batch
+                order = np.random.default_rng([self.config.seed, epoch]).permutation(self.n_train)
+                padded = np.zeros(self.batches_per_epoch * B, np.int64)
+                padded[: self.n_train] = order
+                self._perm, self._perm_epoch = padded.reshape(-1, B), epoch
+            return self._perm
+
+    def _next_schedule(self, start: int) -> Schedule:
+        """The chunk at `start` (built ahead by the prefetch thread when it guessed right), and
+        the next one started in the background while this one trains."""
+        chunk = self.spec.chunk
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] == (start, chunk):
+            schedule = pending[1].result()
+        else:
+            schedule = self._schedule(start)
+        if start + chunk < self.total_steps:
+            job = self._prefetch.submit(self._schedule, start + chunk)
+            self._pending = ((start + chunk, chunk), job)
+        return schedule
 
     def _schedule(self, start: int) -> Schedule:
         """Inputs for the chunk that begins at local step `start`."""
-        C, B, bpe = self.spec.chunk, self.spec.batch, self.batches_per_epoch
+        C, B, bpe = self.spec.chunk, self._batch, self.batches_per_epoch
+        padded = self.spec.batch
         steps = start + np.arange(C)
         active = steps < self.total_steps
-        idx = np.zeros((C, B), np.int32)
-        weights = np.zeros((C, B), np.float32)
+        idx = np.zeros((C, padded), np.int64)
+        weights = np.zeros((C, padded), np.float32)
         local_epoch = steps // bpe
         batch = steps % bpe
         valid = (batch[:, None] * B + np.arange(B)[None, :]) < self.n_train
         for e in np.unique(local_epoch[active]):
             rows = active & (local_epoch == e)
-            idx[rows] = self._epoch_order(self.epoch_offset + int(e))[batch[rows]]
-            weights[rows] = valid[rows]
+            idx[rows, :B] = self._epoch_order(self.epoch_offset + int(e))[batch[rows]]
+            weights[rows, :B] = valid[rows]
+        # this process reads only its own slice of every mini-batch
+        mine = self._mesh.local_slice(padded)
+        v = self._train_windows(idx[:, mine].reshape(-1)).reshape(C, -1, self.n_visible)
+        mesh = self._mesh
+        replicated = mesh.replicate(
+            (
+                (self.epoch_offset * bpe + steps).astype(np.int32),
+                (self.epoch_offset + local_epoch).astype(np.int32),
+                active,
+                active & (batch == bpe - 1),
+            )
+        )
         return Schedule(
-            idx=idx,
-            weights=weights,
-            step=(self.epoch_offset * bpe + steps).astype(np.int32),
-            epoch=(self.epoch_offset + local_epoch).astype(np.int32),
-            active=active,
-            epoch_end=active & (batch == bpe - 1),
+            mesh.batch_array(v, 1, padded),
+            mesh.batch_array(weights[:, mine], 1, padded),
+            *replicated,
         )
 
     # ----- helpers -----
-    def _summarise(self, matrices, n_windows: int, n_train: int, n_hold: int) -> dict:
+    def _train_windows(self, idx: np.ndarray) -> np.ndarray:
+        """Training windows by index: the training split, then each transposed copy of it."""
+        idx = np.asarray(idx, np.int64)
+        n_base = len(self._train_base)
+        return self._source.gather(
+            self._train_base[idx % n_base], self._shifts[idx // n_base], self._planes
+        )
+
+    def _train_mean(self, n_train: int, block: int = 8192) -> np.ndarray:
+        """Mean of every training window (the visible biases' start), a block at a time."""
+        total = np.zeros(self.n_visible, np.float64)
+        for start in range(0, n_train, block):
+            total += self._train_windows(np.arange(start, min(start + block, n_train))).sum(0)
+        return total / max(n_train, 1)
+
+    def _summarise(self, common: dict, n_windows: int, n_train: int, n_hold: int) -> dict:
         return {
-            **self._summary_common(matrices),
+            **common,
+            "devices": self._mesh.size,
             "windows": int(n_windows),
             "train_windows": int(n_train),
             "holdout_windows": int(n_hold),

@@ -19,9 +19,11 @@ import numpy as np
 
 from ...music.encoding import Encoding, StateMatrix
 from ...music.windows import transpose_rows
+from ...platform.devices import mesh_devices
 from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
+from ..sharding import to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .sampler import context_width, model_sequences, song_context
 from .spec import SPEC as KIND
@@ -159,7 +161,7 @@ class RnnRbmTrainer(TrainerControls):
             elif self.chunk_seconds is None:
                 self.chunk_seconds = dt
             last_recon = report.recon_error
-            params = {k: np.asarray(v) for k, v in report.params.items()}
+            params = to_host(dict(report.params))
             record = None
             if report.phase == "train":
                 steps_done += 1
@@ -279,6 +281,7 @@ class RnnRbmTrainer(TrainerControls):
     def _summarise(self, matrices, n_train: int, n_hold: int) -> dict:
         return {
             **self._summary_common(matrices),
+            "devices": len(mesh_devices(self.config.device)),
             "train_songs": int(n_train),
             "holdout_songs": int(n_hold),
         }

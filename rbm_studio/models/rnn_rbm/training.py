@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..config import TrainingConfig
+from ..sharding import BatchMesh, batch_mesh, to_host
 from . import network as rnn_rbm
 from .spec import SPEC as KIND
 
@@ -163,6 +164,17 @@ def pretrain_step(rbm, opt_state, frames, key, lr, clip, decay, momentum, *, k, 
     return rbm, opt_state, loss, parts
 
 
+def _split_batch(mesh: BatchMesh, batch: np.ndarray) -> jax.Array:
+    """A host mini-batch as one global array split over the devices along its first axis,
+    padded with empty (fully masked, all-zero) rows to a multiple of the device count; this
+    process contributes only its own rows."""
+    padded = mesh.padded_batch(len(batch))
+    if padded > len(batch):
+        pad = np.zeros((padded - len(batch), *batch.shape[1:]), batch.dtype)
+        batch = np.concatenate([batch, pad])
+    return mesh.batch_array(batch[mesh.local_slice(padded)], 0, padded)
+
+
 # ---------------------------------------------------------------------------------------------
 # The loop
 
@@ -205,19 +217,21 @@ def train_rnn_rbm(
     rng = np.random.default_rng(cfg.seed)
     key = jax.random.PRNGKey(cfg.seed + 1)
     t0 = time.perf_counter()
+    # parameters replicated on every device, each mini-batch split over them (`sharding`)
+    mesh = batch_mesh(cfg.device)
     if params is None:
         params = initial_params(cfg, sequences, V, n_context)
     else:
-        params = {k: jnp.asarray(v) for k, v in params.items()}
         pretrain = False
+    params = mesh.replicate(dict(params))
     args = dict(k=cfg.cd_k, optimizer=cfg.optimizer)
 
     if pretrain and cfg.pretrain_epochs:
         all_frames = np.concatenate(sequences)
-        frame_batch = cfg.batch_size * 8
+        frame_batch = mesh.padded_batch(cfg.batch_size * 8)
         n_batches = max(len(all_frames) // frame_batch, 1)
         rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS + rnn_rbm.CONTEXT_KEYS if k in params}
-        opt = init_optimizer(rbm)
+        opt = mesh.replicate(init_optimizer(rbm))
         for epoch in range(cfg.pretrain_epochs):
             order = rng.permutation(len(all_frames))
             for b in range(n_batches):
@@ -228,7 +242,7 @@ def train_rnn_rbm(
                 rbm, opt, loss, parts = pretrain_step(
                     rbm,
                     opt,
-                    jnp.asarray(all_frames[idx]),
+                    _split_batch(mesh, all_frames[idx]),
                     sub,
                     cfg.pretrain_learning_rate or cfg.learning_rate * PRETRAIN_LR_FACTOR,
                     cfg.grad_clip * 10,
@@ -236,6 +250,7 @@ def train_rnn_rbm(
                     cfg.momentum_end,
                     **args,
                 )
+                loss, parts = to_host((loss, parts))
                 yield StepReport(
                     "pretrain",
                     epoch + (b + 1 == n_batches),
@@ -251,7 +266,7 @@ def train_rnn_rbm(
                 )
         params = params | rbm
 
-    opt = init_optimizer(params)
+    opt = mesh.replicate(init_optimizer(params))
     for epoch in range(cfg.epochs):
         batches = epoch_batches(sequences, cfg, rng)
         for b, (frames, mask) in enumerate(batches):
@@ -259,8 +274,8 @@ def train_rnn_rbm(
             params, opt, loss, parts = train_step(
                 params,
                 opt,
-                jnp.asarray(frames),
-                jnp.asarray(mask),
+                _split_batch(mesh, frames),
+                _split_batch(mesh, mask),
                 sub,
                 cfg.learning_rate,
                 cfg.grad_clip,
@@ -269,6 +284,7 @@ def train_rnn_rbm(
                 **args,
             )
             last = b + 1 == len(batches)
+            loss, parts = to_host((loss, parts))
             yield StepReport(
                 "train",
                 epoch + last,
