@@ -19,10 +19,12 @@ worker processes would add a second copy of the data and a dependency for the sa
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import multiprocessing
 import os
 import struct
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -34,7 +36,6 @@ import numpy as np
 
 from ..music.encoding import DEFAULT_ENCODING, Encoding, StateMatrix
 from ..music.windows import model_encoding, model_rows, row_width, transpose_rows
-from ..platform.files import atomic_write
 from .dataset import (
     MIN_FILES_FOR_POOL,
     POOL_PAYS_OFF_S,
@@ -60,6 +61,26 @@ class CorpusError(ValueError):
 
 # ---------------------------------------------------------------------------------------------
 # Writing
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """`write(fh)` into a temp file beside `path`, fsynced, then renamed over it: a failed or
+    interrupted import leaves any earlier corpus as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise CorpusError(f"cannot write {path}: it is a folder")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 @dataclass
@@ -189,7 +210,7 @@ def import_corpus(
         fh.write(_TRAILER.pack(at, len(blob), END_MAGIC))
         report.songs, report.rows = len(index["offsets"]), rows
 
-    written = atomic_write(out, write)
+    written = _atomic_write(Path(out), write)
     report.bytes = written.stat().st_size
     report.elapsed = time.monotonic() - started
     return report
