@@ -150,5 +150,5 @@ def test_pickled_or_inconsistent_arrays_are_refused(tmp_path):
 
     save_model(make_model(), path)
     _rewrite_metadata(path, lambda m: m["encoding"].update(low=200))
-    with pytest.raises(ModelFileError, match="incomplete"):
+    with pytest.raises(ModelFileError, match="encoding low"):
         load_model(path)
