@@ -1,5 +1,7 @@
-"""The transport toolbar: no output → Play disabled with an explanation; with JACK, Play moves the
-playhead, Space toggles, piano keys audition, scrolling pauses following."""
+"""The transport toolbar: the built-in synth is the default output (played here through miniaudio's
+Null device); no audio device and no synth → Play disabled with one plain sentence and a "How?"
+link; "Through" ports are never chosen; with JACK, Play moves the playhead, Space toggles, piano
+keys audition, scrolling pauses following."""
 
 from __future__ import annotations
 
@@ -24,13 +26,21 @@ def settings(tmp_path):
     return AppSettings(tmp_path / "settings.ini")
 
 
+@pytest.fixture
+def no_audio_device(monkeypatch):
+    """The built-in synth's only backend is a JACK nobody runs: no audio device opens, on any
+    machine (libjack is missing on macOS and Windows, which fails the same way)."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    monkeypatch.setenv("RBM_STUDIO_AUDIO_BACKEND", "jack")
+
+
 def test_gm_program_list_is_complete():
     assert len(GM_PROGRAMS) == 128 and GM_PROGRAMS[0] == "Acoustic Grand Piano"
     assert GM_PROGRAMS[40] == "Violin" and GM_PROGRAMS[127] == "Gunshot"
 
 
-def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, artifacts_dir):
-    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+def test_no_output_disables_play_and_explains(qtbot, settings, no_audio_device, artifacts_dir):
+    from rbm_studio.ui.transport import NO_SOUND_TEXT
     from rbm_studio.ui.window_factory import build_main_window
 
     window = build_main_window(settings, midi_apis=["jack"])
@@ -38,9 +48,7 @@ def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, arti
     transport = window.transport
     try:
         qtbot.waitUntil(lambda: transport.refresh_job.is_done and not transport.busy, timeout=20000)
-        qtbot.waitUntil(
-            lambda: transport.message.text().startswith("No MIDI output"), timeout=20000
-        )
+        qtbot.waitUntil(lambda: transport.message.text().startswith("No sound"), timeout=20000)
         song = tune()
         window.piano_roll.set_song(song)
         window.songShown.emit(song)
@@ -52,9 +60,11 @@ def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, arti
         assert not transport.play_action.isEnabled()
         assert transport.message.isVisible()
         text = transport.message.text()
-        assert "FluidSynth" in text and "virtual port" in text and "export" in text
-        assert "no JACK server running" in text
-        assert transport.output_combo.currentText() == "No output"
+        assert text == NO_SOUND_TEXT + ' <a href="how">How?</a>'  # one sentence, no shell
+        assert NO_SOUND_TEXT.count(". ") == 1 and "`" not in text
+        assert "Export the song as MIDI or WAV" in text and "connect a synth" in text
+        assert transport.output_combo.currentText() == "Built-in synth"
+        assert transport.export_wav_button.isEnabled()  # WAV export needs no audio device
         # The long message wraps inside the window: not clipped, the window no wider.
         assert window.width() == 1400
         assert transport.message.height() >= transport.message.heightForWidth(
@@ -65,23 +75,35 @@ def test_no_output_disables_play_and_explains(qtbot, settings, monkeypatch, arti
         qtbot.keyClick(window, Qt.Key.Key_Space)
         assert transport.player.state == "stopped"
         window.grab().save(str(artifacts_dir / "playback_no_output.png"))
+        # "How?" opens the details: the commands and the reasons live there, not in the bar.
+        transport.message.linkActivated.emit("how")
+        box = transport.help_box
+        assert box is not None and box.isVisible() and not box.isModal()
+        assert "fluidsynth" in box.text() and "virtual port" in box.text()
+        assert "no audio device could be opened" in box.detailedText()
+        assert "JACK: no JACK server running" in box.detailedText()
+        box.grab().save(str(artifacts_dir / "playback_no_output_how.png"))
+        box.close()
     finally:
         transport.shutdown()
 
 
-def test_output_choices_put_real_ports_before_virtual():
+def test_output_choices_put_the_builtin_synth_first_then_real_ports_then_virtual():
     from rbm_studio.playback.ports import ApiStatus
 
     statuses = [
-        ApiStatus("alsa", True, ["Midi Through:0", "FLUID Synth:0"]),
+        ApiStatus("alsa", True, ["Midi Through:Midi Through Port-0 14:0", "FLUID Synth:0"]),
         ApiStatus("jack", False, [], "no JACK server running"),
     ]
-    labels = [c.label for c in output_choices(statuses)]
-    assert labels == [
-        "Midi Through:0 (ALSA)",
+    choices = output_choices(statuses)
+    assert [c.label for c in choices] == [
+        "Built-in synth",
+        "Midi Through:Midi Through Port-0 14:0 (ALSA)",
         "FLUID Synth:0 (ALSA)",
         'Virtual port "RBM Studio" (ALSA)',
     ]
+    assert [c.may_sound for c in choices] == [True, False, True, False]
+    assert choices[0].key == "builtin"
 
 
 @pytest.mark.jack
@@ -147,26 +169,37 @@ def test_play_through_jack_moves_playhead(qtbot, settings, jack_server):
             transport.shutdown()
 
 
-def test_export_wav_renders_and_remembers_the_soundfont(qtbot, settings, tmp_path, monkeypatch):
-    from pathlib import Path
+def test_export_wav_renders_with_the_builtin_synth_and_the_chosen_soundfont(
+    qtbot, settings, tmp_path, no_audio_device
+):
+    import wave
 
-    from rbm_studio.playback.render import fluidsynth_path
+    from rbm_studio.playback.synth import bundled_soundfont
     from rbm_studio.ui.transport import SOUNDFONT_KEY
 
-    soundfont = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
-    if fluidsynth_path() is None or not soundfont.is_file():
-        pytest.skip("needs fluidsynth and timgm6mb-soundfont")
-    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
     transport = TransportBar(settings, apis=["jack"])
     qtbot.addWidget(transport)
     try:
-        transport.set_song(tune(beats=4))
+        assert transport.soundfont() == bundled_soundfont()
+        transport.set_song(tune(beats=4))  # 1 s at 240 BPM
         assert transport.export_wav_button.isEnabled()
         out = tmp_path / "export" / "tune.wav"
         with qtbot.waitSignal(transport.wavExported, timeout=20000) as blocker:
-            transport.export_wav(out, soundfont)
-        assert blocker.args == [out] and out.stat().st_size > 44_100
-        assert settings.qsettings.value(SOUNDFONT_KEY) == str(soundfont)
-        assert transport.soundfont() == soundfont
+            transport.export_wav(out)
+        assert blocker.args == [out]
+        with wave.open(str(out), "rb") as wav:
+            assert 1.0 <= wav.getnframes() / wav.getframerate() <= 3.5
+        # Another SoundFont is remembered and used; a broken one fails with a reason, no file.
+        copy = tmp_path / "mine.sf2"
+        copy.write_bytes(bundled_soundfont().read_bytes())
+        transport.set_soundfont(copy)
+        assert settings.qsettings.value(SOUNDFONT_KEY) == str(copy)
+        assert transport.soundfont() == copy and transport.player.soundfont == copy
+        broken = tmp_path / "broken.sf2"
+        broken.write_bytes(b"RIFF")
+        with qtbot.waitSignal(transport.wavFailed, timeout=20000) as failed:
+            transport.export_wav(tmp_path / "broken.wav", broken)
+        assert "not a readable SoundFont" in failed.args[0]
+        assert not (tmp_path / "broken.wav").exists()
     finally:
         transport.shutdown()

@@ -1,13 +1,16 @@
-"""Transport toolbar: play/pause, stop, loop, tempo, instrument, MIDI output chooser, Export WAV.
+"""Transport toolbar: play/pause, stop, loop, tempo, instrument, output chooser, Export WAV.
 
 The `MidiPlayer` runs its own thread; its callbacks become Qt signals (`PlayerBridge`), so the
 piano-roll playhead moves on the GUI thread. Port discovery and opening talk to ALSA/JACK, so they
-run as background jobs; the GUI never waits on them. With no output at all, Play is disabled and a
-message explains the ways out (start a synth and refresh, use the virtual port, export MIDI/WAV).
+run as background jobs; the GUI never waits on them. The built-in synth (a SoundFont on the
+default audio device) is listed first and chosen unless the person saved another output; ports
+named "Through" are never chosen for them. With nothing that can sound, Play is disabled and one
+plain sentence says what to do, with the details behind its "How?" link.
 """
 
 from __future__ import annotations
 
+import html
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -27,10 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..music.song import Song
+from ..playback.audio import BUILTIN_API, BUILTIN_LABEL, backends_from_env
 from ..playback.gm_programs import GM_PROGRAMS
-from ..playback.player import NO_OUTPUT_HELP, MidiPlayer, PlayerStatus
-from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, has_any_output, list_outputs
-from ..playback.render import find_soundfonts, fluidsynth_path, render_song
+from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer, PlayerStatus
+from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, is_through_port, list_outputs
+from ..playback.synth import bundled_soundfont, render_song_wav
 from .settings import AppSettings
 from .workers import Job, run_function
 
@@ -51,12 +56,32 @@ class OutputChoice:
     @property
     def key(self) -> str:
         """What the settings remember, stable across runs (port names, not indices)."""
+        if self.api == BUILTIN_API:
+            return BUILTIN_API
         return f"{self.api}|virtual" if self.virtual else f"{self.api}|port|{self.port}"
+
+    @property
+    def may_sound(self) -> bool:
+        """Whether choosing it for the person could make sound (not a "Through" port, not a
+        virtual port nobody has connected yet)."""
+        return not self.virtual and not (self.port and is_through_port(self.port))
+
+
+BUILTIN_CHOICE = OutputChoice(BUILTIN_API, None, False, BUILTIN_LABEL)
+NO_SOUND_TEXT = (
+    "No sound: the built-in synth found no audio device and no MIDI synth is chosen. "
+    "Export the song as MIDI or WAV, or connect a synth and choose it under Output."
+)
+NO_OUTPUT_CHOSEN_TEXT = (
+    f"No output chosen: pick “{BUILTIN_LABEL}” or a synth under Output — or export MIDI/WAV."
+)
 
 
 def output_choices(statuses: list[ApiStatus]) -> list[OutputChoice]:
-    """Real ports first (in API order), then the virtual port of each API that can make one."""
-    choices = [
+    """The built-in synth, then real ports (in API order), then the virtual port of each API that
+    can make one."""
+    choices = [BUILTIN_CHOICE]
+    choices += [
         OutputChoice(s.api, port, False, f"{port} ({s.display_name})")
         for s in statuses
         for port in s.ports
@@ -90,6 +115,7 @@ class TransportBar(QWidget):
         settings: AppSettings | None = None,
         *,
         apis: list[str] | None = None,
+        audio_backends: list[str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -101,6 +127,8 @@ class TransportBar(QWidget):
             on_position=self.bridge.positionChanged.emit,
             on_state=self.bridge.stateChanged.emit,
             on_status=self.bridge.statusChanged.emit,
+            soundfont=self.soundfont(),
+            audio_backends=audio_backends if audio_backends is not None else backends_from_env(),
         )
         self.piano_roll = None
         self.song: Song | None = None
@@ -111,7 +139,10 @@ class TransportBar(QWidget):
         self.export_job: Job | None = None
         self._busy = False  # discovering or opening ports
         self._open_key: str | None = None  # settings key of the output last opened
-        self._fluidsynth = fluidsynth_path()  # looked up once: Export WAV needs it
+        self._fallbacks: list[OutputChoice] = []  # tried in turn when the default fails to open
+        self._help_details = ""
+        self._list_error = ""
+        self.help_box: QMessageBox | None = None
         self._moving_playhead = False
         self._scroll_pending = False
         self._build()
@@ -123,7 +154,7 @@ class TransportBar(QWidget):
 
     @property
     def busy(self) -> bool:
-        """Looking for or opening a MIDI output in the background."""
+        """Looking for or opening an output in the background."""
         return self._busy
 
     @property
@@ -185,12 +216,18 @@ class TransportBar(QWidget):
         self.output_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.output_combo.setToolTip("MIDI output: a synth's port, or a virtual port to connect")
+        self.output_combo.setToolTip(
+            "Output: the built-in synth (your speakers), a synth's MIDI port, or a virtual port"
+        )
         self.output_combo.activated.connect(self._on_output_chosen)
-        self.refresh_button = self._button("⟳ Refresh", "Look for MIDI outputs again")
+        self.refresh_button = self._button("⟳ Refresh", "Look for audio and MIDI outputs again")
         self.refresh_button.clicked.connect(self.refresh_outputs)
+        self.soundfont_button = self._button(
+            "SoundFont…", "Choose the .sf2/.sf3 SoundFont the built-in synth and Export WAV use"
+        )
+        self.soundfont_button.clicked.connect(self.choose_soundfont)
         self.export_wav_button = self._button(
-            "Export WAV…", "Render the song to a WAV file with FluidSynth and a SoundFont"
+            "Export WAV…", "Render the song to a WAV file with the built-in synth's SoundFont"
         )
         self.export_wav_button.clicked.connect(self.choose_and_export_wav)
 
@@ -200,7 +237,13 @@ class TransportBar(QWidget):
         self.message = QLabel(self)
         self.message.setObjectName("transportMessage")
         self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setTextFormat(Qt.TextFormat.RichText)
+        self.message.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+        )
+        self.message.setOpenExternalLinks(False)
+        self.message.linkActivated.connect(self.show_output_help)
         self.message.setStyleSheet("QLabel#transportMessage { color: palette(highlight); }")
         self.message.hide()
 
@@ -219,6 +262,7 @@ class TransportBar(QWidget):
             QLabel("Output", self),
             self.output_combo,
             self.refresh_button,
+            self.soundfont_button,
             self.export_wav_button,
         ):
             row.addWidget(widget)
@@ -356,12 +400,13 @@ class TransportBar(QWidget):
     # -- outputs ----------------------------------------------------------------------------
     @Slot()
     def refresh_outputs(self) -> Job | None:
-        """Look for MIDI outputs in the background, then reopen the remembered one."""
+        """Look for MIDI outputs in the background, then reopen the remembered output (default:
+        the built-in synth)."""
         if self.refresh_job is not None and not self.refresh_job.is_done:
             return self.refresh_job
         self._busy = True
         self._update_enabled()
-        self.message.setText("Looking for MIDI outputs…")
+        self._set_message("Looking for outputs…", details=False)
         apis = self.apis
 
         def work(_progress, _cancel: threading.Event) -> list[ApiStatus]:
@@ -375,6 +420,7 @@ class TransportBar(QWidget):
 
     def _on_outputs_listed(self, statuses: list[ApiStatus], error: str = "") -> None:
         self.statuses = list(statuses)
+        self._list_error = error
         self.choices = output_choices(self.statuses)
         self.output_combo.blockSignals(True)
         self.output_combo.clear()
@@ -384,24 +430,17 @@ class TransportBar(QWidget):
         self.output_combo.blockSignals(False)
         saved = self.settings.midi_port
         keys = [c.key for c in self.choices]
-        real = [c for c in self.choices if not c.virtual]
         if saved in keys:
-            chosen: OutputChoice | None = self.choices[keys.index(saved)]
+            chosen = self.choices[keys.index(saved)]
+            self._fallbacks = []
         else:
-            chosen = real[0] if real else None
+            # Nothing remembered (or it is gone): the built-in synth, then ports that may sound.
+            chosen = BUILTIN_CHOICE
+            self._fallbacks = [c for c in self.choices[1:] if c.may_sound]
         self.outputsRefreshed.emit()
-        if chosen is None:
-            self._busy = False
-            self._open_key = None
-            self.player.close_output()
-            self.output_combo.setCurrentIndex(0)
-            self._show_no_output(error)
-            self._update_enabled()
-            self.outputOpened.emit(False)
-            return
         self.output_combo.setCurrentIndex(keys.index(chosen.key) + 1)
         if chosen.key == self._open_key and self.player.status.ready:
-            # Refreshing must not interrupt a song playing on the port that is still there.
+            # Refreshing must not interrupt a song playing on the output that is still there.
             self._busy = False
             self.message.hide()
             self._update_enabled()
@@ -409,26 +448,54 @@ class TransportBar(QWidget):
             return
         self._open(chosen)
 
-    def _show_no_output(self, error: str = "") -> None:
-        reasons = "; ".join(f"{s.display_name}: {s.reason}" for s in self.statuses if s.reason)
-        if has_any_output(self.statuses):
-            text = (
-                "No MIDI output selected. Choose a port, or the virtual port "
-                f'"{VIRTUAL_PORT_NAME}" and connect a synth to it — or export MIDI/WAV.'
-            )
-        else:
-            text = NO_OUTPUT_HELP
-        detail = error or reasons
-        self.message.setText(text + (f"\n({detail})" if detail else ""))
+    def _set_message(self, sentence: str, *, details: bool = True) -> None:
+        """One plain sentence in the bar; `details` adds the "How?" link to the explanations."""
+        text = html.escape(sentence)
+        if details:
+            text += ' <a href="how">How?</a>'
+        self.message.setText(text)
         self.message.show()
+
+    def _reasons(self) -> str:
+        lines = []
+        if not self.player.status.ready and self.player.status.message:
+            lines.append(self.player.status.message)
+        lines += [f"{s.display_name}: {s.reason}" for s in self.statuses if s.reason]
+        lines += [f"{p} passes MIDI on without sounding." for p in self._through_ports()]
+        if self._list_error:
+            lines.append(self._list_error)
+        return "\n".join(lines)
+
+    def _through_ports(self) -> list[str]:
+        return [p for s in self.statuses for p in s.ports if is_through_port(p)]
+
+    def _show_no_output(self) -> None:
+        self._help_details = NO_OUTPUT_DETAILS
+        self._set_message(NO_SOUND_TEXT)
+
+    @Slot(str)
+    def show_output_help(self, _link: str = "") -> QMessageBox:
+        """The "How?" link: what was found and the ways to get sound, in a non-modal box."""
+        if self.help_box is None:
+            self.help_box = QMessageBox(self)
+            self.help_box.setWindowTitle("Getting sound out of RBM Studio")
+            self.help_box.setIcon(QMessageBox.Icon.Information)
+            self.help_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.help_box.setModal(False)
+        self.help_box.setText(self._help_details or NO_OUTPUT_DETAILS)
+        self.help_box.setDetailedText(self._reasons())
+        self.help_box.show()
+        return self.help_box
 
     def _on_output_chosen(self, index: int) -> None:
         key = self.output_combo.itemData(index)
+        self._fallbacks = []
         if key is None:
             self.settings.midi_port = ""
             self._open_key = None
             self.player.close_output()
-            self._show_no_output()
+            self._help_details = NO_OUTPUT_DETAILS
+            self._set_message(NO_OUTPUT_CHOSEN_TEXT, details=False)
             self._update_enabled()
             return
         choice = next(c for c in self.choices if c.key == key)
@@ -458,15 +525,21 @@ class TransportBar(QWidget):
         self.open_job = job
 
     def _on_opened(self, ok: bool, error: str = "") -> None:
+        if not ok and self._fallbacks:
+            # The default did not open (no audio device): try a port that may be a synth.
+            choice = self._fallbacks.pop(0)
+            self.output_combo.setCurrentIndex(self.output_combo.findData(choice.key))
+            self._open(choice)
+            return
         self._busy = False
         if ok:
             self.message.hide()
+        elif self._open_key == BUILTIN_API:
+            self._show_no_output()
         else:
-            self.message.setText(
-                f"Could not open the MIDI output: {error or self.player.status.message}\n"
-                + NO_OUTPUT_HELP
-            )
-            self.message.show()
+            reason = (error or self.player.status.message).splitlines()[0]
+            self._help_details = NO_OUTPUT_DETAILS
+            self._set_message(f"Could not open {self.output_combo.currentText()}: {reason}")
         self._update_enabled()
         self.outputOpened.emit(bool(ok))
 
@@ -474,8 +547,8 @@ class TransportBar(QWidget):
     def _on_status(self, status: PlayerStatus) -> None:
         self.output_combo.setToolTip(status.message)
         if not status.ready and not self._busy and self.output_combo.currentIndex() > 0:
-            self.message.setText(status.message)
-            self.message.show()
+            self._help_details = NO_OUTPUT_DETAILS
+            self._set_message(status.message)
         self._update_enabled()
 
     def _update_enabled(self) -> None:
@@ -486,30 +559,39 @@ class TransportBar(QWidget):
         self.stop_button.setEnabled(ready and has_song)
         self.refresh_button.setEnabled(not self._busy)
         self.output_combo.setEnabled(not self._busy)
-        self.export_wav_button.setEnabled(has_song and self._fluidsynth is not None)
-        if self._fluidsynth is None:
-            self.export_wav_button.setToolTip(
-                "Export WAV needs the fluidsynth program (e.g. `apt install fluidsynth`)"
-            )
+        self.soundfont_button.setEnabled(not self._busy)
+        exporting = self.export_job is not None and not self.export_job.is_done
+        self.export_wav_button.setEnabled(has_song and not exporting)
 
-    # -- WAV export -------------------------------------------------------------------------
-    def soundfont(self) -> Path | None:
-        """The remembered SoundFont, else the first one in the usual system folders."""
+    # -- SoundFont and WAV export -----------------------------------------------------------
+    def soundfont(self) -> Path:
+        """The SoundFont the person chose (while the file exists), else the bundled one."""
         saved = str(self.settings.qsettings.value(SOUNDFONT_KEY, "") or "")
         if saved and Path(saved).is_file():
             return Path(saved)
-        found = find_soundfonts()
-        return found[0] if found else None
+        return bundled_soundfont()
+
+    @Slot()
+    def choose_soundfont(self) -> None:
+        start = str(self.soundfont().parent)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a SoundFont", start, "SoundFonts (*.sf2 *.sf3);;All files (*)"
+        )
+        if path:
+            self.set_soundfont(Path(path))
+
+    def set_soundfont(self, path: Path | None) -> None:
+        """Use `path` (None: the bundled SoundFont) for the built-in synth and Export WAV; the
+        built-in synth reopens with it when it is the output."""
+        self.settings.qsettings.setValue(SOUNDFONT_KEY, str(path) if path else "")
+        self.player.soundfont = self.soundfont()
+        self.soundfont_button.setToolTip(f"SoundFont: {self.player.soundfont.name}")
+        if self._open_key == BUILTIN_API and not self._busy:
+            self._open(BUILTIN_CHOICE)
 
     @Slot()
     def choose_and_export_wav(self) -> None:
         if self.song is None:
-            return
-        start = str(self.soundfont() or "/usr/share/sounds/sf2")
-        sf2, _ = QFileDialog.getOpenFileName(
-            self, "Choose a SoundFont", start, "SoundFonts (*.sf2 *.sf3);;All files (*)"
-        )
-        if not sf2:
             return
         folder = self.settings.last_export_folder or str(Path.home())
         name = (self.song.title or "song").replace("/", "_") + ".wav"
@@ -517,18 +599,19 @@ class TransportBar(QWidget):
             self, "Export WAV", str(Path(folder) / name), "WAV audio (*.wav)"
         )
         if out:
-            self.export_wav(Path(out), Path(sf2))
+            self.export_wav(Path(out))
 
-    def export_wav(self, out: Path, soundfont: Path) -> Job | None:
-        """Render the current song to `out` in the background; remembers the SoundFont."""
+    def export_wav(self, out: Path, soundfont: Path | None = None) -> Job | None:
+        """Render the current song to `out` with the built-in synth in the background
+        (`soundfont`: the chosen one by default)."""
         if self.song is None:
             return None
-        self.settings.qsettings.setValue(SOUNDFONT_KEY, str(soundfont))
         song, program = self.song, self.player.program
+        soundfont = soundfont or self.soundfont()
         self.export_wav_button.setEnabled(False)
 
         def work(_progress, _cancel: threading.Event) -> Path:
-            return render_song(song, soundfont, out, program=program).path
+            return render_song_wav(song, out, program=program, soundfont=soundfont).path
 
         job = run_function(work, "export-wav", self)
         job.finished.connect(self.wavExported)
