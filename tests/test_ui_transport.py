@@ -61,8 +61,8 @@ def test_no_output_disables_play_and_explains(qtbot, settings, no_audio_device, 
         assert transport.message.isVisible()
         text = transport.message.text()
         assert text == NO_SOUND_TEXT + ' <a href="how">How?</a>'  # one sentence, no shell
-        assert NO_SOUND_TEXT.count(". ") == 1 and "`" not in text
-        assert "Export the song as MIDI or WAV" in text and "connect a synth" in text
+        assert NO_SOUND_TEXT.count(". ") == 0 and "`" not in text
+        assert "export the song as MIDI or WAV" in text and "connect a synth" in text
         assert transport.output_combo.currentText() == "Built-in synth"
         assert transport.export_wav_button.isEnabled()  # WAV export needs no audio device
         # The long message wraps inside the window: not clipped, the window no wider.
@@ -203,3 +203,87 @@ def test_export_wav_renders_with_the_builtin_synth_and_the_chosen_soundfont(
         assert not (tmp_path / "broken.wav").exists()
     finally:
         transport.shutdown()
+
+
+def test_builtin_synth_is_the_default_and_runs_the_transport(
+    qtbot, settings, monkeypatch, artifacts_dir
+):
+    monkeypatch.setenv("RBM_STUDIO_AUDIO_BACKEND", "null")  # a real audio thread, no sound card
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    from rbm_studio.ui.window_factory import build_main_window
+
+    window = build_main_window(settings, midi_apis=["jack"])
+    qtbot.addWidget(window)
+    transport = window.transport
+    try:
+        qtbot.waitUntil(lambda: transport.ready, timeout=20000)
+        assert transport.output_combo.currentText() == "Built-in synth"
+        assert transport.output_combo.itemText(1) == "Built-in synth"  # first after "No output"
+        assert not transport.message.isVisible()
+        song = tune(beats=64)  # 16 s
+        window.piano_roll.set_song(song)
+        window.songShown.emit(song)
+        window.resize(1400, 820)
+        window.show()
+        qtbot.waitExposed(window)
+        player = transport.player
+        qtbot.mouseClick(transport.play_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: (window.piano_roll.view.playhead or 0.0) > 2.0, timeout=20000)
+        assert transport.play_button.text() == "❚❚ Pause"
+        window.grab().save(str(artifacts_dir / "playback_builtin_synth.png"))
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: player.state == "paused", timeout=10000)
+        player.seek(40.0)
+        transport.loop_button.setChecked(True)
+        qtbot.keyClick(window, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: (window.piano_roll.view.playhead or 0.0) > 40.5, timeout=10000)
+        transport.tempo_spin.setValue(300)
+        assert player.tempo_bpm == 300.0
+        window.piano_roll.view.click_key(72)  # audition on the synth
+        transport.stop()
+        qtbot.waitUntil(lambda: window.piano_roll.view.playhead is None, timeout=10000)
+        qtbot.waitUntil(lambda: player._out.last_peak == 0.0, timeout=10000)
+        assert player.sounding_notes == [] and player._out.error is None
+        assert settings.midi_port == ""  # the default was not saved as a choice
+    finally:
+        transport.shutdown()
+
+
+@pytest.mark.jack
+def test_a_through_port_is_never_chosen_by_default(qtbot, settings, jack_server):
+    import sys
+
+    from rbm_studio.playback.player import MidiPlayer
+
+    # An audio backend this platform does not have: the built-in synth finds no device.
+    missing = "coreaudio" if sys.platform == "win32" else "winmm"
+    with JackListener(client_name="Midi Through", port_name="Midi Through Port-0") as through:
+        assert through.port_name == "Midi Through:Midi Through Port-0"
+        transport = TransportBar(settings, apis=["jack"], audio_backends=[missing])
+        qtbot.addWidget(transport)
+        try:
+            qtbot.waitUntil(
+                lambda: not transport.busy and transport.refresh_job.is_done, timeout=20000
+            )
+            qtbot.waitUntil(lambda: transport.message.text().startswith("No sound"), timeout=20000)
+            assert not transport.ready and transport.output_combo.currentText() == "Built-in synth"
+            labels = [
+                transport.output_combo.itemText(i) for i in range(transport.output_combo.count())
+            ]
+            assert "Midi Through:Midi Through Port-0 (JACK)" in labels  # listed, not chosen
+            player = MidiPlayer()
+            try:
+                assert player.open_default(prefer=["jack"]) is False
+            finally:
+                player.close()
+
+            # With a real synth port beside it, that port is opened when the synth cannot be.
+            with JackListener(client_name="FLUID Synth") as synth:
+                with qtbot.waitSignal(transport.outputOpened, timeout=20000) as opened:
+                    transport.refresh_outputs()
+                qtbot.waitUntil(lambda: not transport.busy, timeout=20000)
+                assert opened.args == [True] or transport.ready
+                assert transport.output_combo.currentText() == f"{synth.port_name} (JACK)"
+                assert transport.player.status.port == synth.port_name
+        finally:
+            transport.shutdown()

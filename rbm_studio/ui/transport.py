@@ -69,8 +69,8 @@ class OutputChoice:
 
 BUILTIN_CHOICE = OutputChoice(BUILTIN_API, None, False, BUILTIN_LABEL)
 NO_SOUND_TEXT = (
-    "No sound: the built-in synth found no audio device and no MIDI synth is chosen. "
-    "Export the song as MIDI or WAV, or connect a synth and choose it under Output."
+    "No sound: the built-in synth found no audio device, so export the song as MIDI or WAV, "
+    "or connect a synth and choose it under Output."
 )
 NO_OUTPUT_CHOSEN_TEXT = (
     f"No output chosen: pick “{BUILTIN_LABEL}” or a synth under Output — or export MIDI/WAV."
