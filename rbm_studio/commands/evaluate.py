@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..platform.devices import DEVICE_NAMES
+
 NAME = "evaluate"
 HELP = "log-likelihood of songs under a trained .rbm model (AIS or exact log Z)"
 
@@ -38,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chains", type=int, default=None, help="AIS chains (default: the kind's)")
     parser.add_argument("--seed", type=int, default=0, help="AIS random seed")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--device",
+        choices=DEVICE_NAMES,
+        default="auto",
+        help="where JAX runs: auto (a GPU when JAX finds one), cpu or gpu",
+    )
 
 
 def _load_data(args, model):
@@ -66,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
     from ..models import registry
     from ..models.base import EvaluateRequest
     from ..models.model_file import ModelFileError, load_model
+    from ..platform.devices import DeviceError
+    from ..platform.devices import use as use_device
 
+    try:
+        use_device(args.device)
+    except DeviceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if (args.betas is not None and args.betas < 3) or (args.chains is not None and args.chains < 2):
         print("error: AIS needs --betas ≥ 3 and --chains ≥ 2", file=sys.stderr)
         return 2

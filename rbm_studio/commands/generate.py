@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..platform.devices import DEVICE_NAMES
+
 NAME = "generate"
 HELP = "generate new songs from a trained .rbm model and write them as .mid files"
 
@@ -55,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
     parser.add_argument("--prefix", default="generated", help="file name prefix")
     parser.add_argument("--json", action="store_true", help="print the written files as JSON")
+    parser.add_argument(
+        "--device",
+        choices=DEVICE_NAMES,
+        default="auto",
+        help="where JAX runs: auto (a GPU when JAX finds one), cpu or gpu",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +72,14 @@ def run(args: argparse.Namespace) -> int:
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
     from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
+    from ..platform.devices import DeviceError
+    from ..platform.devices import use as use_device
 
+    try:
+        use_device(args.device)
+    except DeviceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         model = load_model(args.model)
     except ModelFileError as exc:

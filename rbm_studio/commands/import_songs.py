@@ -32,6 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="processes to use (default: all CPUs)"
     )
+    parser.add_argument(
+        "--corpus",
+        nargs="?",
+        const="",
+        metavar="OUT.rbmc",
+        help="write a packed corpus file to train on without holding the songs in memory "
+        "(no value: in the cache folder); `train --corpus` reads it",
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -39,6 +47,53 @@ def _duration(seconds: float) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02}:{s:02}" if h else f"{m}:{s:02}"
+
+
+def _run_corpus(args: argparse.Namespace, encoding, progress) -> int:
+    """Stream the files into a packed corpus (one song in memory per worker at a time)."""
+    import hashlib
+    from pathlib import Path
+
+    from ..data.corpus import SUFFIX, CorpusError, import_corpus
+    from ..platform.paths import cache_dir
+
+    out = Path(args.corpus) if args.corpus else None
+    if out is None:
+        names = "\0".join(str(Path(p).resolve()) for p in args.paths) + repr(encoding)
+        digest = hashlib.blake2b(names.encode(), digest_size=8).hexdigest()
+        out = cache_dir() / "corpora" / f"{Path(args.paths[0]).name or 'corpus'}-{digest}{SUFFIX}"
+    try:
+        report = import_corpus(
+            [Path(p) for p in args.paths],
+            out,
+            encoding,
+            keep_drums=args.keep_drums,
+            progress=progress,
+            workers=args.workers,
+        )
+    except (CorpusError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        out_json = {
+            "corpus": str(report.path),
+            "loaded": report.songs,
+            "rows": report.rows,
+            "bytes": report.bytes,
+            "seconds": round(report.elapsed, 3),
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+        }
+        json.dump(out_json, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(
+        f"corpus  {report.path}\nsongs   {report.songs} of {report.files} files "
+        f"({report.rows:,} steps, {report.notes:,} notes, {report.bytes / 2**20:.1f} MiB)\n"
+        f"time    {report.elapsed:.2f} s"
+    )
+    for path, reason in report.skipped:
+        print(f"  skipped {path}  {reason}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
             bar = ProgressBar(total, "importing")
         bar.update(done, path.name)
 
+    if args.corpus is not None:
+        try:
+            return _run_corpus(args, encoding, progress)
+        finally:
+            if bar is not None:
+                bar.close()
     try:
         report = import_folder(
             [Path(p) for p in args.paths],

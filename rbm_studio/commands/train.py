@@ -25,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--benchmark", metavar="FILE.mat", help="train on a polyphonic benchmark's train split"
     )
+    src.add_argument(
+        "--corpus",
+        metavar="FILE.rbmc",
+        help="train on a packed corpus (`import DIR --corpus`), read as it trains",
+    )
     parser.add_argument("--out", required=True, metavar="MODEL.rbm", help="where to save the model")
     parser.add_argument("--continue-from", metavar="MODEL.rbm", help="keep training this model")
     kinds = "; ".join(f"{k.name}: {k.description}" for k in registry.KINDS.values())
@@ -46,6 +51,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one 88-key frame per visible layer (always, with --benchmark)",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    dist = parser.add_argument_group(
+        "several machines",
+        "one process per machine (or GPU); each reads its own slice of every mini-batch. "
+        "With --distributed only process 0 saves, unless --out contains {process}.",
+    )
+    dist.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join the other processes through jax.distributed before training",
+    )
+    dist.add_argument(
+        "--coordinator", metavar="HOST:PORT", help="process 0's address ($JAX_COORDINATOR_ADDRESS)"
+    )
+    dist.add_argument(
+        "--num-processes", type=int, metavar="N", help="processes in all ($JAX_NUM_PROCESSES)"
+    )
+    dist.add_argument(
+        "--process-id", type=int, metavar="I", help="this process, 0..N-1 ($JAX_PROCESS_ID)"
+    )
 
 
 def _add_setting(parser: argparse.ArgumentParser, setting, registry) -> None:
@@ -112,6 +136,11 @@ def _load_songs(args):
 
         corpus = load_benchmark(args.benchmark)
         return corpus.train, corpus.train[0].encoding, f"benchmark {corpus.name} (train split)"
+    if args.corpus:
+        from ..data.corpus import Corpus
+
+        packed = Corpus(args.corpus)
+        return packed, packed.encoding, f"corpus {args.corpus} ({len(packed)} songs)"
     from ..data.dataset import import_folder
     from ..resources import sample_midi_dir
     from .progress import ProgressBar
@@ -144,7 +173,20 @@ def run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
         return 2
-    out = Path(args.out)
+    process = 0
+    if args.distributed:
+        from ..platform import devices
+
+        try:
+            spec = devices.cluster_spec(args.coordinator, args.num_processes, args.process_id)
+        except devices.DeviceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        devices.initialize_distributed(spec)
+        process = spec.process_id
+    if process and "{process}" not in args.out:
+        args.out = None  # only process 0 saves the (identical) model
+    out = Path(args.out.replace("{process}", str(process))) if args.out else None
     try:
         previous = load_model(args.continue_from) if args.continue_from else None
         matrices, encoding, source = _load_songs(args)
@@ -194,7 +236,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     model = trainer.result()
-    save_model(model, out)
+    if out is not None:
+        save_model(model, out)
     cancelled = last is not None and last.phase == "cancelled"
     done_epochs = model.epochs_trained - trainer.epoch_offset
     verb = "interrupted; saved the model trained so far" if cancelled else "saved"
@@ -203,6 +246,8 @@ def run(args: argparse.Namespace) -> int:
             f"no better held-out score for {config.patience} epochs; saved its best epoch "
             f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
         )
+    if out is None:
+        verb, out = f"process {process} done (process 0 saves)", "-"
     print(f"{verb}: {out} ({done_epochs} epochs)", file=sys.stderr)
     if args.json:
         final = model.history[-1] if model.history else {}
@@ -223,4 +268,6 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
         )
+    if error:
+        return 1
     return 130 if cancelled else 0
