@@ -187,6 +187,12 @@ def run(args: argparse.Namespace) -> int:
     if process and "{process}" not in args.out:
         args.out = None  # only process 0 saves the (identical) model
     out = Path(args.out.replace("{process}", str(process))) if args.out else None
+    from .saving import check_out, write_or_keep
+
+    problem = check_out(out) if out is not None else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         previous = load_model(args.continue_from) if args.continue_from else None
         matrices, encoding, source = _load_songs(args)
@@ -236,8 +242,14 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     model = trainer.result()
+    error = None
     if out is not None:
-        save_model(model, out)
+        written, error = write_or_keep(out, lambda p: save_model(model, p))
+        if error:
+            print(f"error: cannot save the model: {error}", file=sys.stderr)
+            if written is None:
+                return 1
+            out = written
     cancelled = last is not None and last.phase == "cancelled"
     done_epochs = model.epochs_trained - trainer.epoch_offset
     verb = "interrupted; saved the model trained so far" if cancelled else "saved"
