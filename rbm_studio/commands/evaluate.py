@@ -16,6 +16,11 @@ from pathlib import Path
 
 from ..platform.devices import DEVICE_NAMES
 
+# AIS limits: the schedule is held in memory, and betas × chains sweeps is the run time.
+MAX_BETAS = 1_000_000
+MAX_CHAINS = 100_000
+MAX_BETA_CHAIN_STEPS = 10**9
+
 NAME = "evaluate"
 HELP = "log-likelihood of songs under a trained .rbm model (AIS or exact log Z)"
 
@@ -84,6 +89,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if (args.betas is not None and args.betas < 3) or (args.chains is not None and args.chains < 2):
         print("error: AIS needs --betas ≥ 3 and --chains ≥ 2", file=sys.stderr)
+        return 2
+    if (args.betas or 0) > MAX_BETAS or (args.chains or 0) > MAX_CHAINS:
+        print(
+            f"error: AIS takes at most --betas {MAX_BETAS:,} and --chains {MAX_CHAINS:,}",
+            file=sys.stderr,
+        )
+        return 2
+    if (args.betas or 0) * (args.chains or 0) > MAX_BETA_CHAIN_STEPS:
+        print(
+            f"error: --betas × --chains is {args.betas * args.chains:,} Gibbs sweeps; at most "
+            f"{MAX_BETA_CHAIN_STEPS:,} (days of work otherwise)",
+            file=sys.stderr,
+        )
         return 2
     try:
         model = load_model(args.model)

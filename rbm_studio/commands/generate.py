@@ -72,14 +72,25 @@ def run(args: argparse.Namespace) -> int:
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
     from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
+    from ..platform import files
     from ..platform.devices import DeviceError
     from ..platform.devices import use as use_device
+    from .saving import write_or_keep
 
     try:
         use_device(args.device)
     except DeviceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if Path(args.prefix).name != args.prefix or args.prefix in ("", ".", ".."):
+        print(f"error: --prefix {args.prefix!r} must be a plain file name", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot use {out} for the songs: {files.reason(exc)}", file=sys.stderr)
+        return 1
     try:
         model = load_model(args.model)
     except ModelFileError as exc:
@@ -113,18 +124,23 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         matrices = registry.kind(model.kind).generate(model, request)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ValueError, MemoryError) as exc:
+        print(f"error: {exc or 'not enough memory for this request'}", file=sys.stderr)
         return 1
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
+    failed = False
     for i, matrix in enumerate(matrices, start=1):
         path = unique_path(out, f"{args.prefix}-{i:02d}")
         song = decode(matrix)
-        write_midi(song, path, program=args.program)
-        written.append({"path": str(path), "notes": len(song.notes), "steps": matrix.steps})
-        print(f"wrote {path} ({len(song.notes)} notes)", file=sys.stderr)
+        kept, error = write_or_keep(path, lambda p, s=song: write_midi(s, p, program=args.program))
+        if error:
+            failed = True
+            print(f"error: cannot write {path.name}: {error}", file=sys.stderr)
+        if kept is None:
+            continue
+        written.append({"path": str(kept), "notes": len(song.notes), "steps": matrix.steps})
+        if not error:
+            print(f"wrote {kept} ({len(song.notes)} notes)", file=sys.stderr)
     if args.json:
         print(json.dumps({"files": written}))
-    return 0
+    return 1 if failed else 0

@@ -173,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
         return 2
+    if not str(args.out).strip():
+        print("error: --out needs a file name", file=sys.stderr)
+        return 2
     process = 0
     if args.distributed:
         from ..platform import devices
@@ -258,6 +261,13 @@ def run(args: argparse.Namespace) -> int:
             f"no better held-out score for {config.patience} epochs; saved its best epoch "
             f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
         )
+    diverged = trainer.stop_reason == "diverged"
+    if diverged:
+        verb = (
+            "error: training diverged (the weights became NaN or infinite; try a lower --lr); "
+            "saved the last finite weights"
+        )
+        error = error or "diverged"
     if out is None:
         verb, out = f"process {process} done (process 0 saves)", "-"
     print(f"{verb}: {out} ({done_epochs} epochs)", file=sys.stderr)

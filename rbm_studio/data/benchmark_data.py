@@ -9,13 +9,17 @@ the 0→1 transitions of the sounding plane (a repeated note reads as one held n
 from __future__ import annotations
 
 import functools
+import math
 import os
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..music.encoding import Encoding, StateMatrix, canonicalize
+from ..platform import files
 
 BENCHMARK_LOW = 21
 BENCHMARK_PITCHES = 88
@@ -24,6 +28,11 @@ BENCHMARK_ENCODING = Encoding(
     steps_per_beat=1, low=BENCHMARK_LOW, high=BENCHMARK_LOW + BENCHMARK_PITCHES - 1
 )
 SPLITS = ("train", "valid", "test")
+# Limits for an untrusted corpus: the published ones expand to under 30 MB and hold under a
+# thousand pieces a split.
+MAX_MAT_BYTES = 128 * 2**20
+MAX_MAT_PIECES = 100_000
+MI_COMPRESSED = 15
 _MAT_KEYS = {"train": "traindata", "valid": "validdata", "test": "testdata"}
 
 
@@ -77,8 +86,16 @@ def _read_mat(path: str, mtime_ns: int, size: int) -> tuple[tuple[np.ndarray, ..
     corpora take a second to parse and experiments reload them often."""
     import scipy.io
 
+    _check_mat(path)
     try:
+        for var, shape, _cls in scipy.io.whosmat(path):
+            if var in _MAT_KEYS.values() and math.prod(shape) > MAX_MAT_PIECES:
+                raise BenchmarkDataError(
+                    f"{path}: '{var}' holds {math.prod(shape):,} pieces (at most {MAX_MAT_PIECES:,})"
+                )
         mat = scipy.io.loadmat(path)
+    except BenchmarkDataError:
+        raise
     except Exception as exc:  # scipy raises many types for a bad file
         raise BenchmarkDataError(f"{path}: not a readable MATLAB file ({exc})") from exc
     splits = []
@@ -99,6 +116,59 @@ def _read_mat(path: str, mtime_ns: int, size: int) -> tuple[tuple[np.ndarray, ..
             pieces.append(piece)
         splits.append(tuple(pieces))
     return tuple(splits)
+
+
+def _check_mat(path: str) -> None:
+    """Refuse what is not a regular file, too big a file, or a MAT v5 file whose variables
+    expand beyond `MAX_MAT_BYTES` (counted by streaming through each compressed element, so a
+    zlib bomb is found without holding what it expands to)."""
+    try:
+        fh = files.open_regular(path)
+    except OSError as exc:
+        raise BenchmarkDataError(f"{path}: cannot open ({files.reason(exc)})") from None
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_MAT_BYTES:
+            raise BenchmarkDataError(f"{path}: {size / 2**20:.0f} MiB is too large for a corpus")
+        head = fh.read(128)
+        if len(head) < 128 or head[126:128] not in (b"IM", b"MI"):
+            return  # MAT v4 (never compressed) or not a MAT file: scipy decides
+        endian = "<" if head[126:128] == b"IM" else ">"
+        if struct.unpack(endian + "H", head[124:126])[0] != 0x0100:
+            return  # v7.3 (HDF5): scipy refuses it with its own reason
+        total = 0
+        while True:
+            tag = fh.read(8)
+            if len(tag) < 8:
+                return
+            mtype, nbytes = struct.unpack(endian + "II", tag)
+            if mtype >> 16:
+                continue  # a small element: its data sits in the tag
+            if mtype != MI_COMPRESSED:
+                total += nbytes
+                fh.seek(nbytes + (-nbytes) % 8, os.SEEK_CUR)
+            else:
+                unpack = zlib.decompressobj()
+                left = nbytes
+                while left > 0:
+                    data = fh.read(min(left, 2**20))
+                    if not data:
+                        break
+                    left -= len(data)
+                    while data:
+                        try:
+                            total += len(unpack.decompress(data, 2**20))
+                        except zlib.error:
+                            return  # damaged: scipy says so
+                        data = unpack.unconsumed_tail
+                        if total > MAX_MAT_BYTES:
+                            break
+                    if total > MAX_MAT_BYTES:
+                        break
+            if total > MAX_MAT_BYTES:
+                raise BenchmarkDataError(
+                    f"{path}: its arrays expand beyond {MAX_MAT_BYTES // 2**20} MiB; not loaded"
+                )
 
 
 def _load_splits(path: str | Path) -> tuple[str, tuple[tuple[np.ndarray, ...], ...]]:

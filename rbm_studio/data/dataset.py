@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import errno
 import multiprocessing
 import os
 import threading
@@ -30,6 +31,7 @@ from ..music.encoding import DEFAULT_ENCODING, Encoding, StateMatrix
 from ..music.grid_events import events_from_matrix, events_valid, matrix_arrays, place_notes
 from ..music.midi import MAX_FILE_BYTES, MAX_STEPS, MidiImportError, read_midi, read_midi_bytes
 from ..music.song import Song
+from ..platform.files import NotRegularFileError, open_regular, walk_files
 from . import import_cache
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
@@ -119,17 +121,31 @@ class DatasetReport:
 
 
 def collect_midi_files(paths_: Path | str | Sequence[Path | str]) -> tuple[list[Path], list[Path]]:
-    """Expand folders (recursively; `.mid`/`.midi` in any case; hidden files and folders skipped)
-    and keep explicitly named files whatever their suffix. Returns `(files, missing)`, files
-    de-duplicated in a stable order: each argument's files sorted by path."""
+    """`(files, missing)` of `find_midi_files` (entries that cannot be read are left out)."""
+    files, missing, _problems = find_midi_files(paths_)
+    return files, missing
+
+
+def find_midi_files(
+    paths_: Path | str | Sequence[Path | str],
+) -> tuple[list[Path], list[Path], list[FileResult]]:
+    """Expand folders (`.mid`/`.midi` in any case; hidden files and folders skipped) with an
+    iterative walk that does not follow folder symlinks, and keep explicitly named files
+    whatever their suffix. Returns `(files, missing, problems)`: files de-duplicated in a stable
+    order (each argument's files sorted by path), and a skipped result with a reason for each
+    entry that cannot be read (a symlink loop, a folder we may not open, a FIFO)."""
     if isinstance(paths_, (str, os.PathLike)):
         paths_ = [paths_]
     files: list[Path] = []
     missing: list[Path] = []
+    problems: list[FileResult] = []
     seen: set[Path] = set()
 
     def add(p: Path) -> None:
-        key = p.resolve()
+        try:
+            key = Path(os.path.realpath(p))
+        except (OSError, RuntimeError, ValueError):
+            key = Path(os.path.abspath(p))
         if key not in seen:
             seen.add(key)
             files.append(p)
@@ -137,21 +153,15 @@ def collect_midi_files(paths_: Path | str | Sequence[Path | str]) -> tuple[list[
     for raw in paths_:
         path = Path(raw)
         if path.is_dir():
-            found = []
-            for root, dirs, names in os.walk(path):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                found.extend(
-                    Path(root, n)
-                    for n in names
-                    if not n.startswith(".") and Path(n).suffix.lower() in MIDI_SUFFIXES
-                )
+            found, trouble = walk_files(path, lambda n: Path(n).suffix.lower() in MIDI_SUFFIXES)
+            problems.extend(FileResult(t.path, ok=False, reason=t.reason) for t in trouble)
             for p in sorted(found, key=lambda p: str(p).lower()):
                 add(p)
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             add(path)
         else:
             missing.append(path)
-    return files, missing
+    return files, missing, problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +194,7 @@ def _result_from_cache(
         if meta["encoding"] != enc.to_dict():
             return None
         steps = int(meta["steps"])
-        if steps < 1 or not events_valid(events, steps, enc):
+        if not 1 <= steps <= MAX_STEPS or not events_valid(events, steps, enc):
             return None
         num, den = (int(x) for x in meta["time_signature"])
         data, velocities = matrix_arrays(events, steps, enc)
@@ -225,7 +235,7 @@ def _result_from_cache(
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, or `MidiImportError` with a reason a musician understands."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > MAX_FILE_BYTES:
                 raise MidiImportError(
@@ -239,7 +249,11 @@ def _read_bytes(path: Path) -> bytes:
         raise MidiImportError("not a file") from None
     except PermissionError:
         raise MidiImportError("permission denied") from None
+    except NotRegularFileError:
+        raise MidiImportError("not a regular file") from None  # a FIFO would block forever
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise MidiImportError("symbolic link loop") from None
         raise MidiImportError(f"cannot read file: {exc.strerror or exc}") from None
 
 
@@ -355,8 +369,8 @@ def import_folder(
     """
     started = time.monotonic()
     inputs = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
-    files, missing = collect_midi_files(inputs)
-    total = len(files) + len(missing)
+    files, missing, problems = find_midi_files(inputs)
+    total = len(files) + len(missing) + len(problems)
     report = DatasetReport(encoding=encoding, keep_drums=keep_drums)
     results: dict[Path, FileResult] = {}
     done = 0
@@ -373,6 +387,9 @@ def import_folder(
 
     for path in missing:
         finished(FileResult(path, ok=False, reason="file not found", keep_drums=keep_drums))
+    for problem in problems:
+        problem.keep_drums = keep_drums
+        finished(problem)
 
     manifest_key = import_cache.manifest_key(inputs, encoding, keep_drums) if use_cache else ""
     manifest = import_cache.load_manifest(manifest_key) if use_cache else {}
@@ -447,7 +464,7 @@ def import_folder(
             else:
                 finished(_import_file(path, encoding, keep_drums, use_cache))
 
-    order = missing + files
+    order = missing + [p.path for p in problems] + files
     report.results = [results[p] for p in order if p in results]
     report.cancelled = cancelled() and len(report.results) < len(order)
     if use_cache and not report.cancelled:

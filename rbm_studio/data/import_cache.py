@@ -17,10 +17,10 @@ Anything unreadable (truncated, tampered, wrong version) counts as a miss and is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +29,14 @@ import numpy as np
 
 from .. import __version__
 from ..music.encoding import Encoding
-from ..platform import paths
+from ..platform import files, paths
 
 CACHE_FORMAT_VERSION = 1
 
 StatSignature = tuple[int, int, int, int]
+# No real entry comes near this (a manifest of thousands of songs is a few MB); a bigger one is
+# damage or tampering and is not read.
+MAX_ENTRY_BYTES = 256 * 2**20
 
 
 _root_memo: tuple[str | None, Path] | None = None
@@ -83,34 +86,37 @@ def stat_signature(st: os.stat_result) -> StatSignature:
 
 
 def _write_npz(target: Path, events: np.ndarray, meta: dict) -> None:
-    """Atomic write (a private temp name, then `os.replace`); a cache that cannot be written is
-    simply not used."""
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    events=np.ascontiguousarray(events, dtype=np.int32),
-                    meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                )
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError:
-        pass
+    """Atomic write (`files.atomic_write`); a cache that cannot be written is simply not used."""
+
+    def write(fh) -> None:
+        np.savez(
+            fh,
+            events=np.ascontiguousarray(events, dtype=np.int32),
+            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        )
+
+    with contextlib.suppress(OSError):
+        files.atomic_write(target, write)
 
 
 def _read_npz(source: Path) -> tuple[np.ndarray, dict] | None:
+    """Events and facts of one entry; None for anything unusable (absent, not a regular file,
+    larger than any real entry, truncated, tampered)."""
     try:
-        with np.load(source, allow_pickle=False) as npz:
-            events = np.asarray(npz["events"], dtype=np.int32)
-            meta = json.loads(npz["meta"].tobytes().decode())
+        with files.open_regular(source) as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_ENTRY_BYTES:
+                return None
+            with np.load(fh, allow_pickle=False) as npz:
+                if any(
+                    npz.zip.getinfo(f"{k}.npy").file_size > MAX_ENTRY_BYTES
+                    for k in ("events", "meta")
+                ):
+                    return None
+                events = np.asarray(npz["events"], dtype=np.int32)
+                meta = json.loads(npz["meta"].tobytes().decode())
     except FileNotFoundError:
         return None
-    except Exception:  # truncated zip, bad JSON, missing arrays, ...
+    except Exception:  # truncated zip, bad JSON, missing arrays, a FIFO, ...
         return None
     if not isinstance(meta, dict) or events.ndim != 2 or events.shape[1] != 4:
         return None

@@ -3,6 +3,7 @@ all speak the same names and a saved model records exactly how it was trained.""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..platform.devices import DEVICE_NAMES
@@ -64,6 +65,12 @@ class TrainingConfig:
     def validate(self) -> list[str]:
         """Human-readable problems, one per bad value (empty when the config is usable)."""
         problems: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{f.name.replace('_', ' ').capitalize()} must be a finite number.")
+        if problems:
+            return problems
         if not 1 <= self.hidden <= 100_000:
             problems.append("Hidden units must be between 1 and 100000.")
         if not 0.0 < self.learning_rate <= 10.0:

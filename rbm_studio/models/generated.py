@@ -56,6 +56,11 @@ def constrained(model: Model, pitch_classes, lowest, highest) -> Model:
     return replace(model, params={**model.params, "vbias": vbias})
 
 
+# Songs × steps of one request: each step costs the sampler its visible units in float32 several
+# times over, so this keeps a request of the widest model within a few GB.
+MAX_REQUEST_STEPS = 2_000_000
+
+
 def check_request(songs: int, steps: int, gibbs_steps: int, temperature: float) -> None:
     """Refuse counts that are out of range before any sampling work starts."""
     if not 1 <= songs <= 1000:
@@ -64,8 +69,13 @@ def check_request(songs: int, steps: int, gibbs_steps: int, temperature: float) 
         raise ValueError(f"steps must be between 1 and {MAX_STEPS}")
     if not 1 <= gibbs_steps <= 10_000:
         raise ValueError("gibbs_steps must be between 1 and 10000")
-    if not 0.0 < temperature <= 100.0:
+    if not 0.0 < temperature <= 100.0:  # also refuses NaN
         raise ValueError("temperature must be greater than 0 and at most 100")
+    if songs * steps > MAX_REQUEST_STEPS:
+        raise ValueError(
+            f"{songs} songs × {steps} steps is {songs * steps:,} steps; one request makes at "
+            f"most {MAX_REQUEST_STEPS:,} (fewer songs or shorter ones)"
+        )
 
 
 def primer_rows(model: Model, primer: StateMatrix) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..music.encoding import Encoding, StateMatrix
 from ..music.windows import model_encoding
+from . import limits
 from .base import ModelKind, TrainingProgress
 from .config import TrainingConfig
 from .document import Model
@@ -55,6 +56,11 @@ class TrainerControls:
         self.config = config
         self.data_encoding = encoding
         self.encoding = model_encoding(encoding, config.frame_level)
+        problem = limits.check_training(
+            config, self.KIND.window(config) * encoding.width, sum(m.steps for m in matrices)
+        )
+        if problem:
+            raise ValueError(problem)
 
     def _split(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(held-out, training) indices of `n` items: a seeded share `holdout_fraction` held out
@@ -181,7 +187,14 @@ class TrainerControls:
         self._wake.wait(interval)
 
     def _publish(self, params: dict[str, np.ndarray], records: Sequence[dict] = ()) -> None:
-        """Make new numpy parameters (and finished epochs' records) visible to other threads."""
+        """Make new numpy parameters (and finished epochs' records) visible to other threads.
+        Non-finite parameters mean training diverged (too high a learning rate): they are not
+        published, so the last finite snapshot is what `snapshot()`/`result()` keep, and the
+        run stops with `stop_reason` "diverged"."""
+        if not all(np.isfinite(v).all() for v in params.values()):
+            self.stop_reason = "diverged"
+            self.cancel()
+            return
         with self._lock:
             self._host_params = params
             self.history.extend(records)

@@ -18,13 +18,12 @@ Writing uses mido: type 1, 480 ticks per beat.
 from __future__ import annotations
 
 import io
-import os
 import stat
-import tempfile
 from pathlib import Path
 
 import mido
 
+from ..platform import files
 from .midi_reader import (
     DRUM_CHANNEL,
     MAX_FILE_BYTES,
@@ -237,25 +236,11 @@ def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes
     return buffer.getvalue()
 
 
-def write_midi(song: Song, path: str | Path, *, program: int = 0, text: str = "") -> None:
-    """Write `song` as a standard MIDI file; the file appears complete or not at all."""
-    data = song_to_midi_bytes(song, program=program, text=text)
-    path = Path(path)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)  # overwriting keeps the file's permissions
-    except OSError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_midi(song: Song, path: str | Path, *, program: int = 0) -> Path:
+    """Write `song` as a standard MIDI file; the file appears complete or not at all
+    (`files.atomic_write`: never over a device or FIFO, keeps the file's mode). Returns the
+    file written."""
+    return files.atomic_write_bytes(path, song_to_midi_bytes(song, program=program))
 
 
 def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:

@@ -7,13 +7,14 @@ window only shows what happened. Dialogs (which file to open or save as) stay wi
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from ..models.document import Model
-from .training_worker import autosave_path
+from .training_worker import autosave_path, orphaned_autosaves
 from .workers import Job, run_function
 
 
@@ -120,14 +121,34 @@ class ModelDocument(QObject):
         self.saved.emit(model, path)
 
     # -- autosave of interrupted training ---------------------------------------------------
+    def _restorable(self) -> Path | None:
+        """This window's autosave, else the newest one a run that is gone left behind."""
+        if self._autosave is not None:
+            return self._autosave if self._autosave.is_file() else None
+        own = autosave_path()
+        if own.is_file():
+            return own
+        found = orphaned_autosaves()
+        return found[0] if found else None
+
     def has_autosave(self) -> bool:
-        return self.autosave.is_file()
+        return self._restorable() is not None
 
     def restore_autosave(self) -> Job | None:
-        """Open the autosaved model as an unsaved, modified one (None when there is none)."""
-        if not self.has_autosave():
+        """Open the autosaved model as an unsaved, modified one (None when there is none). A
+        previous run's autosave becomes this run's (so saving for real removes it)."""
+        found = self._restorable()
+        if found is None:
             return None
-        return self.open(self.autosave, modified=True)
+        target = self.autosave
+        if found != target:
+            try:
+                os.replace(found, target)
+            except OSError:
+                target = found
+        return self.open(target, modified=True)
 
     def discard_autosave(self) -> None:
-        self.autosave.unlink(missing_ok=True)
+        found = self._restorable()
+        if found is not None:
+            found.unlink(missing_ok=True)

@@ -28,6 +28,9 @@ from ..platform.paths import data_dir
 from .workers import describe_error
 
 AUTOSAVE_NAME = "autosave.rbm"
+# Tiny data sets finish an epoch in milliseconds: saving every N epochs would then cost a large
+# share of the run, so autosaves are also at least this many seconds apart.
+AUTOSAVE_MIN_INTERVAL = 30.0
 VISUALS_INTERVAL = 1.0  # seconds between heatmap/histogram updates
 EMIT_INTERVAL = 0.25  # seconds between progress batches sent to the GUI (phase changes go at once)
 
@@ -68,7 +71,39 @@ def used_pitch_band(
 
 
 def autosave_path() -> Path:
-    return data_dir() / AUTOSAVE_NAME
+    """This process's autosave: one file per running app, so two windows (or two instances)
+    training at once never overwrite each other's run."""
+    return data_dir() / f"autosave-{os.getpid()}.rbm"
+
+
+def orphaned_autosaves() -> list[Path]:
+    """Autosaves of app runs that are no longer running (what a new launch may restore), the
+    newest first; the pre-1.x shared `autosave.rbm` counts as one."""
+    folder = data_dir()
+    found = []
+    for path in folder.glob("autosave*.rbm"):
+        stem = path.stem.removeprefix("autosave").removeprefix("-")
+        if stem and (not stem.isdigit() or _running(int(stem))):
+            continue
+        try:
+            found.append((path.stat().st_mtime, path))
+        except OSError:
+            continue
+    return [p for _t, p in sorted(found, reverse=True)]
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform.startswith("win"):
+        return False  # no harmless probe; the window offers it and the user decides
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 @dataclass
@@ -117,6 +152,8 @@ class TrainingWorker(QObject):
         self._lock = threading.Lock()
         self._paused = False
         self.autosaves = 0
+        self._autosave_warned = False
+        self._last_autosave = -AUTOSAVE_MIN_INTERVAL
         self._pending: list = []
         self.band: slice | None = None
 
@@ -148,7 +185,18 @@ class TrainingWorker(QObject):
             model.dataset = dict(self.dataset_summary)
         save_model(model, self.autosave_to)
         self.autosaves += 1
+        self._last_autosave = time.monotonic()
         return str(self.autosave_to)
+
+    def _autosave_during(self, update: TrainingUpdate) -> None:
+        """An autosave while training: a failure (a full disk, a read-only folder) is reported
+        once and training goes on; the model stays in memory for Save As."""
+        try:
+            update.autosaved = self._autosave(self.trainer.snapshot())
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal to training
+            if not self._autosave_warned:
+                update.autosave_error = describe_error(exc)
+                self._autosave_warned = True
 
     def _visuals(self, update: TrainingUpdate) -> None:
         model = self.trainer.snapshot()
@@ -223,8 +271,9 @@ class TrainingWorker(QObject):
                 self.autosave_every
                 and progress.epoch - last_saved_epoch >= self.autosave_every
                 and progress.epoch < progress.epochs
+                and now - self._last_autosave >= AUTOSAVE_MIN_INTERVAL
             ):
-                update.autosaved = self._autosave(trainer.snapshot())
+                self._autosave_during(update)
                 last_saved_epoch = progress.epoch
             self.progress.emit(update)
             last_emit, last_phase = now, progress.phase
