@@ -57,6 +57,10 @@ def assert_form_shows(window: MainWindow, name: str) -> None:
     expected = registry.default_config(name)
     assert form.kind_name() == name
     assert form.config() == expected
+    assert form.preset_name() == registry.presets(name)[0].name  # the defaults are a preset
+    if not form.advanced_button.isChecked():
+        form.advanced_button.click()  # every knob lives under "Advanced settings"
+    assert form.advanced.isVisible()
     for setting in COMMON_SETTINGS:
         field = window.findChild(QWidget, f"field_{setting.name}")
         assert (field is not None and field.isVisible()) == setting.form, setting.name
@@ -215,4 +219,5 @@ def test_saved_settings_of_a_kind_this_version_lacks_open_on_the_default_kind(qt
     settings.sync()
     again = make_window(qtbot, tmp_path)
     assert again.training.config() == registry.default_config("rnn-rbm", hidden=77)
+    again.training.form.advanced_button.click()
     assert again.training.form.widgets["recurrent_hidden"].isVisible()

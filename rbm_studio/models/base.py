@@ -53,26 +53,44 @@ class Setting:
 
 # Knobs every kind reads (kinds may change their defaults, not their meaning).
 COMMON_SETTINGS: tuple[Setting, ...] = (
-    Setting("hidden", "Hidden units", "How many hidden units (feature detectors).", maximum=1e6),
+    Setting(
+        "hidden",
+        "Hidden units",
+        "How many patterns the model can learn: more catches more detail but trains slower.",
+        maximum=1e6,
+    ),
     Setting(
         "learning_rate",
         "Learning rate",
-        "Step size of each weight update.",
+        "How big each learning step is: too big and it learns noise, too small and it learns "
+        "slowly.",
         type="float",
         maximum=100.0,
         decimals=5,
         step=0.001,
         flag="lr",
     ),
-    Setting("batch_size", "Batch size", "Examples per weight update.", maximum=1e6, flag="batch"),
-    Setting("epochs", "Epochs", "Passes over all training data.", maximum=1e7),
     Setting(
-        "cd_k", "CD steps (k)", "Gibbs steps per update (contrastive divergence k).", maximum=1e5
+        "batch_size",
+        "Batch size",
+        "How many pieces of the songs it looks at before each learning step.",
+        maximum=1e6,
+        flag="batch",
+    ),
+    Setting(
+        "epochs", "Epochs", "How many times it goes through all the songs (at most).", maximum=1e7
+    ),
+    Setting(
+        "cd_k",
+        "CD steps (k)",
+        "How long the model daydreams before comparing its dream with the songs at each "
+        "step (contrastive divergence k): more is slower and sometimes better.",
+        maximum=1e5,
     ),
     Setting(
         "weight_decay",
         "Weight decay",
-        "L2 penalty on the weights.",
+        "Keeps the model's connections small, so it generalises rather than memorises.",
         type="float",
         maximum=10.0,
         decimals=6,
@@ -107,6 +125,18 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         choices=DEVICE_CHOICES,
     ),
 )
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A starting point in musical terms ("Quick sketch — seconds"): the settings it sets on top
+    of the kind's defaults. A kind lists its presets in `presets` (optional; the first one is what
+    the kind's defaults give)."""
+
+    name: str
+    label: str
+    description: str
+    values: Mapping[str, Any] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------

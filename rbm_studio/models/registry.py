@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import COMMON_SETTINGS, ModelKind, Setting
+from .base import COMMON_SETTINGS, ModelKind, Preset, Setting
 from .config import TrainingConfig
 from .rbm import KIND as RBM
 from .rnn_rbm import KIND as RNN_RBM
@@ -64,3 +64,34 @@ def all_settings() -> list[Setting]:
         for s in k.settings:
             seen.setdefault(s.name, s)
     return list(seen.values())
+
+
+def presets(name: str) -> tuple[Preset, ...]:
+    """The kind's presets (a kind without any gets one: its defaults)."""
+    k = kind(name)
+    own = tuple(getattr(k, "presets", ()) or ())
+    return own or (Preset("defaults", "Defaults", f"The {k.label} defaults."),)
+
+
+def preset_config(name: str, preset: str) -> TrainingConfig:
+    """The kind's defaults with `preset`'s values on top."""
+    for p in presets(name):
+        if p.name == preset:
+            return default_config(name, **dict(p.values))
+    raise ValueError(f"{kind(name).label} has no preset {preset!r}")
+
+
+def matching_preset(config: TrainingConfig) -> str | None:
+    """The name of the preset `config` is (every knob as the preset sets it), else None."""
+    if config.model not in KINDS:
+        return None
+    for p in presets(config.model):
+        reference = preset_config(config.model, p.name)
+        if all(config.value(s.name) == reference.value(s.name) for s in _compared(config.model)):
+            return p.name
+    return None
+
+
+def _compared(name: str) -> list[Setting]:
+    own = list(getattr(kind(name), "settings", ()))
+    return [*COMMON_SETTINGS, *own]

@@ -117,7 +117,7 @@ class ErrorPlot(pg.PlotWidget):
             "Lower is better."
         )
         plot = self.getPlotItem()
-        style_plot(self, plot, "Reconstruction error", "error", "epoch")
+        style_plot(self, plot, "Learning the songs", "error", "epoch")
         accent = self.palette().color(QPalette.ColorRole.Highlight)
         self.chunk_curve = plot.plot(
             [], [], pen=pg.mkPen(accent.lighter(130), width=1), name="per chunk"
@@ -175,8 +175,8 @@ class GapPlot(pg.PlotWidget):
     vertical line at the best epoch so far — the epoch that training with patience keeps.
     """
 
-    TITLE = "Held-out free-energy gap"
-    TITLE_WITH_SCORE = "Held-out songs"
+    TITLE = "Unseen songs: gap"
+    TITLE_WITH_SCORE = "Unseen songs: score"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -332,7 +332,7 @@ class WeightHeatmap(pg.GraphicsLayoutWidget):
         background, foreground = theme_colours(self)
         self.setBackground(background)
         self.plot = self.addPlot()
-        self.plot.setTitle("Hidden-unit receptive fields", color=foreground.name(), size="9pt")
+        self.plot.setTitle("What units listen for", color=foreground.name(), size="9pt")
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.plot.setMouseEnabled(x=False, y=False)
@@ -386,7 +386,7 @@ class ActivationHistogram(pg.PlotWidget):
             "or 1 learn nothing useful."
         )
         plot = self.getPlotItem()
-        style_plot(self, plot, "Hidden-unit activation", "units", "mean activation")
+        style_plot(self, plot, "How often units fire", "units", "mean activation")
         colour = QColor.fromHsvF(0.36, 0.6, 0.75)
         self.curve = plot.plot(
             [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=colour, pen=pg.mkPen(colour)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +43,7 @@ from .workers import Job
 
 ERROR_COLOUR = "#d93025"  # readable on light and dark backgrounds
 PLOT_INTERVAL_MS = 500  # curves redraw at most twice a second while training
+ADVANCED_MIN_HEIGHT = 220  # opened Advanced settings scroll below this height
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -107,19 +109,26 @@ def held_out_verdict(
 
 
 class HyperparameterForm(QWidget):
-    """The model-kind choice and its hyperparameters, with one inline message per bad value.
+    """The model-kind choice, a preset and how long to train, in musical terms; every
+    hyperparameter below them in a collapsed "Advanced" section, one inline message per bad value.
 
     Built from the registry: the settings every kind reads (`COMMON_SETTINGS`), then the selected
     kind's own `settings` that ask for a place on the form. Choosing another kind applies that
-    kind's defaults and swaps its fields. Fields deliberately accept out-of-range numbers so
-    `registry.check_config` — the one place that knows the rules — can explain what is wrong
-    instead of the spin box silently clamping.
+    kind's first preset (its defaults) and swaps its fields. The preset and "train for" choices
+    are views on the same values as the Advanced fields: changing either updates the other, and
+    the preset reads "Custom" once a value differs from every preset. Fields deliberately accept
+    out-of-range numbers so `registry.check_config` — the one place that knows the rules — can
+    explain what is wrong instead of the spin box silently clamping.
     """
 
     changed = Signal()
     kindChanged = Signal(str)  # the selected kind's name (its fields are shown by now)
+    layoutChanged = Signal()  # Advanced opened or closed
 
     COLUMNS = 2  # label/field pairs per row keep the whole form visible in a narrow dock
+    CUSTOM = "custom"
+    UNTIL_BETTER, FOR_TIME = "improving", "time"
+    FALLBACK_PATIENCE = 20  # epochs without progress when a kind names no patience of its own
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,31 +138,186 @@ class HyperparameterForm(QWidget):
         self.messages: dict[str, QLabel] = {}
         self.settings: dict[str, Setting] = {}  # the Setting behind each shown field
         self._kind_cells: list[QWidget] = []  # captions and fields of the kind's own settings
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(4, 4, 4, 4)
-        self.grid.setHorizontalSpacing(8)
-        self.grid.setVerticalSpacing(3)
-        self.grid.setColumnStretch(1, 1)
-        self.grid.setColumnStretch(3, 1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.setSpacing(4)
 
+        # -- the musical choices ------------------------------------------------------------
+        basic = QGridLayout()
+        basic.setHorizontalSpacing(8)
+        basic.setVerticalSpacing(3)
+        basic.setColumnStretch(1, 1)
         model_box = QComboBox()
         self.widgets["model"] = model_box
         self.refresh_kinds()
         model_box.currentIndexChanged.connect(self._on_kind_selected)
-        self._place("model", "Model", model_box, 0, 0, span=3)
+        self.preset_box = QComboBox()
+        self.preset_box.setObjectName("field_preset")
+        self.preset_box.setToolTip("A starting point: how big a model and how long to train.")
+        self.preset_box.activated.connect(self._on_preset_chosen)
+        self.train_for_box = QComboBox()
+        self.train_for_box.setObjectName("field_train_for")
+        self.train_for_box.addItem("Until it stops improving", self.UNTIL_BETTER)
+        self.train_for_box.addItem("For a set time", self.FOR_TIME)
+        self.train_for_box.setToolTip(
+            "Until it stops improving: training ends when the model no longer gets better at "
+            "songs it never trains on, and keeps its best moment. For a set time: it trains "
+            "for exactly the minutes you choose."
+        )
+        self.train_for_box.activated.connect(self._on_train_for_changed)
+        self.minutes_box = QDoubleSpinBox()
+        self.minutes_box.setObjectName("field_train_minutes")
+        self.minutes_box.setRange(0.0, 100_000.0)
+        self.minutes_box.setDecimals(1)
+        self.minutes_box.setSingleStep(0.5)
+        self.minutes_box.setSuffix(" min")
+        self.minutes_box.setSpecialValueText("no limit")
+        self.minutes_box.setToolTip("The most time training may take (no limit: until done).")
+        self.minutes_box.valueChanged.connect(self._on_train_for_changed)
+        self.minutes_caption = QLabel("at most")
+        train_for = QHBoxLayout()
+        train_for.setContentsMargins(0, 0, 0, 0)
+        train_for.addWidget(self.train_for_box, 3)
+        train_for.addWidget(self.minutes_caption)
+        train_for.addWidget(self.minutes_box, 2)
+        self.preset_hint = QLabel()
+        self.preset_hint.setObjectName("preset_hint")
+        self.preset_hint.setWordWrap(True)
+        self.preset_hint.setMinimumWidth(10)
+        self.preset_hint.setStyleSheet("color: palette(placeholder-text);")
+        for row, (label, widget) in enumerate(
+            (("Model", model_box), ("Preset", self.preset_box), ("Train", None))
+        ):
+            caption = QLabel(label + ":")
+            basic.addWidget(caption, row, 0)
+            if widget is None:
+                caption.setBuddy(self.train_for_box)
+                basic.addLayout(train_for, row, 1)
+            else:
+                caption.setBuddy(widget)
+                widget.setAccessibleName(label)
+                widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+                basic.addWidget(widget, row, 1)
+        model_box.setObjectName("field_model")
+        self.train_for_box.setAccessibleName("Train")
+        self.minutes_box.setAccessibleName("Time limit")
+        basic.addWidget(self.preset_hint, 3, 0, 1, 2)
+        outer.addLayout(basic)
+
+        # -- Advanced: every knob -----------------------------------------------------------
+        self.advanced_button = QToolButton()
+        self.advanced_button.setObjectName("advancedToggle")
+        self.advanced_button.setText("Advanced settings")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.setToolTip("Show or hide every training setting")
+        self.advanced_button.toggled.connect(self.set_advanced_visible)
+        outer.addWidget(self.advanced_button)
+        self.advanced = QWidget()
+        self.advanced.setObjectName("advancedSection")
+        self.grid = QGridLayout(self.advanced)
+        self.grid.setContentsMargins(12, 0, 0, 0)
+        self.grid.setHorizontalSpacing(8)
+        self.grid.setVerticalSpacing(3)
+        self.grid.setColumnStretch(1, 1)
+        self.grid.setColumnStretch(3, 1)
+        outer.addWidget(self.advanced)
+        self.advanced.hide()
 
         common = [s for s in COMMON_SETTINGS if s.form]
         for index, setting in enumerate(common):
             row, col = divmod(index, self.COLUMNS)
-            self._add_setting(setting, 1 + row, col)
-        self._kind_row = 1 + -(-len(common) // self.COLUMNS)  # the kind's own fields start here
+            self._add_setting(setting, row, col)
+        self._kind_row = -(-len(common) // self.COLUMNS)  # the kind's own fields start here
 
         self.general_message = QLabel()
         self.general_message.setObjectName("message_general")
         self.general_message.setStyleSheet(f"color: {ERROR_COLOUR};")
         self.general_message.setWordWrap(True)
         self.general_message.hide()
+        outer.addWidget(self.general_message)
+        self.changed.connect(self._sync_musical_choices)
         self.set_config(registry.default_config())
+
+    @Slot(bool)
+    def set_advanced_visible(self, visible: bool) -> None:
+        self.advanced.setVisible(visible)
+        self.advanced_button.setArrowType(
+            Qt.ArrowType.DownArrow if visible else Qt.ArrowType.RightArrow
+        )
+        if self.advanced_button.isChecked() != visible:
+            self.advanced_button.setChecked(visible)
+        self.layoutChanged.emit()
+
+    # -- presets and "train for" ------------------------------------------------------------
+    def _fill_presets(self, name: str) -> None:
+        box = self.preset_box
+        box.blockSignals(True)
+        box.clear()
+        for preset in registry.presets(name):
+            box.addItem(preset.label, preset.name)
+            box.setItemData(box.count() - 1, preset.description, Qt.ItemDataRole.ToolTipRole)
+        box.addItem("Custom", self.CUSTOM)
+        box.setItemData(
+            box.count() - 1,
+            "Your own settings (see Advanced settings).",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+        box.blockSignals(False)
+
+    def preset_name(self) -> str:
+        return str(self.preset_box.currentData())
+
+    def set_preset(self, name: str) -> None:
+        """Apply the selected kind's preset `name` (what choosing it in the list does)."""
+        self.set_config(registry.preset_config(self.kind_name(), name))
+
+    @Slot(int)
+    def _on_preset_chosen(self, index: int) -> None:
+        name = self.preset_box.itemData(index)
+        if name != self.CUSTOM:
+            self.set_preset(str(name))
+
+    @Slot()
+    def _on_train_for_changed(self, *_args) -> None:
+        """Write the "train for" choice into the patience and time-limit fields."""
+        config = self.config()
+        minutes = self.minutes_box.value() or None
+        if self.train_for_box.currentData() == self.UNTIL_BETTER:
+            default = registry.kind(config.model).defaults.get("patience")
+            patience = config.patience or default or self.FALLBACK_PATIENCE
+        else:
+            patience = None
+            minutes = minutes or 1.0
+        for name, value in (("patience", patience), ("minutes", minutes)):
+            widget = self.widgets[name]
+            widget.blockSignals(True)
+            set_field_value(widget, self.settings[name], value)
+            widget.blockSignals(False)
+        self.changed.emit()
+
+    @Slot()
+    def _sync_musical_choices(self) -> None:
+        """Show the preset and "train for" the current values amount to."""
+        config = self.config()
+        preset = registry.matching_preset(config) or self.CUSTOM
+        self.preset_box.setCurrentIndex(max(self.preset_box.findData(preset), 0))
+        description = self.preset_box.currentData(Qt.ItemDataRole.ToolTipRole) or ""
+        self.preset_hint.setText(str(description))
+        improving = config.patience is not None
+        for widget, value in (
+            (self.train_for_box, 0 if improving else 1),
+            (self.minutes_box, config.minutes or 0.0),
+        ):
+            widget.blockSignals(True)
+            if isinstance(widget, QComboBox):
+                widget.setCurrentIndex(value)
+            else:
+                widget.setValue(value)
+            widget.blockSignals(False)
+        self.minutes_caption.setText("at most" if improving else "for")
 
     # -- building ---------------------------------------------------------------------------
     def refresh_kinds(self) -> None:
@@ -217,6 +381,7 @@ class HyperparameterForm(QWidget):
         """Replace the previous kind's own fields by `name`'s (settings with `form=True`)."""
         if name == self._kind:
             return
+        self._fill_presets(name)
         for cell in self._kind_cells:
             self.grid.removeWidget(cell)
             cell.hide()
@@ -230,9 +395,6 @@ class HyperparameterForm(QWidget):
         for index, setting in enumerate(own):
             row, col = divmod(index, self.COLUMNS)
             self._kind_cells += self._add_setting(setting, self._kind_row + row, col)
-        self.grid.removeWidget(self.general_message)
-        last = self._kind_row + -(-len(own) // self.COLUMNS)
-        self.grid.addWidget(self.general_message, last, 0, 1, 2 * self.COLUMNS)
         self._kind = name
 
     # -- values -----------------------------------------------------------------------------
@@ -266,7 +428,7 @@ class HyperparameterForm(QWidget):
     def _on_kind_selected(self, index: int) -> None:
         name = self.widgets["model"].itemData(index)
         if name in registry.KINDS:
-            self.set_config(registry.default_config(name))
+            self.set_config(registry.preset_config(name, registry.presets(name)[0].name))
 
     def config(self) -> TrainingConfig:
         values = {
@@ -302,7 +464,10 @@ class HyperparameterForm(QWidget):
             if name is None:
                 general.append(problem)
                 continue
-            message = self.messages[name]
+            message = self.messages.get(name)
+            if message is None:  # the model choice: below the form
+                general.append(problem)
+                continue
             message.setText("\n".join(filter(None, (message.text(), problem))))
             message.show()
         self.general_message.setText("\n".join(general))
@@ -383,6 +548,7 @@ class TrainingPanel(QWidget):
     statusMessage = Signal(str)
     trainingStateChanged = Signal(str)  # "idle", "compiling", "training", "paused"
     progressReceived = Signal(object)  # TrainingProgress, in order
+    sampleRequested = Signal()  # "Hear a sample": the window generates from `model_now()`
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -423,8 +589,15 @@ class TrainingPanel(QWidget):
         self.train_button.clicked.connect(self.trainRequested)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
+        self.sample_button = QPushButton("Hear a sample")
+        self.sample_button.setObjectName("hearSample")
+        self.sample_button.setToolTip(
+            "Generate and play a short phrase from the model as it is now; training goes on "
+            "(Ctrl+H)"
+        )
+        self.sample_button.clicked.connect(self.sampleRequested)
         buttons = QHBoxLayout()
-        for b in (self.train_button, self.pause_button, self.stop_button):
+        for b in (self.train_button, self.pause_button, self.stop_button, self.sample_button):
             buttons.addWidget(b)
 
         self.phase_label = QLabel("Ready to train.")
@@ -466,7 +639,7 @@ class TrainingPanel(QWidget):
             plot.setMinimumHeight(110)
         self.heatmap.setMinimumHeight(150)
 
-        form_box = QGroupBox("Hyperparameters")
+        form_box = QGroupBox("What to train")
         form_layout = QVBoxLayout(form_box)
         form_layout.setContentsMargins(2, 2, 2, 2)
         self.form_scroll = scroll = QScrollArea()
@@ -476,6 +649,7 @@ class TrainingPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._fit_form()
         self.form.kindChanged.connect(self._fit_form)
+        self.form.layoutChanged.connect(self._fit_form)
         form_layout.addWidget(scroll)
         form_layout.addWidget(self.continue_box)
 
@@ -517,8 +691,28 @@ class TrainingPanel(QWidget):
 
     @Slot()
     def _fit_form(self) -> None:
-        """The whole form stays visible (another kind may bring more or fewer fields)."""
-        self.form_scroll.setMinimumHeight(self.form.sizeHint().height() + 4)
+        """The musical choices always show whole; opened Advanced settings scroll when the
+        window is short (another kind may bring more or fewer fields)."""
+        hint = self.form.sizeHint().height() + 4
+        if self.form.advanced.isVisible():
+            hint = min(hint, ADVANCED_MIN_HEIGHT)
+        self.form_scroll.setMinimumHeight(hint)
+        splitter = getattr(self, "splitter", None)
+        if splitter is None:
+            return
+        controls = splitter.widget(0)
+        for widget in (self.form, self.form_scroll.parentWidget(), controls):
+            if widget is not None and widget.layout() is not None:
+                widget.layout().invalidate()
+                widget.layout().activate()
+        # The controls pane grows to fit (taking the room from the plots), and gives it back
+        # when Advanced closes.
+        sizes = splitter.sizes()
+        need = splitter.widget(0).minimumSizeHint().height()
+        if sum(sizes) > 0 and sizes[0] != need:
+            extra = need - sizes[0]
+            top = max(sizes[1] - extra // 2, 0)
+            splitter.setSizes([need, top, max(sizes[2] - (extra - (sizes[1] - top)), 0)])
 
     @Slot()
     def _on_form_changed(self) -> None:
@@ -647,6 +841,14 @@ class TrainingPanel(QWidget):
             self._set_state("paused")
             self.phase_label.setText("Paused.")
 
+    def model_now(self) -> Model | None:
+        """The model as training has it at this moment (numpy copies; any thread), or None
+        before the first epoch. Training goes on."""
+        trainer = self.worker.trainer if self.worker is not None else None
+        if trainer is None or not self.is_training():
+            return None
+        return trainer.snapshot()
+
     @Slot()
     def stop(self) -> None:
         if self.is_training() and self.job is not None:
@@ -668,6 +870,7 @@ class TrainingPanel(QWidget):
             "Continue training" if self.state == "paused" else "Pause training"
         )
         self.stop_button.setEnabled(running)
+        self.sample_button.setEnabled(self.state in ("training", "paused"))
         self.form.setEnabled(not running)
         self.continue_box.setEnabled(not running and self.last_model is not None)
 
@@ -697,14 +900,16 @@ class TrainingPanel(QWidget):
         epoch, total = int(p.epoch), int(p.epochs)  # both count the continued model's epochs
         if p.phase == "compiling":
             self.phase_label.setText("Compiling… (the first run takes a few seconds)")
+        # Pause and resume are the musician's: the panel's state follows their clicks, never a
+        # report. A "paused" report still in flight after Resume (or a "training" one after
+        # Pause) describes a moment that has passed and must not undo the click.
         elif p.phase == "paused":
-            self.phase_label.setText("Paused.")
-            if self.state != "paused":
-                self._set_state("paused")
+            if self.state == "paused":
+                self.phase_label.setText("Paused.")
         elif p.phase == "training":
             if self.state == "compiling":
                 self._set_state("training")
-            if self.state != "paused":
+            if self.state == "training":
                 self.phase_label.setText(
                     f"Training… batch {p.batch}/{p.batches_per_epoch}, error {p.recon_error:.4f}"
                 )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..base import Setting
+from ..base import Preset, Setting
 from ..config import TrainingConfig
 
 NAME = "rbm"
@@ -33,10 +33,44 @@ class RbmSpec:
         "batch_size": 100,
         "cd_k": 1,
         "epochs": 2000,
+        "patience": 200,
+        "minutes": 5.0,
     }
+    presets: tuple[Preset, ...] = (
+        Preset(
+            "songs",
+            "Whole songs — minutes",
+            "Learns a bar at a time until it stops getting better at songs it never saw (at "
+            "most 5 minutes): the settings whose songs sound most like the real thing in our "
+            "music benchmark.",
+        ),
+        Preset(
+            "sketch",
+            "Quick sketch — seconds",
+            "A smaller model for half a minute: rough ideas fast.",
+            {"hidden": 50, "epochs": 300, "patience": None, "minutes": 0.5},
+        ),
+        Preset(
+            "tutorial",
+            "The tutorial's recipe",
+            "Windows of 15 steps, 50 hidden units, 200 epochs: the original tutorial, as a "
+            "baseline to compare with.",
+            {
+                "window": 15,
+                "stride": None,
+                "hidden": 50,
+                "epochs": 200,
+                "patience": None,
+                "minutes": None,
+            },
+        ),
+    )
     settings: tuple[Setting, ...] = (
         Setting(
-            "window", "Window steps", "Grid steps the model sees at once (16 = 1 bar).", maximum=1e5
+            "window",
+            "Window steps",
+            "How much music the model sees at once, in sixteenth notes (16 = one bar of 4/4).",
+            maximum=1e5,
         ),
         Setting(
             "stride",
@@ -47,11 +81,17 @@ class RbmSpec:
             form=False,
             optional=True,
         ),
-        Setting("pcd", "Persistent CD", "Keep the negative chains between updates.", type="bool"),
+        Setting(
+            "pcd",
+            "Persistent CD",
+            "Let the model's daydreams carry on between learning steps (persistent contrastive "
+            "divergence): can learn longer patterns, less stable.",
+            type="bool",
+        ),
         Setting(
             "momentum_start",
             "Momentum (start)",
-            "Momentum of the first epochs.",
+            "How much each learning step keeps going the way the last one went, at the start.",
             type="float",
             maximum=10.0,
             decimals=3,
@@ -61,7 +101,7 @@ class RbmSpec:
         Setting(
             "momentum_end",
             "Momentum (end)",
-            "Momentum after the switch epoch.",
+            "The same after the first few passes.",
             type="float",
             maximum=10.0,
             decimals=3,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..base import Setting
+from ..base import Preset, Setting
 from ..config import TrainingConfig
 from .params import check_params
 
@@ -41,7 +41,31 @@ class RnnRbmSpec:
         "meter": True,
         "previous_step": True,
         "onset_sustain": True,
+        "patience": 20,
+        "minutes": 10.0,
     }
+    presets: tuple[Preset, ...] = (
+        Preset(
+            "songs",
+            "Whole songs — minutes",
+            "Learns whole phrases, trained until the held-out songs stop improving (at most 10 "
+            "minutes).",
+        ),
+        Preset(
+            "sketch",
+            "Quick sketch — a minute",
+            "A smaller memory and shorter pieces for one minute: rough ideas fast.",
+            {
+                "hidden": 100,
+                "recurrent_hidden": 64,
+                "sequence_length": 64,
+                "pretrain_epochs": 2,
+                "epochs": 30,
+                "patience": None,
+                "minutes": 1.0,
+            },
+        ),
+    )
     settings: tuple[Setting, ...] = (
         Setting(
             "recurrent_hidden",
