@@ -90,23 +90,10 @@ def split(songs: list, seed: int) -> tuple[list, list]:
 def key_and_range(songs: list) -> dict:
     """The training songs' best-fitting major or minor scale and their pitch range, as the
     constraint a musician would choose for songs like them."""
-    from ..models.generated import SCALES
+    from ..music.keys import best_key, key_pitch_classes
 
-    counts = np.zeros(12)
-    low, high = 127, 0
-    for m in songs:
-        used = np.flatnonzero(m.sounding.any(axis=0)) + m.encoding.low
-        if len(used):
-            low, high = min(low, int(used.min())), max(high, int(used.max()))
-        np.add.at(counts, (m.encoding.low + np.arange(m.encoding.span)) % 12, m.struck.sum(axis=0))
-    best = max(
-        (
-            tuple(sorted((t + s) % 12 for s in steps))
-            for t in range(12)
-            for steps in SCALES.values()
-        ),
-        key=lambda pcs: counts[list(pcs)].sum(),
-    )
+    key, low, high = best_key(songs) or ("C major", 0, 127)
+    best = key_pitch_classes(key)
     return {"pitch_classes": best, "lowest": low, "highest": high}
 
 

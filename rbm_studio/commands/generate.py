@@ -68,9 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
     from ..models.base import GenerateRequest
-    from ..models.generated import key_pitch_classes
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
+    from ..music.keys import key_pitch_classes
     from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
     from ..platform import files
     from ..platform.devices import DeviceError

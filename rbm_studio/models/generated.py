@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..music.encoding import StateMatrix, canonicalize
+from ..music.keys import SCALES, key_pitch_classes  # noqa: F401 (re-exported)
 from ..music.windows import model_rows, rows_to_state_data
 from .document import Model
 
@@ -16,25 +17,6 @@ MAX_STEPS = 100_000
 # a visible bias this low makes a unit's "on" probability underflow to zero: the same as clamping
 # it off in every Gibbs step, which is conditional sampling given "this pitch does not sound"
 CLAMPED_OFF = -1.0e4
-SCALES = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10, 11),  # natural minor with the raised seventh
-}
-NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
-
-
-def key_pitch_classes(key: str) -> tuple[int, ...]:
-    """The pitch classes of a key such as "C major", "F# minor" or "Bb major"."""
-    parts = key.strip().split()
-    if len(parts) != 2 or parts[1].lower() not in SCALES or not parts[0]:
-        raise ValueError(f"a key is a tonic and major or minor, e.g. 'D minor', not {key!r}")
-    name = parts[0].lower()
-    if name[0] not in NOTE_NAMES or any(c not in "#b" for c in name[1:]):
-        raise ValueError(f"unknown tonic {parts[0]!r} (A to G, with # or b)")
-    tonic = NOTE_NAMES[name[0]] + name.count("#") - name[1:].count("b")
-    return tuple(sorted((tonic + step) % 12 for step in SCALES[parts[1].lower()]))
-
-
 def constrained(model: Model, pitch_classes, lowest, highest) -> Model:
     """`model` with the visible units of pitches outside the allowed classes and range clamped
     off (the caller samples from it as usual); the model itself when nothing is constrained."""

@@ -1,0 +1,52 @@
+"""Keys and scales a musician names ("D minor"), as pitch classes — the vocabulary of the
+generation panel, `generate --key` and the music benchmark's in-key row. numpy only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .encoding import StateMatrix
+
+SCALES = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10, 11),  # natural minor with the raised seventh
+}
+NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+KEYS = tuple(f"{t} {mode}" for mode in SCALES for t in TONICS)  # "C major" … "B minor"
+PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def key_pitch_classes(key: str) -> tuple[int, ...]:
+    """The pitch classes of a key such as "C major", "F# minor" or "Bb major"."""
+    parts = key.strip().split()
+    if len(parts) != 2 or parts[1].lower() not in SCALES or not parts[0]:
+        raise ValueError(f"a key is a tonic and major or minor, e.g. 'D minor', not {key!r}")
+    name = parts[0].lower()
+    if name[0] not in NOTE_NAMES or any(c not in "#b" for c in name[1:]):
+        raise ValueError(f"unknown tonic {parts[0]!r} (A to G, with # or b)")
+    tonic = NOTE_NAMES[name[0]] + name.count("#") - name[1:].count("b")
+    return tuple(sorted((tonic + step) % 12 for step in SCALES[parts[1].lower()]))
+
+
+def pitch_name(pitch: int) -> str:
+    """MIDI pitch as a note name with octave, middle C = C4."""
+    return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def best_key(songs: Sequence[StateMatrix]) -> tuple[str, int, int] | None:
+    """The songs' best-fitting key (most struck notes inside its scale) and their lowest and
+    highest sounding pitch; None when no note sounds."""
+    counts = np.zeros(12)
+    low, high = 127, 0
+    for m in songs:
+        used = np.flatnonzero(m.sounding.any(axis=0)) + m.encoding.low
+        if len(used):
+            low, high = min(low, int(used.min())), max(high, int(used.max()))
+        np.add.at(counts, (m.encoding.low + np.arange(m.encoding.span)) % 12, m.struck.sum(axis=0))
+    if high < low:
+        return None
+    key = max(KEYS, key=lambda k: counts[list(key_pitch_classes(k))].sum())
+    return key, low, high
