@@ -11,6 +11,12 @@ long at 120 BPM) is played by:
 Reported per player: drift of the last note-on against the score (relative to the first note-on),
 and the mean / 99th-percentile / worst onset error. Target for ours: last-note drift under 5 ms.
 JACK delivers MIDI once per period (128 frames at 48 kHz = 2.7 ms), so that is the floor.
+
+The built-in synth is measured on its audio: the first five bundled chorales rendered through it
+(E.Piano 1, whose samples start at once) and their onsets found by spectral flux
+(`playback.onsets`; the detector needs onsets more than a few ms apart) against the score
+— mean / p99 / worst error — and its render speed as seconds of audio per second of wall time on
+a long song (× real time). Skip with `--no-synth`; `--synth-only` needs no JACK.
 """
 
 from __future__ import annotations
@@ -36,6 +42,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated players to measure (default: ours,ours-nort,mido,naive)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    synth = parser.add_mutually_exclusive_group()
+    synth.add_argument("--no-synth", action="store_true", help="leave out the built-in synth rows")
+    synth.add_argument(
+        "--synth-only", action="store_true", help="only the built-in synth rows (no JACK needed)"
+    )
+
+
+SYNTH_PROGRAM = 4  # E.Piano 1
+
+
+def measure_synth(seconds: float, songs: int = 5) -> dict:
+    """Onset errors of the built-in synth's renders of the first `songs` bundled chorales, and
+    its render speed on the test song at least `max(seconds, 120)` seconds long (best of three)."""
+    import numpy as np
+
+    from ..music.midi import read_midi
+    from ..playback.onsets import onset_errors, score_onsets
+    from ..playback.scheduling import build_schedule
+    from ..playback.synth import SAMPLE_RATE, render_song_audio
+    from ..resources import sample_midi_dir
+
+    errors, onsets = [], []
+    for path in sorted(sample_midi_dir().glob("*.mid"))[:songs]:
+        song = read_midi(path)
+        audio = render_song_audio(song, program=SYNTH_PROGRAM)
+        score = score_onsets(build_schedule(song))
+        onsets += score
+        errors.append(onset_errors(audio, SAMPLE_RATE, score))
+    abs_ms = np.sort(np.abs(np.concatenate(errors)) * 1000)
+    long_song = test_song(max(seconds, 120.0))
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        rendered = render_song_audio(long_song, program=SYNTH_PROGRAM)
+        best = min(best, time.perf_counter() - started)
+    return {
+        "onsets": len(onsets),
+        "mean_abs_error_ms": round(float(abs_ms.mean()), 3),
+        "p99_abs_error_ms": round(float(abs_ms[min(len(abs_ms) - 1, int(0.99 * len(abs_ms)))]), 3),
+        "max_abs_error_ms": round(float(abs_ms[-1]), 3),
+        "render_x_realtime": round(len(rendered) / SAMPLE_RATE / best, 1),
+    }
 
 
 def test_song(seconds: float):
@@ -146,34 +194,44 @@ def run(args: argparse.Namespace) -> int:
     schedule = build_schedule(song)
     score = [e.seconds for e in schedule.events if e.is_note_on]
     results: dict[str, dict] = {}
+    period_ms, realtime = float("nan"), False
+    if args.synth_only:
+        names = []
     try:
-        with JackServer() as server, JackListener(client_name="bench-listener") as listener:
-            for name in names:
-                print(f"playing {args.seconds:.0f} s with {name}…", file=sys.stderr)
-                results[name] = measure(PLAYERS[name], song, score, listener)
-            period_ms = server.period_seconds * 1000
-            realtime = server.realtime
+        if names:
+            with JackServer() as server, JackListener(client_name="bench-listener") as listener:
+                for name in names:
+                    print(f"playing {args.seconds:.0f} s with {name}…", file=sys.stderr)
+                    results[name] = measure(PLAYERS[name], song, score, listener)
+                period_ms = server.period_seconds * 1000
+                realtime = server.realtime
     except JackUnavailable as exc:
         print(f"cannot measure: {exc}", file=sys.stderr)
         return 1
+    synth = None
+    if not args.no_synth:
+        print("rendering with the built-in synth…", file=sys.stderr)
+        synth = measure_synth(args.seconds)
     ours = results.get("ours", {})
     ok = "last_note_drift_ms" in ours and abs(ours["last_note_drift_ms"]) < TARGET_MS
     summary = {
         "song_seconds": args.seconds,
-        "jack_period_ms": round(period_ms, 3),
+        "jack_period_ms": round(period_ms, 3) if results else None,
         "jack_realtime": realtime,
         "results": results,
         "target_ms": TARGET_MS,
         "ours_meets_target": ok,
+        "builtin_synth": synth,
     }
     if args.json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(
-            f"{args.seconds:.0f} s song, {len(score)} note-ons, through JACK "
-            f"(period {period_ms:.2f} ms, jackd realtime={realtime})"
-        )
+        if results:
+            print(
+                f"{args.seconds:.0f} s song, {len(score)} note-ons, through JACK "
+                f"(period {period_ms:.2f} ms, jackd realtime={realtime})"
+            )
         print(
             f"{'player':8} {'last drift':>11} {'mean |err|':>11} {'p99 |err|':>10} {'max |err|':>10}"
         )
@@ -184,6 +242,13 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"{name:9} {r['last_note_drift_ms']:>8.2f} ms {r['mean_abs_error_ms']:>8.2f} ms"
                 f" {r['p99_abs_error_ms']:>7.2f} ms {r['max_abs_error_ms']:>7.2f} ms"
+            )
+        if synth is not None:
+            print(
+                f"{'synth':9} {'(render)':>11} {synth['mean_abs_error_ms']:>8.2f} ms"
+                f" {synth['p99_abs_error_ms']:>7.2f} ms {synth['max_abs_error_ms']:>7.2f} ms"
+                f"   onsets in the built-in synth's audio ({synth['onsets']}); renders"
+                f" {synth['render_x_realtime']:.0f}× real time"
             )
         if "ours" in results:
             verdict = "meets" if ok else "MISSES"
