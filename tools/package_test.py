@@ -5,12 +5,14 @@ Runs the bundle's own executable — from a scratch working directory, with a fr
 
 1. `rbm-studio --version` and `--help` (every CLI subcommand module is importable when frozen);
 2. `rbm-studio import <bundled sample songs> --json` (frozen multiprocessing workers);
-3. `rbm-studio train --benchmark JSB_Chorales.mat` for one tiny epoch, when the reference data is
+3. `rbm-studio render <a bundled song> --out song.wav` through the built-in synth (bundled
+   SoundFont, no fluidsynth): the WAV must have the song's length and not be silent;
+4. `rbm-studio train --benchmark JSB_Chorales.mat` for one tiny epoch, when the reference data is
    present (scipy.io inside the bundle);
-4. `rbm-studio --self-test --screenshot shot.png` (window, import, JAX training, generation);
-5. plain `rbm-studio`, as a double-click starts it: the window must show and keep running.
+5. `rbm-studio --self-test --screenshot shot.png` (window, import, JAX training, generation);
+6. plain `rbm-studio`, as a double-click starts it: the window must show and keep running.
 
-Fails on a non-zero exit, a "Traceback" in any output, a missing bundled resource, a missing or
+Fails on a bundle of `MAX_BUNDLE_MB` or more, a non-zero exit, a "Traceback" in any output, a missing bundled resource, a missing or
 blank screenshot, no JAX compile cache in the user cache folder, or any file the run wrote into
 the bundle. Standard library only, so it runs with any Python.
 """
@@ -25,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
+from array import array
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +36,8 @@ DEFAULT_BUNDLE = ROOT / "dist" / "rbm-studio"
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "data" / "polyphonic" / "JSB_Chorales.mat"
 RUN_TIMEOUT_S = 900
 WINDOW_SETTLE_S = 5
+MAX_BUNDLE_MB = 450
+MIN_WAV_PEAK = 3000  # 16-bit: about -21 dBFS; the bundled piano peaks far above it
 MIN_SCREENSHOT_BYTES = 20_000  # a blank 1400×900 PNG is a few KiB; the real window is >100 KiB
 
 
@@ -110,6 +116,27 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
+def bundle_megabytes(bundle: Path) -> float:
+    """Like `du -s`: symbolic links (PyInstaller links Qt libraries) count once, as links."""
+    files = (p for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
+def check_wav(path: Path, min_seconds: float) -> None:
+    """A 16-bit WAV at least `min_seconds` long whose loudest sample reaches `MIN_WAV_PEAK`."""
+    if not path.is_file():
+        raise PackageTestError(f"render wrote no WAV at {path}")
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise PackageTestError(f"{path.name}: {8 * wav.getsampwidth()}-bit, expected 16-bit")
+        seconds = wav.getnframes() / wav.getframerate()
+        samples = array("h", wav.readframes(wav.getnframes()))
+    peak = max((abs(v) for v in samples), default=0)
+    if seconds < min_seconds or peak < MIN_WAV_PEAK:
+        raise PackageTestError(f"{path.name}: {seconds:.1f} s, peak {peak}: short or silent")
+    print(f"  WAV from the built-in synth: {seconds:.1f} s, peak {peak / 32768:.2f} of full scale")
+
+
 def check_screenshot(path: Path) -> None:
     if not path.is_file():
         raise PackageTestError(f"the self-test wrote no screenshot at {path}")
@@ -168,7 +195,13 @@ def package_test(bundle: Path, *, benchmark: Path | None, keep: Path | None) -> 
     if not exe.is_file():
         raise PackageTestError(f"{exe} not found: run `make package` first")
     print(f"testing {exe}")
+    size = bundle_megabytes(bundle)
+    if size >= MAX_BUNDLE_MB:
+        raise PackageTestError(f"the bundle is {size:.0f} MB, the limit is {MAX_BUNDLE_MB} MB")
+    print(f"  bundle size: {size:.0f} MB (limit {MAX_BUNDLE_MB} MB)")
     resources = check_resources(bundle)
+    if not (resources / "soundfonts" / "sf_GMbank.sf2").is_file():
+        raise PackageTestError("the built-in synth's SoundFont is missing from the bundle")
     before = snapshot(bundle)
 
     with tempfile.TemporaryDirectory(prefix="rbm-studio-package-test-") as scratch_name:
@@ -199,6 +232,18 @@ def package_test(bundle: Path, *, benchmark: Path | None, keep: Path | None) -> 
         count = len(loaded) if isinstance(loaded, list) else loaded
         if not count:
             raise PackageTestError(f"import loaded no songs: {output[:2000]}")
+
+        song = sorted((resources / "sample_midi").glob("*.mid"))[0]
+        output = run(
+            exe,
+            ["render", str(song), "--out", str(scratch / "song.wav")],
+            env=env,
+            cwd=scratch,
+            what=f"render {song.name} (built-in synth)",
+        )
+        if "wrote" not in output:
+            raise PackageTestError(f"render printed {output!r}")
+        check_wav(scratch / "song.wav", min_seconds=10.0)
 
         if benchmark is not None:
             run(
