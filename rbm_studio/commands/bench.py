@@ -19,6 +19,7 @@ BENCHMARK_MODULES = [
     "playback_drift",
     "gui_latency",
     "music_quality",
+    "scale",
 ]
 
 
