@@ -2,9 +2,10 @@
 
 Every mini-batch update (CD-k / PCD-k, momentum, weight decay, sparsity, learning-rate decay,
 end-of-epoch metrics) runs inside one jit-compiled `lax.scan` over a fixed number of steps (a
-*chunk*), so Python dispatches once per chunk, not once per batch. The shuffled mini-batch order is
-built on the host (seeded per epoch) and passed in as the scan's input, which keeps the compiled
-program small. The chunk length is a static shape picked from a FLOP estimate; the last partial
+*chunk*), so Python dispatches once per chunk, not once per batch. The shuffled mini-batches are
+gathered on the host (seeded per epoch; windows by index from the songs' rows or a corpus's
+memory map, one chunk ahead on a prefetch thread) and passed in as the scan's input, split over
+every device of the chosen kind (`models.sharding`). The chunk length is a static shape picked from a FLOP estimate; the last partial
 chunk is masked, so a run never recompiles for its tail. The second group of chunks is timed and,
 if a chunk misses ~0.08 s badly, the length is changed once (one recompile). The trainer then
 dispatches as many chunks back to back as fit in ~0.15 s before it reports, so a listener hears
