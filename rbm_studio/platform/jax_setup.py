@@ -17,9 +17,10 @@ from pathlib import Path
 
 from .paths import cache_dir
 
-# Compiles shorter than this are not worth a disk entry; the training step takes longer, tiny
-# helper functions (argmax, casting) do not.
-MIN_COMPILE_SECONDS = 0.25
+# Every compile is kept, tiny ones too: pressing Train compiles a dozen small helpers (seeding,
+# casting, transposing) besides the training step, and together they cost more than reading them
+# back, most of all on a busy machine.
+MIN_COMPILE_SECONDS = 0.0
 
 
 def jax_cache_dir() -> Path:
