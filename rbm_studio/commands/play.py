@@ -164,10 +164,15 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(
                     min(int(beat // bar_len) + 1, bars), f"{_clock(elapsed)} / {_clock(total)}"
                 )
-            bar.update(bars, f"{_clock(total)} / {_clock(total)}")
+            if player.status.ready:
+                bar.update(bars, f"{_clock(total)} / {_clock(total)}")
+        if not player.status.ready:
+            # The output went away mid-song (a synth quit, the JACK server stopped).
+            print(f"playback stopped: {player.status.message}", file=sys.stderr)
+            return 1
         # Let the last notes' release ring before closing sends All Sound Off.
         time.sleep(RELEASE_TAIL_S)
-        return 0 if player.status.ready else 1
+        return 0
     except KeyboardInterrupt:
         player.stop()
         print("stopped", file=sys.stderr)

@@ -38,6 +38,7 @@ from ..music.song import Song
 from . import ports as port_discovery
 from .audio import BUILTIN_API, BUILTIN_LABEL, AudioDeviceError, SynthOutput
 from .panic import SoundingNotes, release_messages, silence
+from .port_watch import OutputWatch
 from .ports import CLIENT_NAME, VIRTUAL_PORT_NAME, ApiStatus, PortError
 from .scheduling import NOTE_OFF, NOTE_ON, Schedule, build_schedule, program_messages
 
@@ -48,6 +49,7 @@ START_LEAD_S = 0.02  # the first event of a play/seek is this far in the future,
 POSITION_INTERVAL_S = 1 / 30
 AUDITION_CHANNEL = 15
 BEAT_EPS = 1e-9
+WATCH_INTERVAL_S = 0.25  # how often an open MIDI port is checked for having gone away
 REALTIME_PRIORITY = 20
 
 NO_OUTPUT_HELP = (
@@ -73,8 +75,13 @@ class _RtMidiOutput:
     clocked = False
     latency = 0.0
 
-    def __init__(self, out: rtmidi.MidiOut) -> None:
+    def __init__(self, out: rtmidi.MidiOut, watch: OutputWatch | None = None) -> None:
         self.out = out
+        self.watch = watch
+
+    def lost(self) -> str | None:
+        """Why the port or its server is gone, or None while it is there."""
+        return self.watch.lost() if self.watch is not None else None
 
     def now(self) -> float:
         return time.perf_counter()
@@ -89,6 +96,8 @@ class _RtMidiOutput:
                 self.out.delete()
         except Exception:  # noqa: BLE001 — closing a dead port must not stop the app
             pass
+        if self.watch is not None:
+            self.watch.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +182,11 @@ class MidiPlayer:
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="rbm-midi-player", daemon=True)
         self._thread.start()
+        self._watch_stop = threading.Event()
+        self._watcher = threading.Thread(
+            target=self._watch_output, name="rbm-midi-port-watch", daemon=True
+        )
+        self._watcher.start()
         _live_players.add(self)
 
     # ----------------------------------------------------------------------------- properties
@@ -243,7 +257,10 @@ class MidiPlayer:
             return self.open_synth()
         try:
             midi_out, status = self._open_output(api, port, virtual)
-            out: _RtMidiOutput | SynthOutput | None = _RtMidiOutput(midi_out)
+            watch = OutputWatch(
+                api, midi_out, None if status.virtual else status.port, self.client_name
+            )
+            out: _RtMidiOutput | SynthOutput | None = _RtMidiOutput(midi_out, watch)
         except PortError as exc:
             out, status = None, PlayerStatus(False, str(exc), api=api)
         return self._install(out, status)
@@ -499,8 +516,11 @@ class MidiPlayer:
             self._state = "stopped"
             self._idle.set()
             self._cond.notify_all()
+        self._watch_stop.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=2.0)
+        if threading.current_thread() is not self._watcher:
+            self._watcher.join(timeout=2.0)
         with self._cond:
             self._auditions.clear()
             old = self._release_output()
@@ -647,17 +667,48 @@ class MidiPlayer:
                         calls.append(self.on_finished)
                     return calls
         except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
-            self._state = "stopped"
-            self._idle.set()
-            self._status = PlayerStatus(False, f"MIDI output failed: {exc}")
-            status = self._status
-            calls += [lambda: self._emit_state("stopped"), lambda: self._emit_status(status)]
-            return calls
+            return calls + self._output_failed(f"MIDI output failed: {exc}")
         if now >= self._next_tick:
             self._next_tick = now + self.position_interval
             beat = self._beat_at(self._heard(now))
             calls.append(lambda: self._emit_position(beat))
         return calls
+
+    def _output_failed(self, message: str) -> list[Callable[[], None]]:
+        """The MIDI port broke or vanished: stop at the beat reached and say why. A port is
+        detached (nothing can silence it any more); the returned calls close it and tell the
+        listeners, outside the lock."""
+        out, was = self._out, self._state
+        if was == "playing":
+            self._position = self._beat_at(self._now())
+        self._state = "stopped"
+        self._idle.set()
+        self._sounding.clear()
+        self._auditions.clear()
+        self._status = PlayerStatus(False, message, api=self._status.api)
+        status, position = self._status, self._position
+        calls: list[Callable[[], None]] = []
+        if isinstance(out, _RtMidiOutput):
+            self._out = None
+            calls.append(out.close)
+        self._cond.notify_all()
+        if was != "stopped":
+            calls.append(lambda: self._emit_state("stopped"))
+        calls += [lambda: self._emit_position(position), lambda: self._emit_status(status)]
+        return calls
+
+    def _watch_output(self) -> None:
+        """Check the open MIDI port a few times a second: rtmidi does not say when it goes."""
+        while not self._watch_stop.wait(WATCH_INTERVAL_S):
+            with self._cond:
+                if self._closing:
+                    return
+                out = self._out
+                reason = out.lost() if isinstance(out, _RtMidiOutput) else None
+                calls = self._output_failed(f"MIDI output lost: {reason}.") if reason else []
+            for call in calls:
+                with contextlib.suppress(Exception):
+                    call()
 
     def _render_audio(self, out: SynthOutput, frames: int) -> np.ndarray:
         """The built-in synth's audio callback: render `frames`, applying each event due in the
