@@ -6,14 +6,14 @@ keys audition, scrolling pauses following."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
-from rbm_studio.music.song import Note, Song, TempoChange
+from rbm_studio.music.song import Note, Song, TempoChange, TimeSignature
 from rbm_studio.playback.gm_programs import GM_PROGRAMS
 from rbm_studio.playback.jack_server import JackListener
-from rbm_studio.ui.piano_roll import PianoRoll
+from rbm_studio.ui.piano_roll import KEYBOARD_WIDTH, RULER_HEIGHT, PianoRoll
 from rbm_studio.ui.settings import AppSettings
-from rbm_studio.ui.transport import TransportBar, output_choices
+from rbm_studio.ui.transport import TransportBar, output_choices, position_text
 
 
 def tune(beats: int = 16, bpm: float = 240.0) -> Song:
@@ -287,3 +287,88 @@ def test_a_through_port_is_never_chosen_by_default(qtbot, settings, jack_server)
                 assert transport.player.status.port == synth.port_name
         finally:
             transport.shutdown()
+
+
+def test_position_text_is_bars_beats_and_minutes_seconds():
+    song = Song(
+        [Note(60, 0, 40)],
+        tempos=[TempoChange(0.0, 120.0), TempoChange(16.0, 60.0)],
+        time_signatures=[TimeSignature(0.0, 4, 4), TimeSignature(8.0, 3, 4)],
+    )
+    assert position_text(song, 0.0, None) == "1:1 · 0:00"
+    assert position_text(song, 5.5, None) == "2:2 · 0:02"
+    assert position_text(song, 8.0, None) == "3:1 · 0:04"  # 3/4 from bar 3
+    assert position_text(song, 12.0, None) == "4:2 · 0:06"
+    assert position_text(song, 76.0, None) == "25:3 · 1:08"  # 8 s, then 60 beats at 60 BPM
+    assert position_text(song, 8.0, 240.0) == "3:1 · 0:02"  # twice the song's tempo
+    assert position_text(None, 0.0, None) == "1:1 · 0:00"
+
+
+def test_ruler_seeks_and_loops_the_transport(qtbot, settings, monkeypatch, artifacts_dir):
+    monkeypatch.setenv("RBM_STUDIO_AUDIO_BACKEND", "null")  # a real audio thread, no sound card
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    transport = TransportBar(settings, apis=["jack"])
+    qtbot.addWidget(transport)
+    roll = PianoRoll()
+    qtbot.addWidget(roll)
+    roll.resize(900, 420)
+    roll.show()
+    transport.attach_piano_roll(roll)
+    transport.show()
+    player = transport.player
+    try:
+        qtbot.waitUntil(lambda: transport.ready, timeout=20000)
+        song = tune(beats=32)  # 240 BPM: a beat is a quarter of a second
+        roll.set_song(song)
+        transport.set_song(song)
+        view = roll.view
+
+        def x_of(beat: float) -> int:
+            return round(KEYBOARD_WIDTH + beat * view.beat_px - view.horizontalScrollBar().value())
+
+        # A click on the bar numbers moves the player, the playhead and the label.
+        qtbot.mouseClick(
+            view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(6), RULER_HEIGHT - 6)
+        )
+        assert abs(player.position - 6.0) < 0.1
+        assert view.playhead is not None and abs(view.playhead - 6.0) < 0.1
+        assert transport.position_label.text() == "2:3 · 0:01"
+        transport.tempo_spin.setValue(60)  # a quarter of the song's tempo: 6 s in
+        assert transport.position_label.text() == "2:3 · 0:06"
+        transport.tempo_spin.setValue(transport.tempo_spin.minimum())  # back to "Song"
+
+        # A drag on the loop strip loops bars 3-4 and turns Loop on.
+        assert not transport.loop_button.isChecked()
+        qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(8), 3))
+        qtbot.mouseMove(view.viewport(), QPoint(x_of(12), 3))
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(16), 3))
+        assert transport.loop_button.isChecked() and player.loop
+        assert player.loop_range == (8.0, 16.0) and roll.loop_region == (8.0, 16.0)
+
+        # Playing from inside the loop wraps back to its start, never past its end.
+        player.seek(13.0)
+        qtbot.mouseClick(transport.play_button, Qt.MouseButton.LeftButton)
+        seen: list[float] = []
+        transport.bridge.positionChanged.connect(seen.append)
+        qtbot.waitUntil(lambda: any(b < 10.0 for b in seen), timeout=10000)
+        assert max(seen) < 16.0 + 0.1
+        # Seeking while playing goes on from the clicked beat.
+        qtbot.mouseClick(
+            view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(9), RULER_HEIGHT - 6)
+        )
+        assert 9.0 - 0.1 <= player.position < 16.0
+        transport.stop()
+
+        # Loop off clears the region from the roll; a click on the loop strip turns Loop off.
+        qtbot.mouseClick(transport.loop_button, Qt.MouseButton.LeftButton)
+        assert not player.loop and roll.loop_region is None
+        assert player.loop_range[0] == 0.0  # the whole song again
+        roll.set_loop_region(None)
+        qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(4), 3))
+        qtbot.mouseMove(view.viewport(), QPoint(x_of(8), 3))
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(8), 3))
+        assert transport.loop_button.isChecked() and player.loop_range == (4.0, 8.0)
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(20), 3))
+        assert not transport.loop_button.isChecked() and not player.loop
+    finally:
+        transport.shutdown()

@@ -382,6 +382,10 @@ class PianoRollView(QAbstractScrollArea):
             super().mouseReleaseEvent(event)
             return
         if drag["mode"] == "loop":
+            x = event.position().x()
+            if abs(x - drag["x"]) >= DRAG_THRESHOLD_PX:  # the region ends where it is let go
+                drag["moved"] = True
+                self._pending_loop = snap_loop(drag["anchor"], max(self.beat_at(x), 0.0))
             pending, self._pending_loop = self._pending_loop, None
             if drag["moved"] and pending is not None:
                 self.loop_region = pending

@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..music.song import Song
+from ..music.song import DEFAULT_BPM, Song
 from ..playback.audio import BUILTIN_API, BUILTIN_LABEL, backends_from_env
 from ..playback.gm_programs import GM_PROGRAMS
 from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer, PlayerStatus
 from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, is_through_port, list_outputs
 from ..playback.synth import bundled_soundfont, render_song_wav
+from .piano_roll import bar_lines
 from .settings import AppSettings
 from .workers import Job, run_function
 
@@ -92,6 +93,19 @@ def output_choices(statuses: list[ApiStatus]) -> list[OutputChoice]:
         if s.supports_virtual
     ]
     return choices
+
+
+def position_text(song: Song | None, beat: float, tempo_override: float | None) -> str:
+    """The position label's text, "bar:beat · m:ss": bars follow the song's time-signature map,
+    seconds its tempo map, scaled as playback scales them when the tempo is overridden."""
+    beat = max(beat, 0.0)
+    bars = bar_lines(song, beat + 1.0)
+    start, bar = next(((b, n) for b, n in reversed(bars) if b <= beat + 1e-9), (0.0, 1))
+    seconds = song.seconds_at(beat) if song is not None else beat * 60.0 / DEFAULT_BPM
+    if song is not None and tempo_override:
+        seconds *= song.first_bpm / tempo_override
+    minutes, secs = divmod(int(seconds + 1e-6), 60)
+    return f"{bar}:{int(beat - start + 1e-9) + 1} · {minutes}:{secs:02d}"
 
 
 class PlayerBridge(QObject):
@@ -184,8 +198,12 @@ class TransportBar(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.stop_button = self._button("■ Stop", "Stop and go back to the start")
         self.stop_button.clicked.connect(self.stop)
-        self.loop_button = self._button("⟲ Loop", "Repeat the whole song", checkable=True)
-        self.loop_button.toggled.connect(self.player.set_loop)
+        self.loop_button = self._button(
+            "⟲ Loop",
+            "Repeat the whole song, or the region dragged on the piano roll's ruler",
+            checkable=True,
+        )
+        self.loop_button.toggled.connect(self._on_loop_toggled)
         self.follow_button = self._button(
             "Follow",
             "Scroll the piano roll with the playhead (turns off when you scroll; click to resume)",
@@ -231,9 +249,13 @@ class TransportBar(QWidget):
         )
         self.export_wav_button.clicked.connect(self.choose_and_export_wav)
 
-        self.position_label = QLabel("1.1", self)
-        self.position_label.setToolTip("Playhead position: bar.beat")
-        self.position_label.setMinimumWidth(48)
+        self.position_label = QLabel(position_text(None, 0.0, None), self)
+        self.position_label.setToolTip(
+            "Playhead position: bar:beat · minutes:seconds at the playback tempo"
+        )
+        self.position_label.setMinimumWidth(
+            self.position_label.fontMetrics().horizontalAdvance("888:8 · 88:88") + 8
+        )
         self.message = QLabel(self)
         self.message.setObjectName("transportMessage")
         self.message.setWordWrap(True)
@@ -287,9 +309,13 @@ class TransportBar(QWidget):
         window.installEventFilter(self)
 
     def attach_piano_roll(self, piano_roll) -> None:
-        """Drive `piano_roll`'s playhead and audition its key clicks."""
+        """Drive `piano_roll`'s playhead, audition its key clicks, seek where its ruler is
+        clicked and loop the region dragged on it."""
         self.piano_roll = piano_roll
         piano_roll.keyClicked.connect(self.audition)
+        piano_roll.seekRequested.connect(self.seek)
+        piano_roll.loopRegionChanged.connect(self.set_loop_region)
+        piano_roll.loopRegionCleared.connect(lambda: self.loop_button.setChecked(False))
         view = piano_roll.view
         view.horizontalScrollBar().valueChanged.connect(self._on_user_scroll)
         view.zoomChanged.connect(self._on_zoom)
@@ -332,6 +358,29 @@ class TransportBar(QWidget):
     def stop(self) -> None:
         self.player.stop()
 
+    @Slot(float)
+    def seek(self, beat: float) -> None:
+        """Move the playhead to `beat` (playing goes on from there)."""
+        self.player.seek(beat)
+
+    @Slot(float, float)
+    def set_loop_region(self, start: float, end: float) -> None:
+        """Loop `start`..`end` beats: turns Loop on and shows the region on the piano roll."""
+        self.loop_button.blockSignals(True)
+        self.loop_button.setChecked(True)
+        self.loop_button.blockSignals(False)
+        self.player.set_loop(True, start, end)
+        if self.piano_roll is not None:
+            self.piano_roll.set_loop_region(start, end)
+
+    def _on_loop_toggled(self, checked: bool) -> None:
+        if checked:
+            self.player.set_loop(True)  # the whole song, until a region is dragged
+        else:
+            self.player.set_loop(False)
+            if self.piano_roll is not None:
+                self.piano_roll.set_loop_region(None)
+
     @Slot(int)
     def audition(self, pitch: int) -> None:
         """Clicking a piano key: hear that pitch (when an output is open)."""
@@ -339,6 +388,7 @@ class TransportBar(QWidget):
 
     def _on_tempo_changed(self, value: int) -> None:
         self.player.set_tempo(None if value <= SONG_TEMPO else float(value))
+        self._show_position(self.player.position)  # the same bar, another time
 
     def _on_program_changed(self, index: int) -> None:
         program = int(self.program_combo.itemData(index))
@@ -348,9 +398,7 @@ class TransportBar(QWidget):
     # -- playhead ---------------------------------------------------------------------------
     @Slot(float)
     def _on_position(self, beat: float) -> None:
-        bar_len = self.song.first_time_signature.beats_per_bar if self.song else 4.0
-        bar, within = divmod(max(beat, 0.0), bar_len)
-        self.position_label.setText(f"{int(bar) + 1}.{int(within) + 1}")
+        self._show_position(beat)
         if self.piano_roll is None:
             return
         playing = self.player.state == "playing"
@@ -366,6 +414,9 @@ class TransportBar(QWidget):
             self.piano_roll.set_playhead(shown, follow=self.follow_button.isChecked())
         finally:
             self._moving_playhead = False
+
+    def _show_position(self, beat: float) -> None:
+        self.position_label.setText(position_text(self.song, beat, self.player.tempo_override))
 
     def _on_user_scroll(self, _value: int) -> None:
         if self._moving_playhead or self.player.state != "playing":
