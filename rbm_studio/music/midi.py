@@ -236,11 +236,11 @@ def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes
     return buffer.getvalue()
 
 
-def write_midi(song: Song, path: str | Path, *, program: int = 0) -> Path:
+def write_midi(song: Song, path: str | Path, *, program: int = 0, text: str = "") -> Path:
     """Write `song` as a standard MIDI file; the file appears complete or not at all
     (`files.atomic_write`: never over a device or FIFO, keeps the file's mode). Returns the
     file written."""
-    return files.atomic_write_bytes(path, song_to_midi_bytes(song, program=program))
+    return files.atomic_write_bytes(path, song_to_midi_bytes(song, program=program, text=text))
 
 
 def unique_path(folder: Path, stem: str, suffix: str = ".mid") -> Path:
