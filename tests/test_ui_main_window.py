@@ -232,8 +232,10 @@ def test_full_window_has_transport_and_readable_docks(qtbot, tmp_path):
     transport = window.transport
     assert transport is not None and transport.isVisible()
     assert window.transport_toolbar.isVisible() and window.main_toolbar.isVisible()
-    # The transport has its own row under the main toolbar.
-    assert window.transport_toolbar.y() >= window.main_toolbar.geometry().bottom()
+    # One row of toolbars: the transport sits beside the main toolbar, leaving the height to
+    # the panels.
+    assert window.transport_toolbar.y() == window.main_toolbar.y()
+    assert window.transport_toolbar.x() >= window.main_toolbar.geometry().right()
     qtbot.waitUntil(lambda: not transport.busy, timeout=20_000)
     assert transport.message.isVisible() and transport.message.text()
     # Docks start at readable sizes, not squeezed to their minimum hints.

@@ -4,6 +4,7 @@ and its real workers (tiny models; one JAX compile shared by every test in this 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,12 +88,12 @@ def test_stop_ends_training_within_a_second_and_keeps_model(qtbot, tmp_path, art
     if not any(sample_midi_dir().glob("*.mid")):
         pytest.skip(f"bundled sample songs not generated yet in {sample_midi_dir()}")
     # What a person sees after pressing Train at first launch: the bundled chorales with the
-    # default settings (200 epochs; about 6 batches an epoch, so a run lasts seconds, not a
+    # default model for 200 epochs (a few batches an epoch, so a run lasts seconds, not a
     # blink), captured a quarter of the way through.
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.browser.importFinished, timeout=60_000):
         assert window.load_sample_songs()
-    config = registry.default_config("rbm")
+    config = registry.default_config("rbm", epochs=200, patience=None, minutes=None)
     window.training.set_config(config)
     assert window.train()
     panel = window.training
@@ -297,3 +298,34 @@ def test_training_that_cannot_start_reports_why(qtbot, tmp_path, song_folder):
     assert "4000" in window.training.phase_label.text()
     assert window.model is None
     assert window.training.train_button.isEnabled() and window.training.state == "idle"
+
+
+def test_pause_toggled_fifty_times_the_panel_and_the_worker_agree(qtbot, tmp_path, song_folder):
+    """The panel's state is the musician's last click, never a report still in flight: after
+    every one of 50 quick Pause/Resume clicks the panel, its button and the trainer agree."""
+    window = make_window(qtbot, tmp_path)
+    import_songs(qtbot, window, song_folder)
+    panel = window.training
+    panel.set_config(replace(TINY, epochs=1_000_000, patience=None, minutes=None))
+    assert window.train()
+    qtbot.waitUntil(lambda: panel.state == "training", timeout=120_000)
+    trainer = panel.worker.trainer
+    mismatches = []
+    for click in range(50):
+        panel.pause_button.click()
+        # Reports arrive in batches every quarter second: wait for some after half the clicks,
+        # and none after the others (the race is a report queued before the click).
+        qtbot.wait(300 if click % 2 else 15)
+        paused = trainer._pause.is_set()
+        shown = (panel.state, panel.pause_button.text(), panel.phase_label.text())
+        expected = ("paused", "Resume", "Paused.") if paused else ("training", "Pause", None)
+        if shown[:2] != expected[:2] or (paused and shown[2] != "Paused."):
+            mismatches.append((click, paused, shown))
+        if not paused and shown[2] == "Paused.":
+            mismatches.append((click, paused, shown))
+    assert mismatches == []
+    assert panel.state == "training"  # 50 clicks from training: running again
+    epoch = panel.progress_log[-1].epoch
+    qtbot.waitUntil(lambda: panel.progress_log[-1].epoch > epoch, timeout=10_000)
+    with qtbot.waitSignal(panel.modelTrained, timeout=10_000):
+        panel.stop_button.click()

@@ -9,6 +9,7 @@ only reacts to their signals and asks the musician which files to use.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 from pathlib import Path
 
@@ -39,7 +40,8 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..data.dataset import DatasetReport, FileResult
 from ..models.document import Model
-from ..music.song import Song
+from ..music.keys import best_key
+from ..music.song import Note, Song
 from ..resources import sample_midi_dir
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GeneratedSong, GenerationPanel
@@ -50,10 +52,39 @@ from .training_panel import TrainingPanel
 from .workers import Job, run_function, stop_all_jobs
 
 APP_TITLE = "RBM Studio"
+SAMPLE_BARS = 4  # "Hear a sample": a phrase this long
+COMPARE_BARS = 4  # A/B without a loop region: the first bars
 MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
 # Initial dock sizes in pixels (dataset, training; generation height) for the 1400×900 window.
 DEFAULT_SIDE_DOCK_WIDTHS = (300, 500)
 DEFAULT_GENERATION_HEIGHT = 230
+COMPACT_WIDTH = 1200  # narrower windows start with the side panels tabbed together
+COMPACT_SIDE_WIDTH = 380
+
+
+def ab_song(a: Song, b: Song, start: float, end: float) -> Song:
+    """Beats [start, end) of `a`, then the same beats of `b`: one song to hear them in turn."""
+    length = end - start
+    notes = []
+    for offset, song in ((0.0, a), (length, b)):
+        for n in song.notes:
+            if start <= n.start < end:
+                notes.append(
+                    Note(
+                        n.pitch,
+                        n.start - start + offset,
+                        min(n.end, end) - start + offset,
+                        n.velocity,
+                        n.channel,
+                    )
+                )
+    notes.sort(key=lambda n: (n.start, n.pitch))
+    return Song(
+        notes=notes,
+        tempos=list(a.tempos[:1]),
+        time_signatures=list(a.time_signatures[:1]),
+        title="A/B",
+    )
 
 
 class RestoreBanner(QFrame):
@@ -92,6 +123,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
     """See the module docstring. Public methods are what menus call and what tests drive."""
 
     songShown = Signal(object)  # Song now in the piano roll (for playback)
+    generatedSongShown = Signal(object)  # GeneratedSong now in the piano roll
+    sampleShown = Signal(object)  # Song: a sample of the model while it trains
     modelChanged = Signal(object)  # Model or None
 
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
@@ -99,6 +132,9 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.settings = settings or AppSettings()
         self.document = ModelDocument(self)
         self.song_job: Job | None = None
+        self.sample_job: Job | None = None
+        self.sample_song: Song | None = None
+        self.shown_generated: GeneratedSong | None = None
         self._song_request = 0
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
@@ -155,11 +191,18 @@ class MainWindow(MidiDropTarget, QMainWindow):
         """Song list and training panel wide enough to read, the piano roll gets the rest.
         Without this the docks start at their minimum hints (the song list squeezed to its
         word-wrapped hint, the training panel at its plots' wide hint)."""
-        self.resizeDocks(
-            [self.dataset_dock, self.training_dock],
-            list(DEFAULT_SIDE_DOCK_WIDTHS),
-            Qt.Orientation.Horizontal,
-        )
+        if self.width() < COMPACT_WIDTH:
+            # A small screen: the song list and the training panel share the right side as
+            # tabs (songs first), so the piano roll and the generation panel keep their room.
+            self.tabifyDockWidget(self.training_dock, self.dataset_dock)
+            self.dataset_dock.raise_()
+            self.resizeDocks([self.training_dock], [COMPACT_SIDE_WIDTH], Qt.Orientation.Horizontal)
+        else:
+            self.resizeDocks(
+                [self.dataset_dock, self.training_dock],
+                list(DEFAULT_SIDE_DOCK_WIDTHS),
+                Qt.Orientation.Horizontal,
+            )
         self.resizeDocks(
             [self.generation_dock], [DEFAULT_GENERATION_HEIGHT], Qt.Orientation.Vertical
         )
@@ -222,6 +265,30 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.generate_action = a(
             "&Generate", "Generate new songs from the model", self.generation.generate, "Ctrl+G"
         )
+        self.sample_action = a(
+            "&Hear a Sample",
+            "Generate and play a short phrase from the model as it trains",
+            self.hear_sample,
+            "Ctrl+H",
+        )
+        self.compare_action = a(
+            "&A/B Compare",
+            "Play the same bars of the two selected songs in turn",
+            self.generation.compare,
+            "Ctrl+B",
+        )
+        self.again_action = a(
+            "Generate A&gain",
+            "Generate again with the selected song's seed and settings",
+            self.generation.again,
+            "Ctrl+Shift+G",
+        )
+        self.export_starred_action = a(
+            "Export S&tarred…",
+            "Export every starred song as .mid files",
+            lambda: self.choose_export_folder_for("starred"),
+            "Ctrl+Shift+E",
+        )
         self.cancel_import_action = a(
             "Cancel &Import", "Stop the running import", self.browser.cancel_import, "Esc"
         )
@@ -262,14 +329,27 @@ class MainWindow(MidiDropTarget, QMainWindow):
         file_menu.addAction(self.save_model_action)
         file_menu.addAction(self.save_model_as_action)
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.export_starred_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        g = self.generation
+        for action in (g.undo_action, g.redo_action, g.star_action):
+            self.addAction(action)  # the shortcuts work wherever the focus is
+            edit_menu.addAction(action)
+        # Del only where the songs are: in a spin box or the song list it means something else.
+        g.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        g.list.addAction(g.delete_action)
+        edit_menu.addAction(g.delete_action)
         model_menu = menu.addMenu("&Model")
         for action in (
             self.train_action,
             self.pause_action,
             self.stop_action,
+            self.sample_action,
             self.generate_action,
+            self.again_action,
+            self.compare_action,
             self.cancel_import_action,
         ):
             model_menu.addAction(action)
@@ -306,11 +386,10 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.main_toolbar)
         panels.addAction(self.main_toolbar.toggleViewAction())
         # The transport (ui.transport, installed by window_factory.build_main_window) goes here
-        # via add_transport(), on its own row under the main toolbar: it is wide, and the main
-        # toolbar stays whole. The row break is part of the default layout "Reset layout" restores.
+        # via add_transport(), beside the main toolbar: one row of toolbars leaves the height to
+        # the panels (a narrow window stacks the transport's outputs under its controls).
         self.transport_toolbar = QToolBar("Transport")
         self.transport_toolbar.setObjectName("transportToolbar")
-        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport_toolbar)
         self.transport_toolbar.hide()
         panels.addAction(self.transport_toolbar.toggleViewAction())
@@ -330,6 +409,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
         g.statusMessage.connect(self.show_status)
         g.songSelected.connect(self._on_generated_song_selected)
         g.exportRequested.connect(self.choose_export_folder_for)
+        g.compareRequested.connect(self.compare_songs)
+        t.sampleRequested.connect(self.hear_sample)
         self.training.form.changed.connect(self._update_actions)
 
     def _connect_document(self) -> None:
@@ -358,6 +439,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
             self.load_sample_songs()
         if model is None:
             self.offer_autosave_restore()
+        self.generation.load_library()
 
     # -- hooks for other features -----------------------------------------------------------
     def add_transport(self, widget: QWidget) -> None:
@@ -365,6 +447,39 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.transport_toolbar.addWidget(widget)
         self.transport_toolbar.show()
         self.transport = widget
+        # What you hear is what you export: the instrument and tempo chosen in the transport for
+        # a generated song become that song's, and showing a song puts its own back.
+        program_box = getattr(widget, "program_combo", None)
+        tempo_box = getattr(widget, "tempo_spin", None)
+        if program_box is not None and tempo_box is not None:
+            self.generatedSongShown.connect(self._transport_follows_song)
+            program_box.currentIndexChanged.connect(self._song_follows_transport)
+            tempo_box.valueChanged.connect(self._song_follows_transport)
+
+    @Slot(object)
+    def _transport_follows_song(self, generated: GeneratedSong) -> None:
+        program_box, tempo_box = self.transport.program_combo, self.transport.tempo_spin
+        self._syncing_transport = True
+        try:
+            program_box.setCurrentIndex(max(program_box.findData(generated.program), 0))
+            tempo_box.setValue(tempo_box.minimum())  # "Song": the song's own tempo
+        finally:
+            self._syncing_transport = False
+
+    @Slot()
+    def _song_follows_transport(self, *_args) -> None:
+        song = self.shown_generated
+        if song is None or getattr(self, "_syncing_transport", False):
+            return
+        program = int(self.transport.program_combo.currentData())
+        tempo_box = self.transport.tempo_spin
+        changed = program != song.program
+        song.program = program
+        if tempo_box.value() > tempo_box.minimum() and tempo_box.value() != song.tempo:
+            song.set_tempo(tempo_box.value())
+            changed = True
+        if changed:
+            self.generation.song_changed(song)
 
     def current_song(self) -> Song | None:
         return self.piano_roll.song
@@ -426,6 +541,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot(object)
     def _on_import_finished(self, report: DatasetReport) -> None:
         self._set_activity(f"{len(report.loaded)} songs ready.")
+        self.generation.set_songs_key(best_key(report.matrices))
         self._update_title()
         if self.piano_roll.song is None:
             self.browser.select_first_song()
@@ -459,8 +575,81 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot(object)
     def _on_generated_song_selected(self, generated: GeneratedSong) -> None:
         self._song_request += 1  # a pending dataset song must not replace this one
-        self.piano_roll.set_song(generated.song, generated=True, caption=generated.name)
+        self.shown_generated = generated
+        self.piano_roll.set_song(
+            generated.song,
+            generated=True,
+            caption=generated.name,
+            primer_beats=generated.primer_beats,
+        )
         self.songShown.emit(generated.song)
+        self.generatedSongShown.emit(generated)
+
+    def show_song(self, song: Song, caption: str, *, play: bool = False) -> None:
+        """Show a song that is not in either list (a training sample, an A/B pair) and play it
+        when an output is ready."""
+        self._song_request += 1
+        self.shown_generated = None
+        self.piano_roll.set_song(song, generated=True, caption=caption)
+        self.songShown.emit(song)
+        if play and self.transport is not None and getattr(self.transport, "ready", False):
+            self.transport.play_from_start()
+
+    # -- hearing a sample while training, comparing two songs ---------------------------------
+    @Slot()
+    def hear_sample(self) -> Job | None:
+        """Generate a short phrase from the model as training has it now and play it; training
+        goes on (the snapshot and the sampling run in a worker)."""
+        trainer = self.training.worker.trainer if self.training.worker is not None else None
+        if trainer is None or not self.training.is_training():
+            self.show_status("Start training first: the sample comes from the model as it learns.")
+            return None
+        seed = secrets.randbelow(2**31)
+
+        def work(_progress, _cancel: threading.Event) -> tuple[Song, int]:
+            from ..models import registry
+            from ..models.base import GenerateRequest
+            from ..music.encoding import decode
+
+            model = trainer.snapshot()
+            kind = registry.kind(model.kind)
+            num, den = model.time_signature
+            steps = int(round(SAMPLE_BARS * num * 4 / den * model.encoding.steps_per_beat))
+            request = GenerateRequest(
+                songs=1,
+                steps=steps,
+                seed=seed,
+                mode="continue" if "continue" in kind.modes else None,
+            )
+            song = decode(kind.generate(model, request)[0])
+            return song, model.epochs_trained
+
+        job = run_function(work, "sample", self)
+        job.finished.connect(self._on_sample_ready)
+        job.failed.connect(lambda message, _d: self.show_status(f"No sample: {message}"))
+        self.sample_job = job
+        self.show_status("Making a sample from the model as it is now…")
+        return job
+
+    def _on_sample_ready(self, result: tuple[Song, int]) -> None:
+        song, epochs = result
+        song.title = f"sample at epoch {epochs}"
+        self.sample_song = song
+        self.show_song(song, f"Sample at epoch {epochs} (training goes on)", play=True)
+        self.sampleShown.emit(song)
+        self.show_status(f"Playing a sample of the model at epoch {epochs}.")
+
+    @Slot(object, object)
+    def compare_songs(self, a: GeneratedSong, b: GeneratedSong) -> Song:
+        """A/B: the same bars of two songs one after the other (the loop region's bars when one
+        is set, else the first bars), shown and played."""
+        region = self.piano_roll.loop_region
+        bar = a.song.first_time_signature.beats_per_bar
+        start, end = region if region else (0.0, COMPARE_BARS * bar)
+        song = ab_song(a.song, b.song, start, end)
+        first, last = int(start // bar) + 1, int(round(end / bar))
+        self.show_song(song, f"A/B, bars {first}–{last}: {a.name} then {b.name}", play=True)
+        return song
 
     # -- training ---------------------------------------------------------------------------
     @Slot()
@@ -624,11 +813,12 @@ class MainWindow(MidiDropTarget, QMainWindow):
     # -- export -----------------------------------------------------------------------------
     @Slot()
     def choose_export_folder(self) -> None:
-        self.choose_export_folder_for(not self.generation.list.selectedItems())
+        self.choose_export_folder_for("selected" if self.generation.list.selectedItems() else "all")
 
-    @Slot(bool)
-    def choose_export_folder_for(self, all_songs: bool) -> None:
-        songs = self.generation.songs_to_export(all_songs)
+    @Slot(str)
+    def choose_export_folder_for(self, which: str) -> None:
+        """Ask for a folder and export the "selected", "starred" or "all" songs into it."""
+        songs = self.generation.songs_to_export(which)
         if not songs:
             self.show_status("Nothing to export: generate songs first.")
             return

@@ -180,11 +180,6 @@ class HyperparameterForm(QWidget):
         train_for.addWidget(self.train_for_box, 3)
         train_for.addWidget(self.minutes_caption)
         train_for.addWidget(self.minutes_box, 2)
-        self.preset_hint = QLabel()
-        self.preset_hint.setObjectName("preset_hint")
-        self.preset_hint.setWordWrap(True)
-        self.preset_hint.setMinimumWidth(10)
-        self.preset_hint.setStyleSheet("color: palette(placeholder-text);")
         for row, (label, widget) in enumerate(
             (("Model", model_box), ("Preset", self.preset_box), ("Train", None))
         ):
@@ -201,7 +196,6 @@ class HyperparameterForm(QWidget):
         model_box.setObjectName("field_model")
         self.train_for_box.setAccessibleName("Train")
         self.minutes_box.setAccessibleName("Time limit")
-        basic.addWidget(self.preset_hint, 3, 0, 1, 2)
         outer.addLayout(basic)
 
         # -- Advanced: every knob -----------------------------------------------------------
@@ -305,7 +299,9 @@ class HyperparameterForm(QWidget):
         preset = registry.matching_preset(config) or self.CUSTOM
         self.preset_box.setCurrentIndex(max(self.preset_box.findData(preset), 0))
         description = self.preset_box.currentData(Qt.ItemDataRole.ToolTipRole) or ""
-        self.preset_hint.setText(str(description))
+        self.preset_box.setToolTip(
+            f"A starting point: how big a model and how long to train. {description}"
+        )
         improving = config.patience is not None
         for widget, value in (
             (self.train_for_box, 0 if improving else 1),
@@ -635,9 +631,11 @@ class TrainingPanel(QWidget):
         self.gap_plot = GapPlot()
         self.heatmap = WeightHeatmap()
         self.histogram = ActivationHistogram()
+        # Small minimums: on a short screen the plots give way to the controls (and can be
+        # dragged shut), so the panel fits a 640-pixel-high window.
         for plot in (self.error_plot, self.gap_plot, self.histogram):
-            plot.setMinimumHeight(110)
-        self.heatmap.setMinimumHeight(150)
+            plot.setMinimumHeight(70)
+        self.heatmap.setMinimumHeight(70)
 
         form_box = QGroupBox("What to train")
         form_layout = QVBoxLayout(form_box)

@@ -15,10 +15,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -269,9 +270,14 @@ class TransportBar(QWidget):
         self.message.setStyleSheet("QLabel#transportMessage { color: palette(highlight); }")
         self.message.hide()
 
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget in (
+        self.output_combo.setMinimumContentsLength(16)
+        self.program_combo.setMinimumContentsLength(14)
+        self.program_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        # Two groups side by side; on a narrow window the outputs move under the controls
+        # (`resizeEvent`), so the bar never forces the window wider than the screen.
+        self.controls_group = self._group(
             self.play_button,
             self.stop_button,
             self.loop_button,
@@ -281,19 +287,68 @@ class TransportBar(QWidget):
             self.follow_button,
             QLabel("Instrument", self),
             self.program_combo,
+        )
+        self.outputs_group = self._group(
             QLabel("Output", self),
             self.output_combo,
             self.refresh_button,
             self.soundfont_button,
             self.export_wav_button,
-        ):
-            row.addWidget(widget)
-        row.addStretch(1)
+        )
+        self.rows = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.rows.setContentsMargins(0, 0, 0, 0)
+        self.rows.setSpacing(6)
+        self.rows.addWidget(self.controls_group)
+        self.rows.addWidget(self.outputs_group)
+        self.rows.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)
-        layout.addLayout(row)
+        layout.addLayout(self.rows)
         layout.addWidget(self.message)
+
+    def _group(self, *widgets: QWidget) -> QWidget:
+        group = QWidget(self)
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in widgets:
+            row.addWidget(widget)
+        return group
+
+    @property
+    def stacked(self) -> bool:
+        """True when the outputs sit under the controls (a narrow window)."""
+        return self.rows.direction() == QBoxLayout.Direction.TopToBottom
+
+    def _side_by_side_width(self) -> int:
+        margins = self.layout().contentsMargins()
+        return (
+            self.controls_group.sizeHint().width()
+            + self.outputs_group.sizeHint().width()
+            + self.rows.spacing()
+            + margins.left()
+            + margins.right()
+        )
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        hint = super().minimumSizeHint()
+        margins = self.layout().contentsMargins()
+        widest = max(
+            self.controls_group.minimumSizeHint().width(),
+            self.outputs_group.minimumSizeHint().width(),
+        )
+        return QSize(widest + margins.left() + margins.right(), hint.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        direction = (
+            QBoxLayout.Direction.LeftToRight
+            if event.size().width() >= self._side_by_side_width()
+            else QBoxLayout.Direction.TopToBottom
+        )
+        if direction != self.rows.direction():
+            self.rows.setDirection(direction)
+            self.updateGeometry()
 
     def _int_setting(self, key: str, default: int) -> int:
         try:
@@ -353,6 +408,12 @@ class TransportBar(QWidget):
         if self.player.state != "playing":
             self.follow_button.setChecked(True)
         self.player.toggle()
+
+    def play_from_start(self) -> None:
+        """Play the song just shown from its start (a training sample, an A/B pair)."""
+        if self.play_button.isEnabled() and self.player.state != "playing":
+            self.follow_button.setChecked(True)
+            self.player.toggle()
 
     @Slot()
     def stop(self) -> None:
