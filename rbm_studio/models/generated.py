@@ -17,6 +17,8 @@ MAX_STEPS = 100_000
 # a visible bias this low makes a unit's "on" probability underflow to zero: the same as clamping
 # it off in every Gibbs step, which is conditional sampling given "this pitch does not sound"
 CLAMPED_OFF = -1.0e4
+
+
 def constrained(model: Model, pitch_classes, lowest, highest) -> Model:
     """`model` with the visible units of pitches outside the allowed classes and range clamped
     off (the caller samples from it as usual); the model itself when nothing is constrained."""
