@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 DEVICE_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", "Automatic (GPU when JAX finds one)"),
+    ("auto", "Automatic"),
     ("cpu", "CPU"),
     ("gpu", "GPU"),
 )

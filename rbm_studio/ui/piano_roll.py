@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QSizePolicy,
     QToolBar,
+    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -866,6 +867,10 @@ class PianoRoll(QWidget):
         self.toolbar.addAction(velocity)
         self.actions["velocity"] = velocity
         self.caption.setContentsMargins(6, 0, 6, 2)
+        # Toolbar buttons take no focus by default; these have no menu entry of their own, so
+        # Tab must reach them.
+        for button in self.toolbar.findChildren(QToolButton):
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

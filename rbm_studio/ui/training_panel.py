@@ -39,7 +39,7 @@ from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
 from .plots import ActivationHistogram, ErrorPlot, GapPlot, WeightHeatmap
 from .training_worker import TrainingUpdate, TrainingWorker, autosave_path
-from .workers import Job
+from .workers import Job, run_function
 
 ERROR_COLOUR = "#d93025"  # readable on light and dark backgrounds
 PLOT_INTERVAL_MS = 500  # curves redraw at most twice a second while training
@@ -125,7 +125,7 @@ class HyperparameterForm(QWidget):
     kindChanged = Signal(str)  # the selected kind's name (its fields are shown by now)
     layoutChanged = Signal()  # Advanced opened or closed
 
-    COLUMNS = 2  # label/field pairs per row keep the whole form visible in a narrow dock
+    COLUMNS = 1  # one label/field pair per row: every field readable in a narrow dock
     CUSTOM = "custom"
     UNTIL_BETTER, FOR_TIME = "improving", "time"
     FALLBACK_PATIENCE = 20  # epochs without progress when a kind names no patience of its own
@@ -174,25 +174,26 @@ class HyperparameterForm(QWidget):
         self.minutes_box.setSpecialValueText("no limit")
         self.minutes_box.setToolTip("The most time training may take (no limit: until done).")
         self.minutes_box.valueChanged.connect(self._on_train_for_changed)
-        self.minutes_caption = QLabel("at most")
-        train_for = QHBoxLayout()
-        train_for.setContentsMargins(0, 0, 0, 0)
-        train_for.addWidget(self.train_for_box, 3)
-        train_for.addWidget(self.minutes_caption)
-        train_for.addWidget(self.minutes_box, 2)
-        for row, (label, widget) in enumerate(
-            (("Model", model_box), ("Preset", self.preset_box), ("Train", None))
-        ):
-            caption = QLabel(label + ":")
+        self.minutes_caption = QLabel("At most:")
+        rows = (
+            ("Model", model_box),
+            ("Preset", self.preset_box),
+            ("Train", self.train_for_box),
+            (None, self.minutes_box),
+        )
+        for row, (label, widget) in enumerate(rows):
+            caption = self.minutes_caption if label is None else QLabel(label + ":")
             basic.addWidget(caption, row, 0)
-            if widget is None:
-                caption.setBuddy(self.train_for_box)
-                basic.addLayout(train_for, row, 1)
-            else:
-                caption.setBuddy(widget)
-                widget.setAccessibleName(label)
-                widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-                basic.addWidget(widget, row, 1)
+            caption.setBuddy(widget)
+            widget.setAccessibleName(label or "Time limit")
+            widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            if isinstance(widget, QComboBox):
+                # The width comes from the dock, not from the longest entry.
+                widget.setSizeAdjustPolicy(
+                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+                )
+                widget.setMinimumContentsLength(12)
+            basic.addWidget(widget, row, 1)
         model_box.setObjectName("field_model")
         self.train_for_box.setAccessibleName("Train")
         self.minutes_box.setAccessibleName("Time limit")
@@ -226,6 +227,14 @@ class HyperparameterForm(QWidget):
             self._add_setting(setting, row, col)
         self._kind_row = -(-len(common) // self.COLUMNS)  # the kind's own fields start here
 
+        self.devices_label = QLabel("")
+        self.devices_label.setObjectName("devices_found")
+        self.devices_label.setWordWrap(True)
+        self.devices_label.setMinimumWidth(10)
+        self.devices_label.setStyleSheet("color: palette(placeholder-text);")
+        self.devices_label.hide()
+        self._devices_row = self.grid.rowCount() + 20  # below every kind's fields
+        self.grid.addWidget(self.devices_label, self._devices_row, 0, 1, 2 * self.COLUMNS)
         self.general_message = QLabel()
         self.general_message.setObjectName("message_general")
         self.general_message.setStyleSheet(f"color: {ERROR_COLOUR};")
@@ -244,6 +253,14 @@ class HyperparameterForm(QWidget):
         if self.advanced_button.isChecked() != visible:
             self.advanced_button.setChecked(visible)
         self.layoutChanged.emit()
+
+    def show_devices_found(self, text: str) -> None:
+        """What JAX found on this computer, under the Device choice."""
+        self.devices_label.setText(f"This computer has: {text}")
+        self.devices_label.show()
+        device = self.widgets.get("device")
+        if device is not None:
+            device.setToolTip(f"{self.settings['device'].tooltip} This computer has: {text}.")
 
     # -- presets and "train for" ------------------------------------------------------------
     def _fill_presets(self, name: str) -> None:
@@ -313,7 +330,7 @@ class HyperparameterForm(QWidget):
             else:
                 widget.setValue(value)
             widget.blockSignals(False)
-        self.minutes_caption.setText("at most" if improving else "for")
+        self.minutes_caption.setText("At most:" if improving else "For:")
 
     # -- building ---------------------------------------------------------------------------
     def refresh_kinds(self) -> None:
@@ -634,8 +651,8 @@ class TrainingPanel(QWidget):
         # Small minimums: on a short screen the plots give way to the controls (and can be
         # dragged shut), so the panel fits a 640-pixel-high window.
         for plot in (self.error_plot, self.gap_plot, self.histogram):
-            plot.setMinimumHeight(70)
-        self.heatmap.setMinimumHeight(70)
+            plot.setMinimumHeight(60)
+        self.heatmap.setMinimumHeight(60)
 
         form_box = QGroupBox("What to train")
         form_layout = QVBoxLayout(form_box)
@@ -648,6 +665,8 @@ class TrainingPanel(QWidget):
         self._fit_form()
         self.form.kindChanged.connect(self._fit_form)
         self.form.layoutChanged.connect(self._fit_form)
+        self.form.layoutChanged.connect(self._probe_devices)
+        self.devices_job: Job | None = None
         form_layout.addWidget(scroll)
         form_layout.addWidget(self.continue_box)
 
@@ -695,6 +714,9 @@ class TrainingPanel(QWidget):
         if self.form.advanced.isVisible():
             hint = min(hint, ADVANCED_MIN_HEIGHT)
         self.form_scroll.setMinimumHeight(hint)
+        # Never narrower than the form: a clipped form would hide its right edge.
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()
+        self.form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + bar + 4)
         splitter = getattr(self, "splitter", None)
         if splitter is None:
             return
@@ -711,6 +733,21 @@ class TrainingPanel(QWidget):
             extra = need - sizes[0]
             top = max(sizes[1] - extra // 2, 0)
             splitter.setSizes([need, top, max(sizes[2] - (extra - (sizes[1] - top)), 0)])
+
+    @Slot()
+    def _probe_devices(self) -> None:
+        """The first time Advanced opens, ask JAX (in a worker: it imports JAX) which devices
+        it found, for the Device choice."""
+        if self.devices_job is not None or not self.form.advanced.isVisible():
+            return
+
+        def work(_progress, _cancel) -> str:
+            from ..platform.devices import found
+
+            return found()
+
+        self.devices_job = run_function(work, "devices", self)
+        self.devices_job.finished.connect(self.form.show_devices_found)
 
     @Slot()
     def _on_form_changed(self) -> None:
@@ -983,6 +1020,12 @@ class TrainingPanel(QWidget):
             elif outcome == "patience":
                 phase = f"Done: no progress after epoch {epochs}; stopped at {ran}, kept {epochs}."
                 status = f"Training stopped at its best: epoch {epochs} kept (ran {ran})."
+            elif outcome == "diverged":
+                phase = (
+                    f"Stopped: the weights ran out of range after epoch {epochs}; the last good "
+                    "model is kept. Try a smaller learning rate."
+                )
+                status = f"Training diverged; kept the model of epoch {epochs}."
             elif outcome == "time":
                 phase = f"Done: time limit reached after {epochs} epochs."
                 status = f"Training reached its time limit ({epochs} epochs)."

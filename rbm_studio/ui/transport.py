@@ -271,10 +271,7 @@ class TransportBar(QWidget):
         self.message.hide()
 
         self.output_combo.setMinimumContentsLength(16)
-        self.program_combo.setMinimumContentsLength(14)
-        self.program_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
+        self.program_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         # Two groups side by side; on a narrow window the outputs move under the controls
         # (`resizeEvent`), so the bar never forces the window wider than the screen.
         self.controls_group = self._group(
