@@ -10,6 +10,7 @@ import pytest
 from test_ui_kinds import make_window, select_kind
 from ui_songs import make_song_folder
 
+from rbm_studio.models import registry
 from rbm_studio.ui.training_panel import held_out_verdict
 
 # A tiny RNN-RBM that memorises 2-bar random melodies quickly. Short held-out songs against
@@ -60,11 +61,17 @@ def test_rnn_rbm_stops_at_its_best_and_the_panel_says_so(qtbot, tmp_path, artifa
     form = panel.form
     fields = form.widgets
 
-    # Patience and the time limit are on the form; "none" (0) means no limit.
+    # Patience and the time limit are on the form (Advanced); "none" (0) means no limit.
+    form.advanced_button.click()
+    defaults = registry.default_config("rnn-rbm")
+    assert panel.config().patience == defaults.patience  # the "Whole songs" preset's
+    assert panel.config().minutes == defaults.minutes
     for name in ("patience", "minutes"):
         assert fields[name].isVisible(), name
+        fields[name].setValue(0)
         assert fields[name].text() == "none", name
     assert panel.config().patience is None and panel.config().minutes is None
+    assert form.train_for_box.currentData() == form.FOR_TIME
     fields["minutes"].setValue(2.5)
     assert panel.config().minutes == pytest.approx(2.5)
     fields["minutes"].setValue(0)

@@ -220,7 +220,7 @@ def test_generate_export_and_reimport(qtbot, tmp_path, song_folder, trained_mode
     window.grab().save(str(artifacts_dir / "generated_song.png"))
 
     out = tmp_path / "export"
-    songs = window.generation.songs_to_export(all_songs=True)
+    songs = window.generation.songs_to_export("all")
     with qtbot.waitSignal(window.generation.exported, timeout=10_000) as first:
         window.generation.export_to(out, songs)
     with qtbot.waitSignal(window.generation.exported, timeout=10_000) as second:

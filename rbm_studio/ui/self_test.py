@@ -68,6 +68,23 @@ def run_self_test(screenshot: str | None = None) -> int:
             print(f"self-test FAILED while {state['step']}: {exc}", file=sys.stderr)
             traceback.print_exc()
             return 1
+        finally:
+            _close_windows()
+
+
+def _close_windows() -> None:
+    """Close every window and wait for background jobs (an output being opened, say): a failed
+    self-test must exit with its code, not abort on a thread still running."""
+    from PySide6.QtWidgets import QApplication
+
+    from .workers import stop_all_jobs
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in app.topLevelWidgets():
+        widget.close()
+    stop_all_jobs()
 
 
 def _run(screenshot: str | None, step: Callable[[str], None]) -> int:

@@ -485,6 +485,8 @@ class HyperparameterForm(QWidget):
             message.show()
         self.general_message.setText("\n".join(general))
         self.general_message.setVisible(bool(general))
+        if any(not m.isHidden() for m in self.messages.values()):
+            self.set_advanced_visible(True)  # a problem is shown where it can be seen
         return problems
 
     def visible_messages(self) -> list[str]:
