@@ -44,9 +44,11 @@ def shown_songs(window) -> list:
     return window.generation.list.songs()
 
 
-def test_a_musicians_session_survives_a_restart(qtbot, tmp_path, artifacts_dir):
+def test_a_musicians_session_survives_a_restart(qtbot, tmp_path, artifacts_dir, monkeypatch):
     if not any(sample_midi_dir().glob("*.mid")):
         pytest.skip(f"bundled sample songs not generated yet in {sample_midi_dir()}")
+    # A data folder of its own: other tests' generated songs are kept in the shared one.
+    monkeypatch.setenv("RBM_STUDIO_DATA_DIR", str(tmp_path / "data"))
     settings_file = tmp_path / "settings.ini"
     window = open_window(qtbot, settings_file)
     start(qtbot, window)

@@ -583,6 +583,8 @@ class RbmTrainer(TrainerControls):
         def free_energy(x: np.ndarray) -> np.ndarray:
             return -(x @ vb) - np.logaddexp(0.0, x @ W + hb).sum(axis=1)
 
+        if not all(np.isfinite(a).all() for a in (W, vb, hb)):
+            return None  # a diverged model has no score (the trainer stops on it)
         f = free_energy(v)
         rows = np.arange(len(v))
         total = 0.0
