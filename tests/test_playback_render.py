@@ -97,3 +97,28 @@ def test_find_soundfonts_lists_sf2_files_once(tmp_path):
     (tmp_path / "link.sf2").symlink_to(tmp_path / "a.sf2")
     found = find_soundfonts([str(tmp_path), str(tmp_path / "nope")])
     assert [p.name for p in found] == ["a.sf2", "b.SF3"]
+
+
+def test_fluidsynth_takes_a_dash_file_name_and_refuses_broken_or_empty_songs(
+    soundfont, tmp_path, capsys
+):
+    dashed = tmp_path / "-x.mid"  # must not read as an option
+    write_midi(generated_song(), dashed)
+    out = tmp_path / "dash.wav"
+    result = render_midi_file(dashed, soundfont, out)
+    samples, _ = read_wav(result.path)
+    assert np.abs(samples).max() > 1000
+    truncated = tmp_path / "truncated.mid"
+    truncated.write_bytes(dashed.read_bytes()[:40])
+    empty = tmp_path / "empty.mid"
+    write_midi(
+        decode(StateMatrix(np.zeros((16, 2 * 61), np.uint8), Encoding(low=36, high=96))), empty
+    )
+    for path, reason in ((truncated, "truncated"), (empty, "no notes")):
+        wav = tmp_path / f"{path.stem}.wav"
+        code = main(
+            ["render", str(path), "--fluidsynth", "--soundfont", str(soundfont), "--out", str(wav)]
+        )
+        assert code != 0 and not wav.exists()
+        err = capsys.readouterr().err.strip()
+        assert reason in err and len(err.splitlines()) == 1, err

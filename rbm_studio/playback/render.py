@@ -88,6 +88,14 @@ def render_midi_file(
         raise RenderError(f"MIDI file not found: {midi_path}")
     if not soundfont.is_file():
         raise RenderError(f"SoundFont not found: {soundfont}")
+    from ..music.midi import MidiImportError, read_midi
+
+    try:  # a broken or empty file is refused with its reason, not rendered as silence
+        notes = read_midi(midi_path).notes
+    except MidiImportError as exc:
+        raise RenderError(f"{midi_path.name}: {exc}") from None
+    if not notes:
+        raise RenderError(f"{midi_path.name}: the song has no notes")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(suffix=".wav", prefix=".render-", dir=out_path.parent)
     os.close(fd)
@@ -105,7 +113,8 @@ def render_midi_file(
         "-r",
         str(sample_rate),
     ]
-    command += [str(soundfont), str(midi_path)]
+    # Absolute paths: a file named "-x.mid" must never read as an option to fluidsynth.
+    command += [str(soundfont.resolve()), str(midi_path.resolve())]
     try:
         proc = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
