@@ -148,7 +148,7 @@ class RbmSpec:
         ),
     )
     gibbs_default = 20
-    temperature_default = 0.5
+    temperature_default = 1.0
     modes = ("continue", "windows")
 
     def check_settings(self, config: TrainingConfig) -> list[str]:
