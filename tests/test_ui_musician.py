@@ -156,4 +156,4 @@ def test_a_musicians_session_survives_a_restart(qtbot, tmp_path, artifacts_dir, 
     assert texts == [favourites[0].describe()]
     assert f"seed {starred.seed}" in texts[0] and "RBM (windows)" in texts[0]
     again_window.generation.list.setCurrentRow(2)
-    again_window.grab().save(str(artifacts_dir / "generation_panel_1400x900.png"))
+    again_window.grab().save(str(artifacts_dir / "musician_session_restored.png"))

@@ -57,7 +57,7 @@ COMPARE_BARS = 4  # A/B without a loop region: the first bars
 MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
 # Initial dock sizes in pixels (dataset, training; generation height) for the 1400×900 window.
 DEFAULT_SIDE_DOCK_WIDTHS = (300, 500)
-DEFAULT_GENERATION_HEIGHT = 230
+DEFAULT_GENERATION_HEIGHT = 290
 COMPACT_WIDTH = 1200  # narrower windows start with the side panels tabbed together
 COMPACT_SIDE_WIDTH = 380
 
