@@ -69,6 +69,19 @@ def test_the_window_fits_and_nothing_is_cut(qtbot, tmp_path, artifacts_dir, size
     qtbot.wait(50)
     assert cut_texts(window) == []
     window.grab().save(str(artifacts_dir / f"window_{name}.png"))
+    # The roll as a continued song shows it: a primer in its own colour up to the marker, a
+    # loop region on the ruler and over the notes, the velocity lane below.
+    song = window.piano_roll.song
+    if song is not None:
+        bar = song.first_time_signature.beats_per_bar
+        window.piano_roll.set_song(song, generated=True, caption="continued", primer_beats=2 * bar)
+        window.piano_roll.set_loop_region(3 * bar, 5 * bar)
+        window.piano_roll.fit_song()
+        qtbot.wait(50)
+        assert window.piano_roll.view.primer_note_count > 0
+        assert window.piano_roll.loop_region == (3 * bar, 5 * bar)
+        assert window.piano_roll.view.velocity_stems()
+        window.piano_roll.grab().save(str(artifacts_dir / f"roll_{name}.png"))
     form = window.training.form
     assert not form.advanced.isVisible()
     window.training_dock.grab().save(str(artifacts_dir / f"training_panel_{name}.png"))

@@ -60,6 +60,7 @@ DEFAULT_SIDE_DOCK_WIDTHS = (300, 500)
 DEFAULT_GENERATION_HEIGHT = 290
 COMPACT_WIDTH = 1200  # narrower windows start with the side panels tabbed together
 COMPACT_SIDE_WIDTH = 380
+COMPACT_HEIGHT = 800  # shorter windows start with a shorter generation panel
 
 
 def ab_song(a: Song, b: Song, start: float, end: float) -> Song:
@@ -203,9 +204,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
                 list(DEFAULT_SIDE_DOCK_WIDTHS),
                 Qt.Orientation.Horizontal,
             )
-        self.resizeDocks(
-            [self.generation_dock], [DEFAULT_GENERATION_HEIGHT], Qt.Orientation.Vertical
-        )
+        height = DEFAULT_GENERATION_HEIGHT if self.height() >= COMPACT_HEIGHT else 200
+        self.resizeDocks([self.generation_dock], [height], Qt.Orientation.Vertical)
         # resizeDocks only records the sizes; lay out now so the very next paint (or a
         # screenshot taken right away) already shows them.
         layout = self.layout()
