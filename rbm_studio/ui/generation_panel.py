@@ -693,7 +693,14 @@ class GenerationPanel(QWidget):
             self.list.addItem(item)
             first_item = first_item or item
         seed = result[0].seed if result else 0
-        self.message.setText(f"Generated {len(result)} songs (seed {seed}).")
+        silent = sum(1 for g in result if not g.song.notes)
+        note = ""
+        if silent:
+            note = (
+                f" {silent} of them silent: the model finds no note likely enough yet — train "
+                "it longer, or make it more adventurous."
+            )
+        self.message.setText(f"Generated {len(result)} songs (seed {seed}).{note}")
         self.statusMessage.emit(f"Generated {len(result)} songs with seed {seed}.")
         self.library_changed(new=result)
         self.songsGenerated.emit(result)

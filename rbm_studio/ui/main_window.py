@@ -637,7 +637,13 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.sample_song = song
         self.show_song(song, f"Sample at epoch {epochs} (training goes on)", play=True)
         self.sampleShown.emit(song)
-        self.show_status(f"Playing a sample of the model at epoch {epochs}.")
+        if song.notes:
+            self.show_status(f"Playing a sample of the model at epoch {epochs}.")
+        else:
+            self.show_status(
+                f"The model plays nothing yet at epoch {epochs}: no note is likely enough so "
+                "far. Try again in a little while."
+            )
 
     @Slot(object, object)
     def compare_songs(self, a: GeneratedSong, b: GeneratedSong) -> Song:
