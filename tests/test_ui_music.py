@@ -71,9 +71,11 @@ def test_window_defaults_sound_like_the_songs_and_the_old_default_did_not(
     training = F.summary(songs)
     made_new, made_old = F.summary([new.matrix]), F.summary([old.matrix])
     print(f"training {training}\nnew default {made_new}\nold default {made_old}")
-    # the new default strikes on the grid and holds notes; the old one sprayed sixteenth blips
-    assert made_old["blip_rate"] > 0.3
-    assert made_new["blip_rate"] < made_old["blip_rate"] / 3
+    # The new default strikes on the grid and holds notes. The old settings (windows of 15,
+    # 50 hidden units, 200 epochs), sampled the same way, still play more one-step blips (the old
+    # sampler, which drew the last Gibbs step, made 71 % of its notes blips).
+    assert made_new["blip_rate"] < 0.05
+    assert made_new["blip_rate"] < made_old["blip_rate"]
     assert (
         training["notes_per_bar"] / 2 <= made_new["notes_per_bar"] <= training["notes_per_bar"] * 2
     )

@@ -70,9 +70,7 @@ def test_a_musicians_session_survives_a_restart(qtbot, tmp_path, artifacts_dir, 
     # (an untrained model plays nothing: no note is above even odds in its first epochs)
     qtbot.waitUntil(
         lambda: (
-            panel.state == "training"
-            and panel.progress_log
-            and panel.progress_log[-1].epoch >= 150
+            panel.state == "training" and panel.progress_log and panel.progress_log[-1].epoch >= 150
         ),
         timeout=120_000,
     )
