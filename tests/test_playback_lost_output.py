@@ -12,7 +12,12 @@ import pytest
 
 from rbm_studio.music.midi import write_midi
 from rbm_studio.music.song import Note, Song, TempoChange
-from rbm_studio.playback.jack_server import JackListener, JackServer, JackUnavailable
+from rbm_studio.playback.jack_server import (
+    JackListener,
+    JackServer,
+    JackUnavailable,
+    clear_stale_registry,
+)
 from rbm_studio.playback.player import MidiPlayer
 
 pytestmark = pytest.mark.jack
@@ -84,6 +89,7 @@ def test_play_command_exits_non_zero_when_jack_dies(tmp_path):
                     proc.wait()
     finally:
         server.stop()
+        clear_stale_registry()  # the killed server's registry entry is not left to later tests
     assert proc.returncode == 1, err
     assert "Traceback" not in err and "Cannot read socket" not in err, err
     last = err.strip().splitlines()[-1]

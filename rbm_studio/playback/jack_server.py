@@ -29,6 +29,31 @@ class JackUnavailable(Exception):
     """jackd is not installed or did not come up; the message says which."""
 
 
+SHM = Path("/dev/shm")
+
+
+def clear_stale_registry() -> bool:
+    """Remove JACK's shared-memory server registry when no jackd runs at all. A jackd that was
+    killed (not stopped) leaves its entry behind, and after a few of them every new server says
+    "Too many servers already active". True if something was removed."""
+    if not SHM.is_dir():
+        return False
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "jackd":
+                return False  # a live server: its entries are not ours to remove
+        except OSError:
+            continue
+    removed = False
+    for path in [SHM / "jack-shm-registry", *SHM.glob(f"jack-{os.getuid()}-*")]:
+        try:
+            path.unlink()
+            removed = True
+        except OSError:
+            pass
+    return removed
+
+
 def jackd_path() -> str | None:
     return shutil.which("jackd")
 
@@ -72,7 +97,7 @@ class JackServer:
     def period_seconds(self) -> float:
         return self.period / self.rate
 
-    def start(self) -> JackServer:
+    def start(self, *, retried: bool = False) -> JackServer:
         exe = jackd_path()
         if exe is None:
             raise JackUnavailable("jackd is not installed (Debian package jackd2)")
@@ -103,7 +128,10 @@ class JackServer:
         try:
             self._wait_until_ready()
         except JackUnavailable:
+            stale = "Too many servers already active" in self.log_tail(20)
             self.stop()
+            if stale and not retried and clear_stale_registry():
+                return self.start(retried=True)
             raise
         return self
 
