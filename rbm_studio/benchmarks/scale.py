@@ -55,8 +55,30 @@ def _child_env(devices: int = 1) -> dict[str, str]:
     return env
 
 
+# The child writes its own peak (VmHWM) at exit: a child's ru_maxrss starts from the forking
+# process's peak (Linux carries it over at exec), which would hide anything smaller than this
+# benchmark's own memory.
+PEAK_WRAPPER = (
+    "import atexit, os, sys\n"
+    "def _peak():\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        kib = next(l.split()[1] for l in f if l.startswith('VmHWM'))\n"
+    "    with open(os.environ['RBM_STUDIO_PEAK_FILE'], 'w') as f:\n"
+    "        f.write(kib)\n"
+    "atexit.register(_peak)\n"
+    "from rbm_studio.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
 def _measure(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
     """(stdout, wall seconds, peak RSS MiB) of a child process."""
+    peak_file, shown = None, cmd
+    if Path("/proc/self/status").is_file() and cmd[1:3] == ["-m", "rbm_studio"]:
+        fd, peak_file = tempfile.mkstemp(prefix="rbm-peak-")
+        os.close(fd)
+        cmd = [cmd[0], "-c", PEAK_WRAPPER, *cmd[3:]]
+        env = {**env, "RBM_STUDIO_PEAK_FILE": peak_file}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
@@ -67,9 +89,14 @@ def _measure(cmd: list[str], env: dict[str, str]) -> tuple[str, float, float]:
         err.seek(0)
         if proc.returncode != 0:
             tail = err.read().strip().splitlines()[-1:] or ["(no message)"]
-            raise RuntimeError(f"{' '.join(cmd[2:5])}… failed: {tail[0]}")
+            raise RuntimeError(f"{' '.join(shown[2:5])}… failed: {tail[0]}")
         # ru_maxrss is KiB on Linux, bytes on macOS
         rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+        if peak_file is not None:
+            text = Path(peak_file).read_text().strip()
+            Path(peak_file).unlink(missing_ok=True)
+            if text:
+                rss = int(text) / 2**10
         return out.read(), wall, rss
 
 
