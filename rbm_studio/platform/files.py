@@ -157,11 +157,12 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, *, unknown: bool = True) -> bool:
+    """Whether process `pid` runs; `unknown` where there is no harmless probe (Windows)."""
     if pid == os.getpid():
         return True
     if sys.platform.startswith("win"):
-        return True  # no cheap, harmless probe: age decides there
+        return unknown
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -191,7 +192,7 @@ def clean_orphans(folder: Path, name: str) -> int:
             continue
         if not stat.S_ISREG(info.st_mode):
             continue
-        if not _pid_alive(pid) or now - info.st_mtime > ORPHAN_AGE_S:
+        if not pid_alive(pid) or now - info.st_mtime > ORPHAN_AGE_S:
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
                 removed += 1

@@ -25,6 +25,7 @@ from ..models import registry
 from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
+from ..platform.files import pid_alive
 from ..platform.paths import data_dir
 from .workers import describe_error
 
@@ -90,17 +91,8 @@ def orphaned_autosaves() -> list[Path]:
 
 
 def _running(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if sys.platform.startswith("win"):
-        return False  # no harmless probe; the window offers it and the user decides
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
+    # Windows has no harmless probe: the window offers the autosave and the user decides.
+    return pid_alive(pid, unknown=False)
 
 
 @dataclass
