@@ -8,7 +8,7 @@ has to guess them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -102,6 +102,13 @@ class StateMatrix:
     @property
     def struck(self) -> np.ndarray:
         return self.data[:, self.encoding.span :]
+
+
+def head(matrix: StateMatrix, steps: int) -> StateMatrix:
+    """The first `steps` grid rows of `matrix` (a primer cut at a bar)."""
+    steps = max(1, min(int(steps), matrix.steps))
+    velocities = None if matrix.velocities is None else matrix.velocities[:steps]
+    return replace(matrix, data=matrix.data[:steps], velocities=velocities)
 
 
 def _place_pitch(pitch: int, enc: Encoding) -> int | None:

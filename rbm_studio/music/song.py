@@ -103,3 +103,28 @@ class Song:
             stop = min(end, sigs[i + 1].beat) if i + 1 < len(sigs) else end
             bars += (stop - sig.beat) / sig.beats_per_bar
         return bars
+
+
+def in_turn(a: Song, b: Song, start: float, end: float) -> Song:
+    """Beats [start, end) of `a`, then the same beats of `b`: one song to hear them in turn."""
+    length = end - start
+    notes = []
+    for offset, song in ((0.0, a), (length, b)):
+        for n in song.notes:
+            if start <= n.start < end:
+                notes.append(
+                    Note(
+                        n.pitch,
+                        n.start - start + offset,
+                        min(n.end, end) - start + offset,
+                        n.velocity,
+                        n.channel,
+                    )
+                )
+    notes.sort(key=lambda n: (n.start, n.pitch))
+    return Song(
+        notes=notes,
+        tempos=list(a.tempos[:1]),
+        time_signatures=list(a.time_signatures[:1]),
+        title="A/B",
+    )

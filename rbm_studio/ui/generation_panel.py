@@ -38,11 +38,11 @@ from PySide6.QtWidgets import (
 from ..models import registry
 from ..models.base import GenerateRequest
 from ..models.document import Model
-from ..music.encoding import StateMatrix, decode
+from ..music.encoding import StateMatrix, decode, head
 from ..music.keys import KEYS, key_pitch_classes, pitch_name
 from ..platform.paths import cache_dir, data_dir
 from ..playback.gm_programs import GM_PROGRAMS
-from .song_library import GeneratedSong, SongLibrary, head, model_id, new_id
+from .song_library import GeneratedSong, SongLibrary, model_id, new_id
 from .workers import Job, run_function
 
 SONG_ROLE = Qt.ItemDataRole.UserRole
@@ -180,14 +180,10 @@ class PitchSpin(QSpinBox):
         self.setValue(self.NONE if pitch is None else int(pitch))
 
 
-class SongText:
-    """Namespace for how a song reads in the list: star, name, length and seed."""
-
-    @staticmethod
-    def text(song: GeneratedSong) -> str:
-        star = "★ " if song.starred else ""
-        bars = song.song.bars()
-        return f"{star}{song.name}  ({bars:.0f} bars · seed {song.seed})"
+def song_text(song: GeneratedSong) -> str:
+    """How a song reads in the list: star, name, length and seed."""
+    star = "★ " if song.starred else ""
+    return f"{star}{song.name}  ({song.song.bars():.0f} bars · seed {song.seed})"
 
 
 class RemoveSongs(QUndoCommand):
@@ -586,10 +582,17 @@ class GenerationPanel(QWidget):
         return key_pitch_classes(key), lowest, highest
 
     @Slot()
-    def generate(self, *, seed: int | None = None, settings: dict | None = None) -> bool:
-        """Sample songs with the shown options (or `settings`, for "again"), each press with a
-        fresh seed unless one is given."""
-        if self.model is None:
+    def generate(
+        self,
+        *,
+        seed: int | None = None,
+        settings: dict | None = None,
+        model: Model | None = None,
+    ) -> bool:
+        """Sample songs from `model` (default: the open one) with the shown options (or
+        `settings`, for "again"), each press with a fresh seed unless one is given."""
+        model = model or self.model
+        if model is None:
             self.message.setText("Train or open a model first.")
             return False
         if self.is_generating():
@@ -598,7 +601,6 @@ class GenerationPanel(QWidget):
         if seed is None:
             seed = self.next_seed if self.next_seed is not None else secrets.randbelow(2**31)
         self.next_seed = None
-        model = self.model
         primer = None
         primer_title = ""
         if opts["start"] == "continue":
@@ -678,7 +680,7 @@ class GenerationPanel(QWidget):
         return True
 
     def make_item(self, song: GeneratedSong) -> QListWidgetItem:
-        item = QListWidgetItem(SongText.text(song))
+        item = QListWidgetItem(song_text(song))
         item.setData(SONG_ROLE, song)
         item.setToolTip(song.describe())
         return item
@@ -733,7 +735,7 @@ class GenerationPanel(QWidget):
         for item in items:
             song = item.data(SONG_ROLE)
             song.starred = star
-            item.setText(SongText.text(song))
+            item.setText(song_text(song))
         self.library_changed()
         self._update_enabled()
 
@@ -742,7 +744,7 @@ class GenerationPanel(QWidget):
         for row in range(self.list.count()):
             item = self.list.item(row)
             if item.data(SONG_ROLE) is song:
-                item.setText(SongText.text(song))
+                item.setText(song_text(song))
                 item.setToolTip(song.describe())
         self.library_changed(new=[song])
 
@@ -799,15 +801,9 @@ class GenerationPanel(QWidget):
         job = run_function(work, "load-library-model", self)
         self.library_job = job
 
-        def loaded(model: Model) -> None:
-            current = self.model
-            self.model = model
-            try:
-                self.generate(seed=song.seed, settings=settings)
-            finally:
-                self.model = current
-
-        job.finished.connect(loaded)
+        job.finished.connect(
+            lambda model: self.generate(seed=song.seed, settings=settings, model=model)
+        )
         job.failed.connect(self._on_failed)
 
     @Slot()

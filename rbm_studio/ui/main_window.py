@@ -41,7 +41,7 @@ from .. import __version__
 from ..data.dataset import DatasetReport, FileResult
 from ..models.document import Model
 from ..music.keys import best_key
-from ..music.song import Note, Song
+from ..music.song import Song, in_turn
 from ..resources import sample_midi_dir
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GeneratedSong, GenerationPanel
@@ -61,31 +61,6 @@ DEFAULT_GENERATION_HEIGHT = 290
 COMPACT_WIDTH = 1200  # narrower windows start with the side panels tabbed together
 COMPACT_SIDE_WIDTH = 380
 COMPACT_HEIGHT = 800  # shorter windows start with a shorter generation panel
-
-
-def ab_song(a: Song, b: Song, start: float, end: float) -> Song:
-    """Beats [start, end) of `a`, then the same beats of `b`: one song to hear them in turn."""
-    length = end - start
-    notes = []
-    for offset, song in ((0.0, a), (length, b)):
-        for n in song.notes:
-            if start <= n.start < end:
-                notes.append(
-                    Note(
-                        n.pitch,
-                        n.start - start + offset,
-                        min(n.end, end) - start + offset,
-                        n.velocity,
-                        n.channel,
-                    )
-                )
-    notes.sort(key=lambda n: (n.start, n.pitch))
-    return Song(
-        notes=notes,
-        tempos=list(a.tempos[:1]),
-        time_signatures=list(a.time_signatures[:1]),
-        title="A/B",
-    )
 
 
 class RestoreBanner(QFrame):
@@ -136,6 +111,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.sample_job: Job | None = None
         self.sample_song: Song | None = None
         self.shown_generated: GeneratedSong | None = None
+        self._syncing_transport = False  # the transport is being set to a song's own values
         self._song_request = 0
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
@@ -469,7 +445,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot()
     def _song_follows_transport(self, *_args) -> None:
         song = self.shown_generated
-        if song is None or getattr(self, "_syncing_transport", False):
+        if song is None or self._syncing_transport:
             return
         program = int(self.transport.program_combo.currentData())
         tempo_box = self.transport.tempo_spin
@@ -652,7 +628,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         region = self.piano_roll.loop_region
         bar = a.song.first_time_signature.beats_per_bar
         start, end = region if region else (0.0, COMPARE_BARS * bar)
-        song = ab_song(a.song, b.song, start, end)
+        song = in_turn(a.song, b.song, start, end)
         first, last = int(start // bar) + 1, int(round(end / bar))
         self.show_song(song, f"A/B, bars {first}–{last}: {a.name} then {b.name}", play=True)
         return song

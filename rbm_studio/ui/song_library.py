@@ -13,7 +13,7 @@ import hashlib
 import json
 import threading
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -217,10 +217,3 @@ def _entry(song: GeneratedSong) -> dict:
 def new_id(song: GeneratedSong) -> str:
     """A file name no other song has: the model, the seed and a random tail."""
     return f"{song.model_id or 'song'}-{song.seed}-{uuid.uuid4().hex[:8]}"
-
-
-def head(matrix: StateMatrix, steps: int) -> StateMatrix:
-    """The first `steps` grid rows of `matrix` (a primer cut at a bar)."""
-    steps = max(1, min(int(steps), matrix.steps))
-    velocities = None if matrix.velocities is None else matrix.velocities[:steps]
-    return replace(matrix, data=matrix.data[:steps], velocities=velocities)

@@ -212,8 +212,11 @@ class HyperparameterForm(QWidget):
         outer.addWidget(self.advanced_button)
         self.advanced = QWidget()
         self.advanced.setObjectName("advancedSection")
-        self.grid = QGridLayout(self.advanced)
-        self.grid.setContentsMargins(12, 0, 0, 0)
+        advanced_layout = QVBoxLayout(self.advanced)
+        advanced_layout.setContentsMargins(12, 0, 0, 0)
+        self.grid = QGridLayout()
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        advanced_layout.addLayout(self.grid)
         self.grid.setHorizontalSpacing(8)
         self.grid.setVerticalSpacing(3)
         self.grid.setColumnStretch(1, 1)
@@ -233,8 +236,7 @@ class HyperparameterForm(QWidget):
         self.devices_label.setMinimumWidth(10)
         self.devices_label.setStyleSheet("color: palette(placeholder-text);")
         self.devices_label.hide()
-        self._devices_row = self.grid.rowCount() + 20  # below every kind's fields
-        self.grid.addWidget(self.devices_label, self._devices_row, 0, 1, 2 * self.COLUMNS)
+        advanced_layout.addWidget(self.devices_label)  # below every kind's fields
         self.general_message = QLabel()
         self.general_message.setObjectName("message_general")
         self.general_message.setStyleSheet(f"color: {ERROR_COLOUR};")

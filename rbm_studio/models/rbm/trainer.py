@@ -38,7 +38,7 @@ from ...music.encoding import Encoding, StateMatrix
 from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
-from ..energy import RBMParams, bernoulli, free_energy
+from ..energy import RBMParams, bernoulli, free_energy, free_energy_np
 from ..sharding import batch_mesh, to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .cd import cd_statistics_t, init_params
@@ -579,19 +579,16 @@ class RbmTrainer(TrainerControls):
         if len(v) == 0:
             return None
         W, vb, hb = params["W"], params["vbias"], params["hbias"]
-
-        def free_energy(x: np.ndarray) -> np.ndarray:
-            return -(x @ vb) - np.logaddexp(0.0, x @ W + hb).sum(axis=1)
-
         if not all(np.isfinite(a).all() for a in (W, vb, hb)):
             return None  # a diverged model has no score (the trainer stops on it)
-        f = free_energy(v)
+        f = free_energy_np(W, vb, hb, v)
         rows = np.arange(len(v))
         total = 0.0
         for flips in self._score_flips:
             flipped = v.copy()
             flipped[rows, flips] = 1.0 - flipped[rows, flips]
-            total += float(np.mean(-np.logaddexp(0.0, -(free_energy(flipped) - f))))
+            gap = free_energy_np(W, vb, hb, flipped) - f
+            total += float(np.mean(-np.logaddexp(0.0, -gap)))
         per_window = v.shape[1] * total / len(self._score_flips)
         return per_window / self.config.effective_window
 
