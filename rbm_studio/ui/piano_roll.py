@@ -637,6 +637,8 @@ class PianoRollView(QAbstractScrollArea):
         ):
             width = metrics.horizontalAdvance(text) + 8
             left = x + 4 if right else x - 4 - width
+            if left < KEYBOARD_WIDTH:
+                continue  # no room before the keyboard: the colours say it, not a cut label
             box = QRectF(left, y, width, metrics.height() + 2)
             p.fillRect(box, backdrop)
             p.setPen(QPen(colour.darker(135), 1))
