@@ -34,7 +34,8 @@ def test_each_registered_kind_satisfies_the_protocol_and_has_its_own_defaults():
         assert registry.check_config(config) == [], kind.name
         assert kind.gibbs_default >= 1 and kind.modes
     rbm, rnn = registry.default_config("rbm"), registry.default_config("rnn-rbm")
-    assert (rbm.hidden, rbm.window, rbm.stride, rbm.cd_k) == (100, 16, 4, 1)
+    assert (rbm.hidden, rbm.window, rbm.stride, rbm.cd_k) == (200, 16, 8, 5)
+    assert rbm.value("one_key") is True and rbm.value("continue_share") == 0.5
     assert (rnn.hidden, rnn.learning_rate, rnn.batch_size, rnn.cd_k) == (150, 0.001, 16, 15)
     assert rnn.recurrent_hidden == 100 and rnn.sequence_length == 128
     assert rnn.meter and rnn.previous_step and rnn.onset_sustain
@@ -42,9 +43,10 @@ def test_each_registered_kind_satisfies_the_protocol_and_has_its_own_defaults():
 
 
 def test_settings_name_real_knobs_and_bad_values_are_reported_by_the_kind():
-    config = registry.default_config("rnn-rbm")
-    for setting in registry.all_settings():
-        assert config.value(setting.name) is not None or setting.optional, setting.name
+    for kind in registry.KINDS.values():
+        config = registry.default_config(kind.name)
+        for setting in (*COMMON_SETTINGS, *kind.settings):
+            assert config.value(setting.name) is not None or setting.optional, setting.name
     bad = registry.default_config("rnn-rbm", recurrent_hidden=0, sequence_length=1)
     problems = registry.check_config(bad)
     assert any(p.startswith("Recurrent units") for p in problems)

@@ -68,7 +68,15 @@ def contenders() -> list[Contender]:
         Contender(
             "tutorial",
             "rbm",
-            {"hidden": 50, "window": 15, "stride": None, "cd_k": 1, "epochs": 200},
+            {
+                "hidden": 50,
+                "window": 15,
+                "stride": None,
+                "cd_k": 1,
+                "epochs": 200,
+                "continue_share": 0.0,
+                "one_key": False,
+            },
             {"gibbs_steps": 1, "temperature": 1.0, "mode": "windows"},
         )
     )

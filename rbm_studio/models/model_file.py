@@ -377,6 +377,15 @@ def _check_dataset(v: Any) -> str | None:
             return f"data_encoding {problem}"
     if "bpm" in v and _number(v["bpm"]):
         return f"bpm {_number(v['bpm'])}"
+    shifts = v.get("key_shifts")
+    if shifts is not None and (
+        not isinstance(shifts, list)
+        or len(shifts) > 100_000
+        or not all(
+            isinstance(x, int) and not isinstance(x, bool) and -11 <= x <= 11 for x in shifts
+        )
+    ):
+        return "key_shifts must be a list of semitone shifts between -11 and 11"
     return None
 
 

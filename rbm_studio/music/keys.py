@@ -4,6 +4,7 @@ generation panel, `generate --key` and the music benchmark's in-key row. numpy o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -50,3 +51,36 @@ def best_key(songs: Sequence[StateMatrix]) -> tuple[str, int, int] | None:
         return None
     key = max(KEYS, key=lambda k: counts[list(key_pitch_classes(k))].sum())
     return key, low, high
+
+
+def tonic_shift(song: StateMatrix) -> int:
+    """Semitones (−5..+6) that move a song's best-fitting key to C major or A minor, the keys
+    without sharps or flats; 0 for a silent song."""
+    found = best_key([song])
+    if found is None:
+        return 0
+    tonic, mode = found[0].split()
+    home = 0 if mode == "major" else 9
+    shift = (home - TONICS.index(tonic)) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+def transposed(song: StateMatrix, shift: int) -> StateMatrix:
+    """The song moved by `shift` semitones inside its encoding's range; notes pushed past the
+    range's ends are left out."""
+    if shift == 0:
+        return song
+    span = song.encoding.span
+
+    def move(columns: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(columns)
+        if abs(shift) < span:
+            if shift > 0:
+                out[:, shift:] = columns[:, : span - shift]
+            else:
+                out[:, :shift] = columns[:, -shift:]
+        return out
+
+    data = np.concatenate([move(song.data[:, :span]), move(song.data[:, span:])], axis=1)
+    velocities = None if song.velocities is None else move(song.velocities)
+    return replace(song, data=data, velocities=velocities)

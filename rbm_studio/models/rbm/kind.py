@@ -14,6 +14,7 @@ from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Trainer
 from ..config import TrainingConfig
 from ..document import Model
 from ..generated import constrained
+from . import one_key
 from .spec import RbmSpec
 
 
@@ -34,6 +35,10 @@ class RbmKind(RbmSpec):
         return RbmTrainer(config, matrices, encoding, model=model)
 
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]:
+        given = request.primer
+        moves = None
+        if one_key.key_shifts(model):
+            request, moves = one_key.plan(model, request)
         model = constrained(model, request.pitch_classes, request.lowest, request.highest)
         from .sampler import generate
 
@@ -41,7 +46,7 @@ class RbmKind(RbmSpec):
         start = request.start
         if request.primer is not None:
             mode, start = "continue", "primer"
-        return generate(
+        songs = generate(
             model,
             songs=request.songs,
             steps=request.steps,
@@ -52,11 +57,12 @@ class RbmKind(RbmSpec):
             start=start,
             primer=request.primer,
         )
+        return songs if moves is None else one_key.back_out(songs, moves, given)
 
     def evaluate(self, model: Model, request: EvaluateRequest) -> EvaluationReport:
         from .evaluator import evaluate
 
-        return evaluate(model, request)
+        return evaluate(model, one_key.evaluation_request(model, request))
 
 
 KIND = RbmKind()

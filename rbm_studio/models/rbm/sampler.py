@@ -12,6 +12,10 @@ Temperature divides all energies: > 1 is wilder, < 1 more conservative.
 whose probability given the hidden layer's probabilities is above one half (Hinton's guide
 reconstructs with probabilities). A last Bernoulli draw instead adds isolated one-step notes — the
 sixteenth-note blips the music benchmark counted — that the model gives less than even odds.
+Each slide's chains start their new rows from a draw of the model's visible marginals, not from
+silence: Gibbs chains mix slowly, and from silence they settle on sparse, held-note states (fewer
+voices, longer drones in the music benchmark). The trainer's `continue_share` practises exactly
+this conditional step.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ...music.encoding import StateMatrix
 from ..document import Model
 from ..energy import RBMParams, bernoulli, hidden_probs, visible_probs
 from ..generated import check_request, matrix_from_rows, primer_rows
+from .spec import continuation_split
 
 MODES = ("windows", "continue")
 STARTS = ("silence", "noise", "primer")
@@ -90,11 +95,17 @@ def sample_continuation(
         [jnp.ones((keep * width,), jnp.float32), jnp.zeros((advance * width,), jnp.float32)]
     )
     clamp = jnp.broadcast_to(clamp, (songs, window * width))
-    fresh = jnp.zeros((songs, advance, width), jnp.float32)
+    # each chain's new rows start from the model's own visible marginals (a draw from the
+    # sigmoid of their biases): from silence, chains stay near sparse, held-note states
+    marginal = jnp.broadcast_to(
+        jax.nn.sigmoid(params.vbias.reshape(window, width)[keep:]), (songs, advance, width)
+    )
 
     def slide(ctx, kk):
+        k_start, k_chain = jax.random.split(kk)
+        fresh = bernoulli(k_start, marginal)
         v = jnp.concatenate([ctx, fresh], axis=1).reshape(songs, window * width)
-        rows = _gibbs(params, v, clamp, v, kk, k, temperature, mean_field=True).reshape(
+        rows = _gibbs(params, v, clamp, v, k_chain, k, temperature, mean_field=True).reshape(
             songs, window, width
         )
         return rows[:, advance:], rows[:, keep:]
@@ -154,8 +165,7 @@ def generate(
         wins = first_windows(songs * n_win)
         rows = wins.astype(np.uint8).reshape(songs, n_win * window, width)[:, :steps]
     else:
-        advance = max(1, window // 2)
-        keep = window - advance
+        keep, advance = continuation_split(window)
         if primer is not None:
             prefix = primer_rows(model, primer)
             context = np.zeros((songs, max(keep, 1), width), np.float32)

@@ -26,12 +26,15 @@ class RbmSpec:
     # one bar of 4/4 per window, a window starting every beat (the tutorial's 15 / 50 hidden /
     # 200 epochs stays the `tutorial` row of `rbm-studio bench music`)
     defaults: Mapping[str, object] = {
-        "hidden": 100,
+        "hidden": 200,
         "window": 16,
-        "stride": 4,
+        "stride": 8,
         "learning_rate": 0.005,
         "batch_size": 100,
-        "cd_k": 1,
+        "cd_k": 5,
+        "continue_share": 0.5,
+        "one_key": True,
+        "weight_decay": 0.0001,
         "epochs": 2000,
         "patience": 200,
         "minutes": 5.0,
@@ -48,7 +51,7 @@ class RbmSpec:
             "sketch",
             "Quick sketch — seconds",
             "A smaller model for half a minute: rough ideas fast.",
-            {"hidden": 50, "epochs": 300, "patience": None, "minutes": 0.5},
+            {"hidden": 100, "cd_k": 1, "epochs": 300, "patience": None, "minutes": 0.5},
         ),
         Preset(
             "tutorial",
@@ -59,6 +62,9 @@ class RbmSpec:
                 "window": 15,
                 "stride": None,
                 "hidden": 50,
+                "cd_k": 1,
+                "continue_share": 0.0,
+                "one_key": False,
                 "epochs": 200,
                 "patience": None,
                 "minutes": None,
@@ -87,6 +93,25 @@ class RbmSpec:
             "Let the model's daydreams carry on between learning steps (persistent contrastive "
             "divergence): can learn longer patterns, less stable.",
             type="bool",
+        ),
+        Setting(
+            "one_key",
+            "Learn in one key",
+            "Move every song to C major or A minor before learning, so the model learns harmony "
+            "instead of which key each song was in; new songs come out in the keys your songs "
+            "use (or the key you choose).",
+            type="bool",
+        ),
+        Setting(
+            "continue_share",
+            "Practice continuing",
+            "Share of each batch where the model practises what new songs ask of it: the second "
+            "half of a window given its first half (conditional contrastive divergence). 0 learns "
+            "whole windows only.",
+            type="float",
+            maximum=1.0,
+            decimals=2,
+            step=0.1,
         ),
         Setting(
             "momentum_start",
@@ -168,6 +193,9 @@ class RbmSpec:
             problems.append("Sparsity cost must not be negative.")
         if config.lr_decay < 0.0:
             problems.append("Learning-rate decay must not be negative.")
+        share = config.value("continue_share") or 0.0
+        if not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
+            problems.append("Practice continuing must be a share between 0 and 1.")
         return problems
 
     def check_params(self, params: Mapping[str, np.ndarray], window: int) -> list[str]:
@@ -185,6 +213,13 @@ class RbmSpec:
 
     def window(self, config: TrainingConfig) -> int:
         return config.effective_window
+
+
+def continuation_split(window: int) -> tuple[int, int]:
+    """(rows kept, rows new) of each window when songs are continued: the sampler slides by the
+    second, and conditional training clamps the first."""
+    advance = max(1, window // 2)
+    return window - advance, advance
 
 
 SPEC = RbmSpec()

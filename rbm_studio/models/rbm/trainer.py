@@ -35,6 +35,7 @@ import numpy as np
 
 from ...data.corpus import Corpus, WindowSet
 from ...music.encoding import Encoding, StateMatrix
+from ...music.keys import tonic_shift, transposed
 from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
@@ -43,6 +44,7 @@ from ..sharding import batch_mesh, to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .cd import cd_statistics_t, init_params
 from .spec import SPEC as KIND
+from .spec import continuation_split
 
 ASSUMED_FLOPS_PER_S = 3e10  # only to pick a chunk length before anything has been measured
 MAX_CHUNK_S = 0.25  # a first chunk slower than this is re-sized (one recompile)
@@ -52,6 +54,7 @@ MAX_CHUNK = 256
 MAX_METRIC_WINDOWS = 2000  # windows used for the free-energy gap at each epoch end
 MAX_SCORE_WINDOWS = 1000  # held-out windows of the pseudo-likelihood score
 SCORE_FLIPS = 4  # units flipped per window for the pseudo-likelihood
+MAX_KEY_SHIFTS = 10_000  # training songs' keys kept in the model (to draw generated songs' keys)
 ACTIVATION_SAMPLE = 500  # windows used for the hidden-activation histogram
 
 
@@ -64,6 +67,10 @@ class StaticSpec(NamedTuple):
     pcd: bool
     sparsity: bool
     gap: bool = True  # compute the free-energy gap at epoch ends (False: no held-out windows)
+    # conditional CD: the first `context_rows` batch rows keep their first `context_units`
+    # visible units at the data in the negative phase (0: plain CD)
+    context_rows: int = 0
+    context_units: int = 0
 
 
 class Hyper(NamedTuple):
@@ -178,6 +185,11 @@ def _train_step(
     h0 = (u_h0 < ph0.T).astype(jnp.float32)  # = bernoulli(k_h0, ph0.T)
     # the negative chain starts at the data (CD) or at the persistent chains (PCD)
     h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
+    keep = None
+    if spec.context_rows and not spec.pcd:
+        # the sampler's task: the rest of a window given its start (a conditional RBM's CD)
+        rows = jnp.arange(v0.shape[0])[:, None] < spec.context_rows
+        keep = (rows & (jnp.arange(v0.shape[1])[None, :] < spec.context_units)).astype(v0.dtype)
     v, ph, first_pv = v0, ph0, None
     for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
         k_v, k_h = jax.random.split(kk)
@@ -185,6 +197,8 @@ def _train_step(
         first_pv = pv if first_pv is None else first_pv
         last = i == spec.cd_k - 1
         v = pv if (last and not spec.pcd) else bernoulli(k_v, pv)
+        if keep is not None:
+            v = keep * v0 + (1.0 - keep) * v
         ph = _hidden_probs_t(params, v)
         if not last:
             h = bernoulli(k_h, ph.T)
@@ -321,6 +335,13 @@ class RbmTrainer(TrainerControls):
     ) -> None:
         corpus = matrices if isinstance(matrices, Corpus) else None
         self._take_inputs(config, [] if corpus else matrices, encoding)
+        key_shifts: list[int] = []
+        if corpus is None and config.value("one_key") and not config.frame_level:
+            # every song in C major or A minor: the keys share one set of pitches, so
+            # each window teaches harmony, not which key a song was in (songs move back
+            # to the training songs' keys when generated)
+            key_shifts = [tonic_shift(m) for m in matrices]
+            matrices = [transposed(m, s) for m, s in zip(matrices, key_shifts, strict=True)]
         if corpus is not None and corpus.encoding != encoding:
             raise ValueError(f"the corpus uses encoding {corpus.encoding}, expected {encoding}")
         window, stride = config.effective_window, config.effective_stride
@@ -383,6 +404,8 @@ class RbmTrainer(TrainerControls):
             pcd=config.pcd,
             sparsity=config.sparsity_target is not None and config.sparsity_cost > 0,
             gap=n_metric > 0,
+            context_rows=round(padded * float(config.value("continue_share") or 0.0)),
+            context_units=continuation_split(window)[0] * self._source.width,
         )
         f32 = partial(jnp.asarray, dtype=jnp.float32)
         self._hyper = Hyper(
@@ -422,6 +445,8 @@ class RbmTrainer(TrainerControls):
         self._pending: tuple[tuple[int, int], Future] | None = None
         summary_of = corpus.summary() if corpus is not None else self._summary_common(matrices)
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
+        if key_shifts:
+            self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
 
         self._init_controls(host_params)
 
