@@ -12,7 +12,18 @@ from rbm_studio.music import features as F
 from rbm_studio.music.encoding import decode
 from rbm_studio.resources import sample_midi_dir
 
-OLD_DEFAULT = {"window": 15, "stride": None, "hidden": 50, "epochs": 200}
+# the tutorial's recipe (the old default): windows of 15, 50 hidden units, CD-1, 200 epochs
+OLD_DEFAULT = {
+    "window": 15,
+    "stride": None,
+    "hidden": 50,
+    "cd_k": 1,
+    "continue_share": 0.0,
+    "one_key": False,
+    "epochs": 200,
+}
+# the suite's share of the default's time budget: "until it stops improving, at most" this long
+MINUTES = 1.0
 
 
 def train_and_generate(qtbot, window, config, temperature: float):
@@ -52,8 +63,11 @@ def test_window_defaults_sound_like_the_songs_and_the_old_default_did_not(
     # the window's defaults: the panel starts on them; generation takes the kind's sampling
     defaults = window.training.config()
     assert defaults == registry.default_config()
+    # every default but the time limit, which a person sets beside the Train button
+    window.training.form.minutes_box.setValue(MINUTES)
+    assert window.training.config() == defaults.with_values(minutes=MINUTES)
     model, new = train_and_generate(
-        qtbot, window, defaults, registry.kind(defaults.model).temperature_default
+        qtbot, window, window.training.config(), registry.kind(defaults.model).temperature_default
     )
     # trained until it stopped improving (patience) or its time budget, at most every epoch
     assert 0 < model.epochs_trained <= defaults.epochs

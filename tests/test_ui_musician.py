@@ -61,7 +61,7 @@ def test_a_musicians_session_survives_a_restart(qtbot, tmp_path, artifacts_dir, 
     assert "Quick sketch — seconds" in labels and "Whole songs — minutes" in labels
     form.preset_box.setCurrentIndex(form.preset_box.findData("sketch"))
     form.preset_box.activated.emit(form.preset_box.currentIndex())
-    assert panel.config().hidden == 50 and panel.config().minutes == 0.5
+    assert panel.config().hidden == 100 and panel.config().minutes == 0.5
     assert form.train_for_box.currentData() == form.FOR_TIME
 
     # Train, and hear the model as it is while it keeps training.

@@ -479,7 +479,7 @@ class RbmTrainer(TrainerControls):
         groups = 0
         resize_to: int | None = None
 
-        active_time = 0.0
+        active_time = self._last_compile_seconds or 0.0  # compiling is part of the wait
         steps_done = 0  # steps finished (synced to the host)
         calls_per_group = 1
         last_recon = float("nan")
@@ -558,6 +558,8 @@ class RbmTrainer(TrainerControls):
                 last["held_out"] = self._held_out_score(host)
                 stop = self._track_best(last["epoch"], last["held_out"], host)
             self._publish(host, records)
+            # the minutes budget is wall time: scoring and bookkeeping count too
+            active_time += time.perf_counter() - t_start - dt
             eta = active_time / steps_done * (self.total_steps - steps_done)
             for rec in records:
                 self._epochs_done = rec["epoch"]
