@@ -23,8 +23,9 @@ class RbmSpec:
         "Learns short windows of the grid (the tutorial's model); fast to train, songs are "
         "stitched from windows."
     )
-    # one bar of 4/4 per window, a window starting every beat (the tutorial's 15 / 50 hidden /
-    # 200 epochs stays the `tutorial` row of `rbm-studio bench music`)
+    # one bar of 4/4 per window, a window starting every half bar (where the sampler's windows
+    # start), half of each batch practising the sampler's step, songs learned in one key: the
+    # recipe `rbm-studio bench music` rates best (the tutorial's stays its `tutorial` row)
     defaults: Mapping[str, object] = {
         "hidden": 200,
         "window": 16,
