@@ -12,16 +12,6 @@ from rbm_studio.music import features as F
 from rbm_studio.music.encoding import decode
 from rbm_studio.resources import sample_midi_dir
 
-# the tutorial's recipe (the old default): windows of 15, 50 hidden units, CD-1, 200 epochs
-OLD_DEFAULT = {
-    "window": 15,
-    "stride": None,
-    "hidden": 50,
-    "cd_k": 1,
-    "continue_share": 0.0,
-    "one_key": False,
-    "epochs": 200,
-}
 # the suite's share of the default's time budget: "until it stops improving, at most" this long
 MINUTES = 1.0
 
@@ -73,7 +63,8 @@ def test_window_defaults_sound_like_the_songs_and_the_old_default_did_not(
     assert 0 < model.epochs_trained <= defaults.epochs
     if model.epochs_trained < defaults.epochs:
         assert window.training.stop_reason in ("patience", "time")
-    old_config = registry.default_config("rbm", **OLD_DEFAULT)
+    # the old default: the tutorial's recipe (windows of 15, 50 hidden units, CD-1, 200 epochs)
+    old_config = registry.preset_config("rbm", "tutorial")
     _, old = train_and_generate(qtbot, window, old_config, 1.0)
 
     save_roll(qtbot, window, decode(songs[0]), "a training song", artifacts_dir /
