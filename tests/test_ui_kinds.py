@@ -105,7 +105,7 @@ def test_training_form_per_kind_screenshots(qtbot, tmp_path, artifacts_dir):
     w = window.training.form.widgets
     assert w["hidden"].value() == 200 and w["window"].value() == 16
     assert w["batch_size"].value() == 100 and w["cd_k"].value() == 5
-    assert w["one_key"].isChecked() and w["continue_share"].value() == pytest.approx(0.5)
+    assert w["one_key"].isChecked() and w["continue_share"].value() == pytest.approx(0.8)
     assert not w["pcd"].isChecked() and w["momentum_end"].value() == pytest.approx(0.9)
     qtbot.wait(50)
     window.training_dock.grab().save(str(artifacts_dir / "training_panel_rbm.png"))

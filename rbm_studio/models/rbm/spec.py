@@ -24,7 +24,7 @@ class RbmSpec:
         "stitched from windows."
     )
     # one bar of 4/4 per window, a window starting every half bar (where the sampler's windows
-    # start), half of each batch practising the sampler's step, songs learned in one key: the
+    # start), most of each batch practising the sampler's step, songs learned in one key: the
     # recipe `rbm-studio bench music` rates best (the tutorial's stays its `tutorial` row)
     defaults: Mapping[str, object] = {
         "hidden": 200,
@@ -33,7 +33,7 @@ class RbmSpec:
         "learning_rate": 0.005,
         "batch_size": 100,
         "cd_k": 5,
-        "continue_share": 0.5,
+        "continue_share": 0.8,
         "one_key": True,
         "weight_decay": 0.0001,
         "epochs": 2000,
