@@ -68,15 +68,7 @@ def contenders() -> list[Contender]:
         Contender(
             "tutorial",
             "rbm",
-            {
-                "hidden": 50,
-                "window": 15,
-                "stride": None,
-                "cd_k": 1,
-                "epochs": 200,
-                "continue_share": 0.0,
-                "one_key": False,
-            },
+            dict(next(p.values for p in registry.presets("rbm") if p.name == "tutorial")),
             {"gibbs_steps": 1, "temperature": 1.0, "mode": "windows"},
         )
     )

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from .encoding import StateMatrix
+from .windows import transpose_rows
 
 SCALES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -70,17 +71,6 @@ def transposed(song: StateMatrix, shift: int) -> StateMatrix:
     range's ends are left out."""
     if shift == 0:
         return song
-    span = song.encoding.span
-
-    def move(columns: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(columns)
-        if abs(shift) < span:
-            if shift > 0:
-                out[:, shift:] = columns[:, : span - shift]
-            else:
-                out[:, :shift] = columns[:, -shift:]
-        return out
-
-    data = np.concatenate([move(song.data[:, :span]), move(song.data[:, span:])], axis=1)
-    velocities = None if song.velocities is None else move(song.velocities)
+    data = transpose_rows(song.data, shift, planes=2)
+    velocities = None if song.velocities is None else transpose_rows(song.velocities, shift, 1)
     return replace(song, data=data, velocities=velocities)
