@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .energy import marginal_logits
+from .energy import even_units, marginal_logits, neighbour_field, pair_sum
 
 MAX_EXACT_UNITS = 20
 # Base-rate marginals are clipped so a pitch never seen in the data keeps a finite bias.
@@ -57,9 +57,12 @@ def exact_log_partition_arrays(
     *,
     max_units: int = MAX_EXACT_UNITS,
     chunk: int = 1 << 15,
+    lateral: np.ndarray | None = None,
 ) -> np.ndarray:
     """log Z of RBMs sharing W with biases `vbias` [..., V] and `hbias` [..., H], by enumerating the
-    smaller layer and summing the other out analytically. Returns log Z with the batch shape."""
+    smaller layer and summing the other out analytically. Returns log Z with the batch shape.
+    With `lateral` [V] (links between neighbouring visible units) the visible layer is the one
+    enumerated."""
     W = np.asarray(W, dtype=np.float64)
     vbias = np.asarray(vbias, dtype=np.float64)
     hbias = np.asarray(hbias, dtype=np.float64)
@@ -68,12 +71,12 @@ def exact_log_partition_arrays(
     batch_shape = vb2.shape[:-2]
     vb = vb2[..., :, 0].reshape(-1, n_v)
     hb = hb2[..., 0, :].reshape(-1, n_h)
-    if min(n_v, n_h) > max_units:
+    if (n_v if lateral is not None else min(n_v, n_h)) > max_units:
         raise ValueError(
             f"exact log Z needs a layer of at most {max_units} units (model is {n_v}×{n_h}); use AIS"
         )
     # Enumerate layer A, sum layer B out: log Z = logsumexp_a [a·bias_a + Σ softplus(bias_b + aM)].
-    if n_h <= n_v:
+    if n_h <= n_v and lateral is None:
         n, M, bias_a, bias_b = n_h, W.T, hb, vb
     else:
         n, M, bias_a, bias_b = n_v, W, vb, hb
@@ -84,6 +87,8 @@ def exact_log_partition_arrays(
         am = a @ M  # [S, other]
         for i in range(vb.shape[0]):
             terms = a @ bias_a[i] + np.logaddexp(0.0, am + bias_b[i]).sum(axis=1)
+            if lateral is not None:
+                terms = terms + pair_sum(np.asarray(lateral, np.float64), a)
             out[i] = np.logaddexp(out[i], _logsumexp(terms))
     return out.reshape(batch_shape)
 
@@ -175,19 +180,24 @@ def _ais_kernel(
     betas: jax.Array,
     seed: jax.Array,
     n_chains: int,
+    lateral: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """One `lax.scan` over the betas, chains and cases vectorised: W [V, H], vbias [F, V], hbias
     [F, H], base_vbias [F, V] or None (each case's own visible biases, so the visible term of the
-    weights vanishes). Returns (log-weights [F, C], final visible marginals [F, V])."""
+    weights vanishes), lateral [V] or None (links between neighbouring visible units, annealed
+    with the weights; the visible layer is then sampled in two halves). Returns (log-weights
+    [F, C], final visible marginals [F, V])."""
     n_cases, n_v = vbias.shape
     start = _fmix32(seed.astype(jnp.uint32) + jnp.uint32(0x632BE5AB)) * jnp.uint32(4099)
     base = vbias if base_vbias is None else base_vbias
     base_c = base[:, None, :]
     hb_c = hbias[:, None, :]
-    # p_β(v, h) ∝ exp(v·base + β (v·(vbias − base) + h·hbias + vᵀWh)); the hidden layer is kept at
-    # β = 0 too, so Z_0 includes its 2^H.
+    # p_β(v, h) ∝ exp(v·base + β (v·(vbias − base) + h·hbias + vᵀWh [+ links])); the hidden layer
+    # is kept at β = 0 too, so Z_0 includes its 2^H.
     diff_c = None if base_vbias is None else (vbias - base_vbias)[:, None, :]
     v = (hash_uniform(start, (n_cases, n_chains, n_v)) < jax.nn.sigmoid(base_c)).astype(jnp.float32)
+    even = jnp.asarray(even_units(n_v))
+    draws = 2 if lateral is None else 3
 
     def step(carry, inputs):
         v, logw, _ = carry
@@ -198,13 +208,24 @@ def _ais_kernel(
         logw = logw + jnp.sum(increment, axis=-1)
         if diff_c is not None:
             logw = logw + (beta - beta_prev) * jnp.sum(v * diff_c, axis=-1)
+        if lateral is not None:
+            logw = logw + (beta - beta_prev) * pair_sum(lateral, v)
         # One Gibbs sweep that leaves p_k invariant.
-        stream = start + jnp.uint32(2) * i.astype(jnp.uint32) + jnp.uint32(1)
+        # each step draws the hidden layer and one or two visible halves: its own streams
+        stream = start + jnp.uint32(draws) * i.astype(jnp.uint32) + jnp.uint32(1)
         h = (hash_uniform(stream, x.shape) < p_h).astype(jnp.float32)
         act = h @ W.T if diff_c is None else h @ W.T + diff_c
-        p = jax.nn.sigmoid(base_c + beta * act)
-        v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
-        return (v, logw, p), None
+        if lateral is None:
+            p = jax.nn.sigmoid(base_c + beta * act)
+            v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
+            return (v, logw, p), None
+        marginal = jnp.zeros_like(v)
+        for j, half in enumerate((even, 1.0 - even)):
+            p = jax.nn.sigmoid(base_c + beta * (act + neighbour_field(lateral, v)))
+            draw = (hash_uniform(stream + jnp.uint32(1 + j), p.shape) < p).astype(jnp.float32)
+            v = half * draw + (1.0 - half) * v
+            marginal = marginal + half * p
+        return (v, logw, marginal), None
 
     steps = jnp.arange(betas.shape[0] - 1)
     init = (v, jnp.zeros((n_cases, n_chains), jnp.float32), jnp.zeros_like(v))
@@ -223,11 +244,13 @@ def ais_arrays(
     seed: int = 0,
     betas: np.ndarray | None = None,
     block: int | None = None,
+    lateral: np.ndarray | None = None,
 ) -> AISResult:
     """AIS for RBMs sharing W: `vbias` [F,V] or [V], `hbias` [F,H] or [H], `base_vbias` [F,V] or
     [V] (visible biases of each case's base-rate model; None: the case's own `vbias`). Betas are
     `paper_betas(n_betas)` unless given. `block` runs the cases in padded groups of that many (one
-    compiled shape however many cases, bounded memory); each group draws its own numbers."""
+    compiled shape however many cases, bounded memory); each group draws its own numbers.
+    `lateral` [V]: links between neighbouring visible units (see `energy.pair_sum`)."""
     W = np.asarray(W, dtype=np.float32)
     n_v, n_h = W.shape
     vbias = np.atleast_2d(np.asarray(vbias, dtype=np.float32))
@@ -265,6 +288,7 @@ def ais_arrays(
             betas_j,
             group_seed,
             int(n_chains),
+            None if lateral is None else jnp.asarray(lateral, jnp.float32),
         )
         logw[start:stop] = np.asarray(lw)[: stop - start]
         marginals[start:stop] = np.asarray(p)[: stop - start]

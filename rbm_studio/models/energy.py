@@ -68,6 +68,30 @@ def free_energy_np(W, vbias, hbias, v) -> np.ndarray:
     return out
 
 
+# Links between neighbouring visible units (unit u with u+1, weight links[u]; the RBM's semitone
+# links, `rbm/lateral.py`): the units of even and odd index are the two halves of a bipartite
+# graph, so each half can be sampled at once given the other.
+
+
+def even_units(n_visible: int) -> np.ndarray:
+    """1.0 for units of even index: links join only units next to each other, so neither half
+    has a link inside itself."""
+    return (np.arange(n_visible) % 2 == 0).astype(np.float32)
+
+
+def pair_sum(links, v):
+    """Σ_p L_p·v_p·v_{p+1} over the last axis (numpy or JAX): the links' share of −energy."""
+    return (links[:-1] * v[..., :-1] * v[..., 1:]).sum(axis=-1)
+
+
+def neighbour_field(links: jax.Array, v: jax.Array) -> jax.Array:
+    """Each unit's input from its linked neighbours: L_p·v_{p+1} + L_{p−1}·v_{p−1}. Rolls, not
+    pads: XLA's CPU backend fuses them into the sigmoid that follows (pads made a visible half
+    sweep several times slower); the last unit's link is zeroed so nothing wraps around."""
+    links = jnp.concatenate([links[:-1], jnp.zeros((1,), links.dtype)])
+    return links * jnp.roll(v, -1, axis=-1) + jnp.roll(links * v, 1, axis=-1)
+
+
 def bernoulli(key: jax.Array, p: jax.Array) -> jax.Array:
     """Float 0/1 samples with probabilities `p`."""
     return (jax.random.uniform(key, p.shape, dtype=p.dtype) < p).astype(p.dtype)

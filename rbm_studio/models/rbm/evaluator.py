@@ -19,6 +19,7 @@ from ...music.encoding import StateMatrix
 from ..ais import MAX_EXACT_UNITS, ais_arrays, base_rate_biases, exact_log_partition_arrays
 from ..base import EvaluateRequest, EvaluationReport
 from ..energy import free_energy_np
+from . import lateral
 from .spec import NAME
 
 DEFAULT_N_BETAS = 10_000
@@ -31,11 +32,12 @@ DEFAULT_N_CHAINS = 100
 
 @dataclass(frozen=True, slots=True)
 class RBMArrays:
-    """The three arrays that define a Bernoulli RBM, as float64 numpy (precision for evaluation)."""
+    """The arrays that define a Bernoulli RBM, as float64 numpy (precision for evaluation)."""
 
     W: np.ndarray  # [V, H]
     vbias: np.ndarray  # [V]
     hbias: np.ndarray  # [H]
+    lateral: np.ndarray | None = None  # [V] semitone links over the window (`lateral.py`)
 
     @property
     def n_visible(self) -> int:
@@ -48,7 +50,8 @@ class RBMArrays:
 
 def as_arrays(params: Any) -> RBMArrays:
     """Accept an `RBMParams` (or any object with W/vbias/hbias), a name→array mapping, a `Model`
-    of this kind, or `RBMArrays`; return float64 arrays with checked shapes."""
+    of this kind, or `RBMArrays`; return float64 arrays with checked shapes. A mapping's or
+    model's one row of semitone links is spread over the window."""
     if isinstance(params, RBMArrays):
         return params
     kind = getattr(params, "kind", None)
@@ -58,11 +61,13 @@ def as_arrays(params: Any) -> RBMArrays:
                 f"a {kind!r} model has no single partition function; use its own evaluation"
             )
         params = params.params
+    links = None
     if isinstance(params, Mapping):
         try:
             W, vbias, hbias = params["W"], params["vbias"], params["hbias"]
         except KeyError as exc:
             raise ValueError(f"RBM parameters lack {exc.args[0]!r}") from None
+        links = params.get(lateral.PARAM)
     else:
         W, vbias, hbias = params.W, params.vbias, params.hbias
     W = np.asarray(W, dtype=np.float64)
@@ -72,7 +77,12 @@ def as_arrays(params: Any) -> RBMArrays:
         raise ValueError(
             f"inconsistent RBM shapes: W {W.shape}, vbias {vbias.shape}, hbias {hbias.shape}"
         )
-    return RBMArrays(W, vbias, hbias)
+    if links is not None:
+        row = np.asarray(links, dtype=np.float64).reshape(-1)
+        if row.size == 0 or vbias.size % row.size:
+            raise ValueError(f"{row.size} semitone links do not fit {vbias.size} visible units")
+        links = lateral.tiled(row, vbias.size // row.size)
+    return RBMArrays(W, vbias, hbias, links)
 
 
 def free_energies(params: Any, v: np.ndarray) -> np.ndarray:
@@ -81,13 +91,19 @@ def free_energies(params: Any, v: np.ndarray) -> np.ndarray:
     v = np.asarray(v)
     if v.ndim != 2 or v.shape[1] != p.n_visible:
         raise ValueError(f"data has shape {v.shape}, the model has {p.n_visible} visible units")
-    return free_energy_np(p.W, p.vbias, p.hbias, v)
+    f = free_energy_np(p.W, p.vbias, p.hbias, v)
+    if p.lateral is not None:
+        f = f - lateral.pair_sum(p.lateral, v.astype(np.float64))
+    return f
 
 
 def exact_log_partition(params: Any, *, max_units: int = MAX_EXACT_UNITS) -> float:
-    """log Z of an RBM with at most `max_units` units in its smaller layer, exactly."""
+    """log Z of an RBM with at most `max_units` units in its smaller layer (its visible layer
+    when it has semitone links), exactly."""
     p = as_arrays(params)
-    return float(exact_log_partition_arrays(p.W, p.vbias, p.hbias, max_units=max_units))
+    return float(
+        exact_log_partition_arrays(p.W, p.vbias, p.hbias, max_units=max_units, lateral=p.lateral)
+    )
 
 
 def ais_log_partition(
@@ -103,7 +119,10 @@ def ais_log_partition(
     base = base_rate_biases(np.asarray(data_mean).reshape(-1))
     if base.size != p.n_visible:
         raise ValueError(f"data_mean has {base.size} units, the model has {p.n_visible}")
-    result = ais_arrays(p.W, p.vbias, p.hbias, base, n_betas=n_betas, n_chains=n_chains, seed=seed)
+    result = ais_arrays(
+        p.W, p.vbias, p.hbias, base, n_betas=n_betas, n_chains=n_chains, seed=seed,
+        lateral=p.lateral,
+    )  # fmt: skip
     return float(result.log_z[0]), float(result.spread[0])
 
 
@@ -174,7 +193,8 @@ def log_likelihood(
         raise ValueError("no complete window to evaluate: the songs are shorter than the window")
     fe = free_energies(p, rows)
     used_betas = used_chains = used_seed = None
-    if method == "exact" or (method == "auto" and min(p.W.shape) <= MAX_EXACT_UNITS):
+    exact_units = p.n_visible if p.lateral is not None else min(p.W.shape)
+    if method == "exact" or (method == "auto" and exact_units <= MAX_EXACT_UNITS):
         lz, lz_spread, z_method = exact_log_partition(p), 0.0, "exact"
     else:
         mean = rows.mean(axis=0) if data_mean is None else np.asarray(data_mean)

@@ -31,6 +31,7 @@ from ...music.encoding import StateMatrix
 from ..document import Model
 from ..energy import RBMParams, bernoulli, hidden_probs, visible_probs
 from ..generated import check_request, matrix_from_rows, primer_rows
+from . import lateral
 from .spec import continuation_split
 
 MODES = ("windows", "continue")
@@ -42,42 +43,59 @@ def rbm_params(model: Model) -> RBMParams:
     return RBMParams(*(jnp.asarray(model.params[k], jnp.float32) for k in RBMParams._fields))
 
 
-def _gibbs(params, v, clamp_mask, clamp_values, key, k, temperature, mean_field=False):
+def links_of(model: Model) -> jax.Array | None:
+    """The model's semitone links over its window, or None for a plain RBM."""
+    links = lateral.of(model)
+    return None if links is None else jnp.asarray(links)
+
+
+def _gibbs(params, links, v, clamp_mask, clamp_values, key, k, temperature, mean_field=False):
     """k Gibbs steps from `v`; entries where `clamp_mask` is 1 are held at `clamp_values`.
     With `mean_field`, the result is the visible units whose probability given the last hidden
     probabilities is above one half. `k` may be traced: one compiled sampler serves every number
-    of Gibbs steps."""
+    of Gibbs steps. With semitone `links`, each visible update is two half sweeps."""
+    even = None if links is None else jnp.asarray(lateral.even_units(v.shape[-1]))
+
+    def visible(h, v, key, mean_field=False):
+        if links is None:
+            pv = visible_probs(params, h, temperature)
+            return pv if mean_field else bernoulli(key, pv)
+        logits = h @ params.W.T + params.vbias
+        return lateral.visible_sweep(
+            logits, links, even, v, key, temperature, clamp_mask, clamp_values, mean_field
+        )
 
     def body(i, v):
         kh, kv = jax.random.split(jax.random.fold_in(key, i))
         h = bernoulli(kh, hidden_probs(params, v, temperature))
-        v = bernoulli(kv, visible_probs(params, h, temperature))
+        v = visible(h, v, kv)
         return clamp_mask * clamp_values + (1.0 - clamp_mask) * v
 
     v = jax.lax.fori_loop(0, k, body, v)
     if mean_field:
-        pv = visible_probs(params, hidden_probs(params, v, temperature), temperature)
+        pv = visible(hidden_probs(params, v, temperature), v, key, mean_field=True)
         v = clamp_mask * clamp_values + (1.0 - clamp_mask) * (pv > 0.5).astype(v.dtype)
     return v
 
 
 @jax.jit
-def sample_windows(params: RBMParams, v0: jax.Array, key: jax.Array, k, temperature):
+def sample_windows(params: RBMParams, links, v0: jax.Array, key: jax.Array, k, temperature):
     """Free-running k-step Gibbs chains from `v0` [N, V] (no clamping)."""
     zeros = jnp.zeros_like(v0)
-    return _gibbs(params, v0, zeros, zeros, key, k, temperature)
+    return _gibbs(params, links, v0, zeros, zeros, key, k, temperature)
 
 
 @jax.jit
-def sample_settled(params: RBMParams, v0: jax.Array, key: jax.Array, k, temperature):
+def sample_settled(params: RBMParams, links, v0: jax.Array, key: jax.Array, k, temperature):
     """Free-running chains from `v0` read out mean-field: the first window of "continue"."""
     zeros = jnp.zeros_like(v0)
-    return _gibbs(params, v0, zeros, zeros, key, k, temperature, mean_field=True)
+    return _gibbs(params, links, v0, zeros, zeros, key, k, temperature, mean_field=True)
 
 
 @partial(jax.jit, static_argnames=("window", "advance", "slides"))
 def sample_continuation(
     params: RBMParams,
+    links,
     context: jax.Array,
     key: jax.Array,
     temperature,
@@ -105,7 +123,7 @@ def sample_continuation(
         k_start, k_chain = jax.random.split(kk)
         fresh = bernoulli(k_start, marginal)
         v = jnp.concatenate([ctx, fresh], axis=1).reshape(songs, window * width)
-        rows = _gibbs(params, v, clamp, v, k_chain, k, temperature, mean_field=True).reshape(
+        rows = _gibbs(params, links, v, clamp, v, k_chain, k, temperature, True).reshape(
             songs, window, width
         )
         return rows[:, advance:], rows[:, keep:]
@@ -142,6 +160,7 @@ def generate(
     check_request(songs, steps, gibbs_steps, temperature)
 
     params = rbm_params(model)
+    links = links_of(model)
     window, width = model.window, model.row_width
     key = jax.random.PRNGKey(seed)
     k_init, k_first, k_rest = jax.random.split(key, 3)
@@ -156,7 +175,7 @@ def generate(
     def first_windows(n: int) -> np.ndarray:
         """n free-running windows [n, window, width] (shape bucketed: one compile serves all)."""
         sampler = sample_windows if mode == "windows" else sample_settled
-        v = sampler(params, initial(_bucket(n, 64)), k_first, gibbs_steps, temp)
+        v = sampler(params, links, initial(_bucket(n, 64)), k_first, gibbs_steps, temp)
         return np.asarray(v, dtype=np.float32)[:n].reshape(n, window, width)
 
     prefix = None
@@ -183,7 +202,7 @@ def generate(
             padded = np.zeros((_bucket(songs, 8), *context.shape[1:]), np.float32)
             padded[:songs] = context
             new = _continue(
-                params, jnp.asarray(padded), k_rest, temp, gibbs_steps, window, advance, keep,
+                params, links, jnp.asarray(padded), k_rest, temp, gibbs_steps, window, advance, keep,
                 _bucket(slides, 8),
             )  # fmt: skip
             gen = np.concatenate([first, np.asarray(new)[:songs]], axis=1)
@@ -201,22 +220,22 @@ def _bucket(n: int, minimum: int) -> int:
     return max(minimum, 1 << (n - 1).bit_length())
 
 
-def _continue(params, context, key, temp, k, window, advance, keep, slides):
+def _continue(params, links, context, key, temp, k, window, advance, keep, slides):
     """Conditional continuation; with nothing to clamp (window 1), each new frame's chain starts
     from the previous frame instead, so consecutive frames stay related."""
     if keep:
         return sample_continuation(
-            params, context, key, temp, k, window=window, advance=advance, slides=slides
+            params, links, context, key, temp, k, window=window, advance=advance, slides=slides
         )
-    return _chain_frames(params, context[:, -1], key, temp, k, slides=slides)
+    return _chain_frames(params, links, context[:, -1], key, temp, k, slides=slides)
 
 
 @partial(jax.jit, static_argnames=("slides",))
-def _chain_frames(params, last, key, temperature, k, *, slides: int):
+def _chain_frames(params, links, last, key, temperature, k, *, slides: int):
     zeros = jnp.zeros_like(last)
 
     def step(v, kk):
-        v = _gibbs(params, v, zeros, zeros, kk, k, temperature)
+        v = _gibbs(params, links, v, zeros, zeros, kk, k, temperature)
         return v, v
 
     _, frames = jax.lax.scan(step, last, jax.random.split(key, slides))

@@ -34,6 +34,8 @@ class RbmSpec:
         "batch_size": 100,
         "cd_k": 5,
         "continue_share": 0.8,
+        "fresh_start": True,
+        "semitone_links": True,
         "one_key": True,
         "weight_decay": 0.0001,
         "epochs": 2000,
@@ -65,6 +67,8 @@ class RbmSpec:
                 "hidden": 50,
                 "cd_k": 1,
                 "continue_share": 0.0,
+                "fresh_start": False,
+                "semitone_links": False,
                 "one_key": False,
                 "epochs": 200,
                 "patience": None,
@@ -113,6 +117,21 @@ class RbmSpec:
             maximum=1.0,
             decimals=2,
             step=0.1,
+        ),
+        Setting(
+            "fresh_start",
+            "Practise from scratch",
+            "When practising continuing, start each attempt from random notes, as new songs do, "
+            "instead of from the real music: the model learns to reach music from where its "
+            "songs start, with as many voices as your songs have.",
+            type="bool",
+        ),
+        Setting(
+            "semitone_links",
+            "Semitone links",
+            "Let the model learn directly how often notes a semitone apart sound together, so it "
+            "can keep voices apart without thinning out its chords.",
+            type="bool",
         ),
         Setting(
             "momentum_start",
@@ -210,6 +229,9 @@ class RbmSpec:
             return ["RBM arrays have inconsistent shapes"]
         if window < 1 or W.shape[0] % window:
             return [f"{W.shape[0]} visible units do not fit window {window}"]
+        links = params.get("lateral")
+        if links is not None and links.shape != (W.shape[0] // window,):
+            return ["RBM semitone links do not fit one grid row of the window"]
         return []
 
     def window(self, config: TrainingConfig) -> int:

@@ -39,10 +39,12 @@ from ...music.keys import tonic_shift, transposed
 from ..base import TrainingProgress
 from ..config import TrainingConfig
 from ..document import Model
-from ..energy import RBMParams, bernoulli, free_energy, free_energy_np
+from ..energy import RBMParams, bernoulli, free_energy
 from ..sharding import batch_mesh, to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
+from . import lateral
 from .cd import cd_statistics_t, init_params
+from .evaluator import free_energies
 from .spec import SPEC as KIND
 from .spec import continuation_split
 
@@ -71,6 +73,13 @@ class StaticSpec(NamedTuple):
     # visible units at the data in the negative phase (0: plain CD)
     context_rows: int = 0
     context_units: int = 0
+    # of those rows, the first `fresh_rows` start their free units from a draw of the model's
+    # visible marginals, as the sampler's new rows do, instead of from the data
+    fresh_rows: int = 0
+    # semitone links (`lateral.py`): visible half sweeps and a fourth parameter array
+    lateral: bool = False
+    window: int = 1
+    span: int = 1
 
 
 class Hyper(NamedTuple):
@@ -101,6 +110,7 @@ class TrainParams(NamedTuple):
     WT: jax.Array
     vbias: jax.Array
     hbias: jax.Array
+    lateral: jax.Array  # [row width] semitone links shared by the window's steps (0 when off)
 
 
 def _hidden_probs_t(p: TrainParams, v: jax.Array) -> jax.Array:
@@ -135,13 +145,20 @@ class Schedule(NamedTuple):
     epoch_end: jax.Array  # bool [chunk]
 
 
-def _free_energy_gap(params: TrainParams, data: TrainData) -> jax.Array:
+def _free_energy_gap(spec: StaticSpec, params: TrainParams, data: TrainData) -> jax.Array:
     """mean F(held-out) − mean F(training sample): grows when the model overfits."""
     w = data.metric_weights
     n = jnp.sum(w)
     rbm = RBMParams(params.WT.T, params.vbias, params.hbias)
-    f_hold = jnp.sum(w * free_energy(rbm, data.holdout.astype(jnp.float32)))
-    f_train = jnp.sum(w * free_energy(rbm, data.train_sample.astype(jnp.float32)))
+
+    def f(v):
+        out = free_energy(rbm, v)
+        if spec.lateral:
+            out = out - lateral.pair_sum(lateral.tiled(params.lateral, spec.window), v)
+        return out
+
+    f_hold = jnp.sum(w * f(data.holdout.astype(jnp.float32)))
+    f_train = jnp.sum(w * f(data.train_sample.astype(jnp.float32)))
     return jnp.where(n > 0, (f_hold - f_train) / jnp.maximum(n, 1.0), jnp.nan)
 
 
@@ -185,20 +202,40 @@ def _train_step(
     h0 = (u_h0 < ph0.T).astype(jnp.float32)  # = bernoulli(k_h0, ph0.T)
     # the negative chain starts at the data (CD) or at the persistent chains (PCD)
     h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
+    v = state.chains if spec.pcd else v0
     keep = None
     if spec.context_rows and not spec.pcd:
         # the sampler's task: the rest of a window given its start (a conditional RBM's CD)
         rows = jnp.arange(v0.shape[0])[:, None] < spec.context_rows
         keep = (rows & (jnp.arange(v0.shape[1])[None, :] < spec.context_units)).astype(v0.dtype)
-    v, ph, first_pv = v0, ph0, None
+        if spec.fresh_rows:
+            # the free units start where the sampler's do: short-run chains from there learn
+            # to reach the music in as many steps as the sampler takes
+            k_fresh, k_fresh_h, k_neg = jax.random.split(k_neg, 3)
+            fresh = jnp.arange(v0.shape[0])[:, None] < spec.fresh_rows
+            start = bernoulli(k_fresh, jnp.broadcast_to(jax.nn.sigmoid(params.vbias), v0.shape))
+            v = jnp.where(fresh, keep * v0 + (1.0 - keep) * start, v0)
+            h = jnp.where(fresh, bernoulli(k_fresh_h, _hidden_probs_t(params, v).T), h)
+    if spec.lateral:
+        links = lateral.tiled(params.lateral, spec.window)
+        even = jnp.asarray(lateral.even_units(v0.shape[1]))
+    ph, first_pv = ph0, None
     for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
         k_v, k_h = jax.random.split(kk)
-        pv = _visible_probs(params, h)
-        first_pv = pv if first_pv is None else first_pv
         last = i == spec.cd_k - 1
-        v = pv if (last and not spec.pcd) else bernoulli(k_v, pv)
-        if keep is not None:
-            v = keep * v0 + (1.0 - keep) * v
+        mean_field = last and not spec.pcd
+        if spec.lateral:
+            logits = h @ params.WT + params.vbias
+            pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
+            v = lateral.visible_sweep(
+                logits, links, even, v, k_v, keep=keep, kept=v0, mean_field=mean_field
+            )
+        else:
+            pv = _visible_probs(params, h)
+            v = pv if mean_field else bernoulli(k_v, pv)
+            if keep is not None:
+                v = keep * v0 + (1.0 - keep) * v
+        first_pv = pv if first_pv is None else first_pv
         ph = _hidden_probs_t(params, v)
         if not last:
             h = bernoulli(k_h, ph.T)
@@ -207,15 +244,23 @@ def _train_step(
     row_err = jnp.mean((v0 - recon) ** 2, axis=1)
     batch_err = jnp.sum(row_err * weights) / n
 
-    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights))
+    if spec.lateral:
+        mask = jnp.asarray(lateral.row_mask(spec.span))
+        g_links = mask * (
+            lateral.pair_statistics(v0, weights, spec.window)
+            - lateral.pair_statistics(v, weights, spec.window)
+        )
+    else:
+        g_links = jnp.zeros_like(params.lateral)
+    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights), g_links)
     if spec.sparsity:
         q = (ph0 @ weights) / n
         pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
         v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
-        g = TrainParams(g.WT - pen[:, None] * v_mean[None, :], g.vbias, g.hbias - pen)
+        g = g._replace(WT=g.WT - pen[:, None] * v_mean[None, :], hbias=g.hbias - pen)
     lr = hyper.learning_rate / (1.0 + hyper.lr_decay * x.epoch.astype(jnp.float32))
     mom = jnp.where(x.epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
-    g = TrainParams(g.WT - hyper.weight_decay * params.WT, g.vbias, g.hbias)
+    g = g._replace(WT=g.WT - hyper.weight_decay * params.WT)
     velocity = TrainParams(*(mom * u + lr * d for u, d in zip(state.velocity, g, strict=True)))
     new_params = TrainParams(*(p + u for p, u in zip(params, velocity, strict=True)))
     chains = v if spec.pcd else state.chains
@@ -227,7 +272,7 @@ def _train_step(
     gap = (
         jax.lax.cond(
             x.epoch_end,
-            lambda: _free_energy_gap(new_params, data),
+            lambda: _free_energy_gap(spec, new_params, data),
             lambda: jnp.float32(jnp.nan),
         )
         if spec.gap
@@ -311,13 +356,14 @@ def _pow2_floor(x: float) -> int:
     return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
 
 
-def _host_copy(params) -> dict[str, np.ndarray]:
-    """numpy {"W" [V, H], "vbias", "hbias"} from device `RBMParams` or host `TrainParams`."""
-    if isinstance(params, TrainParams):
-        W = np.ascontiguousarray(np.asarray(params.WT).T)
-    else:
-        W = np.asarray(params.W)
-    return {"W": W, "vbias": np.asarray(params.vbias), "hbias": np.asarray(params.hbias)}
+def _host_copy(params: TrainParams, links: bool) -> dict[str, np.ndarray]:
+    """numpy {"W" [V, H], "vbias", "hbias"} (and "lateral" with semitone links) from the
+    trainer's `TrainParams`."""
+    W = np.ascontiguousarray(np.asarray(params.WT).T)
+    out = {"W": W, "vbias": np.asarray(params.vbias), "hbias": np.asarray(params.hbias)}
+    if links:
+        out[lateral.PARAM] = np.asarray(params.lateral)
+    return out
 
 
 class RbmTrainer(TrainerControls):
@@ -385,6 +431,11 @@ class RbmTrainer(TrainerControls):
             params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
         else:
             params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
+        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
+        self._links = bool(config.value("semitone_links")) and self._planes == 2
+        links = np.zeros(self._source.width, np.float32)
+        if previous is not None and lateral.PARAM in previous:
+            links = previous[lateral.PARAM]
 
         batch = min(config.batch_size, n_train)
         bpe = math.ceil(n_train / batch)
@@ -397,6 +448,7 @@ class RbmTrainer(TrainerControls):
         # depends only on the shapes, so trainers with equal shapes share one compiled program
         chunk = min(_pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops), MAX_CHUNK)
         self.n_train = n_train
+        share = float(config.value("continue_share") or 0.0)
         self.spec = StaticSpec(
             batch=padded,
             chunk=chunk,
@@ -404,8 +456,12 @@ class RbmTrainer(TrainerControls):
             pcd=config.pcd,
             sparsity=config.sparsity_target is not None and config.sparsity_cost > 0,
             gap=n_metric > 0,
-            context_rows=round(padded * float(config.value("continue_share") or 0.0)),
+            context_rows=round(padded * share),
             context_units=continuation_split(window)[0] * self._source.width,
+            fresh_rows=round(padded * share) if config.value("fresh_start") else 0,
+            lateral=self._links,
+            window=window,
+            span=self._source.width // self._planes,
         )
         f32 = partial(jnp.asarray, dtype=jnp.float32)
         self._hyper = Hyper(
@@ -427,8 +483,8 @@ class RbmTrainer(TrainerControls):
                 np.asarray(run_key),
             )
         )
-        host_params = _host_copy(params)
-        params = TrainParams(params.W.T, params.vbias, params.hbias)
+        params = TrainParams(params.W.T, params.vbias, params.hbias, jnp.asarray(links))
+        host_params = _host_copy(params, self._links)
         zeros = TrainParams(*(jnp.zeros_like(p) for p in params))
         state = self._mesh.replicate(
             TrainState(params, zeros, np.zeros((1, 1), np.float32), np.float32(0), np.float32(0))
@@ -549,7 +605,7 @@ class RbmTrainer(TrainerControls):
                 # compile carries one-off start-up costs
                 remaining_s = (self.total_steps - steps_done) * per_call / self.spec.chunk
                 resize_to = self._better_chunk(per_call, remaining_s)
-            host = _host_copy(host_params)
+            host = _host_copy(host_params, self._links)
             stop = False
             if records:
                 # One score per reporting group (a few a second), on the weights of that moment:
@@ -605,16 +661,15 @@ class RbmTrainer(TrainerControls):
         v = self._score_windows
         if len(v) == 0:
             return None
-        W, vb, hb = params["W"], params["vbias"], params["hbias"]
-        if not all(np.isfinite(a).all() for a in (W, vb, hb)):
+        if not all(np.isfinite(a).all() for a in params.values()):
             return None  # a diverged model has no score (the trainer stops on it)
-        f = free_energy_np(W, vb, hb, v)
+        f = free_energies(params, v)
         rows = np.arange(len(v))
         total = 0.0
         for flips in self._score_flips:
             flipped = v.copy()
             flipped[rows, flips] = 1.0 - flipped[rows, flips]
-            gap = free_energy_np(W, vb, hb, flipped) - f
+            gap = free_energies(params, flipped) - f
             total += float(np.mean(-np.logaddexp(0.0, -gap)))
         per_window = v.shape[1] * total / len(self._score_flips)
         return per_window / self.config.effective_window
