@@ -141,3 +141,22 @@ def test_the_default_recipe_links_semitones_and_starts_fresh_but_the_tutorial_do
     assert defaults["semitone_links"] is True and defaults["fresh_start"] is True
     tutorial = next(p for p in registry.presets("rbm") if p.name == "tutorial").values
     assert tutorial["semitone_links"] is False and tutorial["fresh_start"] is False
+
+
+def test_fresh_starts_keep_the_context_clamped_and_change_what_is_learned():
+    """Fresh starts replace the data with a draw of the marginals in the free half only: the
+    first half's visible biases still get no gradient, and the free half learns differently."""
+    enc = alternating_song().encoding
+    song = alternating_song()
+    config = TrainingConfig(
+        hidden=16, window=4, stride=1, learning_rate=0.3, batch_size=8, epochs=30, cd_k=3,
+        seed=0, patience=None,
+    ).with_values(continue_share=1.0)  # fmt: skip
+    ends = {}
+    for fresh in (False, True):
+        trainer = RbmTrainer(config.with_values(fresh_start=fresh), [song], enc)
+        start = trainer.snapshot().params["vbias"].copy()
+        ends[fresh] = trainer.run().params["vbias"]
+        half = 2 * enc.width
+        assert np.array_equal(start[:half], ends[fresh][:half])
+    assert np.abs(ends[False][half:] - ends[True][half:]).max() > 0.05

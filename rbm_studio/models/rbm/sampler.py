@@ -15,7 +15,8 @@ sixteenth-note blips the music benchmark counted — that the model gives less t
 Each slide's chains start their new rows from a draw of the model's visible marginals, not from
 silence: Gibbs chains mix slowly, and from silence they settle on sparse, held-note states (fewer
 voices, longer drones in the music benchmark). The trainer's `continue_share` practises exactly
-this conditional step.
+this conditional step, and with `fresh_start` from the same starting draw. A model with semitone
+links (`lateral.py`) updates its visible units in two half sweeps.
 """
 
 from __future__ import annotations

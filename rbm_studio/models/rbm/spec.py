@@ -24,8 +24,9 @@ class RbmSpec:
         "stitched from windows."
     )
     # one bar of 4/4 per window, a window starting every half bar (where the sampler's windows
-    # start), most of each batch practising the sampler's step, songs learned in one key: the
-    # recipe `rbm-studio bench music` rates best (the tutorial's stays its `tutorial` row)
+    # start), most of each batch practising the sampler's step from where the sampler starts,
+    # semitone links, songs learned in one key: the recipe `rbm-studio bench music` rates best
+    # (the tutorial's stays its `tutorial` row)
     defaults: Mapping[str, object] = {
         "hidden": 200,
         "window": 16,
@@ -54,7 +55,7 @@ class RbmSpec:
             "sketch",
             "Quick sketch — seconds",
             "A smaller model for half a minute: rough ideas fast.",
-            {"hidden": 100, "cd_k": 1, "epochs": 300, "patience": None, "minutes": 0.5},
+            {"hidden": 100, "epochs": 300, "patience": None, "minutes": 0.5},
         ),
         Preset(
             "tutorial",
@@ -192,7 +193,7 @@ class RbmSpec:
             form=False,
         ),
     )
-    gibbs_default = 20
+    gibbs_default = 15
     temperature_default = 1.0
     modes = ("continue", "windows")
 
