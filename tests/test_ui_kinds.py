@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QScrollArea, QWidget
 from ui_songs import make_song_folder
 
 from rbm_studio.models import registry
@@ -107,8 +107,20 @@ def test_training_form_per_kind_screenshots(qtbot, tmp_path, artifacts_dir):
     assert w["batch_size"].value() == 100 and w["cd_k"].value() == 5
     assert w["one_key"].isChecked() and w["continue_share"].value() == pytest.approx(0.8)
     assert not w["pcd"].isChecked() and w["momentum_end"].value() == pytest.approx(0.9)
+    assert w["fresh_start"].isChecked() and w["semitone_links"].isChecked()
     qtbot.wait(50)
     window.training_dock.grab().save(str(artifacts_dir / "training_panel_rbm.png"))
+    # the default recipe's own switches, scrolled into view under Advanced settings
+    if not window.training.form.advanced_button.isChecked():
+        window.training.form.advanced_button.click()
+    scroll = w["semitone_links"].parentWidget()
+    while scroll is not None and not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    assert scroll is not None
+    scroll.ensureWidgetVisible(w["semitone_links"])
+    qtbot.wait(50)
+    assert w["semitone_links"].isVisible() and w["fresh_start"].isVisible()
+    window.training_dock.grab().save(str(artifacts_dir / "training_panel_rbm_recipe.png"))
 
     # A bad value of a kind's own knob is explained under that field; the Train button waits.
     select_kind(window, "rnn-rbm")
