@@ -8,8 +8,10 @@ with a human reason, so callers (GUI, CLI) can show it instead of crashing.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -67,10 +69,43 @@ def api_constant(api: str) -> int:
     return API_BY_NAME[key]
 
 
+_STDERR_LOCK = threading.Lock()
+_stderr_detached = False
+
+
+def _detach_python_stderr() -> None:
+    """Point Python's own `sys.stderr` at a private copy of fd 2 (once), so that silencing fd 2
+    for native libraries never swallows what we print: a probe on a watch thread (a JACK client
+    opening while the server dies takes a second) would otherwise eat the main thread's last
+    message. Left alone when `sys.stderr` is not fd 2 (a test's capture, a GUI without one)."""
+    global _stderr_detached
+    with _STDERR_LOCK:
+        if _stderr_detached:
+            return
+        _stderr_detached = True
+        stream = sys.stderr
+        try:
+            if stream is None or stream.fileno() != 2:
+                return
+            stream.flush()
+            copy = io.FileIO(os.dup(2), "w", closefd=True)
+        except (AttributeError, OSError, ValueError):
+            return
+        sys.stderr = io.TextIOWrapper(
+            copy,
+            encoding=stream.encoding,
+            errors=stream.errors,
+            line_buffering=True,
+            write_through=True,
+        )
+
+
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
     """Silence what libasound / libjack print on fd 2 while probing; rtmidi's exception carries the
-    reason we show. Only used for short probes; falls back to doing nothing when fd 2 is odd."""
+    reason we show. Only used for short probes; falls back to doing nothing when fd 2 is odd.
+    Python's own `sys.stderr` keeps writing to the real stderr (`_detach_python_stderr`)."""
+    _detach_python_stderr()
     try:
         sys.stderr.flush()
         saved = os.dup(2)
