@@ -196,8 +196,8 @@ def _ais_kernel(
     # is kept at β = 0 too, so Z_0 includes its 2^H.
     diff_c = None if base_vbias is None else (vbias - base_vbias)[:, None, :]
     v = (hash_uniform(start, (n_cases, n_chains, n_v)) < jax.nn.sigmoid(base_c)).astype(jnp.float32)
-    even = jnp.asarray(even_units(n_v))
     draws = 2 if lateral is None else 3
+    even = None if lateral is None else jnp.asarray(even_units(n_v))
 
     def step(carry, inputs):
         v, logw, _ = carry

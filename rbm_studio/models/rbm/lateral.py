@@ -43,7 +43,7 @@ def tiled(row, window: int):
 def of(model: Any) -> np.ndarray | None:
     """A model's links spread over its window ([V] float32), or None for a plain RBM."""
     row = getattr(model, "params", {}).get(PARAM)
-    return None if row is None else np.tile(np.asarray(row, np.float32), int(model.window))
+    return None if row is None else tiled(np.asarray(row, np.float32), int(model.window))
 
 
 def pair_statistics(v: jax.Array, weights: jax.Array, window: int) -> jax.Array:

@@ -44,7 +44,7 @@ from ..sharding import batch_mesh, to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from . import lateral
 from .cd import cd_statistics_t, init_params
-from .evaluator import free_energies
+from .evaluator import as_arrays, free_energies
 from .spec import SPEC as KIND
 from .spec import continuation_split
 
@@ -79,7 +79,6 @@ class StaticSpec(NamedTuple):
     # semitone links (`lateral.py`): visible half sweeps and a fourth parameter array
     lateral: bool = False
     window: int = 1
-    span: int = 1
 
 
 class Hyper(NamedTuple):
@@ -226,7 +225,8 @@ def _train_step(
         mean_field = last and not spec.pcd
         if spec.lateral:
             logits = h @ params.WT + params.vbias
-            pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
+            if first_pv is None:  # the reconstruction the error curve reports
+                pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
             v = lateral.visible_sweep(
                 logits, links, even, v, k_v, keep=keep, kept=v0, mean_field=mean_field
             )
@@ -245,7 +245,8 @@ def _train_step(
     batch_err = jnp.sum(row_err * weights) / n
 
     if spec.lateral:
-        mask = jnp.asarray(lateral.row_mask(spec.span))
+        # links are only learned for two-plane rows: a plane spans half a grid row
+        mask = jnp.asarray(lateral.row_mask(v0.shape[1] // spec.window // 2))
         g_links = mask * (
             lateral.pair_statistics(v0, weights, spec.window)
             - lateral.pair_statistics(v, weights, spec.window)
@@ -461,7 +462,6 @@ class RbmTrainer(TrainerControls):
             fresh_rows=round(padded * share) if config.value("fresh_start") else 0,
             lateral=self._links,
             window=window,
-            span=self._source.width // self._planes,
         )
         f32 = partial(jnp.asarray, dtype=jnp.float32)
         self._hyper = Hyper(
@@ -663,13 +663,14 @@ class RbmTrainer(TrainerControls):
             return None
         if not all(np.isfinite(a).all() for a in params.values()):
             return None  # a diverged model has no score (the trainer stops on it)
-        f = free_energies(params, v)
+        arrays = as_arrays(params)  # checked and converted once for the five evaluations
+        f = free_energies(arrays, v)
         rows = np.arange(len(v))
         total = 0.0
         for flips in self._score_flips:
             flipped = v.copy()
             flipped[rows, flips] = 1.0 - flipped[rows, flips]
-            gap = free_energies(params, flipped) - f
+            gap = free_energies(arrays, flipped) - f
             total += float(np.mean(-np.logaddexp(0.0, -gap)))
         per_window = v.shape[1] * total / len(self._score_flips)
         return per_window / self.config.effective_window
