@@ -16,6 +16,10 @@ def test_bench_music_reports_every_contender_against_the_real_ceiling(tmp_path, 
     assert 0.5 < result["real_mean_oa"] <= 1.0
     held = result["held_out"]
     assert 5 < held["notes_per_bar"] < 20 and held["blip_rate"] < 0.05
+    # the training songs' own rates, the reference a faithful model plays at
+    training = result["training"]
+    assert set(training) == set(held) and training != held
+    assert 5 < training["notes_per_bar"] < 20 and training["clash_rate"] < 0.05
     names = set(result["contenders"])
     assert {"default", "tutorial", "independent", "rbm", "rnn-rbm"} <= names
     for name, c in result["contenders"].items():
@@ -37,3 +41,5 @@ def test_bench_music_table_and_unknown_contender(capsys):
     assert main([*args, "--only", "independent"]) == 0
     out = capsys.readouterr().out
     assert "real music's mean OA" in out and "independent" in out
+    rows = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert {"held-out", "training", "independent"} <= rows

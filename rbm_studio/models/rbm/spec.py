@@ -193,7 +193,9 @@ class RbmSpec:
             form=False,
         ),
     )
-    gibbs_default = 15
+    # chains trained 5 steps long are still settling after 15: run longer, they play the clashes
+    # and one-step notes at the training songs' rates (README, "Songs worth keeping")
+    gibbs_default = 100
     temperature_default = 1.0
     modes = ("continue", "windows")
 
