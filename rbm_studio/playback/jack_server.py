@@ -81,6 +81,7 @@ class JackServer:
         period: int = DEFAULT_PERIOD,
         realtime: bool | None = None,
         startup_timeout: float = 15,
+        name: str | None = None,
     ) -> None:
         self.rate = rate
         # Realtime scheduling keeps the dummy driver's cycles on time on a loaded machine; use it
@@ -88,7 +89,10 @@ class JackServer:
         self.realtime = can_use_realtime() if realtime is None else realtime
         self.period = period
         self.startup_timeout = startup_timeout
-        self.name = f"rbm-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # unique by default; a server that is going to be killed should get a fixed `name`: JACK
+        # reclaims a dead server's registry slot only for a server of the same name, and unique
+        # names would fill its few slots with dead servers (every later start: "Too many servers")
+        self.name = name or f"rbm-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.process: subprocess.Popen | None = None
         self.log_path = Path(tempfile.gettempdir()) / f"{self.name}.log"
         self._saved_env: str | None = None
