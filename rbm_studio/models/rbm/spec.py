@@ -193,8 +193,9 @@ class RbmSpec:
             form=False,
         ),
     )
-    # chains trained 5 steps long are still settling after 15: run longer, they play the clashes
-    # and one-step notes at the training songs' rates (README, "Songs worth keeping")
+    # the chains practise short runs (cd_k) and are still settling a few times that long after;
+    # run well past it, they clash and play one-step notes at about the training songs' rates
+    # (README, "Songs worth keeping")
     gibbs_default = 100
     temperature_default = 1.0
     modes = ("continue", "windows")
