@@ -12,6 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
+from . import options
+
 NAME = "train"
 HELP = "train a model (RBM or RNN-RBM) on MIDI songs and save it as a .rbm model file"
 
@@ -65,10 +67,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--coordinator", metavar="HOST:PORT", help="process 0's address ($JAX_COORDINATOR_ADDRESS)"
     )
     dist.add_argument(
-        "--num-processes", type=int, metavar="N", help="processes in all ($JAX_NUM_PROCESSES)"
+        "--num-processes",
+        type=options.positive_int,
+        metavar="N",
+        help="processes in all ($JAX_NUM_PROCESSES)",
     )
     dist.add_argument(
-        "--process-id", type=int, metavar="I", help="this process, 0..N-1 ($JAX_PROCESS_ID)"
+        "--process-id",
+        type=options.int_range(0),
+        metavar="I",
+        help="this process, 0..N-1 ($JAX_PROCESS_ID)",
+    )
+    dist.add_argument(
+        "--join-timeout",
+        type=options.float_range(1.0, 24 * 3600.0),
+        default=None,
+        metavar="SECONDS",
+        help="give up when the other processes have not all joined by then (default 120)",
     )
 
 
@@ -185,7 +200,12 @@ def run(args: argparse.Namespace) -> int:
         except devices.DeviceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        devices.initialize_distributed(spec)
+        timeout = args.join_timeout or devices.JOIN_TIMEOUT_S
+        try:
+            devices.initialize_distributed(spec, timeout)
+        except devices.DeviceError as exc:
+            print(f"error: --distributed: {exc}", file=sys.stderr)
+            return 1
         process = spec.process_id
     if process and "{process}" not in args.out:
         args.out = None  # only process 0 saves the (identical) model

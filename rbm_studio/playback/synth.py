@@ -136,7 +136,7 @@ class SynthRender:
 
 
 def _clock(seconds: float) -> str:
-    """"1 h 05 min", "12 min 30 s": how long a song lasts, for a message."""
+    """ "1 h 05 min", "12 min 30 s": how long a song lasts, for a message."""
     if not np.isfinite(seconds):
         return "forever"
     minutes, secs = divmod(int(seconds), 60)
