@@ -58,8 +58,21 @@ def _fluidsynth(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.fluidsynth:
-        return _fluidsynth(args)
+    from .saving import OutputBusy, check_out, hold_out
+
+    problem = check_out(args.out)  # a device, a FIFO, a folder: refused before any work
+    if problem:
+        print(f"cannot render: {problem}", file=sys.stderr)
+        return 2
+    try:
+        with hold_out(args.out):
+            return _fluidsynth(args) if args.fluidsynth else _builtin(args)
+    except OutputBusy as exc:
+        print(f"cannot render: {exc}", file=sys.stderr)
+        return 2
+
+
+def _builtin(args: argparse.Namespace) -> int:
     from ..music.midi import MidiImportError, read_midi
     from ..playback.synth import SynthError, render_song_wav
 

@@ -7,6 +7,7 @@ second Ctrl-C aborts without saving.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -180,7 +181,6 @@ def _bar_update(bar, done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
-    from ..models.model_file import ModelFileError, load_model, save_model
 
     config = _config(args)
     problems = registry.check_config(config)
@@ -210,12 +210,27 @@ def run(args: argparse.Namespace) -> int:
     if process and "{process}" not in args.out:
         args.out = None  # only process 0 saves the (identical) model
     out = Path(args.out.replace("{process}", str(process))) if args.out else None
-    from .saving import check_out, write_or_keep
+    from .saving import OutputBusy, check_out, hold_out
 
     problem = check_out(out) if out is not None else None
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            try:  # one run per --out: a second is refused before it trains
+                stack.enter_context(hold_out(out))
+            except OutputBusy as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        return _train(args, config, out, process)
+
+
+def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> int:
+    from ..models import registry
+    from ..models.model_file import ModelFileError, load_model, save_model
+    from .saving import write_or_keep
+
     try:
         previous = load_model(args.continue_from) if args.continue_from else None
         matrices, encoding, source = _load_songs(args)
