@@ -3,8 +3,9 @@
 Each render runs `rbm-studio render` in a fresh child process that reports its own peak RSS
 (VmHWM, as `bench scale` does), on the drift benchmark's test song (a melody in sixteenths over
 three-note chords) made 1, 10, 30 and 60 minutes long. Rendering streams to the file in blocks,
-so the peak should hardly grow with the song; a whole-song buffer would add about 20 MB per
-minute of 44.1 kHz stereo float audio (and again for its 16-bit copy).
+so the audio adds nothing that grows with the song (a whole-song buffer would grow by the audio
+itself: rate × 2 channels × 4 bytes a second, and again for its 16-bit copy). What still grows
+is the song's own notes and events (the MIDI file read, the schedule), shown beside each figure.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         for minutes in args.minutes:
             song_path = Path(tmp) / "song.mid"
             out = Path(tmp) / "song.wav"
-            write_midi(test_song(minutes * 60.0), song_path, program=SYNTH_PROGRAM)
+            song = test_song(minutes * 60.0)
+            write_midi(song, song_path, program=SYNTH_PROGRAM)
             cmd = [sys.executable, "-m", "rbm_studio", "render", str(song_path), "--out", str(out)]
             _stdout, wall, peak_mib = _measure(cmd, _child_env())
             size = out.stat().st_size
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
             rows.append(
                 {
                     "minutes": minutes,
+                    "notes": len(song.notes),
                     "audio_s": round(seconds, 1),
                     "wav_mb": round(size / 1e6, 1),
                     "peak_rss_mib": round(peak_mib, 1),
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 r = rows[-1]
                 print(
-                    f"{minutes:5g} min: peak RSS {r['peak_rss_mib']:7.1f} MiB, "
+                    f"{minutes:5g} min ({r['notes']} notes): peak RSS {r['peak_rss_mib']:7.1f} MiB, "
                     f"WAV {r['wav_mb']:7.1f} MB, {r['wall_s']:6.1f} s ({r['x_realtime']}× real time)",
                     flush=True,
                 )
