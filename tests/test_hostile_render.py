@@ -149,6 +149,7 @@ def test_export_wav_to_a_device_or_fifo_fails_in_one_line_and_leaves_it(
 def crafted_midi(path: Path, note_ticks: int) -> Path:
     """A tiny MIDI file: one note `note_ticks` long (one tick a beat) at the slowest tempo a
     file can set (16.7 s a beat), as the issue's 42- and 43-byte files do."""
+
     def vlq(n: int) -> bytes:
         out = [n & 0x7F]
         n >>= 7
