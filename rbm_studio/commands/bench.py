@@ -20,6 +20,7 @@ BENCHMARK_MODULES = [
     "gui_latency",
     "music_quality",
     "scale",
+    "render_memory",
 ]
 
 

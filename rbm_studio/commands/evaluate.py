@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..platform.devices import DEVICE_NAMES
+from . import options
 
 # AIS limits: the schedule is held in memory, and betas × chains sweeps is the run time.
 MAX_BETAS = 1_000_000
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--betas", type=int, default=None, help="AIS inverse temperatures (default: the kind's)"
     )
     parser.add_argument("--chains", type=int, default=None, help="AIS chains (default: the kind's)")
-    parser.add_argument("--seed", type=int, default=0, help="AIS random seed")
+    parser.add_argument("--seed", type=options.seed, default=0, help="AIS random seed")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
         "--device",

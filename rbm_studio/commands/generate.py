@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..platform.devices import DEVICE_NAMES
+from . import options
 
 NAME = "generate"
 HELP = "generate new songs from a trained .rbm model and write them as .mid files"
@@ -19,23 +20,26 @@ HELP = "generate new songs from a trained .rbm model and write them as .mid file
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.rbm")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the .mid files")
-    parser.add_argument("--songs", type=int, default=5)
+    parser.add_argument("--songs", type=options.positive_int, default=5)
     parser.add_argument(
-        "--steps", type=int, default=256, help="grid steps per song (new steps after a primer)"
+        "--steps",
+        type=options.positive_int,
+        default=256,
+        help="grid steps per song (new steps after a primer)",
     )
     parser.add_argument(
         "--gibbs",
-        type=int,
+        type=options.positive_int,
         default=None,
         help="Gibbs steps per window or step (default: the model kind's)",
     )
     parser.add_argument(
         "--temperature",
-        type=float,
+        type=options.positive_number,
         default=None,
         help="below 1 tamer, above 1 wilder (default: the model kind's)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=options.seed, default=0, help="random seed (0..2**32-1)")
     parser.add_argument(
         "--mode",
         choices=("windows", "continue"),
@@ -52,9 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="'D minor'",
         help="only the notes of this key's scale (sampled given the others stay silent)",
     )
-    parser.add_argument("--lowest", type=int, metavar="PITCH", help="lowest MIDI pitch allowed")
-    parser.add_argument("--highest", type=int, metavar="PITCH", help="highest MIDI pitch allowed")
-    parser.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
+    parser.add_argument(
+        "--lowest", type=options.pitch, metavar="PITCH", help="lowest MIDI pitch allowed"
+    )
+    parser.add_argument(
+        "--highest", type=options.pitch, metavar="PITCH", help="highest MIDI pitch allowed"
+    )
+    parser.add_argument(
+        "--program", type=options.program, default=0, help="General MIDI program 0-127 (0 = piano)"
+    )
     parser.add_argument("--prefix", default="generated", help="file name prefix")
     parser.add_argument("--json", action="store_true", help="print the written files as JSON")
     parser.add_argument(

@@ -11,6 +11,8 @@ import argparse
 import sys
 import time
 
+from . import options
+
 NAME = "play"
 HELP = "play a MIDI file through the built-in synth or a MIDI output port (see `rbm-studio ports`)"
 RELEASE_TAIL_S = 1.0
@@ -37,11 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the built-in synth's audio backend: wasapi, coreaudio, pulseaudio, alsa, jack, "
         "null, ... (default: the system's default device)",
     )
-    parser.add_argument("--tempo", type=float, help="play at this many BPM instead of the file's")
-    parser.add_argument("--program", type=int, default=0, help="GM program 0-127 (0 = piano)")
+    parser.add_argument(
+        "--tempo", type=options.tempo, help="play at this many BPM instead of the file's"
+    )
+    parser.add_argument(
+        "--program", type=options.program, default=0, help="GM program 0-127 (0 = piano)"
+    )
     parser.add_argument(
         "--delay",
-        type=float,
+        type=options.float_range(0.0, 3600.0),
         default=None,
         help="seconds to wait before playing (default 3 with --virtual, so a synth can connect)",
     )

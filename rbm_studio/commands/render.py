@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import options
+
 NAME = "render"
 HELP = "render a MIDI file to WAV with the built-in synth (or fluidsynth)"
 
@@ -22,8 +24,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(with --fluidsynth: the first one found in the system folders)",
     )
     parser.add_argument("--out", required=True, metavar="FILE.wav", help="WAV file to write")
-    parser.add_argument("--rate", type=int, default=44_100, help="sample rate (default 44100)")
-    parser.add_argument("--program", type=int, default=0, help="GM program 0-127 (0 = piano)")
+    parser.add_argument(
+        "--rate",
+        type=options.int_range(8_000, 192_000),
+        default=44_100,
+        help="sample rate 8000-192000 (default 44100)",
+    )
+    parser.add_argument(
+        "--program", type=options.program, default=0, help="GM program 0-127 (0 = piano)"
+    )
     parser.add_argument(
         "--fluidsynth", action="store_true", help="render with the fluidsynth program instead"
     )
@@ -49,14 +58,21 @@ def _fluidsynth(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.program <= 127:
-        print(f"--program {args.program} is outside 0..127", file=sys.stderr)
+    from .saving import OutputBusy, check_out, hold_out
+
+    problem = check_out(args.out)  # a device, a FIFO, a folder: refused before any work
+    if problem:
+        print(f"cannot render: {problem}", file=sys.stderr)
         return 2
-    if not 8_000 <= args.rate <= 192_000:
-        print(f"--rate {args.rate} is outside 8000..192000", file=sys.stderr)
+    try:
+        with hold_out(args.out):
+            return _fluidsynth(args) if args.fluidsynth else _builtin(args)
+    except OutputBusy as exc:
+        print(f"cannot render: {exc}", file=sys.stderr)
         return 2
-    if args.fluidsynth:
-        return _fluidsynth(args)
+
+
+def _builtin(args: argparse.Namespace) -> int:
     from ..music.midi import MidiImportError, read_midi
     from ..playback.synth import SynthError, render_song_wav
 

@@ -7,10 +7,13 @@ second Ctrl-C aborts without saving.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 from pathlib import Path
+
+from . import options
 
 NAME = "train"
 HELP = "train a model (RBM or RNN-RBM) on MIDI songs and save it as a .rbm model file"
@@ -65,10 +68,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--coordinator", metavar="HOST:PORT", help="process 0's address ($JAX_COORDINATOR_ADDRESS)"
     )
     dist.add_argument(
-        "--num-processes", type=int, metavar="N", help="processes in all ($JAX_NUM_PROCESSES)"
+        "--num-processes",
+        type=options.positive_int,
+        metavar="N",
+        help="processes in all ($JAX_NUM_PROCESSES)",
     )
     dist.add_argument(
-        "--process-id", type=int, metavar="I", help="this process, 0..N-1 ($JAX_PROCESS_ID)"
+        "--process-id",
+        type=options.int_range(0),
+        metavar="I",
+        help="this process, 0..N-1 ($JAX_PROCESS_ID)",
+    )
+    dist.add_argument(
+        "--join-timeout",
+        type=options.float_range(1.0, 24 * 3600.0),
+        default=None,
+        metavar="SECONDS",
+        help="give up when the other processes have not all joined by then (default 120)",
     )
 
 
@@ -165,7 +181,6 @@ def _bar_update(bar, done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
-    from ..models.model_file import ModelFileError, load_model, save_model
 
     config = _config(args)
     problems = registry.check_config(config)
@@ -185,17 +200,37 @@ def run(args: argparse.Namespace) -> int:
         except devices.DeviceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        devices.initialize_distributed(spec)
+        timeout = args.join_timeout or devices.JOIN_TIMEOUT_S
+        try:
+            devices.initialize_distributed(spec, timeout)
+        except devices.DeviceError as exc:
+            print(f"error: --distributed: {exc}", file=sys.stderr)
+            return 1
         process = spec.process_id
     if process and "{process}" not in args.out:
         args.out = None  # only process 0 saves the (identical) model
     out = Path(args.out.replace("{process}", str(process))) if args.out else None
-    from .saving import check_out, write_or_keep
+    from .saving import OutputBusy, check_out, hold_out
 
     problem = check_out(out) if out is not None else None
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            try:  # one run per --out: a second is refused before it trains
+                stack.enter_context(hold_out(out))
+            except OutputBusy as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        return _train(args, config, out, process)
+
+
+def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> int:
+    from ..models import registry
+    from ..models.model_file import ModelFileError, load_model, save_model
+    from .saving import write_or_keep
+
     try:
         previous = load_model(args.continue_from) if args.continue_from else None
         matrices, encoding, source = _load_songs(args)

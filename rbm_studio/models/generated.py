@@ -45,6 +45,12 @@ def constrained(model: Model, pitch_classes, lowest, highest) -> Model:
 MAX_REQUEST_STEPS = 2_000_000
 
 
+def or_default(value, default):
+    """A request's value, or the kind's default when it is None. Not `value or default`: a
+    given 0 must reach `check_request` and be refused, not silently become the default."""
+    return default if value is None else value
+
+
 def check_request(songs: int, steps: int, gibbs_steps: int, temperature: float) -> None:
     """Refuse counts that are out of range before any sampling work starts."""
     if not 1 <= songs <= 1000:

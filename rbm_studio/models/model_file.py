@@ -291,8 +291,11 @@ def _check_format(meta: dict) -> str | None:
     if meta.get("format") != FORMAT_NAME:
         return "a zip file but not an RBM Studio model"
     version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
+    if version is None:
         return "model format version is missing"
+    if isinstance(version, bool) or not isinstance(version, int):
+        shown = repr(version) if len(repr(version)) <= 40 else type(version).__name__
+        return f"model format version must be a whole number, not {shown}"
     if version > FORMAT_VERSION:
         return (
             f"saved by a newer RBM Studio (model format {version}; this version reads up to "

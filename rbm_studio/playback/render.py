@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from ..music.song import Song
+from ..platform import files
 
 SAMPLE_RATE = 44_100
 # 16-bit sample magnitude below which a frame counts as silence (about -72 dBFS).
 SILENCE_LEVEL = 8
 TAIL_KEEP_SECONDS = 0.25
+TRIM_BLOCK_FRAMES = 1 << 16  # frames read at a time when trimming fluidsynth's output
 # fluidsynth's default gain (0.2) makes quiet files; 0.5 is louder and still leaves headroom.
 GAIN = 0.5
 # Where Linux distributions and Homebrew put SoundFonts.
@@ -91,13 +93,33 @@ def render_midi_file(
     from ..music.midi import MidiImportError, read_midi
 
     try:  # a broken or empty file is refused with its reason, not rendered as silence
-        notes = read_midi(midi_path).notes
+        song = read_midi(midi_path)
     except MidiImportError as exc:
         raise RenderError(f"{midi_path.name}: {exc}") from None
-    if not notes:
+    if not song.notes:
         raise RenderError(f"{midi_path.name}: the song has no notes")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".wav", prefix=".render-", dir=out_path.parent)
+    from .synth import SynthError, check_duration
+
+    try:  # the built-in synth's cap: fluidsynth's file would be as long
+        check_duration(song.duration_seconds)
+    except SynthError as exc:
+        raise RenderError(f"{midi_path.name}: {exc}") from None
+    try:  # a device, a FIFO or a folder at `out_path` is refused before fluidsynth runs
+        target, _mode = files.write_target(out_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(files.reason(exc)) from None
+    # fluidsynth's own output: a temp file named as `atomic_write` names its own, so a render
+    # killed midway leaves one that the next write to `out_path` removes (`clean_orphans`)
+    files.clean_orphans(target.parent, target.name)
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}{files.TEMP_MARK}{os.getpid()}-",
+            suffix=files.TEMP_SUFFIX,
+            dir=target.parent,
+        )
+    except OSError as exc:
+        raise RenderError(f"cannot write {out_path}: {files.reason(exc)}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     command = [
@@ -123,34 +145,57 @@ def render_midi_file(
             detail = (proc.stderr or proc.stdout).strip().splitlines()
             reason = detail[-1] if detail else f"exit status {proc.returncode}"
             raise RenderError(f"fluidsynth could not render {midi_path.name}: {reason}")
-        frames, rate, channels = trim_trailing_silence(tmp)
-        os.replace(tmp, out_path)
+        frames, rate, channels = trim_trailing_silence(tmp, out_path)
     except subprocess.TimeoutExpired as exc:
         raise RenderError(f"fluidsynth took longer than {timeout:.0f} s") from exc
     except (wave.Error, EOFError) as exc:
         raise RenderError(f"fluidsynth wrote an unreadable WAV file ({exc})") from exc
+    except OSError as exc:
+        raise RenderError(files.reason(exc)) from None
     finally:
         tmp.unlink(missing_ok=True)
     return RenderResult(out_path, frames / rate, rate, channels)
 
 
-def trim_trailing_silence(path: Path, *, keep_seconds: float = TAIL_KEEP_SECONDS) -> tuple:
-    """Cut the seconds of near-silence fluidsynth leaves after the last release, keeping a short
-    tail, so the file is as long as the music. Returns (frames, rate, channels) of the result."""
-    with wave.open(str(path), "rb") as wav:
+def trim_trailing_silence(
+    src: Path, out_path: str | Path, *, keep_seconds: float = TAIL_KEEP_SECONDS
+) -> tuple[int, int, int]:
+    """Copy the WAV `src` to `out_path` (atomically) without the seconds of near-silence
+    fluidsynth leaves after the last release, keeping a short tail, so the file is as long as
+    the music. Both passes read `TRIM_BLOCK_FRAMES` at a time: memory does not grow with the
+    song. Returns (frames, rate, channels) of the result."""
+    with wave.open(str(src), "rb") as wav:
         params = wav.getparams()
-        raw = wav.readframes(params.nframes)
-    if params.sampwidth != 2 or params.nframes == 0:
-        return params.nframes, params.framerate, params.nchannels
-    samples = np.frombuffer(raw, dtype="<i2").reshape(-1, params.nchannels)
-    loud = np.flatnonzero(np.abs(samples).max(axis=1) > SILENCE_LEVEL)
-    end = 0 if loud.size == 0 else int(loud[-1]) + 1
-    end = min(params.nframes, end + int(keep_seconds * params.framerate))
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(params.nchannels)
-        wav.setsampwidth(params.sampwidth)
-        wav.setframerate(params.framerate)
-        wav.writeframes(samples[:end].tobytes())
+        width = params.sampwidth * params.nchannels
+        end = params.nframes
+        if params.sampwidth == 2 and params.nframes:
+            last_loud, start = -1, 0
+            while start < params.nframes:
+                raw = wav.readframes(TRIM_BLOCK_FRAMES)
+                if not raw:
+                    break
+                samples = np.frombuffer(raw, dtype="<i2").reshape(-1, params.nchannels)
+                loud = np.flatnonzero(np.abs(samples.astype(np.int32)).max(axis=1) > SILENCE_LEVEL)
+                if loud.size:
+                    last_loud = start + int(loud[-1])
+                start += len(samples)
+            end = min(start, last_loud + 1 + int(keep_seconds * params.framerate))
+
+        def copy(fh) -> None:
+            with wave.open(fh, "wb") as out:
+                out.setnchannels(params.nchannels)
+                out.setsampwidth(params.sampwidth)
+                out.setframerate(params.framerate)
+                wav.rewind()
+                left = end
+                while left > 0:
+                    raw = wav.readframes(min(TRIM_BLOCK_FRAMES, left))
+                    if not raw:
+                        break
+                    out.writeframesraw(raw)
+                    left -= len(raw) // width
+
+        files.atomic_write(out_path, copy)
     return end, params.framerate, params.nchannels
 
 

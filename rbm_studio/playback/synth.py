@@ -12,15 +12,21 @@ stereo float32 frames. It is not thread-safe on its own; callers serialise `send
 
 from __future__ import annotations
 
+import itertools
 import os
-import tempfile
+import re
+import stat
+import time
 import wave
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..music.song import Song
+from ..platform import files
 from ..resources import resource_path
 from .scheduling import DRUM_CHANNEL, NOTE_OFF, NOTE_ON, PROGRAM_CHANGE, build_schedule
 from .scheduling import program_messages as _program_messages
@@ -33,6 +39,15 @@ MAX_VOICES = 256
 RELEASE_TAIL_S = 2.0  # offline render: let the last notes ring at most this long
 SILENT_LEVEL = 1e-4  # float sample magnitude below which the tail counts as silence
 TAIL_KEEP_S = 0.25
+# Frames rendered and written at a time: a multiple of TinySoundFont's 64-frame envelope block
+# (so streaming changes no sample), small enough that a render's memory does not grow with the
+# song, large enough that the per-call overhead is negligible.
+BLOCK_FRAMES = 1 << 14
+# The longest song a render makes. Longer than any piece in the corpora, and its 16-bit stereo
+# WAV stays under the format's 4 GiB size field even at the highest `render --rate` (192 kHz);
+# a crafted file claiming days of music is refused in one line instead of rendering for hours.
+MAX_RENDER_SECONDS = 90 * 60
+_OLD_TEMP = re.compile(r"\.render-[A-Za-z0-9_]{8}\.wav")
 
 
 class SynthError(Exception):
@@ -120,6 +135,76 @@ class SynthRender:
     peak: float
 
 
+def _clock(seconds: float) -> str:
+    """ "1 h 05 min", "12 min 30 s": how long a song lasts, for a message."""
+    if not np.isfinite(seconds):
+        return "forever"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def check_duration(seconds: float) -> None:
+    """`SynthError` for a song longer than a render makes (`MAX_RENDER_SECONDS`)."""
+    if not seconds <= MAX_RENDER_SECONDS:  # also refuses NaN
+        raise SynthError(
+            f"the song lasts {_clock(seconds)}; a render makes at most "
+            f"{MAX_RENDER_SECONDS // 60} minutes of audio"
+        )
+
+
+def iter_song_audio(
+    song: Song,
+    *,
+    program: int = 0,
+    soundfont: str | Path | None = None,
+    sample_rate: int = SAMPLE_RATE,
+) -> Iterator[np.ndarray]:
+    """The song as consecutive stereo float32 blocks, each MIDI event applied at its exact
+    sample: what `render_song_audio` returns, in pieces of at most `BLOCK_FRAMES` frames (plus
+    the trimmed release tail), so a render holds a block and the tail, never the song.
+
+    Each block is a view of a buffer the next one reuses: consume (or copy) it before asking
+    for the next. Every stretch between two events is rendered in pieces whose lengths are
+    multiples of TinySoundFont's 64-frame envelope block, counted from the stretch's start, so
+    the samples are the same as one call per stretch would give.
+    """
+    synth = SoundFontSynth(soundfont, sample_rate=sample_rate)
+    schedule = build_schedule(song)
+    end_seconds = schedule.tempo_map.seconds_at(schedule.end_beat)
+    check_duration(end_seconds)
+    for message in _program_messages(schedule.channels, program):
+        synth.send(message)
+    total = int(round((end_seconds + RELEASE_TAIL_S) * sample_rate)) + 1
+    music_end = int(round(end_seconds * sample_rate))
+    tail = np.zeros((total - music_end, 2), dtype=np.float32)  # the release, at most a few s
+    block = np.empty((BLOCK_FRAMES, 2), dtype=np.float32)
+
+    def advance(cursor: int, stop: int) -> Iterator[np.ndarray]:
+        while cursor < stop:
+            n = min(BLOCK_FRAMES, stop - cursor)
+            if cursor >= music_end:
+                synth.render_into(tail[cursor - music_end : cursor - music_end + n])
+            else:
+                synth.render_into(block[:n])
+                head = min(n, music_end - cursor)
+                tail[: n - head] = block[head:n]
+                yield block[:head]
+            cursor += n
+
+    cursor = 0
+    for event in schedule.events:
+        frame = min(int(round(event.seconds * sample_rate)), total)
+        if frame > cursor:
+            yield from advance(cursor, frame)
+            cursor = frame
+        synth.send(event.message)
+    yield from advance(cursor, total)
+    loud = np.flatnonzero(np.abs(tail).max(axis=1) > SILENT_LEVEL)
+    keep = (int(loud[-1]) + 1 if loud.size else 0) + int(TAIL_KEEP_S * sample_rate)
+    yield tail[: min(len(tail), keep)]
+
+
 def render_song_audio(
     song: Song,
     *,
@@ -127,50 +212,62 @@ def render_song_audio(
     soundfont: str | Path | None = None,
     sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
-    """The song as stereo float32 frames, each MIDI event applied at its exact sample.
+    """The song as stereo float32 frames in one array (for analysis of short songs; a WAV
+    export streams with `render_song_wav`).
 
     The audio starts at the song's beat 0 and ends when the last release has faded (at most
     `RELEASE_TAIL_S` after the last event), keeping a short tail.
     """
-    synth = SoundFontSynth(soundfont, sample_rate=sample_rate)
-    schedule = build_schedule(song)
-    for message in _program_messages(schedule.channels, program):
-        synth.send(message)
-    end_seconds = schedule.tempo_map.seconds_at(schedule.end_beat)
-    total = int(round((end_seconds + RELEASE_TAIL_S) * sample_rate)) + 1
-    audio = np.zeros((total, 2), dtype=np.float32)
-    cursor = 0
-    for event in schedule.events:
-        frame = min(int(round(event.seconds * sample_rate)), total)
-        if frame > cursor:
-            synth.render_into(audio[cursor:frame])
-            cursor = frame
-        synth.send(event.message)
-    synth.render_into(audio[cursor:])
-    music_end = int(round(end_seconds * sample_rate))
-    loud = np.flatnonzero(np.abs(audio[music_end:]).max(axis=1) > SILENT_LEVEL)
-    tail = (int(loud[-1]) + 1 if loud.size else 0) + int(TAIL_KEEP_S * sample_rate)
-    return audio[: min(total, music_end + tail)]
+    blocks = iter_song_audio(song, program=program, soundfont=soundfont, sample_rate=sample_rate)
+    return np.concatenate([b.copy() for b in blocks])
+
+
+def write_wav_blocks(
+    fh: BinaryIO, blocks: Iterable[np.ndarray], sample_rate: int
+) -> tuple[int, float]:
+    """Write float blocks to `fh` as a 16-bit stereo WAV, one block at a time; returns the frames
+    written and the peak magnitude (before clipping)."""
+    frames, peak = 0, 0.0
+    with wave.open(fh, "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        for block in blocks:
+            if not len(block):
+                continue
+            peak = max(peak, float(np.abs(block).max()))
+            pcm = (np.clip(block, -1.0, 1.0) * 32767.0).round().astype("<i2")
+            wav.writeframesraw(pcm.tobytes())
+            frames += len(block)
+    return frames, peak
 
 
 def write_wav(audio: np.ndarray, out_path: str | Path, sample_rate: int) -> Path:
-    """16-bit stereo WAV, written to a temporary file beside `out_path` and moved into place."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    fd, tmp_name = tempfile.mkstemp(suffix=".wav", prefix=".render-", dir=out_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    """16-bit stereo WAV of `audio`, written atomically (`platform.files.atomic_write`)."""
+    return files.atomic_write(out_path, lambda fh: write_wav_blocks(fh, [audio], sample_rate))
+
+
+def clean_old_render_temps(folder: Path) -> int:
+    """Remove the `.render-XXXXXXXX.wav` temp files earlier versions left when a render was
+    killed (they carry no process id, so only ones untouched for `files.ORPHAN_AGE_S` go).
+    Renders now write through `atomic_write`, whose temp files the next write cleans."""
+    removed = 0
+    now = time.time()
     try:
-        with wave.open(str(tmp), "wb") as wav:
-            wav.setnchannels(pcm.shape[1])
-            wav.setsampwidth(2)
-            wav.setframerate(sample_rate)
-            wav.writeframes(pcm.tobytes())
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out_path
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not _OLD_TEMP.fullmatch(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > files.ORPHAN_AGE_S:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def render_song_wav(
@@ -181,13 +278,26 @@ def render_song_wav(
     soundfont: str | Path | None = None,
     sample_rate: int = SAMPLE_RATE,
 ) -> SynthRender:
-    """Render `song` through the built-in synth to a WAV file (atomically)."""
+    """Render `song` through the built-in synth to a WAV file, streamed block by block into
+    `platform.files.atomic_write` (never over a device or FIFO; the mode follows the umask or
+    the replaced file's)."""
     if not song.notes:
         raise SynthError("the song has no notes to render")
-    audio = render_song_audio(song, program=program, soundfont=soundfont, sample_rate=sample_rate)
     try:
-        path = write_wav(audio, out_path, sample_rate)
+        target, _mode = files.write_target(out_path)
+    except files.WriteError as exc:
+        raise SynthError(str(exc)) from None
+    blocks = iter_song_audio(song, program=program, soundfont=soundfont, sample_rate=sample_rate)
+    first = next(blocks)  # the SoundFont opens and the duration is checked before any write
+    result: list[tuple[int, float]] = []
+
+    def write(fh: BinaryIO) -> None:
+        result.append(write_wav_blocks(fh, itertools.chain([first], blocks), sample_rate))
+
+    clean_old_render_temps(target.parent)
+    try:
+        path = files.atomic_write(out_path, write)
     except OSError as exc:
-        raise SynthError(f"cannot write {out_path}: {exc.strerror or exc}") from exc
-    peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    return SynthRender(path, len(audio) / sample_rate, sample_rate, 2, peak)
+        raise SynthError(files.reason(exc)) from exc
+    frames, peak = result[0]
+    return SynthRender(path, frames / sample_rate, sample_rate, 2, peak)

@@ -13,7 +13,7 @@ from ...music.encoding import Encoding, StateMatrix
 from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Trainer
 from ..config import TrainingConfig
 from ..document import Model
-from ..generated import constrained
+from ..generated import constrained, or_default
 from . import one_key
 from .spec import RbmSpec
 
@@ -50,8 +50,8 @@ class RbmKind(RbmSpec):
             model,
             songs=request.songs,
             steps=request.steps,
-            gibbs_steps=request.gibbs_steps or self.gibbs_default,
-            temperature=request.temperature or self.temperature_default,
+            gibbs_steps=or_default(request.gibbs_steps, self.gibbs_default),
+            temperature=or_default(request.temperature, self.temperature_default),
             seed=request.seed,
             mode=mode,
             start=start,
