@@ -4,7 +4,8 @@ plan's chosen ones through `rbm-studio train --corpus` then `load_model` and `rb
 generate`, all in this one process, printing one JSON line per corpus and step.
 
 `python corpus_worker.py PLAN.json` where the plan is {"open": [path, ...], "cli": {name: path},
-"out": folder, "train": [extra train options]}.
+"cli_when_it_opens": bool (every corpus that opens goes through the command line too, but those
+named in "open_only"), "out": folder, "train": [extra train options]}.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import io
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -30,8 +32,15 @@ def run_cli(argv: list[str]) -> tuple[int | str, str]:
     return rc, err.getvalue()
 
 
+_last = time.monotonic()
+
+
 def emit(name: str, step: str, rc: int | str, text: str) -> None:
-    print(json.dumps({"name": name, "step": step, "rc": rc, "text": text}), flush=True)
+    global _last
+    now = time.monotonic()
+    row = {"name": name, "step": step, "rc": rc, "text": text, "seconds": round(now - _last, 2)}
+    _last = now
+    print(json.dumps(row), flush=True)
 
 
 def open_corpus(path: Path) -> tuple[int | str, str]:
@@ -52,12 +61,16 @@ def open_corpus(path: Path) -> tuple[int | str, str]:
 
 def main() -> None:
     plan = json.loads(Path(sys.argv[1]).read_text())
+    cli = dict(plan["cli"])
     for path in map(Path, plan["open"]):
-        emit(path.stem, "open", *open_corpus(path))
+        rc, text = open_corpus(path)
+        emit(path.stem, "open", rc, text)
+        if rc == 0 and plan.get("cli_when_it_opens") and path.stem not in plan["open_only"]:
+            cli.setdefault(path.stem, str(path))
     from rbm_studio.models.model_file import ModelFileError, load_model
 
     out = Path(plan["out"])
-    for name, path in plan["cli"].items():
+    for name, path in cli.items():
         model = out / f"{name}.rbm"
         rc, text = run_cli(["train", "--corpus", path, "--out", str(model), *plan["train"]])
         emit(name, "train", rc, text)

@@ -5,7 +5,7 @@ trailer, and every index field made huge, negative, NaN, the wrong type or incon
 packed rows. `corpus(folder, base)` writes them all and returns name → path.
 
 `WORKS` are the mutations that are still valid corpora (odd but legal facts, flipped bits in the
-packed notes): they must train and give a model that loads. `FORMER_BAD_MODELS` are the ones that
+packed notes): they must open, and (but `OPEN_ONLY`) train to a model that loads. `FORMER_BAD_MODELS` are the ones that
 used to train and save a model that `generate` then refused or crashed on.
 """
 
@@ -266,6 +266,7 @@ MUTATIONS: dict[str, Callable[[bytes], bytes]] = {
     "bitflip-index-99": _flip(0.99, 3, region="index"),
     # still valid: odd but legal facts, and flipped bits in the packed notes
     "ok-encoding-narrower-same-rows": _encoding(low=25, high=101),
+    "ok-encoding-drop": _encoding(out_of_range="drop"),
     "ok-bpm-slowest": _set("bpm", 1.0, -1),
     "ok-bpm-fastest": _set("bpm", 60_000_000.0, -1),
     "ok-metre-255-64": _set("sig", [255, 64], -1),
@@ -277,6 +278,8 @@ MUTATIONS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 WORKS = {name for name in MUTATIONS if name.startswith("ok-")}
+# valid, but models of other shapes than the rest: compiling them would double the test's time
+OPEN_ONLY = {"ok-encoding-narrower-same-rows"}
 FORMER_BAD_MODELS = (
     *("bpm-nan", "bpm-zero", "bpm-negative", "bpm-1e308", "bpm-infinite"),
     *("metre-0-0", "metre-4-3"),
