@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.document import Model
-from rbm_studio.models.model_file import ModelFileError, load_model, save_model
+from rbm_studio.models.model_file import ModelFileError, load_model, model_bytes, save_model
 from rbm_studio.music.encoding import Encoding
 
 
@@ -50,9 +51,46 @@ def test_params_are_a_name_to_array_dict_and_unknown_kinds_are_refused(tmp_path)
         load_model(tmp_path / "x.rbm").params["extra"], model.params["extra"]
     )
     model.kind = "something-else"
-    save_model(model, tmp_path / "y.rbm")
+    (tmp_path / "y.rbm").write_bytes(model_bytes(model))  # as another version might write it
     with pytest.raises(ModelFileError, match="kind"):
         load_model(tmp_path / "y.rbm")
+    with pytest.raises(ModelFileError, match="not saved: z.rbm: unknown model kind"):
+        save_model(model, tmp_path / "z.rbm")
+    assert not (tmp_path / "z.rbm").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("bpm", float("nan"), "tempo nan BPM"),
+        ("bpm", 0.0, "tempo 0.0 BPM"),
+        ("bpm", -90.0, "tempo -90.0 BPM"),
+        ("bpm", 1e308, "tempo 1e+308 BPM"),
+        ("bpm", "fast", "tempo 'fast' is not a number"),
+        ("time_signature", "4/3", 'time_signature "4/3"'),
+        ("time_signature", "0/0", 'time_signature "0/0"'),
+        ("time_signature", "256/4", 'time_signature "256/4"'),
+        ("time_signature", "\u00b2/4", "time_signature"),
+    ],
+)
+def test_a_model_that_would_not_load_is_not_saved(tmp_path, field, value, words):
+    path = tmp_path / "m.rbm"
+    save_model(make_model(), path)
+    before = path.read_bytes()
+    model = make_model()
+    model.dataset[field] = value
+    with pytest.raises(ModelFileError, match=re.escape(words)):
+        save_model(model, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.rbm"]
+
+
+def test_every_tempo_and_metre_a_midi_file_can_state_saves_and_loads(tmp_path):
+    for bpm, metre in ((60e6 / 0xFFFFFF, "255/64"), (60e6, "1/1"), (1.0, "7/8")):
+        model = make_model()
+        model.dataset.update(bpm=bpm, time_signature=metre)
+        save_model(model, tmp_path / "m.rbm")
+        loaded = load_model(tmp_path / "m.rbm").dataset
+        assert (loaded["bpm"], loaded["time_signature"]) == (bpm, metre)
 
 
 def test_saving_over_a_model_replaces_it_atomically(tmp_path):

@@ -30,7 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-cache", action="store_true", help="parse every file again; do not use the cache"
     )
     parser.add_argument(
-        "--workers", type=int, default=None, help="processes to use (default: all CPUs)"
+        "--workers",
+        type=int,
+        default=None,
+        help="processes to use, 1 to 4 per CPU (default: all CPUs)",
     )
     parser.add_argument(
         "--corpus",
@@ -99,7 +102,15 @@ def _run_corpus(args: argparse.Namespace, encoding, progress) -> int:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..data.dataset import import_folder
+    from ..data.dataset import WORKERS_PER_CPU, import_folder, max_workers
+
+    if args.workers is not None and not 1 <= args.workers <= max_workers():
+        print(
+            f"error: --workers must be between 1 and {max_workers()} ({WORKERS_PER_CPU} per CPU: "
+            f"more only wait for a CPU), not {args.workers}",
+            file=sys.stderr,
+        )
+        return 2
     from ..music.encoding import Encoding
     from .progress import ProgressBar
 

@@ -282,7 +282,11 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
     model = trainer.result()
     error = None
     if out is not None:
-        written, error = write_or_keep(out, lambda p: save_model(model, p))
+        try:
+            written, error = write_or_keep(out, lambda p: save_model(model, p))
+        except ModelFileError as exc:  # it would not load again: refused before writing
+            print(f"error: cannot save the model: {exc}", file=sys.stderr)
+            return 1
         if error:
             print(f"error: cannot save the model: {error}", file=sys.stderr)
             if written is None:

@@ -17,6 +17,7 @@ import concurrent.futures as cf
 import contextlib
 import errno
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 import time
@@ -41,6 +42,7 @@ MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 MIN_FILES_FOR_POOL = 8
 PROBE_FILES = 3
 POOL_PAYS_OFF_S = 1.5
+WORKERS_PER_CPU = 4  # the cap on `workers` (see `max_workers`)
 # Bytes of files read in the cache pass that are kept to be parsed without reading them again.
 KEEP_READ_BYTES = 64 * 2**20
 
@@ -349,6 +351,43 @@ def default_workers() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+def max_workers() -> int:
+    """The most worker processes an import may ask for. Parsing is CPU work, so processes beyond
+    the CPUs only wait their turn while each costs an interpreter's memory and start-up; a few
+    per CPU still help when files come slowly off a network or a spinning disk."""
+    return WORKERS_PER_CPU * default_workers()
+
+
+def worker_pool(pool_size: int) -> cf.ProcessPoolExecutor:
+    """A "spawn" pool whose processes end when this one does, even when it is killed outright
+    (a `kill -9` or a crash runs no clean-up, and idle workers would wait on their queue for
+    ever)."""
+    return cf.ProcessPoolExecutor(
+        max_workers=pool_size,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+    )
+
+
+def _exit_with_parent() -> None:  # pragma: no cover - runs in a child process
+    """Pool initializer: a thread that waits on the parent's sentinel (a pipe end its parent
+    holds open on POSIX, the parent's process handle on Windows: ready once the parent is gone,
+    however it died) and then ends this worker."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        try:
+            multiprocessing.connection.wait([sentinel])
+        except (OSError, ValueError):
+            return  # nothing to watch: the worker lives as pools always did
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def import_folder(
     paths: Path | str | Sequence[Path | str],
     encoding: Encoding = DEFAULT_ENCODING,
@@ -438,7 +477,7 @@ def import_folder(
     # so far project enough remaining work to pay for starting interpreters.
     if not cancelled() and misses:
         auto = workers is None
-        n_workers = default_workers() if auto else max(int(workers), 1)
+        n_workers = default_workers() if auto else min(max(int(workers), 1), max_workers())
         t0 = time.monotonic()
         for i, path in enumerate(misses):
             if cancelled():
@@ -522,9 +561,7 @@ def _parse_with_pool(
     takes them from the back. When this thread reaches files the pool already holds, it parses
     them too and the first answer wins, so nothing waits on a slow-starting worker process.
     A file whose worker failed (e.g. the process was killed) is parsed here."""
-    executor = cf.ProcessPoolExecutor(
-        max_workers=pool_size, mp_context=multiprocessing.get_context("spawn")
-    )
+    executor = worker_pool(pool_size)
     arrived: deque[tuple[int, cf.Future]] = deque()  # appended by the executor's thread
     wake = threading.Event()
 

@@ -6,7 +6,8 @@ metadata is capped and checked against one schema (`_SCHEMA` below: each field's
 the training settings by `registry.check_config`), and every array's `.npy` header is read first
 and checked against the model's kind, a global size cap and its zip entry before its data is
 read. Anything that is not a model we can read raises `ModelFileError` with a one-line reason;
-that includes non-finite weights. Writes are atomic (`platform.files.atomic_write`).
+that includes non-finite weights. Writes are atomic (`platform.files.atomic_write`), and a model
+is saved only after its bytes pass these same checks, so a model file that saves always loads.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..music.encoding import Encoding
+from ..music.encoding import Encoding, encoding_problem
+from ..music.song import metre_problem, tempo_problem
 from ..platform import files
 from . import registry
 from .config import TrainingConfig
@@ -50,8 +52,25 @@ class ModelFileError(Exception):
 
 
 def save_model(model: Model, path: str | Path) -> Path:
-    """Write `model` to `path` atomically (`files.WriteError` with one line when it cannot);
-    returns the file written."""
+    """Write `model` to `path` atomically and return the file written. The file is built in
+    memory and read back by `load_model`'s own checks first, so a model that saves always loads:
+    one that would not (metadata outside the schema, say) raises `ModelFileError` and nothing is
+    written. A failed write raises `files.WriteError` (one line)."""
+    data = model_bytes(model)
+    name = Path(path).name
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            meta, params = _read(zf, name)
+        _build_model(meta, params, name)
+    except ModelFileError as exc:
+        raise ModelFileError(f"not saved: {exc}") from None
+    except (KeyError, TypeError, ValueError) as exc:  # a check that should have said why
+        raise ModelFileError(f"not saved: {name} would not load ({exc})") from None
+    return files.atomic_write_bytes(path, data)
+
+
+def model_bytes(model: Model) -> bytes:
+    """The `.rbm` file's bytes for `model` (unchecked: `save_model` checks them)."""
     meta = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -67,16 +86,14 @@ def save_model(model: Model, path: str | Path) -> Path:
         "params": sorted(model.params),
     }
     text = json.dumps(meta, indent=1, default=_json_default)
-
-    def write(fh) -> None:
-        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(METADATA, text)
-            for name, array in model.params.items():
-                buf = io.BytesIO()
-                np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-                zf.writestr(f"{PARAMS_DIR}{name}.npy", buf.getvalue())
-
-    return files.atomic_write(path, write)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(METADATA, text)
+        for name, array in model.params.items():
+            npy = io.BytesIO()
+            np.save(npy, np.ascontiguousarray(array), allow_pickle=False)
+            zf.writestr(f"{PARAMS_DIR}{name}.npy", npy.getvalue())
+    return buf.getvalue()
 
 
 def _json_default(value):
@@ -305,23 +322,7 @@ def _check_format(meta: dict) -> str | None:
 
 
 def _check_encoding(v: Any) -> str | None:
-    if not isinstance(v, dict):
-        return f"must be an object, not {_show(v)}"
-    for key, check in (
-        ("steps_per_beat", _int(1, 96)),
-        ("low", _int(0, 127)),
-        ("high", _int(0, 127)),
-    ):
-        if key not in v:
-            return f"has no {key!r}"
-        problem = check(v[key])
-        if problem:
-            return f"{key} {problem}"
-    try:
-        Encoding.from_dict(v)
-    except (KeyError, TypeError, ValueError) as exc:
-        return str(exc)
-    return None
+    return encoding_problem(v)
 
 
 def _check_params_list(v: Any) -> str | None:
@@ -358,28 +359,24 @@ def _check_history(v: Any) -> str | None:
     return None
 
 
-_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
-
-
 def _check_dataset(v: Any) -> str | None:
     if not isinstance(v, dict):
         return f"must be an object, not {_show(v)}"
     sig = v.get("time_signature")
     if sig is not None:
-        parts = str(sig).split("/") if isinstance(sig, str) else []
+        parts = sig.split("/") if isinstance(sig, str) else []
         if (
             len(parts) != 2
-            or not all(p.isdigit() for p in parts)
-            or not 1 <= int(parts[0]) <= 64
-            or int(parts[1]) not in _DENOMINATORS
+            or not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts)
+            or metre_problem(*(int(p) for p in parts))
         ):
             return f"time_signature {_show(sig)} is not a metre like 3/4"
     if "data_encoding" in v:
         problem = _check_encoding(v["data_encoding"])
         if problem:
             return f"data_encoding {problem}"
-    if "bpm" in v and _number(v["bpm"]):
-        return f"bpm {_number(v['bpm'])}"
+    if "bpm" in v and tempo_problem(v["bpm"]):
+        return f"bpm: {tempo_problem(v['bpm'])}"
     shifts = v.get("key_shifts")
     if shifts is not None and (
         not isinstance(shifts, list)

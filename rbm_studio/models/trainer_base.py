@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..music.encoding import Encoding, StateMatrix
+from ..music.song import MAX_STORED_TITLE
 from ..music.windows import model_encoding
 from . import limits
 from .base import ModelKind, TrainingProgress
@@ -128,7 +129,7 @@ class TrainerControls:
             "steps": int(sum(m.steps for m in matrices)),
             "bpm": float(np.median(bpms)) if bpms else 120.0,
             "time_signature": max(set(sigs), key=sigs.count) if sigs else "4/4",
-            "titles": [m.title for m in matrices[:200]],
+            "titles": [m.title[:MAX_STORED_TITLE] for m in matrices[:200]],
             "data_encoding": self.data_encoding.to_dict(),
         }
 

@@ -66,6 +66,33 @@ class Encoding:
 
 
 DEFAULT_ENCODING = Encoding()
+MAX_STEPS_PER_BEAT = 96  # finer than any MIDI file's timing needs
+
+
+def encoding_problem(value: object) -> str | None:
+    """Why a stored encoding (a corpus's, a model file's `Encoding.to_dict()`) is not one this
+    version can use (one line), or None. Whole numbers only: `from_dict` would round 4.5 to 4."""
+    if not isinstance(value, dict):
+        return f"must be an object, not {type(value).__name__}"
+    for key, lo, hi in (
+        ("steps_per_beat", 1, MAX_STEPS_PER_BEAT),
+        ("low", 0, 127),
+        ("high", 0, 127),
+    ):
+        if key not in value:
+            return f"has no {key!r}"
+        v = value[key]
+        if isinstance(v, bool) or not isinstance(v, int):
+            return f"{key} must be a whole number, not {type(v).__name__}"
+        if not lo <= v <= hi:
+            return f"{key} must be between {lo} and {hi}, not {v}"
+    if not isinstance(value.get("out_of_range", "fold"), str):
+        return "out_of_range must be 'fold' or 'drop'"
+    try:
+        Encoding.from_dict(value)
+    except (KeyError, TypeError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(slots=True)

@@ -11,6 +11,42 @@ from pathlib import Path
 
 DEFAULT_BPM = 120.0
 DEFAULT_VELOCITY = 80
+# The tempos and metres a stored song fact (a corpus's, a model file's) may hold: what a standard
+# MIDI file can state, so every song we import fits and every stored value writes back to one.
+MIN_BPM = 1.0  # below the slowest MIDI tempo (0xFFFFFF microseconds a beat)
+MAX_BPM = 60_000_000.0  # one beat a microsecond: the fastest MIDI tempo
+MAX_METRE_NUMERATOR = 255  # one byte in a MIDI time signature
+METRE_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)  # the powers of two the MIDI reader takes
+# Where a title is stored beside others (a corpus index, a model's list of training songs) it is
+# cut to this: a track name may be megabytes long.
+MAX_STORED_TITLE = 200
+
+
+def tempo_problem(bpm: object) -> str | None:
+    """Why `bpm` is not a tempo a song can have (one line), or None."""
+    if isinstance(bpm, bool) or not isinstance(bpm, (int, float)):
+        return f"tempo {_show(bpm)} is not a number"
+    if not MIN_BPM <= bpm <= MAX_BPM:  # NaN fails this too
+        return f"tempo {bpm} BPM is not between {MIN_BPM:g} and {MAX_BPM:g}"
+    return None
+
+
+def metre_problem(numerator: object, denominator: object) -> str | None:
+    """Why `numerator/denominator` is not a metre a song can have (one line), or None."""
+    for part in (numerator, denominator):
+        if isinstance(part, bool) or not isinstance(part, int):
+            return f"metre {_show(numerator)}/{_show(denominator)} is not two whole numbers"
+    if not 1 <= numerator <= MAX_METRE_NUMERATOR or denominator not in METRE_DENOMINATORS:
+        return (
+            f"metre {numerator}/{denominator} is not a metre like 3/4 (1..{MAX_METRE_NUMERATOR} "
+            f"beats of a power of two up to {METRE_DENOMINATORS[-1]})"
+        )
+    return None
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."
 
 
 @dataclass(frozen=True, slots=True)
