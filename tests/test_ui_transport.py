@@ -192,9 +192,20 @@ def test_export_wav_renders_with_the_builtin_synth_and_the_chosen_soundfont(
         # Another SoundFont is remembered and used; a broken one fails with a reason, no file.
         copy = tmp_path / "mine.sf2"
         copy.write_bytes(bundled_soundfont().read_bytes())
-        transport.set_soundfont(copy)
+        with qtbot.waitSignal(transport.soundfontChecked, timeout=20000) as checked:
+            transport.set_soundfont(copy)
+        assert checked.args == [True, ""]
         assert settings.qsettings.value(SOUNDFONT_KEY) == str(copy)
         assert transport.soundfont() == copy and transport.player.soundfont == copy
+        # A font that fails the check is not remembered: the one in use stays.
+        cut = tmp_path / "cut.sf2"
+        cut.write_bytes(bundled_soundfont().read_bytes()[:100_000])
+        with qtbot.waitSignal(transport.soundfontChecked, timeout=20000) as checked:
+            transport.set_soundfont(cut)
+        assert checked.args[0] is False and "cut.sf2" in checked.args[1]
+        assert "truncated" in checked.args[1] and len(checked.args[1].splitlines()) == 1
+        assert settings.qsettings.value(SOUNDFONT_KEY) == str(copy)
+        assert transport.player.soundfont == copy
         broken = tmp_path / "broken.sf2"
         broken.write_bytes(b"RIFF")
         with qtbot.waitSignal(transport.wavFailed, timeout=20000) as failed:

@@ -158,6 +158,11 @@ def _fourcc(view: memoryview, pos: int) -> bytes:
     return bytes(view[pos : pos + 4])
 
 
+def _printable(raw: bytes) -> str:
+    """Bytes from the file as text that stays on one line (ids and names can hold anything)."""
+    return "".join(chr(b) if 32 <= b < 127 else "?" for b in raw)
+
+
 def _valid_id(fourcc: bytes) -> bool:
     # tsf_riffchunk_read: `*chunk->id <= ' ' || *chunk->id >= 'z'` ends the walk.
     return ord(" ") < fourcc[0] < ord("z")
@@ -168,9 +173,9 @@ def _children(view: memoryview, start: int, size: int, parent: str):
     pos, remaining = start, size
     while remaining >= 8:
         fourcc = _fourcc(view, pos)
-        label = fourcc.decode("latin-1")
+        label = _printable(fourcc)
         if not _valid_id(fourcc):
-            raise SoundFontError(f"chunk at byte {pos} in '{parent}' has a bad id {fourcc!r}")
+            raise SoundFontError(f"chunk at byte {pos} in '{parent}' has a bad id '{label}'")
         (chunk_size,) = struct.unpack_from("<I", view, pos + 4)
         if 8 + chunk_size > remaining:
             raise SoundFontError(
@@ -185,8 +190,10 @@ def _children(view: memoryview, start: int, size: int, parent: str):
                 raise SoundFontError(f"LIST chunk at byte {pos} is too short ({chunk_size} bytes)")
             kind = _fourcc(view, pos + 8)
             if not _valid_id(kind):
-                raise SoundFontError(f"LIST chunk at byte {pos} has a bad type {kind!r}")
-            yield kind.decode("latin-1"), True, pos + 12, chunk_size - 4
+                raise SoundFontError(
+                    f"LIST chunk at byte {pos} has a bad type '{_printable(kind)}'"
+                )
+            yield _printable(kind), True, pos + 12, chunk_size - 4
         else:
             yield label, False, pos + 8, chunk_size
         pos += 8 + chunk_size
@@ -368,7 +375,7 @@ def _check_sf3_samples(smpl: memoryview, shdr: np.ndarray) -> int:
 
 
 def _name(header) -> str:
-    return bytes(header["name"]).split(b"\0", 1)[0].decode("latin-1") or "unnamed"
+    return _printable(bytes(header["name"]).split(b"\0", 1)[0]) or "unnamed"
 
 
 _BIT_REVERSED = np.array([int(f"{b:08b}"[::-1], 2) for b in range(256)], dtype=np.uint8)
