@@ -161,6 +161,7 @@ def test_render_refuses_each_crafted_font_in_one_line_or_renders_it(crafted, wor
     assert "not a regular file" in next(r for r in records if r["font"] == "a-fifo.sf2")["err"]
     assert "folder" in next(r for r in records if r["font"] == "a-folder.sf2")["err"]
     assert played >= 5  # harmless bit flips (a preset name, a generator amount) still play
+    assert next(r for r in records if r["font"] == "plays-latin1-preset-names.sf2")["rc"] == 0
 
 
 def test_play_refuses_each_crafted_font_in_one_line_or_plays_it(crafted, workers):

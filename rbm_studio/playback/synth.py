@@ -96,11 +96,17 @@ class SoundFontSynth:
             self._sfid = self._synth.sfload(data, max_voices=MAX_VOICES)
         except Exception as exc:  # noqa: BLE001 — the C++ loader raises plain RuntimeError/OSError
             raise SynthError(f"{self.soundfont.name} is not a readable SoundFont ({exc})") from exc
-        if not any(self._synth.sfpreset_name(self._sfid, 0, p) for p in range(128)):
+        if not any(self._has_preset(0, p) for p in range(128)):
             raise SynthError(f"{self.soundfont.name} has no General MIDI instruments in bank 0")
         for channel in range(16):
             self._select(channel, 0)
         self._check_sound()
+
+    def _has_preset(self, bank: int, preset: int) -> bool:
+        try:
+            return bool(self._synth.sfpreset_name(self._sfid, bank, preset))
+        except UnicodeDecodeError:  # a name that is not UTF-8 (Latin-1 fonts): it exists
+            return True
 
     def _check_sound(self) -> None:
         """Refuse a font that loads but plays nothing (samples all zero, zones that match no

@@ -249,6 +249,10 @@ def variants(bundled: bytes) -> dict[str, bytes]:
     struct.pack_into("<4s", only_terminal, font.chunks["phdr"][0], b"phdX")
     out["no-phdr"] = bytes(only_terminal)
 
+    # Preset names that are not UTF-8 (Latin-1, as older editors write them): a real font.
+    latin1 = [(font.offset("phdr", i, 3), "<B", 0xE9) for i in range(n["phdr"] - 1)]
+    out["plays-latin1-preset-names"] = font.put(latin1)
+
     # Seeded bit flips in pdta (some hit names or generator amounts and still play).
     pdta_start, pdta_size = font.chunks["pdta"]
     for seed in range(30):
