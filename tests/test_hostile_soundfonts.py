@@ -135,6 +135,8 @@ def test_the_bundled_font_passes_and_every_crash_class_is_refused_by_the_check(c
     for name in ("sf3-start-past-smpl", "cut-in-shdr-4181415", "ibag-gen-ffff-middle"):
         with pytest.raises(SoundFontError):
             check_soundfont((folder / f"{name}.sf2").read_bytes())
+    sf3 = check_soundfont((folder / "plays-sf3-vorbis.sf2").read_bytes())  # real Vorbis
+    assert sf3.compressed and sf3.samples == 11025 * 488  # its 488 samples, one stream each
     data = bytes(range(256)) * 7
     assert ogg_crc(data) == crc_reference(data)  # zlib's reflected CRC turned into Ogg's
 

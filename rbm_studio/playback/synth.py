@@ -95,7 +95,10 @@ class SoundFontSynth:
         try:  # the checked bytes themselves, so the file cannot change in between
             self._sfid = self._synth.sfload(data, max_voices=MAX_VOICES)
         except Exception as exc:  # noqa: BLE001 — the C++ loader raises plain RuntimeError/OSError
-            raise SynthError(f"{self.soundfont.name} is not a readable SoundFont ({exc})") from exc
+            reason = "its samples could not be decoded" if str(exc).startswith("Could not") else exc
+            raise SynthError(
+                f"{self.soundfont.name} is not a readable SoundFont ({reason})"
+            ) from exc
         if not any(self._has_preset(0, p) for p in range(128)):
             raise SynthError(f"{self.soundfont.name} has no General MIDI instruments in bank 0")
         for channel in range(16):

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import random
 import struct
+from pathlib import Path
 
 import numpy as np
 
+# A real Vorbis stream (0.25 s of the bundled piano's D♭4, `oggenc -q 0`), for SF3 fonts.
+PIANO_OGG = Path(__file__).with_name("piano_db4.ogg")
 RECORD = {"phdr": 38, "pbag": 4, "pmod": 10, "pgen": 4, "inst": 22, "ibag": 4, "imod": 10}
 RECORD |= {"igen": 4, "shdr": 46}
 # (table, byte offset of the u16 field inside a record, label)
@@ -253,6 +256,8 @@ def variants(bundled: bytes) -> dict[str, bytes]:
     latin1 = [(font.offset("phdr", i, 3), "<B", 0xE9) for i in range(n["phdr"] - 1)]
     out["plays-latin1-preset-names"] = font.put(latin1)
 
+    out |= sf3_variants(font)
+
     # Seeded bit flips in pdta (some hit names or generator amounts and still play).
     pdta_start, pdta_size = font.chunks["pdta"]
     for seed in range(30):
@@ -268,3 +273,49 @@ def variants(bundled: bytes) -> dict[str, bytes]:
 def crc_reference(data: bytes) -> int:
     """The Ogg CRC, bit by bit (the validator's zlib-based one is checked against it)."""
     return _ogg_crc(data)
+
+
+def sf3_variants(font: Font) -> dict[str, bytes]:
+    """A real SF3 (every sample header pointing at one Vorbis stream) and its mutations: sample
+    data past `smpl`, loops past the decoded sample, a stream cut short, bit flips (the page CRC
+    catches them), and Vorbis packets corrupted with the CRC recomputed, which only the decoder
+    itself can refuse."""
+    ogg = PIANO_OGG.read_bytes()
+    whole = [(0, len(ogg))]
+    out = {"plays-sf3-vorbis": _sf3(font, ogg, whole)}
+    sf3 = Font(out["plays-sf3-vorbis"])
+    smpl_len = sf3.chunks["smpl"][1]
+    out["sf3-vorbis-start-past-smpl"] = sf3.put(
+        [
+            (sf3.offset("shdr", 3, 20), "<I", smpl_len + 10),
+            (sf3.offset("shdr", 3, 24), "<I", smpl_len + 99),
+        ]
+    )
+    out["sf3-vorbis-end-past-smpl"] = sf3.put([(sf3.offset("shdr", 3, 24), "<I", smpl_len + 1)])
+    out["sf3-vorbis-loop-past-sample"] = sf3.put(
+        [(sf3.offset("shdr", 6, 28), "<I", 100), (sf3.offset("shdr", 6, 32), "<I", 20_000)]
+    )
+    out["sf3-vorbis-raw-sample-mixed-in"] = sf3.put([(sf3.offset("shdr", 4, 44), "<H", 1)])
+    last = sf3.count("shdr") - 1
+    out["sf3-vorbis-terminal-start-past"] = sf3.put([(sf3.offset("shdr", last, 20), "<I", 1 << 31)])
+    out["sf3-vorbis-stream-cut"] = _sf3(font, ogg, [(0, len(ogg) - 300)])
+    smpl_at = sf3.chunks["smpl"][0] + 8
+    for seed in range(4):
+        rng = random.Random(seed)
+        flipped = bytearray(out["plays-sf3-vorbis"])
+        flipped[smpl_at + rng.randrange(len(ogg))] ^= 1 << rng.randrange(8)
+        out[f"sf3-vorbis-bitflip-seed-{seed}"] = bytes(flipped)
+    # Corrupt the audio packets of the second page and recompute its CRC.
+    page2 = 27 + ogg[26] + sum(ogg[27 : 27 + ogg[26]])
+    segments = ogg[page2 + 26]
+    body = page2 + 27 + segments
+    for seed in range(4):
+        rng = random.Random(100 + seed)
+        page = bytearray(ogg)
+        for _ in range(1 + seed * 3):
+            page[body + 200 + rng.randrange(2000)] = rng.randrange(256)
+        end = body + sum(ogg[page2 + 27 : body])
+        struct.pack_into("<I", page, page2 + 22, 0)
+        struct.pack_into("<I", page, page2 + 22, _ogg_crc(bytes(page[page2:end])))
+        out[f"sf3-vorbis-packets-corrupt-crc-fixed-{seed}"] = _sf3(font, bytes(page), whole)
+    return out
