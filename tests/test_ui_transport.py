@@ -383,3 +383,37 @@ def test_ruler_seeks_and_loops_the_transport(qtbot, settings, monkeypatch, artif
         assert not transport.loop_button.isChecked() and not player.loop
     finally:
         transport.shutdown()
+
+
+def test_a_remembered_soundfont_that_no_longer_sounds_is_dropped_at_start(
+    qtbot, settings, tmp_path, monkeypatch
+):
+    """The file behind the remembered SoundFont changed (here: its samples are all zero): the
+    window starts with the bundled one, forgets the other and says why in the status bar."""
+    monkeypatch.setenv("RBM_STUDIO_AUDIO_BACKEND", "null")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    from support.crafted_soundfonts import Font
+
+    from rbm_studio.playback.synth import bundled_soundfont
+    from rbm_studio.ui.transport import SOUNDFONT_KEY
+    from rbm_studio.ui.window_factory import build_main_window
+
+    font = Font(bundled_soundfont().read_bytes())
+    start, size = font.chunks["smpl"]
+    silent = bytearray(font.data)
+    silent[start + 8 : start + 8 + size] = bytes(size)
+    path = tmp_path / "quiet.sf2"
+    path.write_bytes(bytes(silent))
+    settings.qsettings.setValue(SOUNDFONT_KEY, str(path))
+    window = build_main_window(settings, midi_apis=["jack"])
+    qtbot.addWidget(window)
+    transport = window.transport
+    try:
+        message = window.statusBar().currentMessage()
+        assert "quiet.sf2" in message and "silence" in message, message
+        assert settings.qsettings.value(SOUNDFONT_KEY, "") in ("", None)
+        assert transport.soundfont() == bundled_soundfont()
+        qtbot.waitUntil(lambda: transport.ready, timeout=20000)
+        assert transport.player.status.message.startswith("Output: Built-in synth (sf_GMbank")
+    finally:
+        transport.shutdown()
