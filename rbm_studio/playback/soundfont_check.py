@@ -41,6 +41,10 @@ MAX_FILE_BYTES = 2**31 - 1
 # Decoded SF3 samples (float32 each) the loader may allocate: a few bytes of Vorbis can stand
 # for thousands of samples, so a small file could otherwise ask for all the memory there is.
 MAX_DECODED_SAMPLES = 1 << 29
+# Regions (preset zone × instrument sample zone) the loader allocates, a few hundred bytes each:
+# a small file can name one large instrument from thousands of preset zones. Large real fonts
+# have tens of thousands.
+MAX_REGIONS = 1 << 20
 # The Vorbis I maximum block size is 8192, so one audio packet yields at most 4096 samples.
 MAX_SAMPLES_PER_PACKET = 4096
 
@@ -290,11 +294,9 @@ def _check_ids(gens: np.ndarray, table: str, oper: int, target: str, count: int)
 
 
 def _check_one_per_zone(bags: np.ndarray, gens: np.ndarray, oper: int, table: str) -> None:
-    """At most one Instrument (SampleID) generator per zone: a second one makes tsf add the
-    sample offsets twice and index past what it counted."""
-    marks = np.concatenate([[0], np.cumsum(gens["oper"] == oper)])
-    starts = bags["gen"].astype(np.int64)
-    per_zone = marks[starts[1:]] - marks[starts[:-1]]
+    """At most one Instrument (SampleID) generator per zone, as the spec says (it must be the
+    zone's last): with a second one tsf adds the sample offsets twice."""
+    per_zone = _zone_counts(bags, gens, oper)
     if per_zone.size and int(per_zone.max()) > 1:
         zone = int(np.argmax(per_zone > 1))
         raise SoundFontError(f"'{table}' zone {zone} has {int(per_zone[zone])} sample links")
@@ -311,6 +313,30 @@ def _check_indices(t: dict[str, np.ndarray]) -> None:
     _check_ids(t["igen"], "igen", GEN_SAMPLE_ID, "shdr", len(t["shdr"]))
     _check_one_per_zone(t["pbag"], t["pgen"], GEN_INSTRUMENT, "pbag")
     _check_one_per_zone(t["ibag"], t["igen"], GEN_SAMPLE_ID, "ibag")
+    _check_region_count(t)
+
+
+def _zone_counts(bags: np.ndarray, gens: np.ndarray, oper: int) -> np.ndarray:
+    """How many generators with `oper` each zone (bag, the terminal's excluded) holds."""
+    marks = np.concatenate([[0], np.cumsum(gens["oper"] == oper)])
+    starts = bags["gen"].astype(np.int64)
+    return marks[starts[1:]] - marks[starts[:-1]]
+
+
+def _check_region_count(t: dict[str, np.ndarray]) -> None:
+    """An upper bound on the regions tsf allocates (it filters by key range afterwards): every
+    Instrument generator brings all of that instrument's sample zones."""
+    per_ibag = _zone_counts(t["ibag"], t["igen"], GEN_SAMPLE_ID)
+    cumulative = np.concatenate([[0], np.cumsum(per_ibag)])
+    bags = t["inst"]["bag"].astype(np.int64)
+    per_inst = cumulative[bags[1:]] - cumulative[bags[:-1]]
+    body = t["pgen"][:-1]
+    named = body["amount"][body["oper"] == GEN_INSTRUMENT].astype(np.int64)
+    regions = int(per_inst[named].sum()) if named.size else 0
+    if regions > MAX_REGIONS:
+        raise SoundFontError(
+            f"its presets name {regions} instrument zones (at most {MAX_REGIONS} are loaded)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -258,6 +258,12 @@ def variants(bundled: bytes) -> dict[str, bytes]:
 
     out |= sf3_variants(font)
 
+    # Built from scratch: a minimal font that plays, and region counts that would make tsf
+    # allocate gigabytes (3000² zones) or overflow its int count (60000²).
+    out["plays-minimal-font"] = region_bomb(1)
+    out["regions-3000-squared"] = region_bomb(3000)
+    out["regions-60000-squared"] = region_bomb(60000)
+
     # Seeded bit flips in pdta (some hit names or generator amounts and still play).
     pdta_start, pdta_size = font.chunks["pdta"]
     for seed in range(30):
@@ -319,3 +325,49 @@ def sf3_variants(font: Font) -> dict[str, bytes]:
         struct.pack_into("<I", page, page2 + 22, _ogg_crc(bytes(page[page2:end])))
         out[f"sf3-vorbis-packets-corrupt-crc-fixed-{seed}"] = _sf3(font, bytes(page), whole)
     return out
+
+
+def build_font(tables: dict[str, bytes], smpl: bytes) -> bytes:
+    """A SoundFont from raw hydra tables (each the packed records, terminal included)."""
+
+    def chunk(name: bytes, body: bytes) -> bytes:
+        return name + struct.pack("<I", len(body)) + body
+
+    order = ("phdr", "pbag", "pmod", "pgen", "inst", "ibag", "imod", "igen", "shdr")
+    pdta = b"pdta" + b"".join(chunk(n.encode(), tables[n]) for n in order)
+    sdta = b"sdta" + chunk(b"smpl", smpl)
+    info = b"INFO" + chunk(b"ifil", struct.pack("<HH", 2, 1))
+    body = b"sfbk" + chunk(b"LIST", info) + chunk(b"LIST", sdta) + chunk(b"LIST", pdta)
+    return chunk(b"RIFF", body)
+
+
+def region_bomb(zones: int) -> bytes:
+    """One preset with `zones` zones, each naming the one instrument, which has `zones` sample
+    zones: zones² regions for tsf to allocate (the count is a C int), from a file of ~16·zones
+    bytes."""
+    name = b"bomb".ljust(20, b"\0")
+    phdr = struct.pack("<20sHHHIII", name, 0, 0, 0, 0, 0, 0)
+    phdr += struct.pack("<20sHHHIII", b"EOP".ljust(20, b"\0"), 0, 0, zones, 0, 0, 0)
+    pbag = b"".join(struct.pack("<HH", i, 0) for i in range(zones + 1))
+    pgen = struct.pack("<HH", 41, 0) * zones + struct.pack("<HH", 0, 0)
+    inst = struct.pack("<20sH", name, 0) + struct.pack("<20sH", b"EOI".ljust(20, b"\0"), zones)
+    ibag = b"".join(struct.pack("<HH", i, 0) for i in range(zones + 1))
+    igen = struct.pack("<HH", 53, 0) * zones + struct.pack("<HH", 0, 0)
+    sample = struct.pack("<20sIIIIIBbHH", name, 0, 1000, 10, 900, 44100, 60, 0, 0, 1)
+    shdr = sample + struct.pack("<20sIIIIIBbHH", b"EOS".ljust(20, b"\0"), 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    smpl = (np.sin(np.arange(1046) * 0.1) * 20000).astype("<i2").tobytes()
+    mod = bytes(10)
+    return build_font(
+        {
+            "phdr": phdr,
+            "pbag": pbag,
+            "pmod": mod,
+            "pgen": pgen,
+            "inst": inst,
+            "ibag": ibag,
+            "imod": mod,
+            "igen": igen,
+            "shdr": shdr,
+        },
+        smpl,
+    )
