@@ -41,6 +41,9 @@ MAX_FILE_BYTES = 2**31 - 1
 # Decoded SF3 samples (float32 each) the loader may allocate: a few bytes of Vorbis can stand
 # for thousands of samples, so a small file could otherwise ask for all the memory there is.
 MAX_DECODED_SAMPLES = 1 << 29
+# tsf sorts presets by comparing each with every other: 128 banks of 128 programs is more than
+# any real font has, and keeps that quadratic pass well under a second.
+MAX_PRESETS = 128 * 128
 # Regions (preset zone × instrument sample zone) the loader allocates, a few hundred bytes each:
 # a small file can name one large instrument from thousands of preset zones. Large real fonts
 # have tens of thousands.
@@ -254,6 +257,8 @@ def _records(view: memoryview, name: str, chunks: dict[str, tuple[int, int]]) ->
             f"'{name}' is {size} bytes, not a whole number of {dtype.itemsize}-byte records"
         )
     count = size // dtype.itemsize
+    if name == "phdr" and count - 1 > MAX_PRESETS:
+        raise SoundFontError(f"{count - 1} presets (at most {MAX_PRESETS} are loaded)")
     if count < (2 if name in ("phdr", "inst", "shdr") else 1):
         what = "no records" if count == 0 else "only its terminal record"
         raise SoundFontError(f"'{name}' has {what}")

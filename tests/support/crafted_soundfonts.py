@@ -263,6 +263,16 @@ def variants(bundled: bytes) -> dict[str, bytes]:
     out["plays-minimal-font"] = region_bomb(1)
     out["regions-3000-squared"] = region_bomb(3000)
     out["regions-60000-squared"] = region_bomb(60000)
+    many = Font(region_bomb(1))
+    phdr_at, phdr_size = many.chunks["phdr"]
+    empty = struct.pack("<20sHHHIII", b"empty".ljust(20, b"\0"), 1, 1, 0, 0, 0, 0)
+    tables = many.data[: phdr_at + 8] + empty * 20_000 + many.data[phdr_at + 8 :]
+    grown = bytearray(tables)
+    struct.pack_into("<I", grown, phdr_at + 4, phdr_size + 38 * 20_000)
+    pdta_at = many.chunks["pdta"][0]
+    struct.pack_into("<I", grown, pdta_at + 4, many.chunks["pdta"][1] + 38 * 20_000)
+    struct.pack_into("<I", grown, 4, len(grown) - 8)
+    out["presets-20000"] = bytes(grown)
 
     # Seeded bit flips in pdta (some hit names or generator amounts and still play).
     pdta_start, pdta_size = font.chunks["pdta"]
