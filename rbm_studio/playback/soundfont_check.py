@@ -17,6 +17,10 @@ decoder (stb_vorbis) behind SF3 samples: it checks every Ogg page of every compr
 whole with a matching CRC and bounds the decoded size, so random corruption is refused, but a
 deliberately crafted, CRC-correct Vorbis stream is still decoded by stb_vorbis.
 
+Besides memory safety it bounds what a small file can make the loader allocate or compute: the
+regions (preset zones × instrument zones), the decoded size of SF3 samples, and the number of
+presets (tsf sorts them quadratically).
+
 The walk mirrors `tsf_load` exactly (no RIFF pad bytes, the same chunk-id rule, the first `smpl`
 of `sdta`), so what is checked is what the loader will read. Every rule is stated against the
 loader's own indexing: a preset's bags run from its `presetBagNdx` to the next preset's, a bag's
