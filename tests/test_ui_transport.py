@@ -192,9 +192,20 @@ def test_export_wav_renders_with_the_builtin_synth_and_the_chosen_soundfont(
         # Another SoundFont is remembered and used; a broken one fails with a reason, no file.
         copy = tmp_path / "mine.sf2"
         copy.write_bytes(bundled_soundfont().read_bytes())
-        transport.set_soundfont(copy)
+        with qtbot.waitSignal(transport.soundfontChecked, timeout=20000) as checked:
+            transport.set_soundfont(copy)
+        assert checked.args == [True, ""]
         assert settings.qsettings.value(SOUNDFONT_KEY) == str(copy)
         assert transport.soundfont() == copy and transport.player.soundfont == copy
+        # A font that fails the check is not remembered: the one in use stays.
+        cut = tmp_path / "cut.sf2"
+        cut.write_bytes(bundled_soundfont().read_bytes()[:100_000])
+        with qtbot.waitSignal(transport.soundfontChecked, timeout=20000) as checked:
+            transport.set_soundfont(cut)
+        assert checked.args[0] is False and "cut.sf2" in checked.args[1]
+        assert "truncated" in checked.args[1] and len(checked.args[1].splitlines()) == 1
+        assert settings.qsettings.value(SOUNDFONT_KEY) == str(copy)
+        assert transport.player.soundfont == copy
         broken = tmp_path / "broken.sf2"
         broken.write_bytes(b"RIFF")
         with qtbot.waitSignal(transport.wavFailed, timeout=20000) as failed:
@@ -370,5 +381,39 @@ def test_ruler_seeks_and_loops_the_transport(qtbot, settings, monkeypatch, artif
         assert transport.loop_button.isChecked() and player.loop_range == (4.0, 8.0)
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x_of(20), 3))
         assert not transport.loop_button.isChecked() and not player.loop
+    finally:
+        transport.shutdown()
+
+
+def test_a_remembered_soundfont_that_no_longer_sounds_is_dropped_at_start(
+    qtbot, settings, tmp_path, monkeypatch
+):
+    """The file behind the remembered SoundFont changed (here: its samples are all zero): the
+    window starts with the bundled one, forgets the other and says why in the status bar."""
+    monkeypatch.setenv("RBM_STUDIO_AUDIO_BACKEND", "null")
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "rbm-studio-no-such-server")
+    from support.crafted_soundfonts import Font
+
+    from rbm_studio.playback.synth import bundled_soundfont
+    from rbm_studio.ui.transport import SOUNDFONT_KEY
+    from rbm_studio.ui.window_factory import build_main_window
+
+    font = Font(bundled_soundfont().read_bytes())
+    start, size = font.chunks["smpl"]
+    silent = bytearray(font.data)
+    silent[start + 8 : start + 8 + size] = bytes(size)
+    path = tmp_path / "quiet.sf2"
+    path.write_bytes(bytes(silent))
+    settings.qsettings.setValue(SOUNDFONT_KEY, str(path))
+    window = build_main_window(settings, midi_apis=["jack"])
+    qtbot.addWidget(window)
+    transport = window.transport
+    try:
+        message = window.statusBar().currentMessage()
+        assert "quiet.sf2" in message and "silence" in message, message
+        assert settings.qsettings.value(SOUNDFONT_KEY, "") in ("", None)
+        assert transport.soundfont() == bundled_soundfont()
+        qtbot.waitUntil(lambda: transport.ready, timeout=20000)
+        assert transport.player.status.message.startswith("Output: Built-in synth (sf_GMbank")
     finally:
         transport.shutdown()

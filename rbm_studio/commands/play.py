@@ -135,6 +135,16 @@ def run(args: argparse.Namespace) -> int:
             f"unknown audio backend {backend!r}; choose from {', '.join(BACKENDS)}", file=sys.stderr
         )
         return 2
+    synth_first = args.synth or not (args.api or args.port is not None or args.virtual)
+    if args.soundfont is not None and synth_first:
+        from ..playback.synth import probe_soundfont
+
+        # A SoundFont asked for by name is checked (whole structure, a test note) before
+        # anything plays; one that fails is refused in one line rather than replaced.
+        reason = probe_soundfont(args.soundfont)
+        if reason is not None:
+            print(f"cannot play: {reason}", file=sys.stderr)
+            return 2
     player = MidiPlayer(
         soundfont=args.soundfont, audio_backends=[backend] if backend else backends_from_env()
     )

@@ -88,8 +88,11 @@ def render_midi_file(
     midi_path, soundfont, out_path = Path(midi_path), Path(soundfont), Path(out_path)
     if not midi_path.is_file():
         raise RenderError(f"MIDI file not found: {midi_path}")
-    if not soundfont.is_file():
+    if not soundfont.exists():
         raise RenderError(f"SoundFont not found: {soundfont}")
+    if not soundfont.is_file():  # a folder, a FIFO (fluidsynth would wait on it), a device
+        kind = "is a folder, not a file" if soundfont.is_dir() else "is not a regular file"
+        raise RenderError(f"SoundFont {soundfont} {kind}")
     from ..music.midi import MidiImportError, read_midi
 
     try:  # a broken or empty file is refused with its reason, not rendered as silence

@@ -30,6 +30,7 @@ from ..platform import files
 from ..resources import resource_path
 from .scheduling import DRUM_CHANNEL, NOTE_OFF, NOTE_ON, PROGRAM_CHANGE, build_schedule
 from .scheduling import program_messages as _program_messages
+from .soundfont_check import SoundFontError, SoundFontMissing, check_soundfont, read_soundfont
 
 SAMPLE_RATE = 44_100
 CONTROL_CHANGE = 0xB0
@@ -48,10 +49,41 @@ BLOCK_FRAMES = 1 << 14
 # a crafted file claiming days of music is refused in one line instead of rendering for hours.
 MAX_RENDER_SECONDS = 90 * 60
 _OLD_TEMP = re.compile(r"\.render-[A-Za-z0-9_]{8}\.wav")
+# The sound check every SoundFont passes after loading: a chord on its first instrument.
+TEST_KEYS = (60, 72)
+TEST_VELOCITY = 100
+TEST_SECONDS = 0.25
 
 
 class SynthError(Exception):
     """The SoundFont could not be loaded or the render failed; a one-line reason."""
+
+
+def load_soundfont_bytes(path: str | Path) -> bytes:
+    """The SoundFont's bytes once its whole structure is checked (`soundfont_check`); a
+    `SynthError` naming the file and the reason otherwise. Nothing unchecked reaches tsf."""
+    path = Path(path)
+    try:
+        data = read_soundfont(path)
+    except SoundFontMissing:
+        raise SynthError(f"SoundFont not found: {path}") from None
+    except SoundFontError as exc:
+        raise SynthError(f"SoundFont {path}: {exc}") from None
+    try:
+        check_soundfont(data)
+    except SoundFontError as exc:
+        raise SynthError(f"{path.name} is not a readable SoundFont ({exc})") from None
+    return data
+
+
+def probe_soundfont(path: str | Path) -> str | None:
+    """None when the built-in synth can play `path`, else the one-line reason it cannot (the
+    window asks this before it remembers a font, and again at start-up)."""
+    try:
+        SoundFontSynth(path)
+    except SynthError as exc:
+        return str(exc)
+    return None
 
 
 def bundled_soundfont() -> Path:
@@ -67,8 +99,7 @@ class SoundFontSynth:
     ) -> None:
         self.soundfont = Path(soundfont) if soundfont is not None else bundled_soundfont()
         self.sample_rate = int(sample_rate)
-        if not self.soundfont.is_file():
-            raise SynthError(f"SoundFont not found: {self.soundfont}")
+        data = load_soundfont_bytes(self.soundfont)
         try:
             import tinysoundfont  # installed with --no-deps (see pyproject.toml [tool.rbm-studio])
         except ImportError as exc:
@@ -76,14 +107,40 @@ class SoundFontSynth:
                 "the built-in synth needs tinysoundfont (pip install --no-deps tinysoundfont)"
             ) from exc
         self._synth = tinysoundfont.Synth(gain=GAIN_DB, samplerate=self.sample_rate)
-        try:
-            self._sfid = self._synth.sfload(str(self.soundfont), max_voices=MAX_VOICES)
+        try:  # the checked bytes themselves, so the file cannot change in between
+            self._sfid = self._synth.sfload(data, max_voices=MAX_VOICES)
         except Exception as exc:  # noqa: BLE001 — the C++ loader raises plain RuntimeError/OSError
-            raise SynthError(f"{self.soundfont.name} is not a readable SoundFont ({exc})") from exc
-        if not any(self._synth.sfpreset_name(self._sfid, 0, p) for p in range(128)):
+            reason = "its samples could not be decoded" if str(exc).startswith("Could not") else exc
+            raise SynthError(
+                f"{self.soundfont.name} is not a readable SoundFont ({reason})"
+            ) from exc
+        if not any(self._has_preset(0, p) for p in range(128)):
             raise SynthError(f"{self.soundfont.name} has no General MIDI instruments in bank 0")
         for channel in range(16):
             self._select(channel, 0)
+        self._check_sound()
+
+    def _has_preset(self, bank: int, preset: int) -> bool:
+        try:
+            return bool(self._synth.sfpreset_name(self._sfid, bank, preset))
+        except UnicodeDecodeError:  # a name that is not UTF-8 (Latin-1 fonts): it exists
+            return True
+
+    def _check_sound(self) -> None:
+        """Refuse a font that loads but plays nothing (samples all zero, zones that match no
+        key): play a test chord on channel 1, then silence it before any real note."""
+        for key in TEST_KEYS:
+            self._synth.noteon(0, key, TEST_VELOCITY)
+        audio = self.render(int(TEST_SECONDS * self.sample_rate))
+        self._synth.sounds_off()
+        self.render(int(TEST_SECONDS * self.sample_rate))  # the quick release, discarded
+        if not np.all(np.isfinite(audio)):
+            raise SynthError(f"{self.soundfont.name} renders invalid samples (not numbers)")
+        if float(np.abs(audio).max(initial=0.0)) <= SILENT_LEVEL:
+            raise SynthError(
+                f"{self.soundfont.name} renders silence: a test note on its first instrument "
+                "makes no sound"
+            )
 
     @property
     def name(self) -> str:

@@ -36,7 +36,7 @@ from ..playback.audio import BUILTIN_API, BUILTIN_LABEL, backends_from_env
 from ..playback.gm_programs import GM_PROGRAMS
 from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer, PlayerStatus
 from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, is_through_port, list_outputs
-from ..playback.synth import bundled_soundfont, render_song_wav
+from ..playback.synth import bundled_soundfont, probe_soundfont, render_song_wav
 from .piano_roll import bar_lines
 from .settings import AppSettings
 from .workers import Job, run_function
@@ -124,6 +124,7 @@ class TransportBar(QWidget):
     outputOpened = Signal(bool)
     wavExported = Signal(object)  # Path
     wavFailed = Signal(str)
+    soundfontChecked = Signal(bool, str)  # used?, the one-line reason when not
 
     def __init__(
         self,
@@ -138,6 +139,8 @@ class TransportBar(QWidget):
         self.settings = settings or AppSettings()
         self.apis = apis
         self.bridge = PlayerBridge(self)
+        self.soundfont_notice = self._check_remembered_soundfont()
+        self.soundfont_job: Job | None = None
         self.player = MidiPlayer(
             on_position=self.bridge.positionChanged.emit,
             on_state=self.bridge.stateChanged.emit,
@@ -668,7 +671,8 @@ class TransportBar(QWidget):
         self.stop_button.setEnabled(ready and has_song)
         self.refresh_button.setEnabled(not self._busy)
         self.output_combo.setEnabled(not self._busy)
-        self.soundfont_button.setEnabled(not self._busy)
+        checking = self.soundfont_job is not None and not self.soundfont_job.is_done
+        self.soundfont_button.setEnabled(not self._busy and not checking)
         exporting = self.export_job is not None and not self.export_job.is_done
         self.export_wav_button.setEnabled(has_song and not exporting)
 
@@ -680,6 +684,18 @@ class TransportBar(QWidget):
             return Path(saved)
         return bundled_soundfont()
 
+    def _check_remembered_soundfont(self) -> str:
+        """Start-up: the remembered SoundFont must still open and sound, else it is forgotten
+        and the bundled one used. Returns the one-line notice ("" when nothing was dropped)."""
+        saved = str(self.settings.qsettings.value(SOUNDFONT_KEY, "") or "")
+        if not saved:
+            return ""
+        reason = probe_soundfont(saved)
+        if reason is None:
+            return ""
+        self.settings.qsettings.remove(SOUNDFONT_KEY)
+        return f"Using the bundled SoundFont: {reason}"
+
     @Slot()
     def choose_soundfont(self) -> None:
         start = str(self.soundfont().parent)
@@ -689,14 +705,42 @@ class TransportBar(QWidget):
         if path:
             self.set_soundfont(Path(path))
 
-    def set_soundfont(self, path: Path | None) -> None:
-        """Use `path` (None: the bundled SoundFont) for the built-in synth and Export WAV; the
-        built-in synth reopens with it when it is the output."""
+    def set_soundfont(self, path: Path | None) -> Job | None:
+        """Use `path` (None: the bundled SoundFont) for the built-in synth and Export WAV once it
+        has opened and sounded in a background check; only then is it remembered and the
+        built-in synth reopened with it. A font that fails changes nothing: `soundfontChecked`
+        (False, reason) and the window shows the one-line reason."""
+        if path is None:
+            self._use_soundfont(None)
+            return None
+        path = Path(path)
+
+        def work(_progress, _cancel: threading.Event) -> str | None:
+            return probe_soundfont(path)
+
+        def checked(reason: str | None) -> None:
+            if reason is None:
+                self._use_soundfont(path)
+            else:
+                self.soundfont_notice = f"SoundFont not used: {reason}"
+                self.soundfontChecked.emit(False, self.soundfont_notice)
+
+        self.soundfont_button.setEnabled(False)
+        job = run_function(work, "soundfont-check", self)
+        job.finished.connect(checked)
+        job.failed.connect(lambda message, _d: checked(message or "it could not be checked"))
+        job.done.connect(self._update_enabled)
+        self.soundfont_job = job
+        return job
+
+    def _use_soundfont(self, path: Path | None) -> None:
         self.settings.qsettings.setValue(SOUNDFONT_KEY, str(path) if path else "")
+        self.soundfont_notice = ""
         self.player.soundfont = self.soundfont()
         self.soundfont_button.setToolTip(f"SoundFont: {self.player.soundfont.name}")
         if self._open_key == BUILTIN_API and not self._busy:
             self._open(BUILTIN_CHOICE)
+        self.soundfontChecked.emit(True, "")
 
     @Slot()
     def choose_and_export_wav(self) -> None:
@@ -739,6 +783,11 @@ def install_transport(window, *, apis: list[str] | None = None) -> TransportBar:
     window.songShown.connect(transport.set_song)
     transport.wavExported.connect(lambda path: window.show_status(f"Exported {path}"))
     transport.wavFailed.connect(lambda message: window.show_status(f"WAV export failed: {message}"))
+    transport.soundfontChecked.connect(
+        lambda used, message: None if used else window.show_status(message)
+    )
+    if transport.soundfont_notice:  # the remembered SoundFont was refused at start-up
+        window.show_status(transport.soundfont_notice)
     window.add_transport(transport)  # its own toolbar row under the main toolbar
     if window.current_song() is not None:
         transport.set_song(window.current_song())
