@@ -517,6 +517,7 @@ class SongLibrary:
         self._known: set[str] = set()  # ids this object has listed (its deletions are these)
         self._aside: list[object] = []  # entries that did not parse, written back unchanged
         self.disabled: str | None = None  # why the library is off for this session
+        self.lock_timeout_s = LOCK_TIMEOUT_S  # how long a write waits for another writer
 
     @property
     def index_path(self) -> Path:
@@ -575,6 +576,8 @@ class SongLibrary:
 
     def _make_folder(self, path: Path) -> None:
         try:
+            if path == self.folder:
+                self.root.mkdir(parents=True, exist_ok=True)
             path.mkdir(exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot create {path}: {files.reason(exc)}") from None
@@ -628,7 +631,7 @@ class SongLibrary:
                 return False
             self._make_folder(self.folder)
             self._make_folder(self.folder / "songs")
-            with _file_lock(self.folder / LOCK_NAME, cancel):
+            with _file_lock(self.folder / LOCK_NAME, cancel, self.lock_timeout_s):
                 for song in fresh:
                     if not song.id:
                         song.id = new_id(song)
@@ -734,7 +737,7 @@ class SongLibrary:
             if _lstat(self.folder) is None:
                 return Loaded([])
             try:
-                with _file_lock(self.folder / LOCK_NAME, cancel):
+                with _file_lock(self.folder / LOCK_NAME, cancel, self.lock_timeout_s):
                     return self._load(cancel, locked=True)
             except LibraryError as exc:
                 if cancel is not None and cancel.is_set():
