@@ -552,10 +552,11 @@ class SongLibrary:
                     if path == self.folder:
                         return None  # a new library: nothing below exists either
                     continue
+                name = path.relative_to(self.folder.parent)  # library/songs, …
                 if stat.S_ISLNK(info.st_mode):
-                    return f"{path} is a symbolic link; the song library does not follow links"
+                    return f"{name} is a symbolic link; the song library does not follow links"
                 if not is_kind(info.st_mode):
-                    return f"{path} is not a regular {what}"
+                    return f"{name} is not a regular {what}"
         except OSError as exc:
             return f"cannot check the song library {self.folder}: {files.reason(exc)}"
         return None

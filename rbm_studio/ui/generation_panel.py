@@ -872,6 +872,7 @@ class GenerationPanel(QWidget):
         self.counter = max([self.counter, *(_number(s.name) for s in loaded.songs)])
         self.library_status = loaded.status()
         if self.library_status:
+            self.message.setText(self.library_status)  # stays after the status bar moves on
             self.statusMessage.emit(self.library_status)
         self._update_enabled()
         self.libraryLoaded.emit()
