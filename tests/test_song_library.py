@@ -258,6 +258,7 @@ def test_two_libraries_saving_interleaved_lose_no_song(tmp_path):
     )
     list_b = [s for s in list_b if s.id != songs[0].id]  # now B deletes it too
     assert b.commit([], [*list_b, new_b], 3)
+    assert a.commit([], [*list_a, new_a], 3)  # A saves its unchanged, unstarred copy again
     loaded = SongLibrary(lib.folder).load()
     ids = {s.id for s in loaded.songs}
     assert ids == {songs[1].id, songs[2].id, new_a.id, new_b.id}

@@ -155,7 +155,11 @@ STATES: list[tuple[str, Callable[[State], None], bool]] = [
     ("symlinked library", lambda s: _replace_with_link(s.lib, s.out / "library copy"), True),
     ("symlinked models folder", lambda s: (s.lib / "models").symlink_to(s.out / "own"), True),
     ("symlinked song file", lambda s: _replace_with_link(s.song(0), s.out / "decoy.mid"), True),
-    ("symlinked lock", lambda s: _replace_with_link(s.lib / ".lock", s.out / "elsewhere.json"), True),
+    (
+        "symlinked lock",
+        lambda s: _replace_with_link(s.lib / ".lock", s.out / "elsewhere.json"),
+        True,
+    ),
     (
         "songs folder a file",
         lambda s: (shutil.rmtree(s.lib / "songs"), (s.lib / "songs").write_text("x")),
@@ -337,3 +341,54 @@ def _deleted_ids(template, state: State) -> list[str]:
     base, ids = template
     data = json.loads((base / "data" / "library" / "songs.deleted.json").read_bytes())
     return [f"{d}.mid" for d in data["deleted"]]
+
+
+def open_window(qtbot, where: Path, songs_folder: Path):
+    window = build_main_window(AppSettings(where / "settings.ini"), midi_apis=[])
+    window.training.autosave_to = where / "autosave.rbm"
+    window.document.autosave = where / "autosave.rbm"
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.browser.importFinished, timeout=60_000):
+        window.start(folder=songs_folder)
+    qtbot.waitUntil(lambda: not window.generation.library_job.is_running(), timeout=30_000)
+    return window
+
+
+def settle(qtbot, window) -> None:
+    job = window.generation.library_job
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=30_000)
+
+
+def test_two_windows_on_one_library_lose_no_song(qtbot, tmp_path, monkeypatch, template):
+    """Two windows open at once on one library, generating, deleting and starring in turn:
+    a third window finds every song either kept and the star, and nothing kept aside."""
+    state = build_state(template, tmp_path / "shared", "intact", lambda s: None)
+    monkeypatch.setenv("RBM_STUDIO_DATA_DIR", str(tmp_path / "shared" / "data"))
+    songs_folder = make_song_folder(tmp_path / "import", count=1, bars=2)
+    a = open_window(qtbot, tmp_path / "shared", songs_folder)
+    b = open_window(qtbot, tmp_path / "shared", songs_folder)
+    made = [generated(tmp_path / "src", i) for i in range(10, 14)]
+    for window, songs in ((a, made[:2]), (b, made[2:3])):
+        window.generation._on_generated(songs, "generated")  # what Generate's result does
+        settle(qtbot, window)
+    a.generation.list.clearSelection()
+    a.generation.list.item(0).setSelected(True)
+    a.generation.delete_button.click()  # A deletes the first song
+    settle(qtbot, a)
+    b.generation.list.clearSelection()
+    b.generation.list.item(1).setSelected(True)
+    b.generation.star_button.click()  # B stars the second, still showing the first
+    settle(qtbot, b)
+    a.generation._on_generated(made[3:], "generated")
+    settle(qtbot, a)
+    a.close()
+    b.close()
+
+    c = open_window(qtbot, tmp_path / "shared", songs_folder)
+    shown = {s.id: s for s in c.generation.list.songs()}
+    assert c.generation.library_status == ""
+    assert {state.ids[1], state.ids[2]} | {s.id for s in made} <= set(shown)
+    assert shown[state.ids[1]].starred
+    # B never deleted the first song and saved after A did: B's list keeps it.
+    assert state.ids[0] in shown

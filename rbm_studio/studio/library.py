@@ -514,7 +514,9 @@ class SongLibrary:
         self.root = Path(root) if root is not None else self.folder.parent  # the user data folder
         self._lock = threading.Lock()
         self._written_version = -1
-        self._known: set[str] = set()  # ids this object has listed (its deletions are these)
+        # Each song this object listed, as it last loaded or saved it: a song it no longer lists
+        # is its own deletion, and a song it did not change takes another writer's changes.
+        self._synced: dict[str, str] = {}
         self._aside: list[object] = []  # entries that did not parse, written back unchanged
         self.disabled: str | None = None  # why the library is off for this session
         self.lock_timeout_s = LOCK_TIMEOUT_S  # how long a write waits for another writer
@@ -645,7 +647,7 @@ class SongLibrary:
                         self._write_song(song)
                 self._write_index(songs)
                 self._written_version = version
-                self._known = {s.id for s in songs}
+                self._synced = {s.id: _canonical(_entry(s)) for s in songs}
         return True
 
     def _write_song(self, song: GeneratedSong) -> None:
@@ -659,12 +661,23 @@ class SongLibrary:
         files.atomic_write_bytes(path, data)
 
     def _write_index(self, songs: list[GeneratedSong]) -> None:
-        """Merge (under the file lock): this object's list in its order, then its entries kept
-        aside, then every entry another writer listed that this one did not delete."""
+        """Merge (under the file lock): this object's list in its order (a song it did not change
+        since it last read or wrote it takes the version on disk), then its entries kept aside,
+        then every entry another writer listed that this one did not delete."""
         disk = self._read_index_for_merge()
         mine = {s.id for s in songs}
-        own_deleted = self._known - mine
-        entries: list[object] = [_entry(s) for s in songs]
+        own_deleted = set(self._synced) - mine
+        on_disk: dict[str, object] = {}
+        for raw in disk.songs:
+            if isinstance(raw, dict) and is_valid_id(raw.get("id")):
+                on_disk.setdefault(raw["id"], raw)
+        entries: list[object] = []
+        for song in songs:
+            entry = _entry(song)
+            theirs = on_disk.get(song.id)
+            if theirs is not None and _canonical(entry) == self._synced.get(song.id):
+                entry = theirs  # unchanged here: another window's star or rename stands
+            entries.append(entry)
         taken_ids = set(mine)
         taken_raw: set[str] = set()
         for raw in self._aside:  # written back unchanged, whatever their id
@@ -796,7 +809,7 @@ class SongLibrary:
                         path.unlink()
         if cancel is None or not cancel.is_set():
             self._adopt(loaded, seen | aside_ids | set(tombstones))
-        self._known = {s.id for s in loaded.songs}
+        self._synced = {s.id: _canonical(_entry(s)) for s in loaded.songs}
         return loaded
 
     def _read_entry(self, raw: object, seen: set[str]) -> GeneratedSong:

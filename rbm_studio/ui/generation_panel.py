@@ -10,6 +10,7 @@ generated song out of the list hands the file manager / DAW a temporary `.mid` f
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import threading
@@ -45,6 +46,7 @@ from ..platform.paths import cache_dir, data_dir
 from ..playback.gm_programs import GM_PROGRAMS
 from ..studio.library import (
     GeneratedSong,
+    LibraryError,
     Loaded,
     SongLibrary,
     is_valid_id,
@@ -659,7 +661,10 @@ class GenerationPanel(QWidget):
                 for i in range(request.songs)
             ]
             ident = model_id(model.params, model.kind)
-            library.keep_model(model, ident)
+            # The songs come first: a library that cannot keep the model (a full disk, a folder
+            # refused) says so when the list is saved, and "again" then needs the open model.
+            with contextlib.suppress(LibraryError, OSError):
+                library.keep_model(model, ident)
             songs = []
             for i, m in enumerate(matrices):
                 song = decode(m)
