@@ -316,3 +316,17 @@ def test_a_write_waits_for_the_lock_another_writer_holds(tmp_path):
         os.close(fd)
     assert other.commit([new], [*shown, new], 1)  # the lock is free again
     assert new.id in [e["id"] for e in index(lib.folder)["songs"]]
+
+
+def test_a_shown_song_whose_file_another_window_removed_is_written_again(tmp_path):
+    """Window A deleted a song and a later start removed its file, while window B still shows
+    it: B's next save writes the file again from the song it holds."""
+    lib, songs = saved(tmp_path)
+    lib.song_path(songs[1].id).unlink()
+    assert lib.commit([], songs, 2)
+    loaded = SongLibrary(lib.folder).load()
+    assert loaded.problems == []
+    back = next(s for s in loaded.songs if s.id == songs[1].id)
+    assert [(n.pitch, n.start) for n in back.song.notes] == [
+        (n.pitch, n.start) for n in songs[1].song.notes
+    ]

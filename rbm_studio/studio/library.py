@@ -608,14 +608,6 @@ class SongLibrary:
             save_model(model, path)
             return path
 
-    def add_songs(self, songs: list[GeneratedSong]) -> None:
-        """Write each new song's MIDI file (with its instrument and how it was made)."""
-        self.commit(songs, None, 0)
-
-    def save_index(self, songs: list[GeneratedSong], version: int) -> bool:
-        """Write the list; False when a newer list was already written or the library is off."""
-        return self.commit([], songs, version)
-
     def commit(
         self,
         fresh: list[GeneratedSong],
