@@ -1,6 +1,7 @@
 """Generation panel: sample new songs from the model in a worker in musical terms (variations,
 length, adventurousness, key, note range, tempo, instrument, continuing a song), and curate them
-(stars, delete with undo, again with a seed, A/B, export), kept across restarts (`song_library`).
+(stars, delete with undo, again with a seed, A/B, export), kept across restarts
+(`studio.library`).
 
 Export never overwrites: files get unique names (`song 1.mid`, `song 1-2.mid`, …). Dragging a
 generated song out of the list hands the file manager / DAW a temporary `.mid` file URL; the
@@ -9,6 +10,7 @@ generated song out of the list hands the file manager / DAW a temporary `.mid` f
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import threading
@@ -42,7 +44,16 @@ from ..music.encoding import StateMatrix, decode, head
 from ..music.keys import KEYS, key_pitch_classes, pitch_name
 from ..platform.paths import cache_dir, data_dir
 from ..playback.gm_programs import GM_PROGRAMS
-from .song_library import GeneratedSong, SongLibrary, model_id, new_id
+from ..studio.library import (
+    GeneratedSong,
+    LibraryError,
+    Loaded,
+    SongLibrary,
+    is_valid_id,
+    model_id,
+    new_id,
+    typed_settings,
+)
 from .workers import Job, run_function
 
 SONG_ROLE = Qt.ItemDataRole.UserRole
@@ -231,7 +242,9 @@ class GenerationPanel(QWidget):
         self.primer_title = ""
         self.job: Job | None = None
         self.export_job: Job | None = None
-        self.library_job: Job | None = None
+        self.library_job: Job | None = None  # the latest library job
+        self._library_jobs: set[Job] = set()
+        self.library_status = ""  # the one line the last load had to say
         self.counter = 0
         self.next_seed: int | None = None  # a seed asked for (tests, "again"); else a fresh one
         self.songs_key: tuple[str, int, int] | None = None  # the dataset's key and range
@@ -648,7 +661,10 @@ class GenerationPanel(QWidget):
                 for i in range(request.songs)
             ]
             ident = model_id(model.params, model.kind)
-            library.keep_model(model, ident)
+            # The songs come first: a library that cannot keep the model (a full disk, a folder
+            # refused) says so when the list is saved, and "again" then needs the open model.
+            with contextlib.suppress(LibraryError, OSError):
+                library.keep_model(model, ident)
             songs = []
             for i, m in enumerate(matrices):
                 song = decode(m)
@@ -782,10 +798,13 @@ class GenerationPanel(QWidget):
             "tempo",
             "program",
         )
-        settings = {k: song.settings[k] for k in keys if k in song.settings}
+        typed = typed_settings(song.settings)  # the settings came from a file
+        settings = {k: typed[k] for k in keys if k in typed}
         settings.update(songs=1, start="silence")
         if self.model is None or model_id(self.model.params, self.model.kind) != song.model_id:
-            if not self.library.model_path(song.model_id).is_file():
+            if not (
+                is_valid_id(song.model_id) and self.library.model_path(song.model_id).is_file()
+            ):
                 self.message.setText("The model that made this song is no longer kept.")
                 return False
             self._load_then_again(song, settings)
@@ -798,8 +817,7 @@ class GenerationPanel(QWidget):
         def work(_progress, _cancel: threading.Event):
             return library.load_model(song.model_id)
 
-        job = run_function(work, "load-library-model", self)
-        self.library_job = job
+        job = self._library_job(work, "load-library-model")
 
         job.finished.connect(
             lambda model: self.generate(seed=song.seed, settings=settings, model=model)
@@ -813,6 +831,14 @@ class GenerationPanel(QWidget):
             self.compareRequested.emit(songs[0], songs[1])
 
     # -- the library (persistence) ----------------------------------------------------------
+    def _library_job(self, work, name: str) -> Job:
+        """A library job: tracked so that closing the window waits for it (`shutdown`)."""
+        job = run_function(work, name, self)
+        self.library_job = job
+        self._library_jobs.add(job)
+        job.done.connect(lambda: self._library_jobs.discard(job))
+        return job
+
     def library_changed(self, new: list[GeneratedSong] | None = None) -> Job:
         """Write new songs' files and the list in a worker (the newest list wins)."""
         self._index_version += 1
@@ -822,14 +848,12 @@ class GenerationPanel(QWidget):
         fresh = list(new or [])
 
         def work(_progress, _cancel: threading.Event) -> bool:
-            library.add_songs(fresh)
-            return library.save_index(songs, version)
+            return library.commit(fresh, songs, version)
 
-        job = run_function(work, "save-library", self)
+        job = self._library_job(work, "save-library")
         job.failed.connect(
             lambda message, _d: self.statusMessage.emit(f"Could not keep the songs: {message}")
         )
-        self.library_job = job
         self._update_enabled()
         return job
 
@@ -837,26 +861,36 @@ class GenerationPanel(QWidget):
         """Read the kept songs back (at start-up) in a worker."""
         library = self.library
 
-        def work(_progress, _cancel: threading.Event):
-            return library.load()
+        def work(_progress, cancel: threading.Event) -> Loaded:
+            return library.load(cancel)
 
-        job = run_function(work, "load-library", self)
+        job = self._library_job(work, "load-library")
         job.finished.connect(self._on_library_loaded)
         job.failed.connect(
             lambda message, _d: self.statusMessage.emit(f"Could not read your songs: {message}")
         )
-        self.library_job = job
         return job
 
-    def _on_library_loaded(self, result) -> None:
-        songs, problems = result
-        for song in songs:
+    def _on_library_loaded(self, loaded: Loaded) -> None:
+        for song in loaded.songs:
             self.list.addItem(self.make_item(song))
-        self.counter = max([self.counter, *(_number(s.name) for s in songs)])
-        if problems:
-            self.statusMessage.emit(f"{len(problems)} kept songs could not be read: {problems[0]}")
+        self.counter = max([self.counter, *(_number(s.name) for s in loaded.songs)])
+        self.library_status = loaded.status()
+        if self.library_status:
+            self.message.setText(self.library_status)  # stays after the status bar moves on
+            self.statusMessage.emit(self.library_status)
         self._update_enabled()
         self.libraryLoaded.emit()
+
+    def shutdown(self) -> None:
+        """Closing: let every library read and write finish (each is bounded: regular files
+        only, a lock wait that gives up, a load that stops when cancelled), so no worker thread
+        outlives the window and no save of a new song is cut short."""
+        for job in list(self._library_jobs):
+            if job.name == "load-library":
+                job.cancel()
+            job.thread.quit()
+            job.thread.wait()
 
     # -- exporting --------------------------------------------------------------------------
     def songs_to_export(self, which: str | bool) -> list[GeneratedSong]:

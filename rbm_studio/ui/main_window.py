@@ -896,5 +896,6 @@ class MainWindow(MidiDropTarget, QMainWindow):
         # offers to restore it (no blocking "save changes?" question here).
         self.save_settings()
         self.training.stop()
+        self.generation.shutdown()  # library reads and writes finish; none outlives the window
         stop_all_jobs()
         super().closeEvent(event)
