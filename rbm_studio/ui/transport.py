@@ -6,6 +6,11 @@ run as background jobs; the GUI never waits on them. The built-in synth (a Sound
 default audio device) is listed first and chosen unless the person saved another output; ports
 named "Through" are never chosen for them. With nothing that can sound, Play is disabled and one
 plain sentence says what to do, with the details behind its "How?" link.
+
+The bar binds controls and draws; the arithmetic is elsewhere and Qt-free: positions and tempo in
+`playback.clock`, which output to open in `playback.output_choice`, where the playhead is in view
+in `studio.roll`. Finding and opening outputs (`transport_outputs`) and the SoundFont and WAV
+export (`transport_sound`) are the bar's mixins, each in its own module.
 """
 
 from __future__ import annotations
