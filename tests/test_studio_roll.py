@@ -165,18 +165,18 @@ def test_a_loop_strip_drag_marks_a_snapped_region_and_a_click_clears_it():
     m.move_ruler(m.x_of(6.0))
     assert m.pending_loop == (4.0, 6.0) and m.shown_loop() == (4.0, 6.0)
     released = m.release_ruler(m.x_of(11.8), 3)
-    assert (released.kind, released.start, released.end) == ("loop", 4.0, 12.0)
+    assert (released.action, released.start, released.end) == ("loop", 4.0, 12.0)
     assert m.loop_region == (4.0, 12.0) and m.pending_loop is None
     m.press_ruler(m.x_of(20.0), 3, shift=False)
-    assert m.release_ruler(m.x_of(20.0), 3).kind == "clear"
+    assert m.release_ruler(m.x_of(20.0), 3).action == "clear"
     assert m.clear_loop_region() is True and m.clear_loop_region() is False
     # Shift+drag on the bar numbers, right to left; a Shift+click there seeks.
     m.press_ruler(m.x_of(9.0), RULER_HEIGHT - 5, shift=True)
     released = m.release_ruler(m.x_of(2.9), RULER_HEIGHT - 5)
-    assert (released.kind, released.start, released.end) == ("loop", 3.0, 9.0)
+    assert (released.action, released.start, released.end) == ("loop", 3.0, 9.0)
     m.press_ruler(m.x_of(5.0), RULER_HEIGHT - 5, shift=True)
     released = m.release_ruler(m.x_of(5.0), RULER_HEIGHT - 5)
-    assert released.kind == "seek" and released.start == pytest.approx(5.0)
+    assert released.action == "seek" and released.start == pytest.approx(5.0)
 
 
 def test_loop_a_bar_follows_the_metre():

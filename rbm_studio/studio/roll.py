@@ -91,7 +91,7 @@ class RulerRelease:
     """What letting go of a loop drag did: `loop` marked start..end, `clear` removed the loop
     region (a click on the loop strip), `seek` asks for the beat Shift+clicked."""
 
-    kind: Literal["loop", "clear", "seek"]
+    action: Literal["loop", "clear", "seek"]
     start: float = 0.0
     end: float = 0.0
 

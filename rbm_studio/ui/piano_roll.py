@@ -270,9 +270,9 @@ class PianoRollView(QAbstractScrollArea):
         pos = event.position()
         released = self.model.release_ruler(pos.x(), pos.y())
         if released is not None:
-            if released.kind == "loop":
+            if released.action == "loop":
                 self.loopRegionChanged.emit(released.start, released.end)
-            elif released.kind == "clear":
+            elif released.action == "clear":
                 self.clear_loop_region()
             else:
                 self.seekRequested.emit(released.start)
