@@ -221,6 +221,14 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
 
+    turned_off = trainer.dataset_summary.get("turned_off") or []
+    if turned_off:
+        print(
+            "note: off for these windows, where they mean nothing: "
+            + ", ".join(f"--{name.replace('_', '-')}" for name in turned_off),
+            file=sys.stderr,
+        )
+
     def stop(signum, frame):
         trainer.cancel()
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -287,6 +295,7 @@ def run(args: argparse.Namespace) -> int:
                     "n_visible": model.n_visible,
                     "n_hidden": model.n_hidden,
                     "compile_s": trainer.compile_seconds,
+                    "turned_off": turned_off,
                 }
             )
         )
