@@ -262,12 +262,18 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             out = written
     cancelled = last is not None and last.phase == "cancelled"
+    last_epoch = last.epoch if last is not None else model.epochs_trained
     done_epochs = model.epochs_trained - trainer.epoch_offset
     verb = "interrupted; saved the model trained so far" if cancelled else "saved"
     if trainer.stop_reason == "patience":
         verb = (
             f"no better held-out score for {config.patience} epochs; saved its best epoch "
             f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
+        )
+    elif not cancelled and model.epochs_trained < last_epoch and trainer.best_epoch is not None:
+        verb = (
+            f"saved its best epoch {trainer.best_epoch} of {last_epoch} "
+            f"(held-out {trainer.best_score:.3f} per frame)"
         )
     diverged = trainer.stop_reason == "diverged"
     if diverged:

@@ -41,6 +41,8 @@ class RnnRbmTrainer(TrainerControls):
     """Trains a kind "rnn-rbm" `Model` on whole songs (see module doc)."""
 
     KIND = KIND
+    # the held-out score is a conservative likelihood, so its best epoch is the one to keep
+    KEEP_BEST_WHEN_DONE = True
 
     def __init__(
         self,
