@@ -171,7 +171,7 @@ def _softplus_step_and_sigmoid(a: jax.Array, b: jax.Array) -> tuple[jax.Array, j
     return diff, jnp.where(a >= 0.0, r, ea * r)
 
 
-@functools.partial(jax.jit, static_argnames=("n_chains",))
+@functools.partial(jax.jit, static_argnames=("n_chains", "hidden_base"))
 def _ais_kernel(
     W: jax.Array,
     vbias: jax.Array,
@@ -182,6 +182,7 @@ def _ais_kernel(
     n_chains: int,
     lateral: jax.Array | None = None,
     start_v: jax.Array | None = None,
+    hidden_base: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
     """One `lax.scan` over the betas, chains and cases vectorised: W [V, H], vbias [F, V], hbias
     [F, H], base_vbias [F, V] or None (each case's own visible biases, so the visible term of the
@@ -224,9 +225,14 @@ def _ais_kernel(
     def step(carry, inputs):
         v, logw, _ = carry
         beta_prev, beta, i = inputs
-        x = v @ W + hb_c
+        if hidden_base:
+            x = v @ W
+            a, b = hb_c + beta * x, hb_c + beta_prev * x
+        else:
+            x = v @ W + hb_c
+            a, b = beta * x, beta_prev * x
         # log p*_k(v) − log p*_{k−1}(v), as one difference to keep float32 precise.
-        increment, p_h = _softplus_step_and_sigmoid(beta * x, beta_prev * x)
+        increment, p_h = _softplus_step_and_sigmoid(a, b)
         logw = logw + jnp.sum(increment, axis=-1)
         if diff_c is not None:
             logw = logw + (beta - beta_prev) * jnp.sum(v * diff_c, axis=-1)
@@ -243,7 +249,7 @@ def _ais_kernel(
         x = v @ W + hb_c
         # the first sweep's streams sit past the scan's (betas.shape[0] − 1 steps)
         last = jnp.asarray(betas.shape[0] - 1)
-        v, _ = sweep(v, x, jax.nn.sigmoid(betas[0] * x), betas[0], last)
+        v, _ = sweep(v, x, jax.nn.sigmoid(x), betas[0], last)
     steps = jnp.arange(betas.shape[0] - 1)
     init = (v, jnp.zeros((n_cases, n_chains), jnp.float32), jnp.zeros_like(v))
     (_, logw, p), _ = jax.lax.scan(step, init, (betas[:-1], betas[1:], steps))
@@ -262,6 +268,7 @@ def ais_arrays(
     betas: np.ndarray | None = None,
     block: int | None = None,
     lateral: np.ndarray | None = None,
+    hidden_base: bool = False,
 ) -> AISResult:
     """AIS for RBMs sharing W: `vbias` [F,V] or [V], `hbias` [F,H] or [H], `base_vbias` [F,V] or
     [V] (visible biases of each case's base-rate model; None: the case's own `vbias`). Betas are
@@ -269,7 +276,18 @@ def ais_arrays(
     compiled shape however many cases, bounded memory); each group draws its own numbers.
     `lateral` [V]: links between neighbouring visible units (see `energy.pair_sum`)."""
     return _annealed(
-        W, vbias, hbias, base_vbias, None, n_betas, n_chains, seed, betas, block, lateral
+        W,
+        vbias,
+        hbias,
+        base_vbias,
+        None,
+        n_betas,
+        n_chains,
+        seed,
+        betas,
+        block,
+        lateral,
+        hidden_base,
     )
 
 
@@ -285,6 +303,7 @@ def raise_arrays(
     seed: int = 0,
     betas: np.ndarray | None = None,
     block: int | None = None,
+    hidden_base: bool = False,
 ) -> AISResult:
     """Reverse AIS (RAISE: Burda, Grosse & Salakhutdinov 2015, "Accurate and conservative
     estimates of MRF log-likelihood using reverse annealing") for each case's visible vector
@@ -304,11 +323,24 @@ def raise_arrays(
         if n_betas is None:
             raise ValueError("RAISE needs n_betas or betas")
         betas = paper_betas(n_betas)
-    return _annealed(W, vbias, hbias, base_vbias, v, None, n_chains, seed, betas, block, None)
+    return _annealed(
+        W, vbias, hbias, base_vbias, v, None, n_chains, seed, betas, block, None, hidden_base
+    )
 
 
 def _annealed(
-    W, vbias, hbias, base_vbias, start_v, n_betas, n_chains, seed, betas, block, lateral
+    W,
+    vbias,
+    hbias,
+    base_vbias,
+    start_v,
+    n_betas,
+    n_chains,
+    seed,
+    betas,
+    block,
+    lateral,
+    hidden_base=False,
 ) -> AISResult:
     """Forward AIS (`start_v` None) or RAISE from `start_v` (see `ais_arrays`, `raise_arrays`)."""
     W = np.asarray(W, dtype=np.float32)
@@ -355,6 +387,7 @@ def _annealed(
             int(n_chains),
             None if lateral is None else jnp.asarray(lateral, jnp.float32),
             None if start_v is None else jnp.asarray(np.pad(start_v[start:stop], pad)),
+            hidden_base,
         )
         logw[start:stop] = np.asarray(lw)[: stop - start]
         marginals[start:stop] = np.asarray(p)[: stop - start]
@@ -362,6 +395,10 @@ def _annealed(
     # log Z_0 of the base model with the hidden layer included at β = 0: Σ softplus(b_A) + H log 2.
     b_a = (vbias if base is None else base).astype(np.float64)
     log_z_base = np.logaddexp(0.0, b_a).sum(axis=1) + n_h * math.log(2.0)
+    if hidden_base:
+        log_z_base = np.logaddexp(0.0, b_a).sum(axis=1) + np.logaddexp(
+            0.0, hbias.astype(np.float64)
+        ).sum(axis=1)
     top = logw.max(axis=1, keepdims=True)
     w = np.exp(logw - top)
     mean = w.mean(axis=1)

@@ -80,8 +80,16 @@ class RnnRbmTrainer(TrainerControls):
         self._train_sample = [train[i] for i in rng.permutation(len(train))[:METRIC_SONGS]]
         self.n_visible = int(train[0].shape[1]) - self.n_context
         self.n_hidden = int(config.hidden)
-        # a data set smaller than one batch trains in batches of what there is
-        self._recipe = replace(config, batch_size=min(config.batch_size, len(train)))
+        # a data set smaller than one batch trains in batches of what there is; pre-training
+        # epochs count passes over the songs, a pass over all their transposed copies counting
+        # as that many: pre-trained 2N+1 times as long, the RBM's weights come out several
+        # times larger, its conditionals too sharp for the held-out AIS to measure
+        copies = 1 + len(shifts)
+        self._recipe = replace(
+            config,
+            batch_size=min(config.batch_size, len(train)),
+            pretrain_epochs=-(-config.pretrain_epochs // copies) if config.pretrain_epochs else 0,
+        )
         self._initial = self._continue_from(model)
         self._eval_every = self._held_out_every()
         if self._initial is not None and context_width(self._initial) != self.n_context:
