@@ -269,9 +269,6 @@ def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "log-likelihood per frame" in text and "frame accuracy" in text
     assert "reverse AIS (RAISE" in text
-    # forward and reverse AIS with 3 β disagree: "not converged", exit status 3
-    assert main([*args, "--method", "ais", "--betas", "3", "--chains", "2"]) == 3
-    assert "not converged" in capsys.readouterr().out
     assert main(args) == 0  # a model this small: every frame's log Z exactly
     assert "exact" in capsys.readouterr().out
 

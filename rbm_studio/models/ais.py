@@ -274,7 +274,11 @@ def ais_arrays(
     [V] (visible biases of each case's base-rate model; None: the case's own `vbias`). Betas are
     `paper_betas(n_betas)` unless given. `block` runs the cases in padded groups of that many (one
     compiled shape however many cases, bounded memory); each group draws its own numbers.
-    `lateral` [V]: links between neighbouring visible units (see `energy.pair_sum`)."""
+    `lateral` [V]: links between neighbouring visible units (see `energy.pair_sum`).
+    `hidden_base`: the base model keeps each case's hidden biases (p_0(v, h) = Bernoulli(v; base)
+    × Bernoulli(h; sigmoid(hbias))) and only W is annealed; without it the hidden biases are
+    annealed with W from uniform hidden units. Both reach the same Z; which path the chains
+    follow better depends on the model (large, case-specific hidden biases favour the former)."""
     return _annealed(
         W,
         vbias,

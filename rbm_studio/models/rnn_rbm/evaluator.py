@@ -105,7 +105,7 @@ def evaluate_frames(
     W = np.asarray(params["W"], np.float32)
     # each frame's base model keeps its own hidden biases too, so only the weights are annealed:
     # the recurrent biases are large, and annealing them from uniform hidden units leaves the
-    # chains far from the frame's modes (twice the forward-reverse gap at the same β)
+    # chains far from the frame's modes (a much wider forward-reverse gap at the same β)
     kw = {"n_betas": n_betas, "n_chains": n_chains, "seed": seed, "block": block}
     if reverse:
         ais = raise_arrays(W, bv, bh, frames, hidden_base=True, **kw)
