@@ -4,6 +4,11 @@ Prints the mean log-likelihood per frame (grid step) and per window, with log Z 
 models and by Annealed Importance Sampling otherwise. On a polyphonic benchmark (`--benchmark`) the
 per-frame figure is the one the literature reports, so a frame-level model can be compared with
 published results; `--folder` evaluates on your own MIDI songs in the model's encoding.
+
+An AIS figure is only printed as a figure when the estimate has converged (each kind says how it
+checks: the RBM by the spread of its importance weights, the RNN-RBM by forward and reverse AIS
+agreeing); otherwise it prints "not converged" with the reason, `"converged": false` in `--json`,
+and exits with status 3 (0: converged or exact, 1: an error, 2: bad options).
 """
 
 from __future__ import annotations
