@@ -4,7 +4,9 @@ Each frame t has its own RBM (biases from u(t-1)), so each needs its own partiti
 `ais.ais_arrays` estimates them all at once — frames × chains vectorised, scanned over the inverse
 temperatures, each frame annealed from its own visible-bias model — and log p(v(t) | past) =
 −F_t(v(t)) − log Z_t. The numbers are the ones the literature reports (natural log, averaged over
-every frame of the split).
+every frame of the split). `evaluate` also runs reverse AIS (RAISE) from every frame: forward AIS
+errs high and RAISE low, so the figure is reported as converged only where the two agree; the
+trainer's held-out score is RAISE alone, the side that cannot flatter a sharpening model.
 
 Frame accuracy (Bay et al. 2009, the paper's second measure) is TP / (TP + FP + FN) summed over all
 frames, with the counts taken in expectation under each frame's conditional marginals p(v_i = 1 |
