@@ -173,3 +173,18 @@ def test_frame_level_recipe_beats_independent_pitches_on_jsb(jsb_mat, tmp_path):
     assert baseline == pytest.approx(-11.06, abs=0.1)  # the README's independent pitches
     assert report["per_frame"] > baseline + 2.5
     assert report["per_frame"] < 0.0
+
+
+@pytest.mark.parametrize(("transpose", "asked", "passes"), [(0, 10, 10), (6, 10, 1), (2, 3, 1)])
+def test_rnn_rbm_pretraining_counts_passes_over_the_songs(transpose, asked, passes):
+    """With --transpose N the data are 2N+1 copies of each song: pre-training for the asked
+    number of epochs over all of them made the frame RBM's weights too sharp to score."""
+    from rbm_studio.models import registry
+    from rbm_studio.models.config import TrainingConfig
+    from tests.test_rnn_rbm_app import CONFIG, ENC, SONGS
+
+    cfg = TrainingConfig.from_dict(
+        {**CONFIG.to_dict(), "transpose": transpose, "pretrain_epochs": asked}
+    )
+    trainer = registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC)
+    assert trainer._recipe.pretrain_epochs == passes
