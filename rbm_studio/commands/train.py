@@ -256,6 +256,14 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
         file=sys.stderr,
     )
 
+    turned_off = trainer.dataset_summary.get("turned_off") or []
+    if turned_off:
+        print(
+            "note: off for these windows, where they mean nothing: "
+            + ", ".join(f"--{name.replace('_', '-')}" for name in turned_off),
+            file=sys.stderr,
+        )
+
     def stop(signum, frame):
         trainer.cancel()
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -293,12 +301,18 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
                 return 1
             out = written
     cancelled = last is not None and last.phase == "cancelled"
+    last_epoch = last.epoch if last is not None else model.epochs_trained
     done_epochs = model.epochs_trained - trainer.epoch_offset
     verb = "interrupted; saved the model trained so far" if cancelled else "saved"
     if trainer.stop_reason == "patience":
         verb = (
             f"no better held-out score for {config.patience} epochs; saved its best epoch "
             f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
+        )
+    elif not cancelled and model.epochs_trained < last_epoch and trainer.best_epoch is not None:
+        verb = (
+            f"saved its best epoch {trainer.best_epoch} of {last_epoch} "
+            f"(held-out {trainer.best_score:.3f} per frame)"
         )
     diverged = trainer.stop_reason == "diverged"
     if diverged:
@@ -326,6 +340,7 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
                     "n_visible": model.n_visible,
                     "n_hidden": model.n_hidden,
                     "compile_s": trainer.compile_seconds,
+                    "turned_off": turned_off,
                 }
             )
         )
