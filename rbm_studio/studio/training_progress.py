@@ -208,3 +208,48 @@ class TrainingProgressState:
         self.best_epoch = int(max(held, key=lambda s: s[1])[0]) if held else None
         self.held_scores, self.stop_reason = list(held), None
         return points, held_out_verdict(held, self.best_epoch, "loaded")
+
+
+class StableAxes:
+    """Axis ranges for a growing curve that change rarely: x grows in steps of 1.5×, y only
+    widens to fit new data or narrows when the data fill less than a third of it. Every range
+    change re-lays out a plot's axis ticks, the most expensive part of its redraw, so the plot
+    applies a range only when this says it changed."""
+
+    X_START = 10.0
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.x_max = self.X_START
+        self.y_lo: float | None = None
+        self.y_hi: float | None = None
+
+    def grow_x(self, xs: Sequence[float]) -> float | None:
+        """The new x maximum when `xs` reach past the current one, else None."""
+        if not xs:
+            return None
+        x = max(xs)
+        if x <= self.x_max:
+            return None
+        self.x_max = max(x * 1.5, self.X_START)
+        return self.x_max
+
+    def fit_y(self, ys: Sequence[float]) -> tuple[float, float] | None:
+        """The new (low, high) when the finite `ys` leave the range or fill under a third of
+        it, else None."""
+        finite = [y for y in ys if y == y and abs(y) != float("inf")]
+        if not finite:
+            return None
+        lo, hi = min(finite), max(finite)
+        span = max(hi - lo, abs(hi) * 1e-3, 1e-9)
+        if (
+            self.y_lo is None
+            or lo < self.y_lo
+            or hi > self.y_hi
+            or (hi - lo) < (self.y_hi - self.y_lo) / 3
+        ):
+            self.y_lo, self.y_hi = lo - 0.1 * span, hi + 0.1 * span
+            return self.y_lo, self.y_hi
+        return None
