@@ -29,7 +29,6 @@ from ..platform.files import pid_alive
 from ..platform.paths import data_dir
 from .errors import describe_error
 
-AUTOSAVE_NAME = "autosave.rbm"
 # Tiny data sets finish an epoch in milliseconds: saving every N epochs would then cost a large
 # share of the run, so autosaves are also at least this many seconds apart.
 AUTOSAVE_MIN_INTERVAL = 30.0

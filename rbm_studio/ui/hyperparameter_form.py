@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from ..models import registry
 from ..models.base import Setting
 from ..models.config import TrainingConfig
-from ..studio import settings_form as model
+from ..studio import settings_form
 from ..studio.settings_form import Choice, SettingsForm
 
 ERROR_COLOUR = "#d93025"  # readable on light and dark backgrounds
@@ -42,13 +42,13 @@ class HyperparameterForm(QWidget):
     layoutChanged = Signal()  # Advanced opened or closed
 
     COLUMNS = 1  # one label/field pair per row: every field readable in a narrow dock
-    CUSTOM = model.CUSTOM
-    UNTIL_BETTER, FOR_TIME = model.UNTIL_BETTER, model.FOR_TIME
-    FALLBACK_PATIENCE = model.FALLBACK_PATIENCE
+    CUSTOM = settings_form.CUSTOM
+    UNTIL_BETTER, FOR_TIME = settings_form.UNTIL_BETTER, settings_form.FOR_TIME
+    FALLBACK_PATIENCE = settings_form.FALLBACK_PATIENCE
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = SettingsForm()
+        self.form_model = SettingsForm()
         self.widgets: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
         self._kind_cells: list[QWidget] = []  # captions and fields of the kind's own settings
@@ -65,7 +65,7 @@ class HyperparameterForm(QWidget):
     @property
     def settings(self) -> dict[str, Setting]:
         """The `Setting` behind each shown field."""
-        return self.model.settings
+        return self.form_model.settings
 
     # -- building ---------------------------------------------------------------------------
     def _build_musical_choices(self) -> QGridLayout:
@@ -135,7 +135,7 @@ class HyperparameterForm(QWidget):
         advanced_layout.addLayout(self.grid)
         outer.addWidget(self.advanced)
         self.advanced.hide()
-        common = model.common_settings()
+        common = settings_form.common_settings()
         for index, setting in enumerate(common):
             row, col = divmod(index, self.COLUMNS)
             self._add_setting(setting, row, col)
@@ -152,9 +152,9 @@ class HyperparameterForm(QWidget):
         """List the registered kinds (label, name); kinds registered later appear here."""
         box: QComboBox = self.widgets["model"]
         current = box.currentData()
-        fill_choices(box, model.kind_choices())
+        fill_choices(box, settings_form.kind_choices())
         box.blockSignals(True)
-        box.setCurrentIndex(max(box.findData(current if current else self.model.kind), 0))
+        box.setCurrentIndex(max(box.findData(current if current else self.form_model.kind), 0))
         box.blockSignals(False)
 
     def _place(self, name: str, label: str, widget: QWidget, row: int, col: int) -> list[QWidget]:
@@ -197,11 +197,11 @@ class HyperparameterForm(QWidget):
 
     def _show_kind_fields(self, name: str) -> None:
         """Replace the previous kind's own fields by `name`'s (settings with `form=True`)."""
-        swap = self.model.show_kind(name)
+        swap = self.form_model.show_kind(name)
         if swap is None:
             return
         gone, own = swap
-        fill_choices(self.preset_box, model.preset_choices(name))
+        fill_choices(self.preset_box, settings_form.preset_choices(name))
         for cell in self._kind_cells:
             self.grid.removeWidget(cell)
             cell.hide()
@@ -250,7 +250,7 @@ class HyperparameterForm(QWidget):
     @Slot()
     def _on_train_for_changed(self, *_args) -> None:
         """Write the "train for" choice into the patience and time-limit fields."""
-        values = model.train_for_values(
+        values = settings_form.train_for_values(
             self.config(), self.train_for_box.currentData(), self.minutes_box.value()
         )
         for name, value in values.items():
@@ -260,7 +260,7 @@ class HyperparameterForm(QWidget):
     @Slot()
     def _sync_musical_choices(self) -> None:
         """Show the preset and "train for" the current values amount to."""
-        choices = model.musical_choices(self.config())
+        choices = settings_form.musical_choices(self.config())
         self.preset_box.setCurrentIndex(max(self.preset_box.findData(choices.preset), 0))
         self.preset_box.setToolTip(choices.preset_tooltip)
         for widget, value in (
@@ -283,14 +283,14 @@ class HyperparameterForm(QWidget):
         """Fill the form (and show the config's kind); values the form does not show are kept
         and returned by `config()`. A kind this version does not know gets the default kind's
         defaults."""
-        config = self.model.load(config)
+        config = self.form_model.load(config)
         box: QComboBox = self.widgets["model"]
         box.blockSignals(True)
         box.setCurrentIndex(max(box.findData(config.model), 0))
         box.blockSignals(False)
-        changed_kind = config.model != self.model.kind
+        changed_kind = config.model != self.form_model.kind
         self._show_kind_fields(config.model)
-        box.setToolTip(model.kind_tooltip(config.model))
+        box.setToolTip(settings_form.kind_tooltip(config.model))
         for name, setting in self.settings.items():
             set_quietly(self.widgets[name], setting, config.value(name))
         if changed_kind:
@@ -301,23 +301,23 @@ class HyperparameterForm(QWidget):
     def _on_kind_selected(self, index: int) -> None:
         name = self.widgets["model"].itemData(index)
         if name in registry.KINDS:
-            self.set_config(model.first_preset(name))
+            self.set_config(settings_form.first_preset(name))
 
     def config(self) -> TrainingConfig:
         values = {
             name: field_value(self.widgets[name], setting)
             for name, setting in self.settings.items()
         }
-        return self.model.config(self.kind_name(), values)
+        return self.form_model.config(self.kind_name(), values)
 
     # -- checking ---------------------------------------------------------------------------
     def field_of(self, problem: str) -> str | None:
         """The shown field a check's message is about (see `settings_form.field_of`)."""
-        return model.field_of(problem, self.settings)
+        return settings_form.field_of(problem, self.settings)
 
     def validate(self) -> list[str]:
         """Show each problem under its field (or below the form) and return them all."""
-        problems = self.model.check(self.config())
+        problems = self.form_model.check(self.config())
         for name, label in self.messages.items():
             label.setText("\n".join(problems.by_field.get(name, [])))
             label.setVisible(name in problems.by_field)
@@ -384,7 +384,7 @@ def field_for(setting: Setting) -> QWidget:
         for value, label in setting.choices:
             box.addItem(label, value)
         return box
-    lo, hi = model.field_range(setting)
+    lo, hi = settings_form.field_range(setting)
     if setting.type == "float":
         spin = QDoubleSpinBox()
         spin.setDecimals(setting.decimals)
