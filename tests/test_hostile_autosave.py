@@ -10,7 +10,7 @@ from ui_songs import make_song_folder
 
 from rbm_studio.models import registry
 from rbm_studio.models.model_file import load_model
-from rbm_studio.ui import training_worker
+from rbm_studio.studio import training
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.window_factory import build_main_window
 
@@ -19,7 +19,7 @@ from rbm_studio.ui.window_factory import build_main_window
 def test_autosave_failure_warns_once_and_training_goes_on(
     qtbot, tmp_path, monkeypatch, artifacts_dir
 ):
-    monkeypatch.setattr(training_worker, "AUTOSAVE_MIN_INTERVAL", 0.0)
+    monkeypatch.setattr(training, "AUTOSAVE_MIN_INTERVAL", 0.0)
     songs = make_song_folder(tmp_path / "songs", count=4, bars=8)
     window = build_main_window(AppSettings(tmp_path / "settings.ini"), midi_apis=[])
     qtbot.addWidget(window)
@@ -55,13 +55,13 @@ def test_autosave_failure_warns_once_and_training_goes_on(
 
 
 def test_each_process_autosaves_to_its_own_file_and_restores_only_the_dead(tmp_path):
-    own = training_worker.autosave_path()
+    own = training.autosave_path()
     assert own.name == f"autosave-{__import__('os').getpid()}.rbm"
     folder = own.parent
     dead_pid = 2**22 + 12345  # above the default pid_max: never a running process
     (folder / f"autosave-{dead_pid}.rbm").write_bytes(b"x")
     (folder / "autosave-1.rbm").write_bytes(b"x")  # pid 1 always runs: another live instance
-    found = training_worker.orphaned_autosaves()
+    found = training.orphaned_autosaves()
     assert folder / f"autosave-{dead_pid}.rbm" in found
     assert folder / "autosave-1.rbm" not in found and own not in found
     for p in folder.glob("autosave-*.rbm"):

@@ -11,7 +11,7 @@ from test_ui_kinds import make_window, select_kind
 from ui_songs import make_song_folder
 
 from rbm_studio.models import registry
-from rbm_studio.ui.training_panel import held_out_verdict
+from rbm_studio.studio.training import held_out_verdict
 
 # A tiny RNN-RBM that memorises 2-bar random melodies quickly. Short held-out songs against
 # three transpositions of the training songs make the held-out score frequent; the high learning

@@ -16,9 +16,9 @@ from rbm_studio.models.config import TrainingConfig
 from rbm_studio.models.model_file import save_model
 from rbm_studio.music.midi import read_midi
 from rbm_studio.resources import sample_midi_dir
+from rbm_studio.studio.training import autosave_path
 from rbm_studio.ui.main_window import MainWindow
 from rbm_studio.ui.settings import AppSettings
-from rbm_studio.ui.training_worker import autosave_path
 from rbm_studio.ui.window_factory import build_main_window
 
 # Most tests train with this shape, so JAX compiles their training step once per session.

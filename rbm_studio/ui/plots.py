@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
+from ..studio.training_progress import StableAxes
+
 # Antialiased curves cost several times more to paint; the plots redraw while training runs.
 pg.setConfigOptions(antialias=False)
 
@@ -42,24 +44,21 @@ def style_plot(
 
 
 class StableRange:
-    """Axis ranges for a growing curve that change rarely: x grows in steps of 1.5×, y only
-    widens to fit new data or narrows when the data fill less than a third of it. Every range
-    change re-lays out the axis ticks, the most expensive part of a plot redraw. `view` is a
-    `PlotItem` or a `ViewBox`; with `track_x=False` only y is managed (a second view whose x is
-    linked to the first)."""
+    """Applies `StableAxes` (ranges that change rarely) to `view`, a `PlotItem` or a
+    `ViewBox`; with `track_x=False` only y is managed (a second view whose x is linked to the
+    first)."""
 
     def __init__(self, view: pg.PlotItem | pg.ViewBox, *, track_x: bool = True) -> None:
         self.plot = view
         self.track_x = track_x
+        self.axes = StableAxes()
         view.disableAutoRange()
         self.reset()
 
     def reset(self) -> None:
-        self.x_max = 10.0
-        self.y_lo: float | None = None
-        self.y_hi: float | None = None
+        self.axes.reset()
         if self.track_x:
-            self.plot.setXRange(0.0, self.x_max, padding=0)
+            self.plot.setXRange(0.0, self.axes.x_max, padding=0)
 
     def update(self, xs: list[float], ys: list[float]) -> None:
         finite = [y for y in ys if y == y and abs(y) != float("inf")]
@@ -69,27 +68,16 @@ class StableRange:
         self.update_y(finite)
 
     def update_x(self, xs: list[float]) -> None:
-        if not xs or not self.track_x:
+        if not self.track_x:
             return
-        x = max(xs)
-        if x > self.x_max:
-            self.x_max = max(x * 1.5, 10.0)
-            self.plot.setXRange(0.0, self.x_max, padding=0)
+        x_max = self.axes.grow_x(xs)
+        if x_max is not None:
+            self.plot.setXRange(0.0, x_max, padding=0)
 
     def update_y(self, ys: list[float]) -> None:
-        finite = [y for y in ys if y == y and abs(y) != float("inf")]
-        if not finite:
-            return
-        lo, hi = min(finite), max(finite)
-        span = max(hi - lo, abs(hi) * 1e-3, 1e-9)
-        if (
-            self.y_lo is None
-            or lo < self.y_lo
-            or hi > self.y_hi
-            or (hi - lo) < (self.y_hi - self.y_lo) / 3
-        ):
-            self.y_lo, self.y_hi = lo - 0.1 * span, hi + 0.1 * span
-            self.plot.setYRange(self.y_lo, self.y_hi, padding=0)
+        y_range = self.axes.fit_y(ys)
+        if y_range is not None:
+            self.plot.setYRange(*y_range, padding=0)
 
 
 def tile_mosaic(fields: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -197,7 +185,13 @@ class GapPlot(pg.PlotWidget):
             symbolBrush=colour,
             symbolPen=None,
         )
-        # The held-out log-likelihood: its own view (own y scale) sharing the epoch axis.
+        self._build_held_out_view(plot)
+        self._build_best_line()
+        plot.getViewBox().sigResized.connect(self._sync_views)
+        self.clear_data()
+
+    def _build_held_out_view(self, plot: pg.PlotItem) -> None:
+        """The held-out log-likelihood: its own view (own y scale) sharing the epoch axis."""
         held = QColor.fromHsvF(0.58, 0.8, 0.85)
         self.held_colour = held
         self.held_view = pg.ViewBox()
@@ -220,6 +214,10 @@ class GapPlot(pg.PlotWidget):
             symbolPen=None,
         )
         self.held_view.addItem(self.held_curve)
+
+    def _build_best_line(self) -> None:
+        """The dashed line at the best epoch, in the held-out curve's own (x-linked) view, drawn
+        over its markers."""
         background, foreground = theme_colours(self)
         backdrop = QColor(background)
         backdrop.setAlpha(220)  # the label stays readable over curve markers
@@ -235,11 +233,8 @@ class GapPlot(pg.PlotWidget):
                 "anchors": [(1, 0), (1, 0)],
             },
         )
-        # in the held-out curve's own view (x-linked), drawn over its markers
         self.best_line.setZValue(10)
         self.held_view.addItem(self.best_line, ignoreBounds=True)
-        plot.getViewBox().sigResized.connect(self._sync_views)
-        self.clear_data()
 
     def _sync_views(self) -> None:
         main = self.getPlotItem().getViewBox()

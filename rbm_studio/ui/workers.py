@@ -13,13 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ..studio.errors import describe_error
+
 ProgressFn = Callable[[Any], None]
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line a musician can read: the exception's own message, or its type when it has none."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text or type(exc).__name__
 
 
 class FunctionWorker(QObject):
