@@ -21,6 +21,8 @@ import time
 import warnings
 from pathlib import Path
 
+from ..commands.common import add_json, add_workers
+
 NAME = "import"
 HELP = "files/s and notes/s of our MIDI import against pretty_midi, cold and warm cache"
 
@@ -30,11 +32,9 @@ WARM_TARGET = 20.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="DIR", help="MIDI folder(s) or files")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; best is kept")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes for ours (default: automatic)"
-    )
+    add_workers(parser, help="worker processes for ours (default: automatic)")
 
 
 def _pretty_midi_pass(files: list[Path], steps_per_beat: int) -> tuple[float, int]:

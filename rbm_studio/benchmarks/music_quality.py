@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..commands.common import add_json, add_seed
+
 NAME = "music"
 HELP = "how much generated songs resemble held-out songs (overlap area of musical features)"
 
@@ -47,13 +49,13 @@ class Contender:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", nargs="?", help="MIDI folder (default: the bundled chorales)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument(
         "--minutes", type=float, default=5.0, help="training time budget per contender"
     )
     parser.add_argument("--songs", type=int, default=10, help="songs generated per contender")
     parser.add_argument("--bars", type=int, default=16, help="bars per generated song")
-    parser.add_argument("--seed", type=int, default=0, help="split, training and sampling seed")
+    add_seed(parser, help="split, training and sampling seed")
     parser.add_argument("--plot", metavar="DIR", help="write one piano-roll PNG per contender")
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these contenders (and the ceiling)"

@@ -27,6 +27,8 @@ import json
 import sys
 import time
 
+from ..commands.common import add_json
+
 NAME = "playback"
 HELP = "drift of the last note-on over a long song through JACK: ours vs mido.play vs naive sleep"
 
@@ -41,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="ours,ours-nort,mido,naive",
         help="comma-separated players to measure (default: ours,ours-nort,mido,naive)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     synth = parser.add_mutually_exclusive_group()
     synth.add_argument("--no-synth", action="store_true", help="leave out the built-in synth rows")
     synth.add_argument(

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..commands.common import add_json
+
 NAME = "scale"
 HELP = "epochs/s against devices; corpus import files/s and peak RSS, training peak RSS vs size"
 
@@ -38,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="MIDI folder to grow (default: the Nottingham sample if present, else the bundled "
         "songs)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4], metavar="N")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16], metavar="K")
     parser.add_argument("--epochs", type=int, default=20, help="epochs of each devices run")

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..commands.common import add_json
+
 NAME = "train"
 HELP = "epochs/s of our RBM training against a hand-tuned numpy CD-1 and scikit-learn"
 
@@ -40,7 +42,7 @@ MAX_TRANSPOSE = 6
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", help="MIDI folder (default: the bundled sample songs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per side and shape")
     parser.add_argument(
         "--shapes",
