@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..commands.common import add_json
+from ..commands.common import BAD_REQUEST, add_json, fail
 
 NAME = "scale"
 HELP = "epochs/s against devices; corpus import files/s and peak RSS, training peak RSS vs size"
@@ -144,11 +144,9 @@ def run(args: argparse.Namespace) -> int:
     if folder is None:
         folder = NOTTINGHAM if NOTTINGHAM.is_dir() else sample_midi_dir()
     if not folder.is_dir():
-        print(f"error: {folder} is not a folder", file=sys.stderr)
-        return 1
+        return fail(f"{folder} is not a folder")
     if max(args.scales) > len(SHIFTS) or min(args.scales + args.devices) < 1:
-        print(f"error: scales must be 1..{len(SHIFTS)} and devices at least 1", file=sys.stderr)
-        return 2
+        return fail(f"scales must be 1..{len(SHIFTS)} and devices at least 1", BAD_REQUEST)
     exe = [sys.executable, "-m", "rbm_studio"]
     result: dict[str, list] = {"devices": [], "import": [], "train": []}
     try:
@@ -183,8 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 result["train"].append({"scale": scale, "peak_rss_mb": rss, "seconds": wall})
                 _say(args, f"train  {scale}×: peak {rss:.0f} MiB ({wall:.0f} s)")
     except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc)
     if args.json:
         print(json.dumps(result))
     return 0

@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..commands.common import add_json
+from ..commands.common import BAD_REQUEST, add_json, fail
 
 NAME = "train"
 HELP = "epochs/s of our RBM training against a hand-tuned numpy CD-1 and scikit-learn"
@@ -304,14 +304,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         shapes = [parse_shape(s) for s in args.shapes]
     except argparse.ArgumentTypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, BAD_REQUEST)
     jax.config.update("jax_enable_compilation_cache", False)  # report a cold compile
     path = Path(args.path) if args.path else sample_midi_dir()
     report = import_folder(path)
     if not report.loaded:
-        print(f"error: no usable MIDI songs in {path}", file=sys.stderr)
-        return 1
+        return fail(f"no usable MIDI songs in {path}")
     counts = thread_counts()
     results = [
         measure_shape(h, b, args, report.matrices, report.encoding, counts) for h, b in shapes
