@@ -226,18 +226,18 @@ def _walk(view: memoryview) -> tuple[dict[str, tuple[int, int]], tuple[int, int]
     hydra: dict[str, tuple[int, int]] = {}
     smpl: tuple[int, int] | None = None
     lists: set[str] = set()
-    for kind, is_list, start, size in _children(view, 12, riff_size - 4, "sfbk"):
+    for list_type, is_list, start, size in _children(view, 12, riff_size - 4, "sfbk"):
         if not is_list:
             continue
-        lists.add(kind)
-        if kind == "pdta":
+        lists.add(list_type)
+        if list_type == "pdta":
             for name, _sub, sub_start, sub_size in _children(view, start, size, "pdta"):
                 if name not in RECORD_DTYPES:
                     continue
                 if name in hydra:
                     raise SoundFontError(f"two '{name}' chunks")
                 hydra[name] = (sub_start, sub_size)
-        elif kind == "sdta":
+        elif list_type == "sdta":
             for name, _sub, sub_start, sub_size in _children(view, start, size, "sdta"):
                 if name == "smpo":
                     raise SoundFontError("an SFO 'smpo' sample chunk (only SF2/SF3 are read)")
