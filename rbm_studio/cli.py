@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except CommandError as exc:
-        return fail(exc, exc.code)
+        return fail(exc, exc.code, label=exc.label)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -28,16 +28,20 @@ JSON_HELP = "print one JSON object on stdout"
 
 
 class CommandError(Exception):
-    """A command cannot go on: `str()` is the one-line reason, `code` the exit status."""
+    """A command cannot go on: `str()` is the one-line reason, `code` the exit status, `label`
+    what `fail` puts in front of it."""
 
-    def __init__(self, message: str, code: int = FAILED) -> None:
+    def __init__(self, message: str, code: int = FAILED, *, label: str | None = "error") -> None:
         super().__init__(message)
         self.code = code
+        self.label = label
 
 
-def fail(message: object, code: int = FAILED) -> int:
-    """Print `error: message` on stderr (one line) and return `code`, for `return fail(...)`."""
-    print(f"error: {message}", file=sys.stderr)
+def fail(message: object, code: int = FAILED, *, label: str | None = "error") -> int:
+    """Print `label: message` on stderr (one line) and return `code`, for `return fail(...)`.
+    `label=None` prints the message alone: the playback commands' lines already say what failed
+    ("cannot play ...", "playback stopped: ...")."""
+    print(f"{label}: {message}" if label else str(message), file=sys.stderr)
     return code
 
 

@@ -118,18 +118,20 @@ def _song_and_backend(args: argparse.Namespace):
     try:
         song = read_midi(args.file)
     except MidiImportError as exc:
-        raise CommandError(f"cannot play {args.file}: {exc}", BAD_REQUEST) from None
+        raise CommandError(f"cannot play {args.file}: {exc}", BAD_REQUEST, label=None) from None
     if not song.notes:
-        raise CommandError(f"{args.file} has no notes to play", BAD_REQUEST)
+        raise CommandError(f"{args.file} has no notes to play", BAD_REQUEST, label=None)
     if args.api:
         try:
             api_constant(args.api)
         except PortError as exc:
-            raise CommandError(str(exc), BAD_REQUEST) from None
+            raise CommandError(str(exc), BAD_REQUEST, label=None) from None
     backend = args.audio_backend.lower() if args.audio_backend else None
     if backend is not None and backend not in BACKENDS:
         raise CommandError(
-            f"unknown audio backend {backend!r}; choose from {', '.join(BACKENDS)}", BAD_REQUEST
+            f"unknown audio backend {backend!r}; choose from {', '.join(BACKENDS)}",
+            BAD_REQUEST,
+            label=None,
         )
     synth_first = args.synth or not (args.api or args.port is not None or args.virtual)
     if args.soundfont is not None and synth_first:
@@ -139,7 +141,7 @@ def _song_and_backend(args: argparse.Namespace):
         # anything plays; one that fails is refused in one line rather than replaced.
         reason = probe_soundfont(args.soundfont)
         if reason is not None:
-            raise CommandError(f"cannot play: {reason}", BAD_REQUEST)
+            raise CommandError(f"cannot play: {reason}", BAD_REQUEST, label=None)
     return song, backend
 
 
@@ -157,10 +159,10 @@ def run(args: argparse.Namespace) -> int:
             if args.tempo is not None:
                 player.set_tempo(args.tempo)
         except ValueError as exc:
-            return fail(exc, BAD_REQUEST)
+            return fail(exc, BAD_REQUEST, label=None)
         reason = _open(player, args)
         if reason is not None:
-            fail(f"nothing to play through: {reason}")
+            fail(f"nothing to play through: {reason}", label=None)
             print(NO_OUTPUT_DETAILS, file=sys.stderr)
             return 1
         print(player.status.message, file=sys.stderr)
@@ -171,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         _play_with_progress(player, song, song.title or args.file)
         if not player.status.ready:
             # The output went away mid-song (a synth quit, the JACK server stopped).
-            return fail(f"playback stopped: {player.status.message}")
+            return fail(f"playback stopped: {player.status.message}", label=None)
         # Let the last notes' release ring before closing sends All Sound Off.
         time.sleep(RELEASE_TAIL_S)
         return 0
