@@ -99,6 +99,7 @@ def test_out_of_range_options_are_refused_before_any_work(tmp_path, capsys):
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_zero_gibbs_steps_or_temperature_are_refused_not_the_defaults():
     """The request's None takes the kind's default; 0 is a value and is refused (it used to
     become the default through `value or default`)."""

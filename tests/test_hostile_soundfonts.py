@@ -180,6 +180,8 @@ def test_play_refuses_each_crafted_font_in_one_line_or_plays_it(crafted, workers
             assert_one_line_naming(record, record["err"])
 
 
+@pytest.mark.gui  # a window in a worker process, no qtbot here
+@pytest.mark.slow
 def test_the_window_never_remembers_or_reopens_a_refused_font(crafted, workers):
     folder, _song = crafted
     records = workers["window"].records()
