@@ -39,7 +39,7 @@ test: $(STAMP_DEV)
 test-fast: $(STAMP_DEV)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow and not package"
 
-## The music, model and studio tests alone: no Qt window, nothing slow (a couple of minutes).
+## The music, model and studio tests alone: no Qt window, nothing slow.
 test-quick: $(STAMP_DEV)
 	$(PY) -m pytest -q -m "not gui and not slow"
 
