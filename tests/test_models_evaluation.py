@@ -259,9 +259,14 @@ def test_cli_evaluates_a_folder_with_the_models_encoding(tmp_path, song_folder):
     assert out["n_frames"] == expected.n_frames > 0
     assert out["per_window"] == pytest.approx(out["per_frame"] * 4)
 
-    text = run_cli(str(path), "--folder", str(song_folder), "--method", "ais", "--betas", "500")
+    ais_args = (str(path), "--folder", str(song_folder), "--method", "ais", "--betas")
+    text = run_cli(*ais_args, "500", "--tolerance", "5")
     assert text.returncode == 0, text.stderr
     assert "log-likelihood per frame" in text.stdout and "AIS, 500 betas" in text.stdout
+    # an estimate its own weights do not pin down is reported as such, with exit status 3
+    rough = run_cli(*ais_args, "3", "--chains", "2", "--json")
+    assert rough.returncode == 3, rough.stderr
+    assert json.loads(rough.stdout)["converged"] is False
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Piano roll: note names, bar lines, zoom/fit, playhead, key clicks, drawing a long song."""
+"""Piano roll: colours, zoom/fit, playhead, key clicks, drawing a long song."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette, QWheelEvent
 
 from rbm_studio.music.song import Note, Song, TempoChange, TimeSignature
-from rbm_studio.ui.piano_roll import (
-    KEYBOARD_WIDTH,
-    RULER_HEIGHT,
-    PianoRoll,
-    bar_lines,
-    note_name,
-    velocity_colour,
-)
+from rbm_studio.studio.roll import KEYBOARD_WIDTH, RULER_HEIGHT
+from rbm_studio.ui.piano_roll import PianoRoll, velocity_colour
 
 
 def long_song(minutes: float = 5.0, bpm: float = 120.0) -> Song:
@@ -29,21 +23,6 @@ def long_song(minutes: float = 5.0, bpm: float = 120.0) -> Song:
         )
     ]
     return Song(notes, [TempoChange(0, bpm)], [TimeSignature(0, 4, 4)], title="long")
-
-
-def test_note_names_follow_c4_is_60():
-    assert note_name(60) == "C4"
-    assert note_name(21) == "A0"
-    assert note_name(61) == "C#4"
-    assert note_name(108) == "C8"
-
-
-def test_bar_lines_follow_time_signature_changes():
-    song = Song(
-        [Note(60, 0, 12)],
-        time_signatures=[TimeSignature(0, 3, 4), TimeSignature(6, 6, 8)],
-    )
-    assert bar_lines(song, 12) == [(0, 1), (3, 2), (6, 3), (9, 4)]
 
 
 def test_generated_and_original_notes_differ_in_hue():

@@ -11,7 +11,8 @@ from PySide6.QtCore import QPoint, Qt
 from rbm_studio.music.song import Note, Song, TempoChange, TimeSignature
 from rbm_studio.playback.gm_programs import GM_PROGRAMS
 from rbm_studio.playback.jack_server import JackListener
-from rbm_studio.ui.piano_roll import KEYBOARD_WIDTH, RULER_HEIGHT, PianoRoll
+from rbm_studio.studio.roll import KEYBOARD_WIDTH, RULER_HEIGHT
+from rbm_studio.ui.piano_roll import PianoRoll
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.transport import TransportBar, output_choices, position_text
 

@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 
 # 1. JSB Chorales: the training pieces plus their transpositions by ±1..±6 semitones (13× the
 #    data), a 1-epoch frame-level RBM pre-training, then ≤ 28 min of RNN-RBM training with early
-#    stopping on 10 validation pieces (AIS 8 chains × 1000 β every 2 epochs), then the test split
+#    stopping on 10 validation pieces (reverse AIS 8 chains × 1000 β every 2 epochs), then the test split
 #    with 16 chains × 4000 β per frame, and a β-convergence check on the first 10 test pieces.
 taskset -c 0 $PY tools/quality_rnn_rbm.py "$DATA/JSB_Chorales.mat" --out "$OUT/jsb.npz" \
     --transpose 6 --pretrain-epochs 1 --minutes 28 --eval-every 2 --valid-pieces 10 \

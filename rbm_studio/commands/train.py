@@ -301,13 +301,21 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
         f"V={trainer.n_visible} H={trainer.n_hidden}",
         file=sys.stderr,
     )
+    turned_off = trainer.dataset_summary.get("turned_off") or []
+    if turned_off:
+        print(
+            "note: off for these windows, where they mean nothing: "
+            + ", ".join(f"--{name.replace('_', '-')}" for name in turned_off),
+            file=sys.stderr,
+        )
     last = _run_epochs(trainer, config.epochs)
     model = trainer.result()
     error = None
     if out is not None:
         out, error = _save(model, out)
     cancelled = last is not None and last.phase == "cancelled"
-    verb = _verdict(trainer, config, cancelled)
+    last_epoch = last.epoch if last is not None else model.epochs_trained
+    verb = _verdict(trainer, config, cancelled, model.epochs_trained < last_epoch, last_epoch)
     if trainer.stop_reason == "diverged":
         error = error or "diverged"
     if out is None:
@@ -315,14 +323,16 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
     done_epochs = model.epochs_trained - trainer.epoch_offset
     print(f"{verb}: {out} ({done_epochs} epochs)", file=sys.stderr)
     if args.json:
-        print(json.dumps(_summary_json(trainer, model, out, cancelled)))
+        summary = _summary_json(trainer, model, out, cancelled)
+        print(json.dumps(summary | {"turned_off": turned_off}))
     if error:
         return 1
     return 130 if cancelled else 0
 
 
-def _verdict(trainer, config, cancelled: bool) -> str:
-    """How the run ended, in the words of the final line."""
+def _verdict(trainer, config, cancelled: bool, went_back: bool, last_epoch: int) -> str:
+    """How the run ended, in the words of the final line (`went_back`: the model kept is an
+    epoch before the last one trained)."""
     if trainer.stop_reason == "diverged":
         return (
             "error: training diverged (the weights became NaN or infinite; try a lower --lr); "
@@ -332,6 +342,11 @@ def _verdict(trainer, config, cancelled: bool) -> str:
         return (
             f"no better held-out score for {config.patience} epochs; saved its best epoch "
             f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
+        )
+    if not cancelled and went_back and trainer.best_epoch is not None:
+        return (
+            f"saved its best epoch {trainer.best_epoch} of {last_epoch} "
+            f"(held-out {trainer.best_score:.3f} per frame)"
         )
     return "interrupted; saved the model trained so far" if cancelled else "saved"
 

@@ -171,7 +171,7 @@ def _softplus_step_and_sigmoid(a: jax.Array, b: jax.Array) -> tuple[jax.Array, j
     return diff, jnp.where(a >= 0.0, r, ea * r)
 
 
-@functools.partial(jax.jit, static_argnames=("n_chains",))
+@functools.partial(jax.jit, static_argnames=("n_chains", "hidden_base"))
 def _ais_kernel(
     W: jax.Array,
     vbias: jax.Array,
@@ -181,12 +181,18 @@ def _ais_kernel(
     seed: jax.Array,
     n_chains: int,
     lateral: jax.Array | None = None,
+    start_v: jax.Array | None = None,
+    hidden_base: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
     """One `lax.scan` over the betas, chains and cases vectorised: W [V, H], vbias [F, V], hbias
     [F, H], base_vbias [F, V] or None (each case's own visible biases, so the visible term of the
     weights vanishes), lateral [V] or None (links between neighbouring visible units, annealed
     with the weights; the visible layer is then sampled in two halves). Returns (log-weights
-    [F, C], final visible marginals [F, V])."""
+    [F, C], final visible marginals [F, V]).
+
+    `start_v` [F, V] runs the chains the other way (RAISE, see `raise_arrays`): every chain of a
+    case starts at that case's visible vector, takes one sweep at the first β (the target), and
+    the scan then anneals down the (falling) betas with the same weight increments."""
     n_cases, n_v = vbias.shape
     start = _fmix32(seed.astype(jnp.uint32) + jnp.uint32(0x632BE5AB)) * jnp.uint32(4099)
     base = vbias if base_vbias is None else base_vbias
@@ -195,38 +201,55 @@ def _ais_kernel(
     # p_β(v, h) ∝ exp(v·base + β (v·(vbias − base) + h·hbias + vᵀWh [+ links])); the hidden layer
     # is kept at β = 0 too, so Z_0 includes its 2^H.
     diff_c = None if base_vbias is None else (vbias - base_vbias)[:, None, :]
-    v = (hash_uniform(start, (n_cases, n_chains, n_v)) < jax.nn.sigmoid(base_c)).astype(jnp.float32)
     draws = 2 if lateral is None else 3
     even = None if lateral is None else jnp.asarray(even_units(n_v))
 
-    def step(carry, inputs):
-        v, logw, _ = carry
-        beta_prev, beta, i = inputs
-        x = v @ W + hb_c
-        # log p*_k(v) − log p*_{k−1}(v), as one difference to keep float32 precise.
-        increment, p_h = _softplus_step_and_sigmoid(beta * x, beta_prev * x)
-        logw = logw + jnp.sum(increment, axis=-1)
-        if diff_c is not None:
-            logw = logw + (beta - beta_prev) * jnp.sum(v * diff_c, axis=-1)
-        if lateral is not None:
-            logw = logw + (beta - beta_prev) * pair_sum(lateral, v)
-        # One Gibbs sweep that leaves p_k invariant.
-        # each step draws the hidden layer and one or two visible halves: its own streams
+    def sweep(v, x, p_h, beta, i):
+        """One Gibbs sweep that leaves p_β invariant; each step draws the hidden layer and one or
+        two visible halves from its own streams."""
         stream = start + jnp.uint32(draws) * i.astype(jnp.uint32) + jnp.uint32(1)
         h = (hash_uniform(stream, x.shape) < p_h).astype(jnp.float32)
         act = h @ W.T if diff_c is None else h @ W.T + diff_c
         if lateral is None:
             p = jax.nn.sigmoid(base_c + beta * act)
             v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
-            return (v, logw, p), None
+            return v, p
         marginal = jnp.zeros_like(v)
         for j, half in enumerate((even, 1.0 - even)):
             p = jax.nn.sigmoid(base_c + beta * (act + neighbour_field(lateral, v)))
             draw = (hash_uniform(stream + jnp.uint32(1 + j), p.shape) < p).astype(jnp.float32)
             v = half * draw + (1.0 - half) * v
             marginal = marginal + half * p
-        return (v, logw, marginal), None
+        return v, marginal
 
+    def step(carry, inputs):
+        v, logw, _ = carry
+        beta_prev, beta, i = inputs
+        if hidden_base:
+            x = v @ W
+            a, b = hb_c + beta * x, hb_c + beta_prev * x
+        else:
+            x = v @ W + hb_c
+            a, b = beta * x, beta_prev * x
+        # log p*_k(v) − log p*_{k−1}(v), as one difference to keep float32 precise.
+        increment, p_h = _softplus_step_and_sigmoid(a, b)
+        logw = logw + jnp.sum(increment, axis=-1)
+        if diff_c is not None:
+            logw = logw + (beta - beta_prev) * jnp.sum(v * diff_c, axis=-1)
+        if lateral is not None:
+            logw = logw + (beta - beta_prev) * pair_sum(lateral, v)
+        v, p = sweep(v, x, p_h, beta, i)
+        return (v, logw, p), None
+
+    if start_v is None:
+        v = hash_uniform(start, (n_cases, n_chains, n_v)) < jax.nn.sigmoid(base_c)
+        v = v.astype(jnp.float32)
+    else:
+        v = jnp.broadcast_to(start_v[:, None, :], (n_cases, n_chains, n_v)).astype(jnp.float32)
+        x = v @ W + hb_c
+        # the first sweep's streams sit past the scan's (betas.shape[0] − 1 steps)
+        last = jnp.asarray(betas.shape[0] - 1)
+        v, _ = sweep(v, x, jax.nn.sigmoid(x), betas[0], last)
     steps = jnp.arange(betas.shape[0] - 1)
     init = (v, jnp.zeros((n_cases, n_chains), jnp.float32), jnp.zeros_like(v))
     (_, logw, p), _ = jax.lax.scan(step, init, (betas[:-1], betas[1:], steps))
@@ -245,18 +268,94 @@ def ais_arrays(
     betas: np.ndarray | None = None,
     block: int | None = None,
     lateral: np.ndarray | None = None,
+    hidden_base: bool = False,
 ) -> AISResult:
     """AIS for RBMs sharing W: `vbias` [F,V] or [V], `hbias` [F,H] or [H], `base_vbias` [F,V] or
     [V] (visible biases of each case's base-rate model; None: the case's own `vbias`). Betas are
     `paper_betas(n_betas)` unless given. `block` runs the cases in padded groups of that many (one
     compiled shape however many cases, bounded memory); each group draws its own numbers.
-    `lateral` [V]: links between neighbouring visible units (see `energy.pair_sum`)."""
+    `lateral` [V]: links between neighbouring visible units (see `energy.pair_sum`).
+    `hidden_base`: the base model keeps each case's hidden biases (p_0(v, h) = Bernoulli(v; base)
+    × Bernoulli(h; sigmoid(hbias))) and only W is annealed; without it the hidden biases are
+    annealed with W from uniform hidden units. Both reach the same Z; which path the chains
+    follow better depends on the model (large, case-specific hidden biases favour the former)."""
+    return _annealed(
+        W,
+        vbias,
+        hbias,
+        base_vbias,
+        None,
+        n_betas,
+        n_chains,
+        seed,
+        betas,
+        block,
+        lateral,
+        hidden_base,
+    )
+
+
+def raise_arrays(
+    W: np.ndarray,
+    vbias: np.ndarray,
+    hbias: np.ndarray,
+    v: np.ndarray,
+    base_vbias: np.ndarray | None = None,
+    *,
+    n_betas: int | None = None,
+    n_chains: int,
+    seed: int = 0,
+    betas: np.ndarray | None = None,
+    block: int | None = None,
+    hidden_base: bool = False,
+) -> AISResult:
+    """Reverse AIS (RAISE: Burda, Grosse & Salakhutdinov 2015, "Accurate and conservative
+    estimates of MRF log-likelihood using reverse annealing") for each case's visible vector
+    `v` [F, V]: the chains start at v, anneal from the target down to the base, and their
+    weights average to p_ann(v) / exp(−F(v)), where p_ann is the distribution of forward AIS's
+    final samples. Returned as `log_z`, the log Z that gives log p_ann(v) = −F(v) − log_z.
+
+    Why: forward AIS is unbiased for Z, so a schedule too short for a sharp model makes
+    log-likelihoods look too *good* (and a per-frame score can pass 0). RAISE errs the other
+    way: log p_ann(v) is a probability (never above 0), its estimate is biased low by Jensen, and
+    p_ann puts little mass where short annealing cannot reach. The two together bracket the
+    true value; their gap says whether the schedule has converged. The Gibbs kernel (hidden
+    layer, then the whole visible layer) is reversible on v, which RAISE needs; visible links
+    (`lateral`) are swept in halves, which is not, so they are not offered here."""
+    v = np.atleast_2d(np.asarray(v, np.float32))
+    if betas is None:
+        if n_betas is None:
+            raise ValueError("RAISE needs n_betas or betas")
+        betas = paper_betas(n_betas)
+    return _annealed(
+        W, vbias, hbias, base_vbias, v, None, n_chains, seed, betas, block, None, hidden_base
+    )
+
+
+def _annealed(
+    W,
+    vbias,
+    hbias,
+    base_vbias,
+    start_v,
+    n_betas,
+    n_chains,
+    seed,
+    betas,
+    block,
+    lateral,
+    hidden_base=False,
+) -> AISResult:
+    """Forward AIS (`start_v` None) or RAISE from `start_v` (see `ais_arrays`, `raise_arrays`)."""
     W = np.asarray(W, dtype=np.float32)
     n_v, n_h = W.shape
     vbias = np.atleast_2d(np.asarray(vbias, dtype=np.float32))
     hbias = np.atleast_2d(np.asarray(hbias, dtype=np.float32))
     base = None if base_vbias is None else np.atleast_2d(np.asarray(base_vbias, np.float32))
     n_cases = max(vbias.shape[0], hbias.shape[0], 1 if base is None else base.shape[0])
+    if start_v is not None:
+        n_cases = max(n_cases, start_v.shape[0])
+        start_v = np.broadcast_to(start_v, (n_cases, n_v))
     vbias = np.broadcast_to(vbias, (n_cases, n_v))
     hbias = np.broadcast_to(hbias, (n_cases, n_h))
     if base is not None:
@@ -270,10 +369,12 @@ def ais_arrays(
     betas = np.asarray(betas, dtype=np.float64)
     if betas[0] != 0.0 or betas[-1] != 1.0 or np.any(np.diff(betas) < 0):
         raise ValueError("betas must rise from 0 to 1")
+    # RAISE anneals from the target (β = 1) down to the base
+    run_betas = betas if start_v is None else betas[::-1].copy()
 
     size = n_cases if block is None else int(block)
     W_j = jnp.asarray(W)
-    betas_j = jnp.asarray(betas, dtype=jnp.float32)
+    betas_j = jnp.asarray(run_betas, dtype=jnp.float32)
     logw = np.empty((n_cases, n_chains), np.float64)
     marginals = np.empty((n_cases, n_v), np.float64)
     for start in range(0, n_cases, size):
@@ -289,6 +390,8 @@ def ais_arrays(
             group_seed,
             int(n_chains),
             None if lateral is None else jnp.asarray(lateral, jnp.float32),
+            None if start_v is None else jnp.asarray(np.pad(start_v[start:stop], pad)),
+            hidden_base,
         )
         logw[start:stop] = np.asarray(lw)[: stop - start]
         marginals[start:stop] = np.asarray(p)[: stop - start]
@@ -296,6 +399,10 @@ def ais_arrays(
     # log Z_0 of the base model with the hidden layer included at β = 0: Σ softplus(b_A) + H log 2.
     b_a = (vbias if base is None else base).astype(np.float64)
     log_z_base = np.logaddexp(0.0, b_a).sum(axis=1) + n_h * math.log(2.0)
+    if hidden_base:
+        log_z_base = np.logaddexp(0.0, b_a).sum(axis=1) + np.logaddexp(
+            0.0, hbias.astype(np.float64)
+        ).sum(axis=1)
     top = logw.max(axis=1, keepdims=True)
     w = np.exp(logw - top)
     mean = w.mean(axis=1)
@@ -303,11 +410,26 @@ def ais_arrays(
     log_mean = np.log(mean) + top[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         low = np.where(mean - 3 * sem > 0, np.log(np.maximum(mean - 3 * sem, 1e-300)), -np.inf)
+    high = np.log(mean + 3 * sem) + top[:, 0]
+    if start_v is not None:
+        # the weights estimate 1/Z (as seen from v): log Z = log Z_0 − log mean(w), and the
+        # interval turns over
+        return AISResult(
+            log_z=log_z_base - log_mean,
+            spread=3.0 * sem / mean,
+            log_z_low=log_z_base - high,
+            log_z_high=log_z_base - (low + top[:, 0]),
+            log_z_base=log_z_base,
+            log_weights=logw,
+            marginals=marginals,
+            n_betas=len(betas) - 1,
+            n_chains=int(n_chains),
+        )
     return AISResult(
         log_z=log_z_base + log_mean,
         spread=3.0 * sem / mean,
         log_z_low=log_z_base + low + top[:, 0],
-        log_z_high=log_z_base + np.log(mean + 3 * sem) + top[:, 0],
+        log_z_high=log_z_base + high,
         log_z_base=log_z_base,
         log_weights=logw,
         marginals=marginals,

@@ -218,6 +218,8 @@ class EvaluateRequest:
     betas: int | None = None
     chains: int | None = None
     seed: int = 0
+    # nats per frame an estimate may be off before it is "not converged" (see the kinds)
+    tolerance: float = 0.1
 
 
 @dataclass
@@ -235,6 +237,10 @@ class EvaluationReport:
     seed: int | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     lines: tuple[str, ...] = ()  # human lines a kind adds under the headline
+    # False: the estimate has not converged (too few β for this model), and `convergence`
+    # says why; the figure is then not one to report. None: nothing to check (exact log Z).
+    converged: bool | None = None
+    convergence: str = ""
 
     def to_dict(self) -> dict:
         out = {
@@ -246,6 +252,8 @@ class EvaluationReport:
             "n_betas": self.n_betas,
             "n_chains": self.n_chains,
             "seed": self.seed,
+            "converged": self.converged,
+            "convergence": self.convergence,
         }
         out.update(self.extras)
         return out
@@ -255,6 +263,8 @@ class EvaluationReport:
         if self.method == "ais":
             how = f"AIS {self.n_chains} chains × {self.n_betas} β"
         value = "nan" if math.isnan(self.per_frame) else f"{self.per_frame:.4f}"
+        if self.converged is False:
+            return f"not converged ({how}): {self.convergence}"
         return (
             f"log-likelihood per frame {value} ± {self.per_frame_sem:.4f} "
             f"({self.frames} frames, {how})"

@@ -105,6 +105,10 @@ class TrainerControls:
         if model.encoding != self.encoding:
             raise ValueError(f"the model uses encoding {model.encoding}, the songs {self.encoding}")
 
+    # keep the best held-out epoch also when the run ends at its epoch or minutes budget (with
+    # patience set): a kind whose score is a likelihood it can trust sets it
+    KEEP_BEST_WHEN_DONE = False
+
     def _init_controls(self, host_params: dict[str, np.ndarray]) -> None:
         self._lock = threading.Lock()
         self._host_params: dict[str, np.ndarray] = host_params
@@ -217,7 +221,10 @@ class TrainerControls:
         with self._lock:
             params = {k: v.copy() for k, v in self._host_params.items()}
             history = [dict(h) for h in self.history]
-        if best and self.stop_reason == "patience" and self._best is not None:
+        keep_best = self.stop_reason == "patience" or (
+            self.KEEP_BEST_WHEN_DONE and self.finished and self.config.patience is not None
+        )
+        if best and keep_best and self._best is not None:
             params = {k: v.copy() for k, v in self._best.items()}
             history = [h for h in history if h["epoch"] <= (self.best_epoch or 0)]
         cfg = TrainingConfig.from_dict(self.config.to_dict())
@@ -244,5 +251,6 @@ class TrainerControls:
         return self.result()
 
     def result(self) -> Model:
-        """The model to keep when the run is over: its best epoch if patience stopped it."""
+        """The model to keep when the run is over: its best epoch if patience stopped it (or,
+        with `KEEP_BEST_WHEN_DONE`, if it ran to its budget)."""
         return self.snapshot(best=True)

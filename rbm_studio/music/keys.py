@@ -19,6 +19,7 @@ NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 KEYS = tuple(f"{t} {mode}" for mode in SCALES for t in TONICS)  # "C major" … "B minor"
 PITCH_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+BLACK_KEYS = frozenset({1, 3, 6, 8, 10})  # pitch classes on a piano's black keys
 
 
 def key_pitch_classes(key: str) -> tuple[int, ...]:
@@ -36,6 +37,11 @@ def key_pitch_classes(key: str) -> tuple[int, ...]:
 def pitch_name(pitch: int) -> str:
     """MIDI pitch as a note name with octave, middle C = C4."""
     return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def is_black_key(pitch: int) -> bool:
+    """Whether MIDI `pitch` is a black key on a piano (a sharp in `pitch_name`)."""
+    return pitch % 12 in BLACK_KEYS
 
 
 def best_key(songs: Sequence[StateMatrix]) -> tuple[str, int, int] | None:

@@ -37,6 +37,7 @@ import rtmidi
 from ..music.song import Song
 from . import ports as port_discovery
 from .audio import BUILTIN_API, BUILTIN_LABEL, AudioDeviceError, SynthOutput
+from .clock import BEAT_EPS, PlayClock
 from .panic import SoundingNotes, release_messages, silence
 from .port_watch import OutputWatch
 from .ports import CLIENT_NAME, VIRTUAL_PORT_NAME, ApiStatus, PortError
@@ -48,7 +49,6 @@ SPIN_S = 0.002  # spin this long before a deadline instead of trusting the OS sl
 START_LEAD_S = 0.02  # the first event of a play/seek is this far in the future, so it is not late
 POSITION_INTERVAL_S = 1 / 30
 AUDITION_CHANNEL = 15
-BEAT_EPS = 1e-9
 WATCH_INTERVAL_S = 0.25  # how often an open MIDI port is checked for having gone away
 REALTIME_PRIORITY = 20
 
@@ -168,14 +168,10 @@ class MidiPlayer:
         self._schedule: Schedule | None = None
         self._state: PlayerState = "stopped"
         self._position = 0.0  # beats; authoritative while not playing
-        self._origin = 0.0  # output-clock time of song second 0 at the current tempo factor
+        self._clock = PlayClock()  # beats ⇄ output-clock time, tempo and loop
         self._next = 0  # index of the next event to send
-        self._tempo_bpm: float | None = None
         self._program = 0
-        self._loop = False
-        self._loop_range: tuple[float, float] | None = None
         self._next_tick = 0.0
-        self._restart = 0.0  # output-clock time of the last start, seek or loop turn
         self._auditions: list[tuple[float, int]] = []  # (deadline, pitch) heap
         self._closing = False
         self._idle = threading.Event()
@@ -207,19 +203,17 @@ class MidiPlayer:
         """Current position in beats."""
         with self._cond:
             if self._state == "playing":
-                return self._beat_at(self._heard(self._now()))
+                return self._heard_beat(self._now())
             return self._position
 
     @property
     def tempo_override(self) -> float | None:
-        return self._tempo_bpm
+        return self._clock.tempo_override
 
     @property
     def tempo_bpm(self) -> float:
         """The tempo playback runs at now (the override, or the song's opening tempo)."""
-        if self._tempo_bpm is not None:
-            return self._tempo_bpm
-        return self._schedule.tempo_map.first_bpm if self._schedule else 120.0
+        return self._clock.tempo_bpm
 
     @property
     def program(self) -> int:
@@ -227,14 +221,12 @@ class MidiPlayer:
 
     @property
     def loop(self) -> bool:
-        return self._loop
+        return self._clock.loop
 
     @property
     def loop_range(self) -> tuple[float, float]:
         """The looped region in beats (default: the whole song, to the end of its last bar)."""
-        if self._loop_range is not None:
-            return self._loop_range
-        return (0.0, self._schedule.bar_end() if self._schedule else 0.0)
+        return self._clock.loop_range
 
     @property
     def sounding_notes(self) -> list[tuple[int, int]]:
@@ -289,8 +281,9 @@ class MidiPlayer:
                 self._send_programs()
             if self._state == "playing":
                 if out is None:
-                    self._origin = (
-                        time.perf_counter() - self._song_seconds(self._position) / self._factor()
+                    clock = self._clock
+                    clock.origin = (
+                        time.perf_counter() - clock.song_seconds(self._position) / clock.factor()
                     )
                 else:
                     self._start_at(self._position, self._now() + self._lead())
@@ -362,7 +355,7 @@ class MidiPlayer:
         if self._out is None:
             return None
         if self._state == "playing":
-            self._position = self._beat_at(self._now())
+            self._position = self._clock.beat_at(self._now())
         self._silence()
         out, self._out = self._out, None
         return out
@@ -374,7 +367,7 @@ class MidiPlayer:
         with self._cond:
             self._song = song
             self._schedule = build_schedule(song) if song is not None else None
-            self._loop_range = None
+            self._clock.load(self._schedule)
             self._position = 0.0
         self._emit_position(0.0)
 
@@ -386,9 +379,7 @@ class MidiPlayer:
                 return True
             if self._out is None or self._schedule is None or not self._schedule.events:
                 return False
-            start = self._position
-            if start >= self._end_beat() - BEAT_EPS:
-                start = self.loop_range[0] if self._loop else 0.0
+            start = self._clock.start_beat(self._position)
             self._send_programs()
             self._start_at(start, self._now() + self._lead())
             self._state = "playing"
@@ -402,7 +393,7 @@ class MidiPlayer:
         with self._cond:
             if self._state != "playing":
                 return
-            self._position = self._beat_at(self._now())
+            self._position = self._clock.beat_at(self._now())
             self._state = "paused"
             self._silence()
             self._idle.set()
@@ -423,7 +414,7 @@ class MidiPlayer:
         with self._cond:
             was = self._state
             self._state = "stopped"
-            self._position = self._loop_range[0] if (self._loop and self._loop_range) else 0.0
+            self._position = self._clock.stop_beat()
             self._silence()
             self._idle.set()
             self._cond.notify_all()
@@ -436,7 +427,7 @@ class MidiPlayer:
         """Jump to `beat`; while playing, sounding notes are released and playback goes on there
         (a note that began before `beat` is not struck again: playback resumes with the next
         onset, as in most sequencers)."""
-        beat = min(max(float(beat), 0.0), max(self._end_beat(), 0.0))
+        beat = min(max(float(beat), 0.0), max(self._clock.end_beat, 0.0))
         with self._cond:
             if self._state == "playing":
                 self._silence()
@@ -449,34 +440,20 @@ class MidiPlayer:
     def set_loop(self, enabled: bool, start: float | None = None, end: float | None = None) -> None:
         """Loop `start`..`end` beats (default: the whole song up to the end of its last bar)."""
         with self._cond:
-            self._loop = bool(enabled)
-            if start is None and end is None:
-                self._loop_range = None
-            else:
-                lo = 0.0 if start is None else max(float(start), 0.0)
-                hi = self.loop_range[1] if end is None else float(end)
-                if hi <= lo:
-                    raise ValueError(f"loop end {hi} must be after loop start {lo}")
-                self._loop_range = (lo, hi)
+            self._clock.set_loop(enabled, start, end)
             if self._state == "playing":
                 now = self._now()
-                beat = self._beat_at(now)
-                lo, hi = self.loop_range
-                if self._loop and not lo - BEAT_EPS <= beat < hi:
+                if self._clock.outside_loop(self._clock.beat_at(now)):
                     self._silence()
-                    self._start_at(lo, now + self._lead())
+                    self._start_at(self._clock.loop_range[0], now + self._lead())
             self._cond.notify_all()
 
     def set_tempo(self, bpm: float | None) -> None:
         """Play at `bpm` (tempo changes in the song keep their proportions); None = song tempo."""
-        if bpm is not None and not 1.0 <= float(bpm) <= 1000.0:
-            raise ValueError(f"tempo {bpm} BPM is outside 1..1000")
         with self._cond:
-            now = self._now()
-            beat = self._beat_at(now) if self._state == "playing" else None
-            self._tempo_bpm = None if bpm is None else float(bpm)
-            if beat is not None:
-                self._origin = now - self._song_seconds(beat) / self._factor()
+            playing = self._state == "playing"
+            self._clock.set_tempo(bpm, self._now(), playing)
+            if playing:
                 self._cond.notify_all()
 
     def set_program(self, program: int) -> None:
@@ -549,38 +526,16 @@ class MidiPlayer:
         what is heard."""
         return self._out.latency if self._out is not None else 0.0
 
-    def _heard(self, now: float) -> float:
-        """The output-clock time being heard: `now` less the device's buffer, but never before
-        the last start, seek or loop turn (the playhead does not run backwards past it)."""
-        return max(now - self._latency(), self._restart) if self._latency() else now
-
-    def _factor(self) -> float:
-        if self._tempo_bpm is None or self._schedule is None:
-            return 1.0
-        return self._tempo_bpm / self._schedule.tempo_map.first_bpm
-
-    def _song_seconds(self, beat: float) -> float:
-        return self._schedule.tempo_map.seconds_at(beat) if self._schedule else 0.0
-
-    def _beat_at(self, now: float) -> float:
-        if self._schedule is None:
-            return 0.0
-        seconds = (now - self._origin) * self._factor()
-        return max(self._schedule.tempo_map.beat_at(seconds), 0.0)
-
-    def _end_beat(self) -> float:
-        return self._schedule.end_beat if self._schedule else 0.0
-
-    def _deadline(self, beat_seconds: float) -> float:
-        return self._origin + beat_seconds / self._factor()
+    def _heard_beat(self, now: float) -> float:
+        """The beat being heard at output-clock time `now` (the playhead shows what is heard)."""
+        return self._clock.beat_at(self._clock.heard(now, self._latency()))
 
     def _start_at(self, beat: float, when: float) -> None:
         """Make `beat` happen at output-clock time `when`."""
         assert self._schedule is not None
-        self._origin = when - self._song_seconds(beat) / self._factor()
+        self._clock.start_at(beat, when)
         self._next = self._schedule.index_at(beat)
         self._next_tick = when
-        self._restart = when
 
     def _send(self, message: tuple[int, ...]) -> None:
         if self._out is None:
@@ -601,9 +556,6 @@ class MidiPlayer:
         channels = self._schedule.channels if self._schedule else []
         silence(self._out.send, self._sounding, channels)
 
-    def _loop_end(self) -> float | None:
-        return self.loop_range[1] if self._loop else None
-
     def _event_eligible(self, index: int, loop_end: float | None) -> bool:
         """Whether event `index` belongs before the loop turn (note-offs exactly at the loop end
         still go out first; note-ons there belong to the next pass)."""
@@ -621,11 +573,11 @@ class MidiPlayer:
             deadlines.append(self._auditions[0][0])
         if self._state == "playing" and self._schedule is not None:
             deadlines.append(self._next_tick)
-            loop_end = self._loop_end()
+            loop_end = self._clock.loop_end()
             if self._event_eligible(self._next, loop_end):
-                deadlines.append(self._deadline(self._schedule.events[self._next].seconds))
+                deadlines.append(self._clock.deadline(self._schedule.events[self._next].seconds))
             elif loop_end is not None:
-                deadlines.append(self._deadline(self._song_seconds(loop_end)))
+                deadlines.append(self._clock.deadline(self._clock.song_seconds(loop_end)))
             else:
                 deadlines.append(self._now())  # nothing left: finish now
         return min(deadlines) if deadlines else None
@@ -639,21 +591,21 @@ class MidiPlayer:
         if self._state != "playing" or self._schedule is None:
             return calls
         events = self._schedule.events
-        loop_end = self._loop_end()
+        loop_end = self._clock.loop_end()
         try:
             while self._event_eligible(self._next, loop_end):
                 event = events[self._next]
-                if self._deadline(event.seconds) > now:
+                if self._clock.deadline(event.seconds) > now:
                     break
                 self._send(event.message)
                 self._next += 1
             if not self._event_eligible(self._next, loop_end):
                 if loop_end is not None:
-                    turn = self._deadline(self._song_seconds(loop_end))
+                    turn = self._clock.deadline(self._clock.song_seconds(loop_end))
                     if turn <= now:
                         for message in release_messages(self._sounding):
                             self._send(message)
-                        self._start_at(self.loop_range[0], turn)
+                        self._start_at(self._clock.loop_range[0], turn)
                 else:
                     # The song's own note-offs have gone out; no CC120 here, so the last chord
                     # keeps its natural release instead of being cut.
@@ -670,7 +622,7 @@ class MidiPlayer:
             return calls + self._output_failed(f"MIDI output failed: {exc}")
         if now >= self._next_tick:
             self._next_tick = now + self.position_interval
-            beat = self._beat_at(self._heard(now))
+            beat = self._heard_beat(now)
             calls.append(lambda: self._emit_position(beat))
         return calls
 
@@ -680,7 +632,7 @@ class MidiPlayer:
         listeners, outside the lock."""
         out, was = self._out, self._state
         if was == "playing":
-            self._position = self._beat_at(self._now())
+            self._position = self._clock.beat_at(self._now())
         self._state = "stopped"
         self._idle.set()
         self._sounding.clear()

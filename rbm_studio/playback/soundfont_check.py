@@ -199,12 +199,12 @@ def _children(view: memoryview, start: int, size: int, parent: str):
         if fourcc == b"LIST":
             if chunk_size < 4:
                 raise SoundFontError(f"LIST chunk at byte {pos} is too short ({chunk_size} bytes)")
-            kind = _fourcc(view, pos + 8)
-            if not _valid_id(kind):
+            list_type = _fourcc(view, pos + 8)
+            if not _valid_id(list_type):
                 raise SoundFontError(
-                    f"LIST chunk at byte {pos} has a bad type '{_printable(kind)}'"
+                    f"LIST chunk at byte {pos} has a bad type '{_printable(list_type)}'"
                 )
-            yield _printable(kind), True, pos + 12, chunk_size - 4
+            yield _printable(list_type), True, pos + 12, chunk_size - 4
         else:
             yield label, False, pos + 8, chunk_size
         pos += 8 + chunk_size

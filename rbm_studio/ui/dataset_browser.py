@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -282,59 +282,13 @@ class DatasetBrowser(MidiDropTarget, QWidget):
         self.list.clear()
         warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         for result in report.results:
-            item = NumericItem()
-            name = result.title or result.path.stem
-            item.setText(0, name if result.ok else result.path.name)
-            item.setData(0, RESULT_ROLE, result)
-            item.setData(0, Qt.ItemDataRole.UserRole + 1, (item.text(0).lower()))
-            item.setToolTip(0, str(result.path))
-            if result.ok:
-                item.setText(1, f"{result.bars:.1f}")
-                item.setData(1, Qt.ItemDataRole.UserRole + 1, float(result.bars))
-                item.setText(2, format_length(result.seconds))
-                item.setData(2, Qt.ItemDataRole.UserRole + 1, float(result.seconds))
-                item.setText(3, str(result.notes))
-                item.setData(3, Qt.ItemDataRole.UserRole + 1, int(result.notes))
-                status = "ok"
-                notes = []
-                if result.folded:
-                    notes.append(f"{result.folded} folded")
-                if result.dropped:
-                    notes.append(f"{result.dropped} dropped")
-                if notes:
-                    status = "ok (" + ", ".join(notes) + ")"
-                item.setText(4, status)
-                item.setToolTip(
-                    4,
-                    f"{result.time_signature}, {result.bpm:.0f} BPM; "
-                    f"notes outside the pitch range: {result.folded} folded by octaves, "
-                    f"{result.dropped} dropped",
-                )
-            else:
-                for col in (1, 2, 3):
-                    item.setText(col, "—")
-                    item.setData(col, Qt.ItemDataRole.UserRole + 1, -1.0)
-                item.setIcon(0, warning)
-                # The reason spans the whole row so it is readable without widening the dock.
-                item.setText(0, f"{result.path.name}: skipped, {result.reason}")
-                item.setText(4, f"skipped: {result.reason}")
-                for col in range(len(SongList.COLUMNS)):
-                    item.setToolTip(col, f"Skipped {result.path.name}: {result.reason}")
+            item = result_item(result, warning)
             self.list.addTopLevelItem(item)
             if not result.ok:
                 item.setFirstColumnSpanned(True)
         self.list.setSortingEnabled(True)
-        loaded, skipped = len(report.loaded), len(report.skipped)
-        total_bars = sum(r.bars for r in report.loaded)
         source = describe_source(self.sources) if self.sources else "songs"
-        text = f"{source}: {loaded} songs, {total_bars:.0f} bars"
-        if skipped:
-            text += f"; {skipped} skipped (select one to see why)"
-        if report.cancelled:
-            text += " — import cancelled, partial list"
-        if not report.results and not report.cancelled:
-            text = f"No MIDI files (.mid, .midi) found in {source}."
-        self.summary.setText(text)
+        self.summary.setText(report_summary(report, source))
         self.summary.setToolTip(", ".join(str(p) for p in self.sources))
         self.hint.setVisible(self.is_sample_set)
         self.detail.clear()
@@ -377,3 +331,68 @@ class DatasetBrowser(MidiDropTarget, QWidget):
             self.songSelected.emit(result)
         else:
             self.detail.setText(f"Why was {result.path.name} skipped? {result.reason}")
+
+
+def result_item(result: FileResult, warning: QIcon) -> NumericItem:
+    """The song list's row for one imported file (a skipped one spans the row with its reason)."""
+    item = NumericItem()
+    name = result.title or result.path.stem
+    item.setText(0, name if result.ok else result.path.name)
+    item.setData(0, RESULT_ROLE, result)
+    item.setData(0, Qt.ItemDataRole.UserRole + 1, (item.text(0).lower()))
+    item.setToolTip(0, str(result.path))
+    if result.ok:
+        _fill_loaded(item, result)
+    else:
+        for col in (1, 2, 3):
+            item.setText(col, "—")
+            item.setData(col, Qt.ItemDataRole.UserRole + 1, -1.0)
+        item.setIcon(0, warning)
+        # The reason spans the whole row so it is readable without widening the dock.
+        item.setText(0, f"{result.path.name}: skipped, {result.reason}")
+        item.setText(4, f"skipped: {result.reason}")
+        for col in range(len(SongList.COLUMNS)):
+            item.setToolTip(col, f"Skipped {result.path.name}: {result.reason}")
+    return item
+
+
+def _fill_loaded(item: NumericItem, result: FileResult) -> None:
+    for col, text, key in (
+        (1, f"{result.bars:.1f}", float(result.bars)),
+        (2, format_length(result.seconds), float(result.seconds)),
+        (3, str(result.notes), int(result.notes)),
+    ):
+        item.setText(col, text)
+        item.setData(col, Qt.ItemDataRole.UserRole + 1, key)
+    item.setText(4, load_status(result))
+    item.setToolTip(
+        4,
+        f"{result.time_signature}, {result.bpm:.0f} BPM; "
+        f"notes outside the pitch range: {result.folded} folded by octaves, "
+        f"{result.dropped} dropped",
+    )
+
+
+def load_status(result: FileResult) -> str:
+    """The status column: "ok", with how many notes were folded or dropped to fit the range."""
+    notes = []
+    if result.folded:
+        notes.append(f"{result.folded} folded")
+    if result.dropped:
+        notes.append(f"{result.dropped} dropped")
+    return "ok (" + ", ".join(notes) + ")" if notes else "ok"
+
+
+def report_summary(report: DatasetReport, source: str) -> str:
+    """The line over the song list: how many songs and bars came from `source`, how many were
+    skipped, whether the import was cancelled."""
+    loaded, skipped = len(report.loaded), len(report.skipped)
+    total_bars = sum(r.bars for r in report.loaded)
+    text = f"{source}: {loaded} songs, {total_bars:.0f} bars"
+    if skipped:
+        text += f"; {skipped} skipped (select one to see why)"
+    if report.cancelled:
+        text += " — import cancelled, partial list"
+    if not report.results and not report.cancelled:
+        text = f"No MIDI files (.mid, .midi) found in {source}."
+    return text

@@ -6,14 +6,14 @@ run as background jobs; the GUI never waits on them. The built-in synth (a Sound
 default audio device) is listed first and chosen unless the person saved another output; ports
 named "Through" are never chosen for them. With nothing that can sound, Play is disabled and one
 plain sentence says what to do, with the details behind its "How?" link.
+
+The bar binds controls and draws; the arithmetic is elsewhere and Qt-free: positions and tempo in
+`playback.clock`, which output to open in `playback.output_choice`, where the playhead is in view
+in `studio.roll`. Finding and opening outputs (`transport_outputs`) and the SoundFont and WAV
+export (`transport_sound`) are the bar's mixins, each in its own module.
 """
 
 from __future__ import annotations
-
-import html
-import threading
-from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -31,82 +30,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..music.song import DEFAULT_BPM, Song
-from ..playback.audio import BUILTIN_API, BUILTIN_LABEL, backends_from_env
+from ..music.song import Song
+from ..playback.audio import backends_from_env
+from ..playback.clock import position_text
 from ..playback.gm_programs import GM_PROGRAMS
-from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer, PlayerStatus
-from ..playback.ports import VIRTUAL_PORT_NAME, ApiStatus, is_through_port, list_outputs
-from ..playback.synth import bundled_soundfont, probe_soundfont, render_song_wav
-from .piano_roll import bar_lines
+from ..playback.output_choice import NO_SOUND_TEXT, OutputChoice, output_choices
+from ..playback.player import MidiPlayer
+from ..playback.ports import ApiStatus
 from .settings import AppSettings
-from .workers import Job, run_function
+from .transport_outputs import OutputChooser
+from .transport_sound import SOUNDFONT_KEY, SoundFontAndExport
+from .workers import Job
+
+__all__ = [
+    "NO_SOUND_TEXT",
+    "SOUNDFONT_KEY",
+    "PlayerBridge",
+    "TransportBar",
+    "install_transport",
+    "output_choices",
+    "position_text",
+]
 
 SONG_TEMPO = 19  # the tempo spin box's minimum, shown as "Song": play at the song's own tempo
-SOUNDFONT_KEY = "playback/soundfont"
 PROGRAM_KEY = "playback/program"
-
-
-@dataclass(frozen=True, slots=True)
-class OutputChoice:
-    """One entry of the output chooser: a port of an API, or that API's virtual port."""
-
-    api: str
-    port: str | None
-    virtual: bool
-    label: str
-
-    @property
-    def key(self) -> str:
-        """What the settings remember, stable across runs (port names, not indices)."""
-        if self.api == BUILTIN_API:
-            return BUILTIN_API
-        return f"{self.api}|virtual" if self.virtual else f"{self.api}|port|{self.port}"
-
-    @property
-    def may_sound(self) -> bool:
-        """Whether choosing it for the person could make sound (not a "Through" port, not a
-        virtual port nobody has connected yet)."""
-        return not self.virtual and not (self.port and is_through_port(self.port))
-
-
-BUILTIN_CHOICE = OutputChoice(BUILTIN_API, None, False, BUILTIN_LABEL)
-NO_SOUND_TEXT = (
-    "No sound: the built-in synth found no audio device, so export the song as MIDI or WAV, "
-    "or connect a synth and choose it under Output."
-)
-NO_OUTPUT_CHOSEN_TEXT = (
-    f"No output chosen: pick “{BUILTIN_LABEL}” or a synth under Output — or export MIDI/WAV."
-)
-
-
-def output_choices(statuses: list[ApiStatus]) -> list[OutputChoice]:
-    """The built-in synth, then real ports (in API order), then the virtual port of each API that
-    can make one."""
-    choices = [BUILTIN_CHOICE]
-    choices += [
-        OutputChoice(s.api, port, False, f"{port} ({s.display_name})")
-        for s in statuses
-        for port in s.ports
-    ]
-    choices += [
-        OutputChoice(s.api, None, True, f'Virtual port "{VIRTUAL_PORT_NAME}" ({s.display_name})')
-        for s in statuses
-        if s.supports_virtual
-    ]
-    return choices
-
-
-def position_text(song: Song | None, beat: float, tempo_override: float | None) -> str:
-    """The position label's text, "bar:beat · m:ss": bars follow the song's time-signature map,
-    seconds its tempo map, scaled as playback scales them when the tempo is overridden."""
-    beat = max(beat, 0.0)
-    bars = bar_lines(song, beat + 1.0)
-    start, bar = next(((b, n) for b, n in reversed(bars) if b <= beat + 1e-9), (0.0, 1))
-    seconds = song.seconds_at(beat) if song is not None else beat * 60.0 / DEFAULT_BPM
-    if song is not None and tempo_override:
-        seconds *= song.first_bpm / tempo_override
-    minutes, secs = divmod(int(seconds + 1e-6), 60)
-    return f"{bar}:{int(beat - start + 1e-9) + 1} · {minutes}:{secs:02d}"
 
 
 class PlayerBridge(QObject):
@@ -117,7 +64,7 @@ class PlayerBridge(QObject):
     statusChanged = Signal(object)
 
 
-class TransportBar(QWidget):
+class TransportBar(OutputChooser, SoundFontAndExport, QWidget):
     """See the module docstring. `player` and `apis` are injectable for tests."""
 
     outputsRefreshed = Signal()
@@ -192,12 +139,18 @@ class TransportBar(QWidget):
         return button
 
     def _build(self) -> None:
+        self._build_play_controls()
+        self._build_tempo_and_instrument()
+        self._build_outputs()
+        self._build_labels()
+        self._build_layout()
+
+    def _build_play_controls(self) -> None:
         self.play_action = QAction("Play / Pause", self)
         self.play_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
         self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.play_action.setToolTip("Play or pause the song in the piano roll (Space)")
         self.play_action.triggered.connect(self.toggle_play)
-
         self.play_button = self._button("▶ Play", "Play or pause the song (Space)")
         self.play_button.clicked.connect(self.toggle_play)
         self.stop_button = self._button("■ Stop", "Stop and go back to the start")
@@ -216,6 +169,7 @@ class TransportBar(QWidget):
         self.follow_button.setChecked(True)
         self.follow_button.toggled.connect(self._on_follow_toggled)
 
+    def _build_tempo_and_instrument(self) -> None:
         self.tempo_spin = QSpinBox(self)
         self.tempo_spin.setRange(SONG_TEMPO, 400)
         self.tempo_spin.setSpecialValueText("Song")
@@ -223,7 +177,6 @@ class TransportBar(QWidget):
         self.tempo_spin.setValue(SONG_TEMPO)
         self.tempo_spin.setToolTip("Playback tempo; “Song” plays at the song's own tempo")
         self.tempo_spin.valueChanged.connect(self._on_tempo_changed)
-
         self.program_combo = QComboBox(self)
         for number, name in enumerate(GM_PROGRAMS):
             self.program_combo.addItem(f"{number + 1:3}  {name}", number)
@@ -232,12 +185,14 @@ class TransportBar(QWidget):
         self.program_combo.setCurrentIndex(program)
         self.player.set_program(program)
         self.program_combo.currentIndexChanged.connect(self._on_program_changed)
+        self.program_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
 
+    def _build_outputs(self) -> None:
         self.output_combo = QComboBox(self)
-        self.output_combo.setMinimumContentsLength(22)
         self.output_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
+        self.output_combo.setMinimumContentsLength(16)
         self.output_combo.setToolTip(
             "Output: the built-in synth (your speakers), a synth's MIDI port, or a virtual port"
         )
@@ -253,6 +208,7 @@ class TransportBar(QWidget):
         )
         self.export_wav_button.clicked.connect(self.choose_and_export_wav)
 
+    def _build_labels(self) -> None:
         self.position_label = QLabel(position_text(None, 0.0, None), self)
         self.position_label.setToolTip(
             "Playhead position: bar:beat · minutes:seconds at the playback tempo"
@@ -273,8 +229,7 @@ class TransportBar(QWidget):
         self.message.setStyleSheet("QLabel#transportMessage { color: palette(highlight); }")
         self.message.hide()
 
-        self.output_combo.setMinimumContentsLength(16)
-        self.program_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    def _build_layout(self) -> None:
         # Two groups side by side; on a narrow window the outputs move under the controls
         # (`resizeEvent`), so the bar never forces the window wider than the screen.
         self.controls_group = self._group(
@@ -463,12 +418,10 @@ class TransportBar(QWidget):
         if self.piano_roll is None:
             return
         playing = self.player.state == "playing"
-        view = self.piano_roll.view
-        if playing and not self.follow_button.isChecked():
-            # Following resumes by itself when the playhead enters the part being looked at.
-            left, right = view.visible_beats()
-            if left <= beat <= left + (right - left) * 0.5:
-                self.follow_button.setChecked(True)
+        following = self.follow_button.isChecked()
+        # Following resumes by itself when the playhead enters the part being looked at.
+        if playing and not following and self.piano_roll.view.model.follow_resumes(beat):
+            self.follow_button.setChecked(True)
         self._moving_playhead = True
         try:
             shown = beat if (playing or beat > 0) else None
@@ -509,160 +462,6 @@ class TransportBar(QWidget):
         if state == "stopped" and self.piano_roll is not None:
             self.piano_roll.set_playhead(None, follow=False)
 
-    # -- outputs ----------------------------------------------------------------------------
-    @Slot()
-    def refresh_outputs(self) -> Job | None:
-        """Look for MIDI outputs in the background, then reopen the remembered output (default:
-        the built-in synth)."""
-        if self.refresh_job is not None and not self.refresh_job.is_done:
-            return self.refresh_job
-        self._busy = True
-        self._update_enabled()
-        self._set_message("Looking for outputs…", details=False)
-        apis = self.apis
-
-        def work(_progress, _cancel: threading.Event) -> list[ApiStatus]:
-            return list_outputs(apis)
-
-        job = run_function(work, "midi-ports", self)
-        job.finished.connect(self._on_outputs_listed)
-        job.failed.connect(lambda message, _d: self._on_outputs_listed([], message))
-        self.refresh_job = job
-        return job
-
-    def _on_outputs_listed(self, statuses: list[ApiStatus], error: str = "") -> None:
-        self.statuses = list(statuses)
-        self._list_error = error
-        self.choices = output_choices(self.statuses)
-        self.output_combo.blockSignals(True)
-        self.output_combo.clear()
-        self.output_combo.addItem("No output", None)
-        for choice in self.choices:
-            self.output_combo.addItem(choice.label, choice.key)
-        self.output_combo.blockSignals(False)
-        saved = self.settings.midi_port
-        keys = [c.key for c in self.choices]
-        if saved in keys:
-            chosen = self.choices[keys.index(saved)]
-            self._fallbacks = []
-        else:
-            # Nothing remembered (or it is gone): the built-in synth, then ports that may sound.
-            chosen = BUILTIN_CHOICE
-            self._fallbacks = [c for c in self.choices[1:] if c.may_sound]
-        self.outputsRefreshed.emit()
-        self.output_combo.setCurrentIndex(keys.index(chosen.key) + 1)
-        if chosen.key == self._open_key and self.player.status.ready:
-            # Refreshing must not interrupt a song playing on the output that is still there.
-            self._busy = False
-            self.message.hide()
-            self._update_enabled()
-            self.outputOpened.emit(True)
-            return
-        self._open(chosen)
-
-    def _set_message(self, sentence: str, *, details: bool = True) -> None:
-        """One plain sentence in the bar; `details` adds the "How?" link to the explanations."""
-        text = html.escape(sentence)
-        if details:
-            text += ' <a href="how">How?</a>'
-        self.message.setText(text)
-        self.message.show()
-
-    def _reasons(self) -> str:
-        lines = []
-        if not self.player.status.ready and self.player.status.message:
-            lines.append(self.player.status.message)
-        lines += [f"{s.display_name}: {s.reason}" for s in self.statuses if s.reason]
-        lines += [f"{p} passes MIDI on without sounding." for p in self._through_ports()]
-        if self._list_error:
-            lines.append(self._list_error)
-        return "\n".join(lines)
-
-    def _through_ports(self) -> list[str]:
-        return [p for s in self.statuses for p in s.ports if is_through_port(p)]
-
-    def _show_no_output(self) -> None:
-        self._help_details = NO_OUTPUT_DETAILS
-        self._set_message(NO_SOUND_TEXT)
-
-    @Slot(str)
-    def show_output_help(self, _link: str = "") -> QMessageBox:
-        """The "How?" link: what was found and the ways to get sound, in a non-modal box."""
-        if self.help_box is None:
-            self.help_box = QMessageBox(self)
-            self.help_box.setWindowTitle("Getting sound out of RBM Studio")
-            self.help_box.setIcon(QMessageBox.Icon.Information)
-            self.help_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.help_box.setModal(False)
-        self.help_box.setText(self._help_details or NO_OUTPUT_DETAILS)
-        self.help_box.setDetailedText(self._reasons())
-        self.help_box.show()
-        return self.help_box
-
-    def _on_output_chosen(self, index: int) -> None:
-        key = self.output_combo.itemData(index)
-        self._fallbacks = []
-        if key is None:
-            self.settings.midi_port = ""
-            self._open_key = None
-            self.player.close_output()
-            self._help_details = NO_OUTPUT_DETAILS
-            self._set_message(NO_OUTPUT_CHOSEN_TEXT, details=False)
-            self._update_enabled()
-            return
-        choice = next(c for c in self.choices if c.key == key)
-        self.settings.midi_port = choice.key
-        self._open(choice)
-
-    def select_output(self, key: str) -> None:
-        """Choose the output with settings key `key` (what picking it in the combo box does)."""
-        index = self.output_combo.findData(key)
-        if index < 0:
-            raise KeyError(key)
-        self.output_combo.setCurrentIndex(index)
-        self._on_output_chosen(index)
-
-    def _open(self, choice: OutputChoice) -> None:
-        self._open_key = choice.key
-        self._busy = True
-        self._update_enabled()
-        player = self.player
-
-        def work(_progress, _cancel: threading.Event) -> bool:
-            return player.open(choice.api, choice.port, virtual=choice.virtual)
-
-        job = run_function(work, "midi-open", self)
-        job.finished.connect(self._on_opened)
-        job.failed.connect(lambda message, _d: self._on_opened(False, message))
-        self.open_job = job
-
-    def _on_opened(self, ok: bool, error: str = "") -> None:
-        if not ok and self._fallbacks:
-            # The default did not open (no audio device): try a port that may be a synth.
-            choice = self._fallbacks.pop(0)
-            self.output_combo.setCurrentIndex(self.output_combo.findData(choice.key))
-            self._open(choice)
-            return
-        self._busy = False
-        if ok:
-            self.message.hide()
-        elif self._open_key == BUILTIN_API:
-            self._show_no_output()
-        else:
-            reason = (error or self.player.status.message).splitlines()[0]
-            self._help_details = NO_OUTPUT_DETAILS
-            self._set_message(f"Could not open {self.output_combo.currentText()}: {reason}")
-        self._update_enabled()
-        self.outputOpened.emit(bool(ok))
-
-    @Slot(object)
-    def _on_status(self, status: PlayerStatus) -> None:
-        self.output_combo.setToolTip(status.message)
-        if not status.ready and not self._busy and self.output_combo.currentIndex() > 0:
-            self._help_details = NO_OUTPUT_DETAILS
-            self._set_message(status.message)
-        self._update_enabled()
-
     def _update_enabled(self) -> None:
         ready = self.ready
         has_song = self.song is not None and bool(self.song.notes)
@@ -675,103 +474,6 @@ class TransportBar(QWidget):
         self.soundfont_button.setEnabled(not self._busy and not checking)
         exporting = self.export_job is not None and not self.export_job.is_done
         self.export_wav_button.setEnabled(has_song and not exporting)
-
-    # -- SoundFont and WAV export -----------------------------------------------------------
-    def soundfont(self) -> Path:
-        """The SoundFont the person chose (while the file exists), else the bundled one."""
-        saved = str(self.settings.qsettings.value(SOUNDFONT_KEY, "") or "")
-        if saved and Path(saved).is_file():
-            return Path(saved)
-        return bundled_soundfont()
-
-    def _check_remembered_soundfont(self) -> str:
-        """Start-up: the remembered SoundFont must still open and sound, else it is forgotten
-        and the bundled one used. Returns the one-line notice ("" when nothing was dropped)."""
-        saved = str(self.settings.qsettings.value(SOUNDFONT_KEY, "") or "")
-        if not saved:
-            return ""
-        reason = probe_soundfont(saved)
-        if reason is None:
-            return ""
-        self.settings.qsettings.remove(SOUNDFONT_KEY)
-        return f"Using the bundled SoundFont: {reason}"
-
-    @Slot()
-    def choose_soundfont(self) -> None:
-        start = str(self.soundfont().parent)
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a SoundFont", start, "SoundFonts (*.sf2 *.sf3);;All files (*)"
-        )
-        if path:
-            self.set_soundfont(Path(path))
-
-    def set_soundfont(self, path: Path | None) -> Job | None:
-        """Use `path` (None: the bundled SoundFont) for the built-in synth and Export WAV once it
-        has opened and sounded in a background check; only then is it remembered and the
-        built-in synth reopened with it. A font that fails changes nothing: `soundfontChecked`
-        (False, reason) and the window shows the one-line reason."""
-        if path is None:
-            self._use_soundfont(None)
-            return None
-        path = Path(path)
-
-        def work(_progress, _cancel: threading.Event) -> str | None:
-            return probe_soundfont(path)
-
-        def checked(reason: str | None) -> None:
-            if reason is None:
-                self._use_soundfont(path)
-            else:
-                self.soundfont_notice = f"SoundFont not used: {reason}"
-                self.soundfontChecked.emit(False, self.soundfont_notice)
-
-        self.soundfont_button.setEnabled(False)
-        job = run_function(work, "soundfont-check", self)
-        job.finished.connect(checked)
-        job.failed.connect(lambda message, _d: checked(message or "it could not be checked"))
-        job.done.connect(self._update_enabled)
-        self.soundfont_job = job
-        return job
-
-    def _use_soundfont(self, path: Path | None) -> None:
-        self.settings.qsettings.setValue(SOUNDFONT_KEY, str(path) if path else "")
-        self.soundfont_notice = ""
-        self.player.soundfont = self.soundfont()
-        self.soundfont_button.setToolTip(f"SoundFont: {self.player.soundfont.name}")
-        if self._open_key == BUILTIN_API and not self._busy:
-            self._open(BUILTIN_CHOICE)
-        self.soundfontChecked.emit(True, "")
-
-    @Slot()
-    def choose_and_export_wav(self) -> None:
-        if self.song is None:
-            return
-        folder = self.settings.last_export_folder or str(Path.home())
-        name = (self.song.title or "song").replace("/", "_") + ".wav"
-        out, _ = QFileDialog.getSaveFileName(
-            self, "Export WAV", str(Path(folder) / name), "WAV audio (*.wav)"
-        )
-        if out:
-            self.export_wav(Path(out))
-
-    def export_wav(self, out: Path, soundfont: Path | None = None) -> Job | None:
-        """Render the current song to `out` with the built-in synth in the background
-        (`soundfont`: the chosen one by default)."""
-        if self.song is None:
-            return None
-        song, program = self.song, self.player.program
-        soundfont = soundfont or self.soundfont()
-        self.export_wav_button.setEnabled(False)
-
-        def work(_progress, _cancel: threading.Event) -> Path:
-            return render_song_wav(song, out, program=program, soundfont=soundfont).path
-
-        job = run_function(work, "export-wav", self)
-        job.finished.connect(self.wavExported)
-        job.failed.connect(lambda message, _d: self.wavFailed.emit(message))
-        job.done.connect(self._update_enabled)
-        self.export_job = job
-        return job
 
 
 def install_transport(window, *, apis: list[str] | None = None) -> TransportBar:

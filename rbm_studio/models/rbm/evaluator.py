@@ -267,7 +267,23 @@ def evaluate(model: Any, request: EvaluateRequest) -> EvaluationReport:
             "window",
         )
     }
+    converged, why = True, "exact"
+    if r.log_z_method == "ais":
+        converged = r.per_frame <= 0.0 and r.per_frame_spread <= request.tolerance
+        why = (
+            f"log Z is known to ±{r.per_frame_spread:.3f} per frame (3σ of the AIS weights), "
+            f"tolerance {request.tolerance:g}"
+        )
+        if not converged:
+            why = (
+                f"AIS reads {r.per_frame:.3f} per frame, but its weights put log Z only within "
+                f"±{r.per_frame_spread:.3f} per frame (3σ; tolerance {request.tolerance:g})"
+                + (" and no frame has a probability above 1" if r.per_frame > 0.0 else "")
+                + " — rerun with more --betas or --chains"
+            )
     return EvaluationReport(
+        converged=converged,
+        convergence=why,
         kind=NAME,
         per_frame=r.per_frame,
         per_frame_sem=r.per_frame_sem,

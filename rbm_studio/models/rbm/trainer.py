@@ -450,6 +450,9 @@ class RbmTrainer(TrainerControls):
         chunk = min(_pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops), MAX_CHUNK)
         self.n_train = n_train
         share = float(config.value("continue_share") or 0.0)
+        turned_off = self._turned_off(config, window, corpus is not None)
+        if continuation_split(window)[0] == 0:
+            share = 0.0  # a one-frame window has no first half to continue from
         self.spec = StaticSpec(
             batch=padded,
             chunk=chunk,
@@ -503,8 +506,28 @@ class RbmTrainer(TrainerControls):
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
         if key_shifts:
             self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
+        if turned_off:
+            self.dataset_summary["turned_off"] = turned_off
 
         self._init_controls(host_params)
+
+    @staticmethod
+    def _turned_off(config: TrainingConfig, window: int, corpus: bool) -> list[str]:
+        """The options this recipe asks for that mean nothing for its windows, so training leaves
+        them out (the CLI prints them, the model file keeps them): continuing a window's first
+        half needs a window of two rows or more, semitone links a two-plane grid row, and one
+        key a grid of whole songs (not the benchmark's frames or a corpus read in pieces)."""
+        off = []
+        share = float(config.value("continue_share") or 0.0)
+        if continuation_split(window)[0] == 0 and share > 0.0:
+            off.append("continue_share")
+            if config.value("fresh_start"):
+                off.append("fresh_start")
+        if config.value("semitone_links") and config.frame_level:
+            off.append("semitone_links")
+        if config.value("one_key") and (config.frame_level or corpus):
+            off.append("one_key")
+        return off
 
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1|v) of each hidden unit over a fixed sample of training windows [H]."""

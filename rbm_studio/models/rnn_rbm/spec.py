@@ -115,7 +115,8 @@ class RnnRbmSpec:
         Setting(
             "pretrain_epochs",
             "Pre-training epochs",
-            "Epochs of a plain frame RBM before the memory is trained.",
+            "Passes over the songs (not each transposed copy) of a plain frame RBM before the "
+            "memory is trained.",
             maximum=1e5,
         ),
         Setting(
