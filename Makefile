@@ -10,7 +10,7 @@ STAMP_PKG := $(VENV)/.installed-package
 NO_DEPS = $(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['tool']['rbm-studio']['no-deps'])" | xargs $(PY) -m pip install --quiet --no-deps
 export QT_QPA_PLATFORM_TEST := offscreen
 
-.PHONY: run test test-fast lint bench package package-test install-desktop clean
+.PHONY: run test test-fast test-quick lint bench package package-test install-desktop clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(STAMP_DEV)
 ## Everything but the slow and packaging tests.
 test-fast: $(STAMP_DEV)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow and not package"
+
+## The music, model and studio tests alone: no Qt window, nothing slow.
+test-quick: $(STAMP_DEV)
+	$(PY) -m pytest -q -m "not gui and not slow"
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check rbm_studio tests tools

@@ -2,7 +2,9 @@
 
 Each subcommand lives in `rbm_studio.commands.<name>` and exposes `NAME`, `HELP`,
 `add_arguments(parser)` and `run(args) -> int`. Those modules import heavy libraries (JAX, Qt)
-inside `run`, so `rbm-studio --help` stays fast.
+inside `run`, so `rbm-studio --help` stays fast. Their shared options, device choice, model loading
+and error line live in `rbm_studio.commands.common`; a `CommandError` raised anywhere below `run`
+ends here as one `error: ...` line and its exit code.
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         from .ui.app import run_app
 
         return run_app(args)
+    from .commands.common import CommandError, fail
+
     try:
         return int(args._run(args) or 0)
+    except CommandError as exc:
+        return fail(exc, exc.code, label=exc.label)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -87,3 +87,18 @@ def fake_kind():
     registry.register(KIND)
     yield KIND
     registry.unregister(KIND.name)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what a test needs from the fixtures it uses, so no one has to remember to:
+    `gui` for every test with a Qt application (`qtbot` and `qapp`; qtbot asks for qapp) and
+    every test of the window (`test_ui_*.py`: the self-test starts one in a child process), and
+    `jack` for every test on the private JACK server. `pytest -m "not gui and not slow"` then
+    runs the music, model and studio tests alone."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        window = item.path.name.startswith("test_ui_")
+        if window or "qapp" in fixtures or "qtbot" in fixtures:
+            item.add_marker(pytest.mark.gui)
+        if "jack_server" in fixtures:
+            item.add_marker(pytest.mark.jack)

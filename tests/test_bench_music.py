@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rbm_studio.cli import main
 
 
+@pytest.mark.slow
 def test_bench_music_reports_every_contender_against_the_real_ceiling(tmp_path, capsys):
     plots = tmp_path / "plots"
     args = ["bench", "music", "--json", "--minutes", "0.05", "--songs", "3", "--bars", "4"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from rbm_studio.benchmarks.numpy_cd1 import NumpyCD1
 from rbm_studio.benchmarks.train_speed import thread_counts
@@ -24,6 +25,7 @@ def test_numpy_cd1_peer_lowers_the_reconstruction_error():
     assert model.WT.dtype == np.float32 and model.epoch == 31
 
 
+@pytest.mark.slow
 def test_bench_train_json_reports_every_peer_and_ratio(capsys):
     code = main(
         ["bench", "train", "--shapes", "8x16", "--repeat", "1", "--seconds", "0.2", "--json"]

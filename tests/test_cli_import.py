@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import mido
-from test_dataset import scale, write_song
+from test_data_dataset import scale, write_song
 
 from rbm_studio.commands.progress import ProgressBar
 

@@ -58,6 +58,7 @@ def refused(argv: list[str], capsys) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_out_of_range_options_are_refused_before_any_work(tmp_path, capsys):
     model = tmp_path / "m.rbm"
     save_model(tiny_model(), model)
@@ -98,6 +99,7 @@ def test_out_of_range_options_are_refused_before_any_work(tmp_path, capsys):
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_zero_gibbs_steps_or_temperature_are_refused_not_the_defaults():
     """The request's None takes the kind's default; 0 is a value and is refused (it used to
     become the default through `value or default`)."""
@@ -163,6 +165,7 @@ def test_rendezvous_meets_every_process_or_fails_in_one_line_within_its_timeout(
             devices.rendezvous(devices.ClusterSpec(f"127.0.0.1:{port}", 2, 0), 30.0)
 
 
+@pytest.mark.slow
 def test_distributed_train_without_its_peers_fails_in_one_line(tmp_path):
     """Not JAX's 300 s wait and C++ abort: the check runs first and the command exits 1."""
     out = tmp_path / "m.rbm"

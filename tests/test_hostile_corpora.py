@@ -78,6 +78,7 @@ def crafted(tmp_path_factory, base) -> dict[str, Path]:
     return {**files, **special}
 
 
+@pytest.mark.slow
 def test_crafted_corpora_train_to_a_model_that_loads_or_are_refused_in_one_line(crafted, tmp_path):
     assert len(crafted) >= 50
     cli = {

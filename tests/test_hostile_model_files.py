@@ -39,6 +39,7 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
     return {**files, **special}
 
 
+@pytest.mark.slow
 def test_crafted_files_through_load_generate_and_evaluate(corpus, tmp_path):
     folder = next(iter(corpus.values())).parent
     song = tmp_path / "song.mid"

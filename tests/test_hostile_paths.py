@@ -258,6 +258,7 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
     return rc, capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_out_checks_and_a_full_disk_keep_the_work(tmp_path, capsys):
     fifo = tmp_path / "fifo.rbm"
     os.mkfifo(fifo)
@@ -304,6 +305,7 @@ def test_training_that_would_not_fit_in_memory_is_refused_before_it_starts(tmp_p
     assert not (tmp_path / "m.rbm").exists()
 
 
+@pytest.mark.slow
 def test_divergence_stops_training_and_keeps_the_last_finite_weights(tmp_path, capsys):
     out = tmp_path / "m.rbm"
     rc, err = run_cli(["train", "--sample", "--out", str(out), "--epochs", "200", "--hidden", "8", "--window", "4", "--lr", "10", "--weight-decay", "10"], capsys)  # fmt: skip

@@ -141,6 +141,7 @@ def test_the_bundled_font_passes_and_every_crash_class_is_refused_by_the_check(c
     assert ogg_crc(data) == crc_reference(data)  # zlib's reflected CRC turned into Ogg's
 
 
+@pytest.mark.slow
 def test_render_refuses_each_crafted_font_in_one_line_or_renders_it(crafted, workers):
     folder, _song = crafted
     records = workers["render"].records()
@@ -166,6 +167,7 @@ def test_render_refuses_each_crafted_font_in_one_line_or_renders_it(crafted, wor
     assert next(r for r in records if r["font"] == "plays-latin1-preset-names.sf2")["rc"] == 0
 
 
+@pytest.mark.slow
 def test_play_refuses_each_crafted_font_in_one_line_or_plays_it(crafted, workers):
     folder, _song = crafted
     records = workers["play"].records()
@@ -178,6 +180,8 @@ def test_play_refuses_each_crafted_font_in_one_line_or_plays_it(crafted, workers
             assert_one_line_naming(record, record["err"])
 
 
+@pytest.mark.gui  # a window in a worker process, no qtbot here
+@pytest.mark.slow
 def test_the_window_never_remembers_or_reopens_a_refused_font(crafted, workers):
     folder, _song = crafted
     records = workers["window"].records()

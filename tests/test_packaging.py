@@ -58,6 +58,7 @@ def test_configure_jax_before_import_puts_compiled_code_in_user_cache(tmp_path):
     assert any((tmp_path / "jax").iterdir())
 
 
+@pytest.mark.slow
 def test_configure_jax_after_import_updates_config_and_keeps_user_choice(tmp_path):
     mine = tmp_path / "my-jax-cache"
     code = (

@@ -39,6 +39,7 @@ def song_dir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_train_then_generate(song_dir, tmp_path, capsys):
     model_path = tmp_path / "m.rbm"
     assert main(["train", str(song_dir), "--out", str(model_path), "--json", *TINY]) == 0
@@ -88,6 +89,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
     assert not (tmp_path / "m.rbm").exists()
 
 
+@pytest.mark.slow
 def test_benchmark_frame_level_training(jsb_mat, tmp_path, capsys):
     out = tmp_path / "jsb.rbm"
     args = ["train", "--benchmark", str(jsb_mat), "--model", "rbm", "--frame-level"]
@@ -97,6 +99,7 @@ def test_benchmark_frame_level_training(jsb_mat, tmp_path, capsys):
     assert (model.n_visible, model.window, model.encoding.low) == (88, 1, 21)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_the_model_trained_so_far(song_dir, tmp_path):
     model_path = tmp_path / "m.rbm"
     cmd = [sys.executable, "-m", "rbm_studio", "train", str(song_dir), "--out", str(model_path)]

@@ -249,6 +249,7 @@ def test_pause_resume_cancel_from_another_thread_keeps_the_model():
     assert generate(model, songs=1, steps=8)[0].steps == 8
 
 
+@pytest.mark.slow
 def test_continue_training_extends_history_and_frame_level_uses_88_keys(trained_two_pattern):
     trained, _ = trained_two_pattern
     more = Trainer(tiny_config(epochs=3), two_pattern_songs(), ENC, model=trained.snapshot()).run()
@@ -280,6 +281,7 @@ def test_bad_settings_and_too_short_songs_are_clear_errors():
 # ---------------------------------------------------------------- sampling
 
 
+@pytest.mark.slow
 def test_continuation_keeps_the_primer_and_output_is_canonical(trained_two_pattern):
     trainer, _ = trained_two_pattern
     model = trainer.snapshot()

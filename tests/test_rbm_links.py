@@ -146,6 +146,7 @@ def test_the_default_recipe_links_semitones_and_starts_fresh_but_the_tutorial_do
     assert tutorial["semitone_links"] is False and tutorial["fresh_start"] is False
 
 
+@pytest.mark.slow
 def test_fresh_starts_keep_the_context_clamped_and_change_what_is_learned():
     """Fresh starts replace the data with a draw of the marginals in the free half only: the
     first half's visible biases still get no gradient, and the free half learns differently."""

@@ -195,6 +195,7 @@ def test_learned_repeated_strikes_survive_generation(trained):
     assert restrikes >= 8
 
 
+@pytest.mark.slow
 def test_benchmark_style_frame_level_model_generates_88_key_frames():
     songs = [
         StateMatrix(canonicalize(np.pad(s.data[:, :SPAN], ((0, 0), (0, SPAN))), SPAN), ENC)
@@ -225,6 +226,7 @@ def test_music_stats_tell_a_repetitive_song_from_its_source():
     assert histogram_distance(hist, silent) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
     from rbm_studio.cli import main
     from rbm_studio.music.midi import write_midi

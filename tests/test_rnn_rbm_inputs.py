@@ -103,6 +103,7 @@ def test_generated_songs_strike_on_the_beat_and_hold_for_it(model):
     assert np.mean(lengths == 2) > 0.8  # held for one beat, not one-step blips
 
 
+@pytest.mark.slow
 def test_evaluation_reads_the_inputs_and_agrees_with_exact_enumeration(model):
     sequences = model_sequences(model, SONGS[:2])
     assert sequences[0].shape[1] == 2 * SPAN + 2 + MAX_BEATS

@@ -20,8 +20,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rbm_studio.data.dataset import import_folder  # noqa: E402
+from rbm_studio.models import registry  # noqa: E402
+from rbm_studio.models.base import GenerateRequest  # noqa: E402
 from rbm_studio.models.model_file import load_model  # noqa: E402
-from rbm_studio.models.rbm.sampler import generate  # noqa: E402
 from rbm_studio.music.encoding import StateMatrix, decode  # noqa: E402
 from rbm_studio.music.midi import write_midi  # noqa: E402
 from rbm_studio.music.stats import histogram_distance, music_stats  # noqa: E402
@@ -73,6 +74,11 @@ def crop_to_used_pitches(img: np.ndarray, matrices: list[StateMatrix], pitch_px:
     top = (span - 1 - min(cols[-1] + 3, span - 1)) * pitch_px
     bottom = (span - max(cols[0] - 3, 0)) * pitch_px
     return img[top:bottom]
+
+
+def generate(model, **request) -> list[StateMatrix]:
+    """Songs from `model` through its kind's registry entry, as the app and the CLI draw them."""
+    return registry.kind(model.kind).generate(model, GenerateRequest(**request))
 
 
 def main() -> int:

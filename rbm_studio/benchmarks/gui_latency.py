@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..commands.common import add_json
+
 NAME = "gui"
 HELP = "GUI event-loop latency (10 ms timer) while training runs, against the idle window"
 
@@ -60,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep N other processes spinning during the Train-to-first-epoch runs, as on a busy "
         "machine (default 0: whatever else the machine is doing)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     # Internal: the subprocess that measures one start-up (its parent sets the cache folder).
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
 

@@ -21,6 +21,8 @@ import time
 import warnings
 from pathlib import Path
 
+from ..commands.common import add_json, add_workers
+
 NAME = "import"
 HELP = "files/s and notes/s of our MIDI import against pretty_midi, cold and warm cache"
 
@@ -30,11 +32,9 @@ WARM_TARGET = 20.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="DIR", help="MIDI folder(s) or files")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs per variant; best is kept")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="worker processes for ours (default: automatic)"
-    )
+    add_workers(parser, help="worker processes for ours (default: automatic)")
 
 
 def _pretty_midi_pass(files: list[Path], steps_per_beat: int) -> tuple[float, int]:
@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("bench import needs pretty_midi (pip install -e '.[dev]')", file=sys.stderr)
         return 2
-    from ..data import dataset, import_cache
-    from ..music.encoding import DEFAULT_ENCODING
+    from ..data import dataset
 
     inputs = [Path(p) for p in args.paths]
     files, missing = dataset.collect_midi_files(inputs)
@@ -72,37 +71,33 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for path in files:  # same OS file cache for every contender
         path.read_bytes()
-    spb = DEFAULT_ENCODING.steps_per_beat
+    best, report, pm_failed = _measure(files, inputs, max(args.repeat, 1), args.workers)
+    result = _result(best, report, files, inputs, pm_failed, max(args.repeat, 1))
+    if args.json:
+        json.dump(result, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    _print_result(result)
+    return 0
+
+
+def _measure(files: list[Path], inputs: list[Path], repeat: int, workers: int | None):
+    """(best seconds of each contender, our import report, files pretty_midi refused), each of
+    our passes in a fresh cache folder of its own."""
+    from ..music.encoding import DEFAULT_ENCODING
 
     saved_env = os.environ.get("RBM_STUDIO_CACHE_DIR")
     best: dict[str, float] = {}
     report = None
     pm_failed = 0
-
-    def keep(name: str, seconds: float) -> None:
-        best[name] = min(best.get(name, float("inf")), seconds)
-
     try:
-        for _ in range(max(args.repeat, 1)):
-            seconds, pm_failed = _pretty_midi_pass(files, spb)
-            keep("pretty_midi", seconds)
-
+        for _ in range(repeat):
+            seconds, pm_failed = _pretty_midi_pass(files, DEFAULT_ENCODING.steps_per_beat)
+            best["pretty_midi"] = min(best.get("pretty_midi", float("inf")), seconds)
             cache = tempfile.mkdtemp(prefix="rbm-bench-cache-")
             os.environ["RBM_STUDIO_CACHE_DIR"] = cache
             try:
-                start = time.perf_counter()
-                report = dataset.import_folder(inputs, workers=args.workers)
-                keep("cold", time.perf_counter() - start)
-
-                start = time.perf_counter()
-                dataset.import_folder(inputs, workers=args.workers)
-                keep("warm", time.perf_counter() - start)
-
-                # Without the folder manifest only the content-keyed song entries can answer.
-                shutil.rmtree(import_cache.cache_root() / "folders", ignore_errors=True)
-                start = time.perf_counter()
-                dataset.import_folder(inputs, workers=args.workers)
-                keep("warm_song_cache", time.perf_counter() - start)
+                report = _our_passes(inputs, workers, best)
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
     finally:
@@ -110,8 +105,32 @@ def run(args: argparse.Namespace) -> int:
             os.environ.pop("RBM_STUDIO_CACHE_DIR", None)
         else:
             os.environ["RBM_STUDIO_CACHE_DIR"] = saved_env
-
     assert report is not None
+    return best, report, pm_failed
+
+
+def _our_passes(inputs: list[Path], workers: int | None, best: dict[str, float]):
+    """Cold, warm (folder manifest) and warm (song entries only) imports; keeps each one's best
+    time in `best` and returns the cold import's report."""
+    from ..data import dataset, import_cache
+
+    def timed(name: str):
+        start = time.perf_counter()
+        report = dataset.import_folder(inputs, workers=workers)
+        best[name] = min(best.get(name, float("inf")), time.perf_counter() - start)
+        return report
+
+    report = timed("cold")
+    timed("warm")
+    # Without the folder manifest only the content-keyed song entries can answer.
+    shutil.rmtree(import_cache.cache_root() / "folders", ignore_errors=True)
+    timed("warm_song_cache")
+    return report
+
+
+def _result(best, report, files, inputs, pm_failed: int, repeat: int) -> dict:
+    from ..data import dataset
+
     n_files, n_notes = len(files), report.total_notes
 
     def figures(name: str) -> dict:
@@ -129,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         "loaded": len(report.loaded),
         "notes": n_notes,
         "pretty_midi_failed": pm_failed,
-        "repeat": max(args.repeat, 1),
+        "repeat": repeat,
         "cpus": dataset.default_workers(),
         "pretty_midi": figures("pretty_midi"),
         "cold": figures("cold"),
@@ -140,13 +159,12 @@ def run(args: argparse.Namespace) -> int:
     result["meets_targets"] = (
         result["cold"]["ratio"] >= COLD_TARGET and result["warm"]["ratio"] >= WARM_TARGET
     )
-    if args.json:
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
-        return 0
+    return result
 
+
+def _print_result(result: dict) -> None:
     print(
-        f"{n_files} files ({len(report.loaded)} loaded, {n_notes:,} notes), "
+        f"{result['files']} files ({result['loaded']} loaded, {result['notes']:,} notes), "
         f"best of {result['repeat']}, {result['cpus']} CPUs"
     )
     print(f"{'':22} {'seconds':>9} {'files/s':>10} {'notes/s':>12} {'vs pretty_midi':>15}")
@@ -164,4 +182,3 @@ def run(args: argparse.Namespace) -> int:
         )
     verdict = "meets" if result["meets_targets"] else "MISSES"
     print(f"{verdict} the targets: cold >= {COLD_TARGET:g}x, warm >= {WARM_TARGET:g}x")
-    return 0

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..commands.common import BAD_REQUEST, CommandError, add_json, add_seed, fail
+
 NAME = "music"
 HELP = "how much generated songs resemble held-out songs (overlap area of musical features)"
 
@@ -47,13 +49,13 @@ class Contender:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", nargs="?", help="MIDI folder (default: the bundled chorales)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument(
         "--minutes", type=float, default=5.0, help="training time budget per contender"
     )
     parser.add_argument("--songs", type=int, default=10, help="songs generated per contender")
     parser.add_argument("--bars", type=int, default=16, help="bars per generated song")
-    parser.add_argument("--seed", type=int, default=0, help="split, training and sampling seed")
+    add_seed(parser, help="split, training and sampling seed")
     parser.add_argument("--plot", metavar="DIR", help="write one piano-roll PNG per contender")
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these contenders (and the ceiling)"
@@ -136,16 +138,13 @@ def train_model(contender: Contender, train: list, encoding, minutes: float, see
 
 def run(args: argparse.Namespace) -> int:
     from ..data.dataset import import_folder
-    from ..models import registry
-    from ..models.base import GenerateRequest
     from ..music import features as F
     from ..resources import sample_midi_dir
 
     folder = Path(args.folder) if args.folder else sample_midi_dir()
     report = import_folder(folder)
     if len(report.matrices) < 5:
-        print(f"error: {folder} has fewer than 5 usable songs", file=sys.stderr)
-        return 1
+        return fail(f"{folder} has fewer than 5 usable songs")
     train, held = split(report.matrices, args.seed)
     bar = F.song_notes(train[0]).bar
     steps = args.bars * bar
@@ -161,38 +160,13 @@ def run(args: argparse.Namespace) -> int:
         "training": F.summary(train),
         "contenders": {},
     }
-    chosen = contenders()
-    if args.only:
-        unknown = set(args.only) - {c.name for c in chosen}
-        if unknown:
-            print(f"error: no contender named {', '.join(sorted(unknown))}", file=sys.stderr)
-            return 2
-        chosen = [c for c in chosen if c.name in args.only]
     models: dict[str, tuple] = {}
     plots: list[tuple[str, object]] = []
-    for contender in chosen:
+    for contender in _chosen(args.only):
         print(f"{contender.name}: training…", file=sys.stderr)
-        train_s = 0.0
-        started = time.perf_counter()
-        if contender.kind is None:
-            songs = independent_songs(train, args.songs, steps, args.seed)
-            extra: dict = {}
-        else:
-            if contender.same_as in models:
-                model, train_s = models[contender.same_as]
-            else:
-                model, train_s = train_model(
-                    contender, train, report.encoding, args.minutes, args.seed
-                )
-            models[contender.name] = (model, train_s)
-            started = time.perf_counter()
-            constraint = key_and_range(train) if contender.in_key else {}
-            request = GenerateRequest(
-                songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request, **constraint
-            )
-            songs = registry.kind(model.kind).generate(model, request)
-            extra = {"kind": model.kind, "epochs": model.epochs_trained}
-        generate_s = time.perf_counter() - started
+        songs, extra, train_s, generate_s = _contender_songs(
+            contender, train, report.encoding, steps, models, args
+        )
         oa = F.compare_sets([F.features(m) for m in songs], held_features)
         result["contenders"][contender.name] = {
             "mean_oa": float(np.mean(list(oa.values()))),
@@ -210,6 +184,42 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result)
     return 0
+
+
+def _chosen(only: list[str] | None) -> list:
+    """The contenders `--only` names (all when it names none)."""
+    chosen = contenders()
+    if only:
+        unknown = set(only) - {c.name for c in chosen}
+        if unknown:
+            raise CommandError(f"no contender named {', '.join(sorted(unknown))}", BAD_REQUEST)
+        chosen = [c for c in chosen if c.name in only]
+    return chosen
+
+
+def _contender_songs(contender, train, encoding, steps: int, models: dict, args):
+    """(songs, extra facts, training seconds, generation seconds) of one contender; a model
+    trained for one contender is kept in `models` for those that are `same_as` it."""
+    from ..models import registry
+    from ..models.base import GenerateRequest
+
+    if contender.kind is None:
+        started = time.perf_counter()
+        songs = independent_songs(train, args.songs, steps, args.seed)
+        return songs, {}, 0.0, time.perf_counter() - started
+    if contender.same_as in models:
+        model, train_s = models[contender.same_as]
+    else:
+        model, train_s = train_model(contender, train, encoding, args.minutes, args.seed)
+    models[contender.name] = (model, train_s)
+    started = time.perf_counter()
+    constraint = key_and_range(train) if contender.in_key else {}
+    request = GenerateRequest(
+        songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request, **constraint
+    )
+    songs = registry.kind(model.kind).generate(model, request)
+    extra = {"kind": model.kind, "epochs": model.epochs_trained}
+    return songs, extra, train_s, time.perf_counter() - started
 
 
 def _plot(folder: Path, held_song, plots: list, steps: int) -> None:

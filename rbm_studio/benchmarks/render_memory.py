@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..commands.common import add_json
+
 NAME = "render"
 HELP = "WAV export: peak memory and speed of `render` against the song's length (child processes)"
 
@@ -30,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="song lengths to render (default 1 10 30 60)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
 
 
 def run(args: argparse.Namespace) -> int:

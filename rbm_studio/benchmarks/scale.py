@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..commands.common import BAD_REQUEST, add_json, fail
+
 NAME = "scale"
 HELP = "epochs/s against devices; corpus import files/s and peak RSS, training peak RSS vs size"
 
@@ -38,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="MIDI folder to grow (default: the Nottingham sample if present, else the bundled "
         "songs)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4], metavar="N")
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16], metavar="K")
     parser.add_argument("--epochs", type=int, default=20, help="epochs of each devices run")
@@ -142,11 +144,9 @@ def run(args: argparse.Namespace) -> int:
     if folder is None:
         folder = NOTTINGHAM if NOTTINGHAM.is_dir() else sample_midi_dir()
     if not folder.is_dir():
-        print(f"error: {folder} is not a folder", file=sys.stderr)
-        return 1
+        return fail(f"{folder} is not a folder")
     if max(args.scales) > len(SHIFTS) or min(args.scales + args.devices) < 1:
-        print(f"error: scales must be 1..{len(SHIFTS)} and devices at least 1", file=sys.stderr)
-        return 2
+        return fail(f"scales must be 1..{len(SHIFTS)} and devices at least 1", BAD_REQUEST)
     exe = [sys.executable, "-m", "rbm_studio"]
     result: dict[str, list] = {"devices": [], "import": [], "train": []}
     try:
@@ -181,8 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 result["train"].append({"scale": scale, "peak_rss_mb": rss, "seconds": wall})
                 _say(args, f"train  {scale}×: peak {rss:.0f} MiB ({wall:.0f} s)")
     except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return fail(exc)
     if args.json:
         print(json.dumps(result))
     return 0

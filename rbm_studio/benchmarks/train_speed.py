@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..commands.common import BAD_REQUEST, add_json, fail
+
 NAME = "train"
 HELP = "epochs/s of our RBM training against a hand-tuned numpy CD-1 and scikit-learn"
 
@@ -40,7 +42,7 @@ MAX_TRANSPOSE = 6
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", help="MIDI folder (default: the bundled sample songs)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per side and shape")
     parser.add_argument(
         "--shapes",
@@ -302,14 +304,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         shapes = [parse_shape(s) for s in args.shapes]
     except argparse.ArgumentTypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, BAD_REQUEST)
     jax.config.update("jax_enable_compilation_cache", False)  # report a cold compile
     path = Path(args.path) if args.path else sample_midi_dir()
     report = import_folder(path)
     if not report.loaded:
-        print(f"error: no usable MIDI songs in {path}", file=sys.stderr)
-        return 1
+        return fail(f"no usable MIDI songs in {path}")
     counts = thread_counts()
     results = [
         measure_shape(h, b, args, report.matrices, report.encoding, counts) for h, b in shapes

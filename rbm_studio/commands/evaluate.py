@@ -19,8 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..platform.devices import DEVICE_NAMES
-from . import options
+from .common import BAD_REQUEST, CommandError, add_device, add_json, add_seed
 
 # AIS limits: the schedule is held in memory, and betas × chains sweeps is the run time.
 MAX_BETAS = 1_000_000
@@ -52,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--betas", type=int, default=None, help="AIS inverse temperatures (default: the kind's)"
     )
     parser.add_argument("--chains", type=int, default=None, help="AIS chains (default: the kind's)")
-    parser.add_argument("--seed", type=options.seed, default=0, help="AIS random seed")
+    add_seed(parser, help="AIS random seed")
     parser.add_argument(
         "--tolerance",
         type=float,
@@ -61,13 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "AIS must agree this well; RBM: 3σ of log Z per frame); beyond it the figure is reported "
         "as not converged and the exit status is 3",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument(
-        "--device",
-        choices=DEVICE_NAMES,
-        default="auto",
-        help="where JAX runs: auto (a GPU when JAX finds one), cpu or gpu",
-    )
+    add_json(parser)
+    add_device(parser)
 
 
 def _load_data(args, model):
@@ -78,57 +72,36 @@ def _load_data(args, model):
         corpus = load_benchmark(args.benchmark)
         pieces = corpus.split(args.split)
         return pieces, corpus.train, f"{corpus.name} {args.split} split ({len(pieces)} pieces)"
-    from ..data.dataset import import_folder
+    from .common import import_songs_or_exit
 
     path = Path(args.folder)
-    if not path.exists():
-        raise ValueError(f"{path} does not exist")
-    report = import_folder(path, model.data_encoding)
-    for r in report.skipped:
-        print(f"skipped {r.path.name}: {r.reason}", file=sys.stderr)
-    if not report.loaded:
-        raise ValueError(f"no usable MIDI songs in {path}")
-    matrices = report.matrices
+    matrices = import_songs_or_exit(path, model.data_encoding).matrices
     return matrices, matrices, f"{path} ({len(matrices)} songs)"
 
 
-def run(args: argparse.Namespace) -> int:
+def _check_ais(betas: int | None, chains: int | None, tolerance: float) -> None:
+    """Refuse an AIS schedule too small to mean anything or too large to finish."""
+    if (betas is not None and betas < 3) or (chains is not None and chains < 2):
+        raise CommandError("AIS needs --betas ≥ 3 and --chains ≥ 2", BAD_REQUEST)
+    if not 0.0 < tolerance < 1e6:
+        raise CommandError("--tolerance must be a positive number of nats per frame", BAD_REQUEST)
+    if (betas or 0) > MAX_BETAS or (chains or 0) > MAX_CHAINS:
+        raise CommandError(
+            f"AIS takes at most --betas {MAX_BETAS:,} and --chains {MAX_CHAINS:,}", BAD_REQUEST
+        )
+    if (betas or 0) * (chains or 0) > MAX_BETA_CHAIN_STEPS:
+        raise CommandError(
+            f"--betas × --chains is {betas * chains:,} Gibbs sweeps; at most "
+            f"{MAX_BETA_CHAIN_STEPS:,} (days of work otherwise)",
+            BAD_REQUEST,
+        )
+
+
+def _evaluate(args: argparse.Namespace, model):
+    """(the kind's report, a description of the data) for the songs the options name."""
     from ..models import registry
     from ..models.base import EvaluateRequest
-    from ..models.model_file import ModelFileError, load_model
-    from ..platform.devices import DeviceError
-    from ..platform.devices import use as use_device
 
-    try:
-        use_device(args.device)
-    except DeviceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if (args.betas is not None and args.betas < 3) or (args.chains is not None and args.chains < 2):
-        print("error: AIS needs --betas ≥ 3 and --chains ≥ 2", file=sys.stderr)
-        return 2
-    if not 0.0 < args.tolerance < 1e6:
-        print("error: --tolerance must be a positive number of nats per frame", file=sys.stderr)
-        return 2
-    if (args.betas or 0) > MAX_BETAS or (args.chains or 0) > MAX_CHAINS:
-        print(
-            f"error: AIS takes at most --betas {MAX_BETAS:,} and --chains {MAX_CHAINS:,}",
-            file=sys.stderr,
-        )
-        return 2
-    if (args.betas or 0) * (args.chains or 0) > MAX_BETA_CHAIN_STEPS:
-        print(
-            f"error: --betas × --chains is {args.betas * args.chains:,} Gibbs sweeps; at most "
-            f"{MAX_BETA_CHAIN_STEPS:,} (days of work otherwise)",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        model = load_model(args.model)
-    except ModelFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    started = time.perf_counter()
     try:
         songs, base, source = _load_data(args, model)
         request = EvaluateRequest(
@@ -140,10 +113,20 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             tolerance=args.tolerance,
         )
-        report = registry.kind(model.kind).evaluate(model, request)
+        return registry.kind(model.kind).evaluate(model, request), source
     except Exception as exc:  # BenchmarkDataError, OSError, ValueError: one clear line
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..models import registry
+    from .common import choose_device, load_model_or_exit
+
+    choose_device(args.device)
+    _check_ais(args.betas, args.chains, args.tolerance)
+    model = load_model_or_exit(args.model)
+    started = time.perf_counter()
+    report, source = _evaluate(args, model)
     seconds = time.perf_counter() - started
     if args.json:
         out = report.to_dict()

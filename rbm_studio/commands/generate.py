@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..platform.devices import DEVICE_NAMES
 from . import options
+from .common import BAD_REQUEST, CommandError, add_device, add_json, add_seed, fail
 
 NAME = "generate"
 HELP = "generate new songs from a trained .rbm model and write them as .mid files"
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="below 1 tamer, above 1 wilder (default: the model kind's)",
     )
-    parser.add_argument("--seed", type=options.seed, default=0, help="random seed (0..2**32-1)")
+    add_seed(parser)
     parser.add_argument(
         "--mode",
         choices=("windows", "continue"),
@@ -66,59 +66,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--program", type=options.program, default=0, help="General MIDI program 0-127 (0 = piano)"
     )
     parser.add_argument("--prefix", default="generated", help="file name prefix")
-    parser.add_argument("--json", action="store_true", help="print the written files as JSON")
-    parser.add_argument(
-        "--device",
-        choices=DEVICE_NAMES,
-        default="auto",
-        help="where JAX runs: auto (a GPU when JAX finds one), cpu or gpu",
-    )
+    add_json(parser, help="print the written files as JSON")
+    add_device(parser)
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    """The folder for the songs, made if need be, once `--prefix` is known to be a plain name."""
+    from ..platform import files
+
+    if Path(args.prefix).name != args.prefix or args.prefix in ("", ".", ".."):
+        raise CommandError(f"--prefix {args.prefix!r} must be a plain file name", BAD_REQUEST)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot use {out} for the songs: {files.reason(exc)}") from None
+    return out
+
+
+def _primer(args: argparse.Namespace, model):
+    """The `--primer` song in the model's encoding, or None."""
+    from ..music.encoding import encode
+    from ..music.midi import MidiImportError, read_midi
+
+    if not args.primer:
+        return None
+    try:
+        song = read_midi(args.primer)
+    except MidiImportError as exc:
+        raise CommandError(f"primer {args.primer}: {exc}") from None
+    return encode(song, model.data_encoding)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
     from ..models.base import GenerateRequest
-    from ..models.model_file import ModelFileError, load_model
-    from ..music.encoding import decode, encode
+    from ..music.encoding import decode
     from ..music.keys import key_pitch_classes
-    from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
-    from ..platform import files
-    from ..platform.devices import DeviceError
-    from ..platform.devices import use as use_device
+    from ..music.midi import unique_path, write_midi
+    from .common import choose_device, load_model_or_exit
     from .saving import write_or_keep
 
-    try:
-        use_device(args.device)
-    except DeviceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if Path(args.prefix).name != args.prefix or args.prefix in ("", ".", ".."):
-        print(f"error: --prefix {args.prefix!r} must be a plain file name", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"error: cannot use {out} for the songs: {files.reason(exc)}", file=sys.stderr)
-        return 1
-    try:
-        model = load_model(args.model)
-    except ModelFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    primer = None
-    if args.primer:
-        try:
-            song = read_midi(args.primer)
-        except MidiImportError as exc:
-            print(f"error: primer {args.primer}: {exc}", file=sys.stderr)
-            return 1
-        primer = encode(song, model.data_encoding)
+    choose_device(args.device)
+    out = _out_dir(args)
+    model = load_model_or_exit(args.model)
+    primer = _primer(args, model)
     try:
         pitch_classes = key_pitch_classes(args.key) if args.key else None
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, BAD_REQUEST)
     request = GenerateRequest(
         pitch_classes=pitch_classes,
         lowest=args.lowest,
@@ -135,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         matrices = registry.kind(model.kind).generate(model, request)
     except (ValueError, MemoryError) as exc:
-        print(f"error: {exc or 'not enough memory for this request'}", file=sys.stderr)
-        return 1
+        return fail(exc or "not enough memory for this request")
     written = []
     failed = False
     for i, matrix in enumerate(matrices, start=1):
@@ -145,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         kept, error = write_or_keep(path, lambda p, s=song: write_midi(s, p, program=args.program))
         if error:
             failed = True
-            print(f"error: cannot write {path.name}: {error}", file=sys.stderr)
+            fail(f"cannot write {path.name}: {error}")
         if kept is None:
             continue
         written.append({"path": str(kept), "notes": len(song.notes), "steps": matrix.steps})

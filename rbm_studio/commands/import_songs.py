@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+
+from .common import CommandError, add_json, add_workers
 
 NAME = "import"
 HELP = "import a folder of MIDI files; list loaded and skipped files with reasons"
@@ -17,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="+", metavar="PATH", help="MIDI folder (searched recursively) or file"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
     parser.add_argument(
         "--keep-drums", action="store_true", help="keep channel 10 (drums) instead of ignoring it"
     )
@@ -29,12 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-cache", action="store_true", help="parse every file again; do not use the cache"
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="processes to use, 1 to 4 per CPU (default: all CPUs)",
-    )
+    add_workers(parser)
     parser.add_argument(
         "--corpus",
         nargs="?",
@@ -55,7 +53,6 @@ def _duration(seconds: float) -> str:
 def _run_corpus(args: argparse.Namespace, encoding, progress) -> int:
     """Stream the files into a packed corpus (one song in memory per worker at a time)."""
     import hashlib
-    from pathlib import Path
 
     from ..data.corpus import SUFFIX, CorpusError, import_corpus
     from ..platform.paths import cache_dir
@@ -75,8 +72,7 @@ def _run_corpus(args: argparse.Namespace, encoding, progress) -> int:
             workers=args.workers,
         )
     except (CorpusError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(str(exc)) from None
     if args.json:
         out_json = {
             "corpus": str(report.path),
@@ -99,37 +95,35 @@ def _run_corpus(args: argparse.Namespace, encoding, progress) -> int:
     return 0
 
 
+class _Progress:
+    """The import's progress callback: a bar made at the first call, when the total is known."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int, path: Path) -> None:
+        from .progress import ProgressBar
+
+        if self.bar is None:
+            self.bar = ProgressBar(total, "importing")
+        self.bar.update(done, path.name)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..data.dataset import WORKERS_PER_CPU, import_folder, max_workers
-
-    if args.workers is not None and not 1 <= args.workers <= max_workers():
-        print(
-            f"error: --workers must be between 1 and {max_workers()} ({WORKERS_PER_CPU} per CPU: "
-            f"more only wait for a CPU), not {args.workers}",
-            file=sys.stderr,
-        )
-        return 2
+    from ..data.dataset import import_folder
     from ..music.encoding import Encoding
-    from .progress import ProgressBar
+    from .common import check_workers
 
+    check_workers(args.workers)
     encoding = Encoding(out_of_range="drop" if args.drop_out_of_range else "fold")
-    bar: ProgressBar | None = None
-
-    def progress(done: int, total: int, path: Path) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = ProgressBar(total, "importing")
-        bar.update(done, path.name)
-
-    if args.corpus is not None:
-        try:
-            return _run_corpus(args, encoding, progress)
-        finally:
-            if bar is not None:
-                bar.close()
+    progress = _Progress()
     try:
+        if args.corpus is not None:
+            return _run_corpus(args, encoding, progress)
         report = import_folder(
             [Path(p) for p in args.paths],
             encoding,
@@ -139,50 +133,56 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
     finally:
-        if bar is not None:
-            bar.close()
-
-    loaded, skipped = report.loaded, report.skipped
+        progress.close()
     if args.json:
-        out = {
-            "loaded": len(loaded),
-            "skipped": [{"path": str(r.path), "reason": r.reason} for r in skipped],
-            "songs": [{"path": str(r.path), "steps": r.steps, "notes": r.notes} for r in loaded],
-        }
-        json.dump(out, sys.stdout)
+        json.dump(_report_json(report), sys.stdout)
         sys.stdout.write("\n")
-        return 0 if loaded else 1
+    else:
+        _print_report(report, encoding)
+    return 0 if report.loaded else 1
 
-    seconds = sum(r.seconds for r in loaded)
+
+def _report_json(report) -> dict:
+    return {
+        "loaded": len(report.loaded),
+        "skipped": [{"path": str(r.path), "reason": r.reason} for r in report.skipped],
+        "songs": [{"path": str(r.path), "steps": r.steps, "notes": r.notes} for r in report.loaded],
+    }
+
+
+def _summary_rows(report, encoding) -> list[tuple[str, str]]:
+    """The summary table's (label, value) rows; folded and dropped notes only when there are any."""
+    loaded = report.loaded
     folded = sum(r.folded for r in loaded)
     dropped = sum(r.dropped for r in loaded)
+    span = f"MIDI {encoding.low}..{encoding.high}"
     rows = [
         ("files", f"{len(report.results)}"),
         ("loaded", f"{len(loaded)}"),
-        ("skipped", f"{len(skipped)}"),
+        ("skipped", f"{len(report.skipped)}"),
         ("notes", f"{report.total_notes:,}"),
         ("steps", f"{report.total_steps:,} ({encoding.steps_per_beat} per beat)"),
-        ("music", _duration(seconds)),
+        ("music", _duration(sum(r.seconds for r in loaded))),
         ("from cache", f"{report.cache_hits}"),
         ("time", f"{report.elapsed:.2f} s"),
     ]
     if folded:
-        rows.append(
-            (
-                "folded",
-                f"{folded:,} notes moved by octaves into MIDI {encoding.low}..{encoding.high}",
-            )
-        )
+        rows.append(("folded", f"{folded:,} notes moved by octaves into {span}"))
     if dropped:
-        rows.append(("dropped", f"{dropped:,} notes outside MIDI {encoding.low}..{encoding.high}"))
+        rows.append(("dropped", f"{dropped:,} notes outside {span}"))
+    return rows
+
+
+def _print_report(report, encoding) -> None:
+    rows = _summary_rows(report, encoding)
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+    skipped = report.skipped
     if skipped:
         print("\nskipped files:")
         name_width = min(max(len(str(r.path)) for r in skipped), 60)
         for r in skipped:
             print(f"  {str(r.path):<{name_width}}  {r.reason}")
-    if not loaded:
+    if not report.loaded:
         print("\nno song could be loaded", file=sys.stderr)
-    return 0 if loaded else 1

@@ -12,6 +12,7 @@ import sys
 import time
 
 from . import options
+from .common import BAD_REQUEST, CommandError, fail
 
 NAME = "play"
 HELP = "play a MIDI file through the built-in synth or a MIDI output port (see `rbm-studio ports`)"
@@ -107,34 +108,31 @@ def _clock(seconds: float) -> str:
     return f"{minutes}:{secs:02}"
 
 
-def run(args: argparse.Namespace) -> int:
+def _song_and_backend(args: argparse.Namespace):
+    """The song to play and the audio backend asked for (or None), once the request is known to
+    be playable; `CommandError` otherwise."""
     from ..music.midi import MidiImportError, read_midi
-    from ..playback.audio import BACKENDS, backends_from_env
-    from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer
+    from ..playback.audio import BACKENDS
     from ..playback.ports import PortError, api_constant
-    from ..playback.scheduling import build_schedule
-    from .progress import ProgressBar
 
     try:
         song = read_midi(args.file)
     except MidiImportError as exc:
-        print(f"cannot play {args.file}: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(f"cannot play {args.file}: {exc}", BAD_REQUEST, label=None) from None
     if not song.notes:
-        print(f"{args.file} has no notes to play", file=sys.stderr)
-        return 2
+        raise CommandError(f"{args.file} has no notes to play", BAD_REQUEST, label=None)
     if args.api:
         try:
             api_constant(args.api)
         except PortError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
+            raise CommandError(str(exc), BAD_REQUEST, label=None) from None
     backend = args.audio_backend.lower() if args.audio_backend else None
     if backend is not None and backend not in BACKENDS:
-        print(
-            f"unknown audio backend {backend!r}; choose from {', '.join(BACKENDS)}", file=sys.stderr
+        raise CommandError(
+            f"unknown audio backend {backend!r}; choose from {', '.join(BACKENDS)}",
+            BAD_REQUEST,
+            label=None,
         )
-        return 2
     synth_first = args.synth or not (args.api or args.port is not None or args.virtual)
     if args.soundfont is not None and synth_first:
         from ..playback.synth import probe_soundfont
@@ -143,8 +141,15 @@ def run(args: argparse.Namespace) -> int:
         # anything plays; one that fails is refused in one line rather than replaced.
         reason = probe_soundfont(args.soundfont)
         if reason is not None:
-            print(f"cannot play: {reason}", file=sys.stderr)
-            return 2
+            raise CommandError(f"cannot play: {reason}", BAD_REQUEST, label=None)
+    return song, backend
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..playback.audio import backends_from_env
+    from ..playback.player import NO_OUTPUT_DETAILS, MidiPlayer
+
+    song, backend = _song_and_backend(args)
     player = MidiPlayer(
         soundfont=args.soundfont, audio_backends=[backend] if backend else backends_from_env()
     )
@@ -154,11 +159,10 @@ def run(args: argparse.Namespace) -> int:
             if args.tempo is not None:
                 player.set_tempo(args.tempo)
         except ValueError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
+            return fail(exc, BAD_REQUEST, label=None)
         reason = _open(player, args)
         if reason is not None:
-            print(f"nothing to play through: {reason}", file=sys.stderr)
+            fail(f"nothing to play through: {reason}", label=None)
             print(NO_OUTPUT_DETAILS, file=sys.stderr)
             return 1
         print(player.status.message, file=sys.stderr)
@@ -166,26 +170,10 @@ def run(args: argparse.Namespace) -> int:
         delay = args.delay if args.delay is not None else (3.0 if args.virtual else 0.0)
         if delay > 0:
             time.sleep(delay)
-        schedule = build_schedule(song)
-        bar_len = schedule.beats_per_bar
-        bars = max(int(-(-schedule.end_beat // bar_len)), 1)
-        factor = player.tempo_bpm / schedule.tempo_map.first_bpm
-        total = schedule.tempo_map.seconds_at(schedule.end_beat) / factor
-        title = song.title or args.file
-        with ProgressBar(bars, f"playing {title}") as bar:
-            player.play()
-            while not player.wait(timeout=0.1):
-                beat = player.position
-                elapsed = schedule.tempo_map.seconds_at(beat) / factor
-                bar.update(
-                    min(int(beat // bar_len) + 1, bars), f"{_clock(elapsed)} / {_clock(total)}"
-                )
-            if player.status.ready:
-                bar.update(bars, f"{_clock(total)} / {_clock(total)}")
+        _play_with_progress(player, song, song.title or args.file)
         if not player.status.ready:
             # The output went away mid-song (a synth quit, the JACK server stopped).
-            print(f"playback stopped: {player.status.message}", file=sys.stderr)
-            return 1
+            return fail(f"playback stopped: {player.status.message}", label=None)
         # Let the last notes' release ring before closing sends All Sound Off.
         time.sleep(RELEASE_TAIL_S)
         return 0
@@ -195,3 +183,23 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         player.close()
+
+
+def _play_with_progress(player, song, title: str) -> None:
+    """Play the loaded song to its end (or until the output goes), drawing bars and time."""
+    from ..playback.scheduling import build_schedule
+    from .progress import ProgressBar
+
+    schedule = build_schedule(song)
+    bar_len = schedule.beats_per_bar
+    bars = max(int(-(-schedule.end_beat // bar_len)), 1)
+    factor = player.tempo_bpm / schedule.tempo_map.first_bpm
+    total = schedule.tempo_map.seconds_at(schedule.end_beat) / factor
+    with ProgressBar(bars, f"playing {title}") as bar:
+        player.play()
+        while not player.wait(timeout=0.1):
+            beat = player.position
+            elapsed = schedule.tempo_map.seconds_at(beat) / factor
+            bar.update(min(int(beat // bar_len) + 1, bars), f"{_clock(elapsed)} / {_clock(total)}")
+        if player.status.ready:
+            bar.update(bars, f"{_clock(total)} / {_clock(total)}")

@@ -11,12 +11,14 @@ import argparse
 import json
 import sys
 
+from .common import add_json
+
 NAME = "ports"
 HELP = "the built-in synth's audio device, MIDI APIs and their output ports (for `rbm-studio play`)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    add_json(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ who prefer its sound.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import options
+from .common import BAD_REQUEST, fail
 
 NAME = "render"
 HELP = "render a MIDI file to WAV with the built-in synth (or fluidsynth)"
@@ -45,14 +45,12 @@ def _fluidsynth(args: argparse.Namespace) -> int:
     if soundfont is None:
         found = find_soundfonts()
         if not found:
-            print("no SoundFont found; pass --soundfont FILE.sf2", file=sys.stderr)
-            return 2
+            return fail("no SoundFont found; pass --soundfont FILE.sf2", BAD_REQUEST, label=None)
         soundfont = found[0]
     try:
         result = render_midi_file(args.file, soundfont, args.out, sample_rate=args.rate)
     except RenderError as exc:
-        print(f"cannot render: {exc}", file=sys.stderr)
-        return 1
+        return fail(f"cannot render: {exc}", label=None)
     print(f"wrote {result.path} ({result.seconds:.1f} s, {result.sample_rate} Hz)")
     return 0
 
@@ -62,14 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
     problem = check_out(args.out)  # a device, a FIFO, a folder: refused before any work
     if problem:
-        print(f"cannot render: {problem}", file=sys.stderr)
-        return 2
+        return fail(f"cannot render: {problem}", BAD_REQUEST, label=None)
     try:
         with hold_out(args.out):
             return _fluidsynth(args) if args.fluidsynth else _builtin(args)
     except OutputBusy as exc:
-        print(f"cannot render: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"cannot render: {exc}", BAD_REQUEST, label=None)
 
 
 def _builtin(args: argparse.Namespace) -> int:
@@ -79,15 +75,13 @@ def _builtin(args: argparse.Namespace) -> int:
     try:
         song = read_midi(args.file)
     except MidiImportError as exc:
-        print(f"cannot render {args.file}: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"cannot render {args.file}: {exc}", BAD_REQUEST, label=None)
     try:
         result = render_song_wav(
             song, args.out, program=args.program, soundfont=args.soundfont, sample_rate=args.rate
         )
     except SynthError as exc:
-        print(f"cannot render: {exc}", file=sys.stderr)
-        return 1
+        return fail(f"cannot render: {exc}", label=None)
     print(
         f"wrote {result.path} ({result.seconds:.1f} s, {result.sample_rate} Hz, "
         f"peak {result.peak:.2f})"

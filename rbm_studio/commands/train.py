@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import options
+from .common import BAD_REQUEST, CommandError, add_json, fail
 
 NAME = "train"
 HELP = "train a model (RBM or RNN-RBM) on MIDI songs and save it as a .rbm model file"
@@ -53,7 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="one 88-key frame per visible layer (always, with --benchmark)",
     )
-    parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_json(parser, help="print a JSON summary on stdout")
+    _add_distributed(parser)
+
+
+def _add_distributed(parser: argparse.ArgumentParser) -> None:
     dist = parser.add_argument_group(
         "several machines",
         "one process per machine (or GPU); each reads its own slice of every mini-batch. "
@@ -146,7 +151,7 @@ def _amount(summary: dict) -> str:
 
 
 def _load_songs(args):
-    """(matrices, encoding) from the chosen source; raises SystemExit-worthy messages as ValueError."""
+    """(matrices, encoding, description) from the chosen source."""
     if args.benchmark:
         from ..data.benchmark_data import load_benchmark
 
@@ -157,20 +162,14 @@ def _load_songs(args):
 
         packed = Corpus(args.corpus)
         return packed, packed.encoding, f"corpus {args.corpus} ({len(packed)} songs)"
-    from ..data.dataset import import_folder
     from ..resources import sample_midi_dir
+    from .common import import_songs_or_exit
     from .progress import ProgressBar
 
     path = sample_midi_dir() if args.sample else Path(args.path)
-    if not path.exists():
-        raise ValueError(f"{path} does not exist")
-    bar = ProgressBar(0, "import")
-    report = import_folder(path, progress=lambda done, total, p: _bar_update(bar, done, total))
-    bar.close()
-    for r in report.skipped:
-        print(f"skipped {r.path.name}: {r.reason}", file=sys.stderr)
-    if not report.loaded:
-        raise ValueError(f"no usable MIDI songs in {path}")
+    with ProgressBar(0, "import") as bar:
+        progress = lambda done, total, p: _bar_update(bar, done, total)  # noqa: E731
+        report = import_songs_or_exit(path, progress=progress)
     return report.matrices, report.encoding, f"{len(report.loaded)} songs from {path}"
 
 
@@ -181,88 +180,71 @@ def _bar_update(bar, done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
+    from .saving import OutputBusy, check_out, hold_out
 
     config = _config(args)
     problems = registry.check_config(config)
     if problems:
         for p in problems:
-            print(f"error: {p}", file=sys.stderr)
-        return 2
+            fail(p)
+        return BAD_REQUEST
     if not str(args.out).strip():
-        print("error: --out needs a file name", file=sys.stderr)
-        return 2
-    process = 0
-    if args.distributed:
-        from ..platform import devices
-
-        try:
-            spec = devices.cluster_spec(args.coordinator, args.num_processes, args.process_id)
-        except devices.DeviceError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        timeout = args.join_timeout or devices.JOIN_TIMEOUT_S
-        try:
-            devices.initialize_distributed(spec, timeout)
-        except devices.DeviceError as exc:
-            print(f"error: --distributed: {exc}", file=sys.stderr)
-            return 1
-        process = spec.process_id
+        return fail("--out needs a file name", BAD_REQUEST)
+    process = _join_cluster(args) if args.distributed else 0
     if process and "{process}" not in args.out:
         args.out = None  # only process 0 saves the (identical) model
     out = Path(args.out.replace("{process}", str(process))) if args.out else None
-    from .saving import OutputBusy, check_out, hold_out
-
     problem = check_out(out) if out is not None else None
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return fail(problem, BAD_REQUEST)
     with contextlib.ExitStack() as stack:
         if out is not None:
             try:  # one run per --out: a second is refused before it trains
                 stack.enter_context(hold_out(out))
             except OutputBusy as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+                return fail(exc, BAD_REQUEST)
         return _train(args, config, out, process)
 
 
-def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> int:
-    from ..models import registry
-    from ..models.model_file import ModelFileError, load_model, save_model
-    from .saving import write_or_keep
+def _join_cluster(args: argparse.Namespace) -> int:
+    """Join the other processes of a `--distributed` run; this process's id."""
+    from ..platform import devices
 
     try:
-        previous = load_model(args.continue_from) if args.continue_from else None
+        spec = devices.cluster_spec(args.coordinator, args.num_processes, args.process_id)
+    except devices.DeviceError as exc:
+        raise CommandError(str(exc), BAD_REQUEST) from None
+    timeout = args.join_timeout or devices.JOIN_TIMEOUT_S
+    try:
+        devices.initialize_distributed(spec, timeout)
+    except devices.DeviceError as exc:
+        raise CommandError(f"--distributed: {exc}") from None
+    return spec.process_id
+
+
+def _make_trainer(args: argparse.Namespace, config):
+    """The kind's trainer on the chosen songs (continuing `--continue-from`), and the songs'
+    description."""
+    from ..models import registry
+    from .common import load_model_or_exit
+
+    previous = load_model_or_exit(args.continue_from)
+    try:
         matrices, encoding, source = _load_songs(args)
-    except (ValueError, ModelFileError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # e.g. BenchmarkDataError: a clear line, not a traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-    from .progress import ProgressBar
-
+    except Exception as exc:  # OSError, ValueError, BenchmarkDataError: a clear line
+        raise CommandError(str(exc)) from None
     try:
         trainer = registry.kind(config.model).make_trainer(
             config, matrices, encoding, model=previous
         )
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(
-        f"training {config.model} on {source}: {_amount(trainer.dataset_summary)}, "
-        f"V={trainer.n_visible} H={trainer.n_hidden}",
-        file=sys.stderr,
-    )
+        raise CommandError(str(exc)) from None
+    return trainer, source
 
-    turned_off = trainer.dataset_summary.get("turned_off") or []
-    if turned_off:
-        print(
-            "note: off for these windows, where they mean nothing: "
-            + ", ".join(f"--{name.replace('_', '-')}" for name in turned_off),
-            file=sys.stderr,
-        )
+
+@contextlib.contextmanager
+def _stop_on_signals(trainer):
+    """Ctrl-C or SIGTERM cancels the trainer between chunks; a second Ctrl-C interrupts."""
 
     def stop(signum, frame):
         trainer.cancel()
@@ -270,10 +252,20 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
 
     old_int = signal.signal(signal.SIGINT, stop)
     old_term = signal.signal(signal.SIGTERM, stop)
-    bar = ProgressBar(config.epochs, "train")
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _run_epochs(trainer, epochs: int):
+    """Train to the end (or a stop), drawing progress; the last progress report."""
+    from .progress import ProgressBar
+
     last = None
     held = ""  # the latest held-out score, shown until the next one
-    try:
+    with _stop_on_signals(trainer), ProgressBar(epochs, "train") as bar:
         for p in trainer:
             last = p
             if p.phase == "compiling":
@@ -283,67 +275,94 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
             if p.held_out is not None:
                 held = f" held-out {p.held_out:.3f}/frame (best: epoch {p.best_epoch})"
             bar.update(p.epoch - trainer.epoch_offset, f"recon {p.recon_error:.4f}{gap}{held}")
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+    return last
+
+
+def _save(model, out: Path) -> tuple[Path, str | None]:
+    """Save `model` at `out` or, when that write fails, somewhere named: (where, error or None)."""
+    from ..models.model_file import ModelFileError, save_model
+    from .saving import write_or_keep
+
+    try:
+        written, error = write_or_keep(out, lambda p: save_model(model, p))
+    except ModelFileError as exc:  # it would not load again: refused before writing
+        raise CommandError(f"cannot save the model: {exc}") from None
+    if error and written is None:
+        raise CommandError(f"cannot save the model: {error}")
+    if error:
+        fail(f"cannot save the model: {error}")
+    return (written or out), error
+
+
+def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> int:
+    trainer, source = _make_trainer(args, config)
+    print(
+        f"training {config.model} on {source}: {_amount(trainer.dataset_summary)}, "
+        f"V={trainer.n_visible} H={trainer.n_hidden}",
+        file=sys.stderr,
+    )
+    turned_off = trainer.dataset_summary.get("turned_off") or []
+    if turned_off:
+        print(
+            "note: off for these windows, where they mean nothing: "
+            + ", ".join(f"--{name.replace('_', '-')}" for name in turned_off),
+            file=sys.stderr,
+        )
+    last = _run_epochs(trainer, config.epochs)
     model = trainer.result()
     error = None
     if out is not None:
-        try:
-            written, error = write_or_keep(out, lambda p: save_model(model, p))
-        except ModelFileError as exc:  # it would not load again: refused before writing
-            print(f"error: cannot save the model: {exc}", file=sys.stderr)
-            return 1
-        if error:
-            print(f"error: cannot save the model: {error}", file=sys.stderr)
-            if written is None:
-                return 1
-            out = written
+        out, error = _save(model, out)
     cancelled = last is not None and last.phase == "cancelled"
     last_epoch = last.epoch if last is not None else model.epochs_trained
-    done_epochs = model.epochs_trained - trainer.epoch_offset
-    verb = "interrupted; saved the model trained so far" if cancelled else "saved"
-    if trainer.stop_reason == "patience":
-        verb = (
-            f"no better held-out score for {config.patience} epochs; saved its best epoch "
-            f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
-        )
-    elif not cancelled and model.epochs_trained < last_epoch and trainer.best_epoch is not None:
-        verb = (
-            f"saved its best epoch {trainer.best_epoch} of {last_epoch} "
-            f"(held-out {trainer.best_score:.3f} per frame)"
-        )
-    diverged = trainer.stop_reason == "diverged"
-    if diverged:
-        verb = (
-            "error: training diverged (the weights became NaN or infinite; try a lower --lr); "
-            "saved the last finite weights"
-        )
+    verb = _verdict(trainer, config, cancelled, model.epochs_trained < last_epoch, last_epoch)
+    if trainer.stop_reason == "diverged":
         error = error or "diverged"
     if out is None:
         verb, out = f"process {process} done (process 0 saves)", "-"
+    done_epochs = model.epochs_trained - trainer.epoch_offset
     print(f"{verb}: {out} ({done_epochs} epochs)", file=sys.stderr)
     if args.json:
-        final = model.history[-1] if model.history else {}
-        print(
-            json.dumps(
-                {
-                    "model": str(out),
-                    "epochs": model.epochs_trained,
-                    "cancelled": cancelled,
-                    "recon_error": final.get("recon_error"),
-                    "free_energy_gap": final.get("free_energy_gap"),
-                    "model_kind": model.kind,
-                    "train_windows": trainer.dataset_summary.get("train_windows"),
-                    "train_songs": trainer.dataset_summary.get("train_songs"),
-                    "n_visible": model.n_visible,
-                    "n_hidden": model.n_hidden,
-                    "compile_s": trainer.compile_seconds,
-                    "turned_off": turned_off,
-                }
-            )
-        )
+        summary = _summary_json(trainer, model, out, cancelled)
+        print(json.dumps(summary | {"turned_off": turned_off}))
     if error:
         return 1
     return 130 if cancelled else 0
+
+
+def _verdict(trainer, config, cancelled: bool, went_back: bool, last_epoch: int) -> str:
+    """How the run ended, in the words of the final line (`went_back`: the model kept is an
+    epoch before the last one trained)."""
+    if trainer.stop_reason == "diverged":
+        return (
+            "error: training diverged (the weights became NaN or infinite; try a lower --lr); "
+            "saved the last finite weights"
+        )
+    if trainer.stop_reason == "patience":
+        return (
+            f"no better held-out score for {config.patience} epochs; saved its best epoch "
+            f"{trainer.best_epoch} (held-out {trainer.best_score:.3f} per frame)"
+        )
+    if not cancelled and went_back and trainer.best_epoch is not None:
+        return (
+            f"saved its best epoch {trainer.best_epoch} of {last_epoch} "
+            f"(held-out {trainer.best_score:.3f} per frame)"
+        )
+    return "interrupted; saved the model trained so far" if cancelled else "saved"
+
+
+def _summary_json(trainer, model, out, cancelled: bool) -> dict:
+    final = model.history[-1] if model.history else {}
+    return {
+        "model": str(out),
+        "epochs": model.epochs_trained,
+        "cancelled": cancelled,
+        "recon_error": final.get("recon_error"),
+        "free_energy_gap": final.get("free_energy_gap"),
+        "model_kind": model.kind,
+        "train_windows": trainer.dataset_summary.get("train_windows"),
+        "train_songs": trainer.dataset_summary.get("train_songs"),
+        "n_visible": model.n_visible,
+        "n_hidden": model.n_hidden,
+        "compile_s": trainer.compile_seconds,
+    }

@@ -137,6 +137,10 @@ def _settle(path: Path, future: cf.Future, enc: Encoding, keep_drums: bool) -> F
     return result
 
 
+# The per-song lists of the index, in the order they are written.
+_COLUMNS = ("offsets", "steps", "bpm", "sig", "titles", "paths", "notes")
+
+
 def _song_problem(result: FileResult) -> str | None:
     """Why a loaded song's facts could not be stored (the reader's checks, applied before
     writing, so a corpus that writes always opens)."""
@@ -166,62 +170,87 @@ def import_corpus(
     report = CorpusReport(Path(out), files=len(found) + len(missing) + len(problems))
     report.skipped = [(str(p), "file not found") for p in missing]
     report.skipped += [(str(p.path), p.reason) for p in problems]
-    row_bytes = (encoding.width + 7) // 8
     first = len(report.skipped)
 
     def write(fh: BinaryIO) -> None:
         fh.write(MAGIC.ljust(ROWS_AT, b"\0"))
-        index: dict[str, list] = {
-            k: [] for k in ("offsets", "steps", "bpm", "sig", "titles", "paths", "notes")
-        }
-        rows = 0
-        for done, result in enumerate(_results(found, encoding, keep_drums, workers), 1):
-            if progress is not None:
-                progress(done + first, report.files, result.path)
-            if not result.ok or result.matrix is None:
-                report.skipped.append((str(result.path), result.reason))
-                continue
-            problem = _song_problem(result)
-            if problem:
-                report.skipped.append((str(result.path), problem))
-                continue
-            m = result.matrix
-            fh.write(np.packbits(m.data, axis=1).tobytes())
-            index["offsets"].append(rows)
-            index["steps"].append(m.steps)
-            index["bpm"].append(float(m.bpm))
-            index["sig"].append(list(m.time_signature))
-            index["titles"].append(m.title[:MAX_STORED_TITLE])
-            index["paths"].append(str(result.path)[:MAX_PATH_CHARS])
-            index["notes"].append(min(int(result.notes), MAX_NOTES))
-            rows += m.steps
-            report.notes += result.notes
+        results = _results(found, encoding, keep_drums, workers)
+        index, rows = _write_rows(fh, results, report, progress, first)
         if not index["offsets"]:
             raise CorpusError(f"no usable MIDI songs in {', '.join(str(p) for p in paths)}")
-        meta = {
-            "format": FORMAT_VERSION,
-            "encoding": encoding.to_dict(),
-            "keep_drums": keep_drums,
-            "row_bytes": row_bytes,
-            "rows": rows,
-            **index,
-            "skipped": report.skipped,
-        }
-        blob = json.dumps(meta).encode()
-        if len(blob) > MAX_INDEX_BYTES:
-            raise CorpusError(
-                f"cannot write {out}: the index of {len(index['offsets']):,} songs is over "
-                f"{MAX_INDEX_BYTES // 2**20} MiB; import the folder as several corpora"
-            )
-        at = ROWS_AT + rows * row_bytes
-        fh.write(blob)
-        fh.write(_TRAILER.pack(at, len(blob), END_MAGIC))
+        _write_index(fh, index, rows, report, encoding, keep_drums, out)
         report.songs, report.rows = len(index["offsets"]), rows
 
     written = files.atomic_write(Path(out), write)
     report.bytes = written.stat().st_size
     report.elapsed = time.monotonic() - started
     return report
+
+
+def _write_rows(
+    fh: BinaryIO,
+    results: Iterator[FileResult],
+    report: CorpusReport,
+    progress: Callable[[int, int, Path], None] | None,
+    first: int,
+) -> tuple[dict[str, list], int]:
+    """Pack each usable song's rows into `fh` and its facts into the index (the others go to
+    `report.skipped`); the index and the number of rows written."""
+    index: dict[str, list] = {k: [] for k in _COLUMNS}
+    rows = 0
+    for done, result in enumerate(results, 1):
+        if progress is not None:
+            progress(done + first, report.files, result.path)
+        if not result.ok or result.matrix is None:
+            report.skipped.append((str(result.path), result.reason))
+            continue
+        problem = _song_problem(result)
+        if problem:
+            report.skipped.append((str(result.path), problem))
+            continue
+        m = result.matrix
+        fh.write(np.packbits(m.data, axis=1).tobytes())
+        index["offsets"].append(rows)
+        index["steps"].append(m.steps)
+        index["bpm"].append(float(m.bpm))
+        index["sig"].append(list(m.time_signature))
+        index["titles"].append(m.title[:MAX_STORED_TITLE])
+        index["paths"].append(str(result.path)[:MAX_PATH_CHARS])
+        index["notes"].append(min(int(result.notes), MAX_NOTES))
+        rows += m.steps
+        report.notes += result.notes
+    return index, rows
+
+
+def _write_index(
+    fh: BinaryIO,
+    index: dict[str, list],
+    rows: int,
+    report: CorpusReport,
+    encoding: Encoding,
+    keep_drums: bool,
+    out: Path | str,
+) -> None:
+    """The JSON index after the rows, then the trailer that says where it starts."""
+    row_bytes = (encoding.width + 7) // 8
+    meta = {
+        "format": FORMAT_VERSION,
+        "encoding": encoding.to_dict(),
+        "keep_drums": keep_drums,
+        "row_bytes": row_bytes,
+        "rows": rows,
+        **index,
+        "skipped": report.skipped,
+    }
+    blob = json.dumps(meta).encode()
+    if len(blob) > MAX_INDEX_BYTES:
+        raise CorpusError(
+            f"cannot write {out}: the index of {len(index['offsets']):,} songs is over "
+            f"{MAX_INDEX_BYTES // 2**20} MiB; import the folder as several corpora"
+        )
+    at = ROWS_AT + rows * row_bytes
+    fh.write(blob)
+    fh.write(_TRAILER.pack(at, len(blob), END_MAGIC))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,17 +354,7 @@ class Corpus(Sequence[StateMatrix]):
         """Check every field of the index against the file, then keep it."""
         if not isinstance(meta, dict):
             raise self._error("damaged index (not an object)")
-        fmt = meta.get("format")
-        if not _whole(fmt, FORMAT_VERSION, FORMAT_VERSION):
-            if _whole(fmt, FORMAT_VERSION + 1, 2**31):
-                raise self._error(
-                    f"corpus format {fmt} is newer than this version reads ({FORMAT_VERSION}); "
-                    "update RBM Studio or import the folder again"
-                )
-            raise self._error(
-                f"corpus format {_show(fmt)} is not one this version reads ({FORMAT_VERSION}); "
-                "import the folder again"
-            )
+        self._check_format(meta.get("format"))
         problem = encoding_problem(meta.get("encoding"))
         if problem:
             raise self._error(f"damaged index: encoding {problem}")
@@ -355,20 +374,7 @@ class Corpus(Sequence[StateMatrix]):
             )
         if not isinstance(meta.get("keep_drums"), bool):
             raise self._error("damaged index: keep_drums is not true or false")
-        columns = {}
-        for key in ("offsets", "steps", "bpm", "sig", "titles", "paths", "notes"):
-            value = meta.get(key)
-            if not isinstance(value, list):
-                raise self._error(f"damaged index: {key} is not a list")
-            columns[key] = value
-        n = len(columns["offsets"])
-        if n == 0:
-            raise self._error("damaged index: no songs")
-        for key, value in columns.items():
-            if len(value) != n:
-                raise self._error(f"damaged index: {len(value):,} {key} for {n:,} songs")
-        if n > rows:
-            raise self._error(f"damaged index: {n:,} songs in {rows:,} rows")
+        columns = self._columns(meta, rows)
         self._check_songs(columns, rows)
         skipped = meta.get("skipped")
         if not isinstance(skipped, list) or not all(
@@ -386,6 +392,39 @@ class Corpus(Sequence[StateMatrix]):
         self.paths = list(columns["paths"])
         self.notes = np.asarray(columns["notes"], np.int64)
         self.skipped = [(p, r) for p, r in skipped]
+
+    def _check_format(self, fmt: Any) -> None:
+        """Refuse a corpus of another format version, saying which way to go."""
+        if _whole(fmt, FORMAT_VERSION, FORMAT_VERSION):
+            return
+        if _whole(fmt, FORMAT_VERSION + 1, 2**31):
+            raise self._error(
+                f"corpus format {fmt} is newer than this version reads ({FORMAT_VERSION}); "
+                "update RBM Studio or import the folder again"
+            )
+        raise self._error(
+            f"corpus format {_show(fmt)} is not one this version reads ({FORMAT_VERSION}); "
+            "import the folder again"
+        )
+
+    def _columns(self, meta: dict, rows: int) -> dict[str, list]:
+        """The per-song lists of the index: each a list, all of one length, at most one song
+        per row."""
+        columns = {}
+        for key in _COLUMNS:
+            value = meta.get(key)
+            if not isinstance(value, list):
+                raise self._error(f"damaged index: {key} is not a list")
+            columns[key] = value
+        n = len(columns["offsets"])
+        if n == 0:
+            raise self._error("damaged index: no songs")
+        for key, value in columns.items():
+            if len(value) != n:
+                raise self._error(f"damaged index: {len(value):,} {key} for {n:,} songs")
+        if n > rows:
+            raise self._error(f"damaged index: {n:,} songs in {rows:,} rows")
+        return columns
 
     def _check_songs(self, c: dict[str, list], rows: int) -> None:
         """Each song where the one before it ends, within the import's step limit, and its

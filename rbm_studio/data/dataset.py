@@ -288,6 +288,16 @@ def _parse_and_encode(
         return skipped(
             f"all {len(song.notes)} notes are outside the pitch range {enc.low}..{enc.high}"
         )
+    result = _loaded_result(path, song, grid, enc, keep_drums)
+    if key is not None:
+        import_cache.store_song(key, grid.events, _song_meta(result, enc))
+    if events_out is not None:
+        events_out[path] = grid.events
+    return result
+
+
+def _loaded_result(path: Path, song: Song, grid, enc: Encoding, keep_drums: bool) -> FileResult:
+    """A loaded file's result: its state matrix and the facts the import summary shows."""
     data, velocities = matrix_arrays(grid.events, grid.steps, enc)
     sig = song.first_time_signature
     matrix = StateMatrix(
@@ -300,7 +310,7 @@ def _parse_and_encode(
         dropped=grid.dropped,
         title=song.title,
     )
-    result = FileResult(
+    return FileResult(
         path=path,
         ok=True,
         steps=matrix.steps,
@@ -315,11 +325,6 @@ def _parse_and_encode(
         title=song.title,
         keep_drums=keep_drums,
     )
-    if key is not None:
-        import_cache.store_song(key, grid.events, _song_meta(result, enc))
-    if events_out is not None:
-        events_out[path] = grid.events
-    return result
 
 
 def _import_file(path: Path, enc: Encoding, keep_drums: bool, use_cache: bool) -> FileResult:
@@ -409,78 +414,122 @@ def import_folder(
     started = time.monotonic()
     inputs = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     files, missing, problems = find_midi_files(inputs)
-    total = len(files) + len(missing) + len(problems)
-    report = DatasetReport(encoding=encoding, keep_drums=keep_drums)
-    results: dict[Path, FileResult] = {}
-    done = 0
-
-    def finished(result: FileResult) -> None:
-        nonlocal done
-        results[result.path] = result
-        done += 1
-        if progress is not None:
-            progress(done, total, result.path)
-
-    def cancelled() -> bool:
-        return cancel is not None and cancel.is_set()
-
+    run = _ImportRun(
+        encoding,
+        keep_drums,
+        use_cache,
+        total=len(files) + len(missing) + len(problems),
+        progress=progress,
+        cancel=cancel,
+    )
     for path in missing:
-        finished(FileResult(path, ok=False, reason="file not found", keep_drums=keep_drums))
+        run.finished(FileResult(path, ok=False, reason="file not found", keep_drums=keep_drums))
     for problem in problems:
         problem.keep_drums = keep_drums
-        finished(problem)
+        run.finished(problem)
 
     manifest_key = import_cache.manifest_key(inputs, encoding, keep_drums) if use_cache else ""
     manifest = import_cache.load_manifest(manifest_key) if use_cache else {}
-    stats: dict[Path, import_cache.StatSignature] = {}  # taken before each file is read
-    from_manifest: set[Path] = set()
+    misses = run.known_files(files, manifest)
+    if not run.cancelled() and misses:
+        run.parse(misses, workers)
 
-    # Pass 1, in this thread: files unchanged since the last import of these inputs, song cache
-    # hits and unreadable files are all quick.
-    misses: list[Path] = []
-    events_of: dict[Path, np.ndarray] = {}  # grid events of songs known here, for the manifest
-    kept: dict[Path, tuple[bytes, str]] = {}  # bytes and key of misses, to parse without re-reading
-    kept_bytes = 0
-    for path in files:
-        if cancelled():
-            break
-        if not use_cache:
-            misses.append(path)
-            continue
-        with contextlib.suppress(OSError):
-            stats[path] = import_cache.stat_signature(os.stat(path))
-        record = manifest.get(os.path.abspath(path))
-        if record is not None and stats.get(path) == record.stat:
-            hit = _result_from_cache(path, record.events, record.meta, encoding)
-            if hit is not None:
-                from_manifest.add(path)
-                finished(hit)
+    report = DatasetReport(encoding=encoding, keep_drums=keep_drums)
+    order = missing + [p.path for p in problems] + files
+    report.results = [run.results[p] for p in order if p in run.results]
+    report.cancelled = run.cancelled() and len(report.results) < len(order)
+    if use_cache and not report.cancelled:
+        _update_manifest(
+            manifest_key, manifest, report, run.stats, run.from_manifest, run.events_of
+        )
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+@dataclass
+class _ImportRun:
+    """One `import_folder` call: its results so far, progress and cancellation, and what the
+    cache pass learns for the folder manifest."""
+
+    encoding: Encoding
+    keep_drums: bool
+    use_cache: bool
+    total: int
+    progress: ProgressCallback | None
+    cancel: threading.Event | None
+    done: int = 0
+    results: dict[Path, FileResult] = field(default_factory=dict)
+    stats: dict[Path, import_cache.StatSignature] = field(default_factory=dict)  # before reading
+    from_manifest: set[Path] = field(default_factory=set)
+    events_of: dict[Path, np.ndarray] = field(default_factory=dict)  # grid events, for the manifest
+    kept: dict[Path, tuple[bytes, str]] = field(default_factory=dict)  # misses' bytes and keys
+
+    def finished(self, result: FileResult) -> None:
+        self.results[result.path] = result
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, result.path)
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def known_files(self, files: list[Path], manifest: dict) -> list[Path]:
+        """Pass 1, in this thread: files unchanged since the last import of these inputs, song
+        cache hits and unreadable files are all quick. Returns the files left to parse (keeping
+        the bytes of the first few, so they are not read twice)."""
+        misses: list[Path] = []
+        kept_bytes = 0
+        for path in files:
+            if self.cancelled():
+                break
+            if not self.use_cache:
+                misses.append(path)
                 continue
-        try:
-            content = _read_bytes(path)
-        except MidiImportError as exc:
-            finished(FileResult(path, ok=False, reason=str(exc), keep_drums=keep_drums))
-            continue
-        key = import_cache.content_key(content, encoding, keep_drums)
-        found = import_cache.load_song(key)
-        hit = _result_from_cache(path, *found, encoding) if found is not None else None
-        if hit is None:
-            misses.append(path)
-            if kept_bytes + len(content) <= KEEP_READ_BYTES:
-                kept[path] = (content, key)
-                kept_bytes += len(content)
-        else:
-            events_of[path] = found[0]
-            finished(hit)
+            if self._from_manifest(path, manifest):
+                continue
+            try:
+                content = _read_bytes(path)
+            except MidiImportError as exc:
+                self.finished(
+                    FileResult(path, ok=False, reason=str(exc), keep_drums=self.keep_drums)
+                )
+                continue
+            key = import_cache.content_key(content, self.encoding, self.keep_drums)
+            found = import_cache.load_song(key)
+            hit = _result_from_cache(path, *found, self.encoding) if found is not None else None
+            if hit is None:
+                misses.append(path)
+                if kept_bytes + len(content) <= KEEP_READ_BYTES:
+                    self.kept[path] = (content, key)
+                    kept_bytes += len(content)
+            else:
+                self.events_of[path] = found[0]
+                self.finished(hit)
+        return misses
 
-    # Pass 2: parse the rest here; hand the remainder to a process pool once the files parsed
-    # so far project enough remaining work to pay for starting interpreters.
-    if not cancelled() and misses:
+    def _from_manifest(self, path: Path, manifest: dict) -> bool:
+        """Whether the folder manifest knew `path` unchanged (its stat taken now, for the next)."""
+        with contextlib.suppress(OSError):
+            self.stats[path] = import_cache.stat_signature(os.stat(path))
+        record = manifest.get(os.path.abspath(path))
+        if record is None or self.stats.get(path) != record.stat:
+            return False
+        hit = _result_from_cache(path, record.events, record.meta, self.encoding)
+        if hit is None:
+            return False
+        self.from_manifest.add(path)
+        self.finished(hit)
+        return True
+
+    def parse(self, misses: list[Path], workers: int | None) -> None:
+        """Pass 2: parse the rest here; hand the remainder to a process pool once the files
+        parsed so far project enough remaining work to pay for starting interpreters."""
         auto = workers is None
         n_workers = default_workers() if auto else min(max(int(workers), 1), max_workers())
         t0 = time.monotonic()
+        enc, keep_drums = self.encoding, self.keep_drums
         for i, path in enumerate(misses):
-            if cancelled():
+            if self.cancelled():
                 break
             remaining = len(misses) - i
             pool_size = min(n_workers - 1, remaining - 1)
@@ -492,24 +541,24 @@ def import_folder(
                     and (time.monotonic() - t0) / i * remaining > POOL_PAYS_OFF_S
                 )
             ):
-                kept.clear()
+                self.kept.clear()
                 _parse_with_pool(
-                    misses[i:], encoding, keep_drums, use_cache, pool_size, finished, cancelled
+                    misses[i:],
+                    enc,
+                    keep_drums,
+                    self.use_cache,
+                    pool_size,
+                    self.finished,
+                    self.cancelled,
                 )
                 break
-            if path in kept:
-                content, key = kept.pop(path)
-                finished(_parse_and_encode(path, content, key, encoding, keep_drums, events_of))
+            if path in self.kept:
+                content, key = self.kept.pop(path)
+                self.finished(
+                    _parse_and_encode(path, content, key, enc, keep_drums, self.events_of)
+                )
             else:
-                finished(_import_file(path, encoding, keep_drums, use_cache))
-
-    order = missing + [p.path for p in problems] + files
-    report.results = [results[p] for p in order if p in results]
-    report.cancelled = cancelled() and len(report.results) < len(order)
-    if use_cache and not report.cancelled:
-        _update_manifest(manifest_key, manifest, report, stats, from_manifest, events_of)
-    report.elapsed = time.monotonic() - started
-    return report
+                self.finished(_import_file(path, enc, keep_drums, self.use_cache))
 
 
 def _update_manifest(
@@ -586,18 +635,7 @@ def _parse_with_pool(
             if cancelled():
                 return
             wake.clear()
-            while arrived and not cancelled():
-                i, future = arrived.popleft()
-                if settled[i] or future.cancelled():
-                    continue
-                left -= 1
-                if future.exception() is not None:
-                    settle_here(i)
-                    continue
-                result = future.result()
-                result.path = misses[i]  # keep the caller's spelling of the path
-                settled[i] = True
-                finished(result)
+            left -= _take_arrived(arrived, settled, misses, finished, cancelled, settle_here)
             while tail >= 0 and settled[tail]:
                 tail -= 1
             if help_here and tail >= 0:
@@ -611,6 +649,32 @@ def _parse_with_pool(
         # Never wait for workers to exit: that would add their start-up time to a job this
         # thread may already have finished alone.
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _take_arrived(
+    arrived: deque[tuple[int, cf.Future]],
+    settled: list[bool],
+    misses: list[Path],
+    finished: Callable[[FileResult], None],
+    cancelled: Callable[[], bool],
+    settle_here: Callable[[int], None],
+) -> int:
+    """Settle the files whose worker has answered (parsing here those whose worker failed);
+    how many were settled."""
+    taken = 0
+    while arrived and not cancelled():
+        i, future = arrived.popleft()
+        if settled[i] or future.cancelled():
+            continue
+        taken += 1
+        if future.exception() is not None:
+            settle_here(i)
+            continue
+        result = future.result()
+        result.path = misses[i]  # keep the caller's spelling of the path
+        settled[i] = True
+        finished(result)
+    return taken
 
 
 def song_for(result: FileResult) -> Song:

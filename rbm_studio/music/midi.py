@@ -175,6 +175,15 @@ def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes
     if not 0 <= program <= 127:
         raise ValueError(f"program must be 0..127, not {program}")
     tpb = WRITE_TICKS_PER_BEAT
+    tracks = [_conductor_track(song, text, tpb), _notes_track(song, program, tpb)]
+    midi = mido.MidiFile(type=1, ticks_per_beat=tpb, tracks=tracks)
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def _conductor_track(song: Song, text: str, tpb: int) -> mido.MidiTrack:
+    """Title, `text`, tempos and time signatures."""
     conductor = mido.MidiTrack()
     if song.title:
         # UTF-8 bytes written as they are: mido's text metas go through a process-wide charset.
@@ -200,7 +209,11 @@ def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes
         )
         events.append((_tick(sig.beat, tpb), 1, msg))
     conductor.extend(_delta_track(events))
+    return conductor
 
+
+def _notes_track(song: Song, program: int, tpb: int) -> mido.MidiTrack:
+    """A program change per (non-drum) channel, then every note, each keeping its channel."""
     notes_track = mido.MidiTrack()
     channels = sorted({n.channel for n in song.notes} or {0})
     notes_track.extend(
@@ -229,11 +242,7 @@ def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes
             (off, 0, mido.Message("note_off", channel=note.channel, note=note.pitch, velocity=0))
         )
     notes_track.extend(_delta_track(events))
-
-    midi = mido.MidiFile(type=1, ticks_per_beat=tpb, tracks=[conductor, notes_track])
-    buffer = io.BytesIO()
-    midi.save(file=buffer)
-    return buffer.getvalue()
+    return notes_track
 
 
 def write_midi(song: Song, path: str | Path, *, program: int = 0, text: str = "") -> Path:

@@ -142,38 +142,27 @@ def read_track(body: bytes, index: int, start_tick: int, max_tick: int, max_note
     """Events of one MTrk body from `start_tick` on. Note-on with velocity 0 is a note-off;
     repeated note-ons of one pitch pair with note-offs first-in first-out; notes still on at the
     end of the track end there. Raises `SongTooLong` when a note event lies beyond `max_tick` and
-    `TooManyNotes` when more than `max_notes` notes start."""
+    `TooManyNotes` when more than `max_notes` notes start.
+
+    The loop reads delta times, status bytes and channel events itself (nearly every byte of a
+    file is one of those); the rarer meta and system events go to their own functions."""
     track = RawTrack()
-    notes = track.notes
-    pending: dict[int, deque[tuple[int, int]]] = {}  # (channel << 7 | pitch) -> (start, velocity)
+    where = f"track {index + 1}"
+    pairs = _NotePairs(track, max_tick, max_notes, where)
+    note = pairs.event
     n = len(body)
     pos = 0
     tick = start_tick
     running = 0
-    where = f"track {index + 1}"
-
-    def corrupt(reason: str) -> MidiImportError:
-        return MidiImportError(f"corrupt {where} ({reason} at byte {pos})")
-
     while pos < n:
-        # Delta time (variable-length quantity).
-        byte = body[pos]
-        pos += 1
-        delta = byte & 0x7F
-        count = 1
-        while byte & 0x80:
-            if pos >= n:
-                raise corrupt("track ends inside a delta time")
-            count += 1
-            if count > MAX_VLQ_BYTES:
-                raise corrupt("delta time longer than 4 bytes")
-            byte = body[pos]
+        delta = body[pos]
+        if delta & 0x80:
+            delta, pos = _read_delta(body, pos, where)
+        else:
             pos += 1
-            delta = (delta << 7) | (byte & 0x7F)
         tick += delta
         if pos >= n:
-            raise corrupt("track ends after a delta time")
-
+            raise _corrupt(where, "track ends after a delta time", pos)
         status = body[pos]
         if status & 0x80:
             pos += 1
@@ -182,91 +171,150 @@ def read_track(body: bytes, index: int, start_tick: int, max_tick: int, max_note
         elif running:
             status = running  # running status: this byte is already data
         else:
-            raise corrupt("data byte without a status byte")
-
+            raise _corrupt(where, "data byte without a status byte", pos)
         if status < 0xF0:
             size = _CHANNEL_DATA_BYTES[status >> 4]
             if pos + size > n:
-                raise corrupt("track ends inside an event")
-            kind = status & 0xF0
-            if kind == 0x90 or kind == 0x80:
-                # Stray data bytes above 127 are clipped, like mido's clip=True.
-                pitch = min(body[pos], 127)
-                velocity = min(body[pos + 1], 127)
-                if tick > max_tick:
-                    raise SongTooLong(where)
-                key = (status & 0x0F) << 7 | pitch
-                if kind == 0x90 and velocity > 0:
-                    max_notes -= 1
-                    if max_notes < 0:
-                        raise TooManyNotes(where)
-                    queue = pending.get(key)
-                    if queue is None:
-                        queue = pending[key] = deque()
-                    queue.append((tick, velocity))
-                else:
-                    queue = pending.get(key)
-                    if queue:
-                        start, vel = queue.popleft()
-                        notes.append((start, tick, pitch, vel, status & 0x0F))
+                raise _corrupt(where, "track ends inside an event", pos)
+            if status & 0xE0 == 0x80:  # note-off (0x8n) or note-on (0x9n)
+                note(status, body[pos], body[pos + 1], tick)
             pos += size
         elif status == 0xFF:
-            if pos >= n:
-                raise corrupt("track ends inside a meta event")
-            meta_type = body[pos]
-            pos += 1
-            length, pos = _read_vlq(body, pos, corrupt)
-            if pos + length > n:
-                raise corrupt("meta event longer than its track")
-            payload = body[pos : pos + length]
-            pos += length
-            if meta_type == 0x2F:  # End of Track: anything after it is padding
+            pos = _meta_event(body, pos, tick, max_tick, track, where)
+            if pos < 0:  # End of Track: anything after it is padding
                 break
-            if tick > max_tick:
-                continue  # tempo or metre after the music cannot matter
-            if meta_type == 0x51 and length >= 3:
-                tempo = payload[0] << 16 | payload[1] << 8 | payload[2]
-                if tempo > 0:
-                    track.tempos.append((tick, tempo))
-            elif meta_type == 0x58 and length >= 2:
-                if payload[0] > 0 and payload[1] <= 6:
-                    track.time_signatures.append((tick, payload[0], 1 << payload[1]))
-            elif meta_type == 0x03 and not track.name:
-                track.name = _text(payload)
-        elif status in (0xF0, 0xF7):
-            length, pos = _read_vlq(body, pos, corrupt)
-            if pos + length > n:
-                raise corrupt("system exclusive event longer than its track")
-            pos += length
         else:
-            size = _SYSTEM_DATA_BYTES.get(status)
-            if size is None:
-                raise corrupt(f"undefined status byte 0x{status:02X}")
-            if pos + size > n:
-                raise corrupt("track ends inside an event")
-            pos += size
-
+            pos = _system_event(body, pos, status, where)
     track.end_tick = tick
-    if any(pending.values()) and tick > max_tick:
-        raise SongTooLong(where)
-    for key, queue in pending.items():
-        for start, vel in queue:
-            notes.append((start, tick, key & 0x7F, vel, key >> 7))
+    pairs.finish(tick)
     return track
 
 
-def _read_vlq(body: bytes, pos: int, corrupt) -> tuple[int, int]:
-    """A variable-length quantity (length field) at `pos`; returns (value, next position)."""
+def _corrupt(where: str, reason: str, pos: int) -> MidiImportError:
+    return MidiImportError(f"corrupt {where} ({reason} at byte {pos})")
+
+
+def _read_delta(body: bytes, pos: int, where: str) -> tuple[int, int]:
+    """A delta time of more than one byte at `pos`; returns (ticks, next position)."""
+    byte = body[pos]
+    pos += 1
+    delta = byte & 0x7F
+    count = 1
+    while byte & 0x80:
+        if pos >= len(body):
+            raise _corrupt(where, "track ends inside a delta time", pos)
+        count += 1
+        if count > MAX_VLQ_BYTES:
+            raise _corrupt(where, "delta time longer than 4 bytes", pos)
+        byte = body[pos]
+        pos += 1
+        delta = (delta << 7) | (byte & 0x7F)
+    return delta, pos
+
+
+class _NotePairs:
+    """Pairs each note-off with the earliest note-on still sounding on its channel and pitch, and
+    keeps the note budget and the tick limit."""
+
+    __slots__ = ("notes", "pending", "budget", "max_tick", "where")
+
+    def __init__(self, track: RawTrack, max_tick: int, max_notes: int, where: str) -> None:
+        self.notes = track.notes
+        self.pending: dict[int, deque[tuple[int, int]]] = {}  # channel << 7 | pitch -> (start, vel)
+        self.budget = max_notes
+        self.max_tick = max_tick
+        self.where = where
+
+    def event(self, status: int, pitch: int, velocity: int, tick: int) -> None:
+        # Stray data bytes above 127 are clipped, like mido's clip=True.
+        pitch = min(pitch, 127)
+        velocity = min(velocity, 127)
+        if tick > self.max_tick:
+            raise SongTooLong(self.where)
+        key = (status & 0x0F) << 7 | pitch
+        if status & 0xF0 == 0x90 and velocity > 0:
+            self.budget -= 1
+            if self.budget < 0:
+                raise TooManyNotes(self.where)
+            queue = self.pending.get(key)
+            if queue is None:
+                queue = self.pending[key] = deque()
+            queue.append((tick, velocity))
+        else:
+            queue = self.pending.get(key)
+            if queue:
+                start, vel = queue.popleft()
+                self.notes.append((start, tick, pitch, vel, status & 0x0F))
+
+    def finish(self, tick: int) -> None:
+        """End every note still sounding at `tick`, the end of the track."""
+        if any(self.pending.values()) and tick > self.max_tick:
+            raise SongTooLong(self.where)
+        for key, queue in self.pending.items():
+            for start, vel in queue:
+                self.notes.append((start, tick, key & 0x7F, vel, key >> 7))
+
+
+def _meta_event(
+    body: bytes, pos: int, tick: int, max_tick: int, track: RawTrack, where: str
+) -> int:
+    """Read the meta event whose type byte is at `pos` into `track` (tempo, metre, name); the
+    next position, or -1 at End of Track."""
+    n = len(body)
+    if pos >= n:
+        raise _corrupt(where, "track ends inside a meta event", pos)
+    meta_type = body[pos]
+    pos += 1
+    length, pos = _read_vlq(body, pos, where)
+    if pos + length > n:
+        raise _corrupt(where, "meta event longer than its track", pos)
+    payload = body[pos : pos + length]
+    pos += length
+    if meta_type == 0x2F:
+        return -1
+    if tick > max_tick:
+        return pos  # tempo or metre after the music cannot matter
+    if meta_type == 0x51 and length >= 3:
+        tempo = payload[0] << 16 | payload[1] << 8 | payload[2]
+        if tempo > 0:
+            track.tempos.append((tick, tempo))
+    elif meta_type == 0x58 and length >= 2:
+        if payload[0] > 0 and payload[1] <= 6:
+            track.time_signatures.append((tick, payload[0], 1 << payload[1]))
+    elif meta_type == 0x03 and not track.name:
+        track.name = _text(payload)
+    return pos
+
+
+def _system_event(body: bytes, pos: int, status: int, where: str) -> int:
+    """Skip the system event (exclusive or common) whose data starts at `pos`; the next position."""
+    if status in (0xF0, 0xF7):
+        length, pos = _read_vlq(body, pos, where)
+        if pos + length > len(body):
+            raise _corrupt(where, "system exclusive event longer than its track", pos)
+        return pos + length
+    size = _SYSTEM_DATA_BYTES.get(status)
+    if size is None:
+        raise _corrupt(where, f"undefined status byte 0x{status:02X}", pos)
+    if pos + size > len(body):
+        raise _corrupt(where, "track ends inside an event", pos)
+    return pos + size
+
+
+def _read_vlq(body: bytes, pos: int, where: str) -> tuple[int, int]:
+    """A variable-length quantity (length field) at `pos`; returns (value, next position). Its
+    errors name `pos`, where the field starts."""
+    start = pos
     value = 0
     for _ in range(MAX_VLQ_BYTES):
         if pos >= len(body):
-            raise corrupt("track ends inside a length field")
+            raise _corrupt(where, "track ends inside a length field", start)
         byte = body[pos]
         pos += 1
         value = (value << 7) | (byte & 0x7F)
         if not byte & 0x80:
             return value, pos
-    raise corrupt("length field longer than 4 bytes")
+    raise _corrupt(where, "length field longer than 4 bytes", start)
 
 
 def _text(payload: bytes) -> str:

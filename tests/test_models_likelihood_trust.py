@@ -120,6 +120,7 @@ def _independent_pitches(train, test) -> float:
     return float(np.mean(x @ np.log(p) + (1 - x) @ np.log1p(-p)))
 
 
+@pytest.mark.slow
 def test_frame_level_recipe_beats_independent_pitches_on_jsb(jsb_mat, tmp_path):
     """The README's frame-level recipe, 40 epochs of JSB train: continuations and the other
     options one-frame windows cannot use are turned off and named, and the test split scores

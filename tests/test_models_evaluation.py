@@ -102,6 +102,7 @@ def trained_small_model() -> tuple[Model, list[StateMatrix]]:
     return model, songs
 
 
+@pytest.mark.slow
 def test_ais_within_a_tenth_of_a_nat_of_exact_on_a_trained_model(trained_small_model):
     model, songs = trained_small_model
     # the model has learned real structure: its weights are far from the N(0, 0.01²) start
@@ -113,6 +114,7 @@ def test_ais_within_a_tenth_of_a_nat_of_exact_on_a_trained_model(trained_small_m
     assert 0.0 < spread < 0.5
 
 
+@pytest.mark.slow
 def test_log_likelihood_uses_exact_or_ais_and_they_agree(trained_small_model):
     model, songs = trained_small_model
     exact = ev.log_likelihood(model, songs)
@@ -163,6 +165,7 @@ def test_base_rate_model_likelihood_equals_independent_bernoulli(hidden, method)
     assert report.n_frames == 16 * window
 
 
+@pytest.mark.slow
 def test_ais_is_batched_over_cases_and_reproducible():
     rng = np.random.default_rng(2)
     W = rng.normal(0, 0.8, (8, 6))
@@ -236,6 +239,7 @@ def song_folder(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_cli_evaluates_a_folder_with_the_models_encoding(tmp_path, song_folder):
     from rbm_studio.data.dataset import import_folder
 
@@ -265,6 +269,7 @@ def test_cli_evaluates_a_folder_with_the_models_encoding(tmp_path, song_folder):
     assert json.loads(rough.stdout)["converged"] is False
 
 
+@pytest.mark.slow
 def test_cli_reports_bad_input_in_one_line(tmp_path, song_folder):
     bogus = tmp_path / "not-a-model.rbm"
     bogus.write_bytes(b"hello")
@@ -283,6 +288,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, song_folder):
     assert done.returncode == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_on_the_jsb_benchmark_with_an_independent_pitch_model(tmp_path, jsb_mat):
     """A W = 0 frame-level model with the training marginals scores the published independent-
     pitch baseline (−11.06 nats per frame on the test split)."""

@@ -91,6 +91,7 @@ def runs(tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["rbm", "rnn-rbm"])
 def test_the_same_seed_gives_the_same_weights_on_1_and_4_devices(runs, kind):
     one, four = runs["one"], runs["four"]
@@ -104,6 +105,7 @@ def test_the_same_seed_gives_the_same_weights_on_1_and_4_devices(runs, kind):
     assert np.abs(one[f"{kind}-W"]).max() > 1e-2
 
 
+@pytest.mark.slow
 def test_two_processes_end_with_identical_weights_equal_to_one_process(runs):
     first, second = runs["dist"]
     assert first.dataset["devices"] == second.dataset["devices"] == 2
@@ -114,6 +116,7 @@ def test_two_processes_end_with_identical_weights_equal_to_one_process(runs):
         )
 
 
+@pytest.mark.slow
 def test_training_from_a_corpus_gives_the_weights_of_the_folder(runs):
     one = runs["one"]
     for name in ("W", "vbias", "hbias"):
