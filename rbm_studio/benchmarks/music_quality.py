@@ -151,14 +151,23 @@ def run(args: argparse.Namespace) -> int:
     steps = args.bars * bar
     held_features = [F.features(m) for m in held]
     ceiling = F.compare_sets([F.features(m) for m in train], held_features)
+    held_form = [F.form_features(m, args.bars) for m in held]
+    form_ceiling = F.compare_values([F.form_features(m, args.bars) for m in train], held_form)
+    copies = F.copy_index(train)
     result = {
         "folder": str(folder),
         "train_songs": len(train),
         "held_out_songs": len(held),
         "real_mean_oa": float(np.mean(list(ceiling.values()))),
         "real_oa": ceiling,
-        "held_out": F.summary(held),
-        "training": F.summary(train),
+        "real_form_oa": float(np.mean(list(form_ceiling.values()))),
+        "real_form": form_ceiling,
+        "held_out": {
+            **F.summary(held),
+            "bar_repeat": _bar_repeat(held, args.bars),
+            "copy_rate": F.copy_rate(held, copies),
+        },
+        "training": {**F.summary(train), "bar_repeat": _bar_repeat(train, args.bars)},
         "contenders": {},
     }
     chosen = contenders()
@@ -194,9 +203,14 @@ def run(args: argparse.Namespace) -> int:
             extra = {"kind": model.kind, "epochs": model.epochs_trained}
         generate_s = time.perf_counter() - started
         oa = F.compare_sets([F.features(m) for m in songs], held_features)
+        form = F.compare_values([F.form_features(m, args.bars) for m in songs], held_form)
         result["contenders"][contender.name] = {
             "mean_oa": float(np.mean(list(oa.values()))),
             "oa": oa,
+            "form_oa": float(np.mean(list(form.values()))),
+            "form": form,
+            "bar_repeat": _bar_repeat(songs, args.bars),
+            "copy_rate": F.copy_rate(songs, copies),
             **F.summary(songs),
             "train_s": round(train_s, 2),
             "generate_s": round(generate_s, 2),
@@ -212,6 +226,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar_repeat(songs: list, bars: int) -> float:
+    from ..music.features import bar_repeat
+
+    return float(np.mean([bar_repeat(m, bars) for m in songs]))
+
+
 def _plot(folder: Path, held_song, plots: list, steps: int) -> None:
     from ..music.roll_image import side_by_side, write_png
 
@@ -225,19 +245,22 @@ def _print_table(result: dict) -> None:
     print(
         f"{result['train_songs']} training / {result['held_out_songs']} held-out songs from "
         f"{result['folder']}; real music's mean OA (training vs held-out): "
-        f"{result['real_mean_oa']:.3f}"
+        f"{result['real_mean_oa']:.3f}, form OA {result['real_form_oa']:.3f}"
     )
-    header = f"{'contender':<12} {'mean OA':>8} {'notes/bar':>10} {'clash':>7} {'drone':>7} "
-    header += f"{'blip':>7} {'train s':>8} {'gen s':>6}"
+    header = f"{'contender':<12} {'mean OA':>8} {'form OA':>8} {'notes/bar':>10} {'clash':>7} "
+    header += f"{'drone':>7} {'blip':>7} {'bar rep':>8} {'copy':>6} {'train s':>8} {'gen s':>6}"
     print(header)
     for name, songs in (("held-out", result["held_out"]), ("training", result["training"])):
+        copy = f"{songs['copy_rate']:>6.3f}" if "copy_rate" in songs else f"{'':>6}"
         print(
-            f"{name:<12} {'':>8} {songs['notes_per_bar']:>10.1f} {songs['clash_rate']:>7.3f} "
-            f"{songs['drone_rate']:>7.3f} {songs['blip_rate']:>7.3f}"
+            f"{name:<12} {'':>8} {'':>8} {songs['notes_per_bar']:>10.1f} "
+            f"{songs['clash_rate']:>7.3f} {songs['drone_rate']:>7.3f} {songs['blip_rate']:>7.3f} "
+            f"{songs['bar_repeat']:>8.3f} {copy}"
         )
     for name, c in result["contenders"].items():
         print(
-            f"{name:<12} {c['mean_oa']:>8.3f} {c['notes_per_bar']:>10.1f} {c['clash_rate']:>7.3f} "
-            f"{c['drone_rate']:>7.3f} {c['blip_rate']:>7.3f} {c['train_s']:>8.1f} "
+            f"{name:<12} {c['mean_oa']:>8.3f} {c['form_oa']:>8.3f} {c['notes_per_bar']:>10.1f} "
+            f"{c['clash_rate']:>7.3f} {c['drone_rate']:>7.3f} {c['blip_rate']:>7.3f} "
+            f"{c['bar_repeat']:>8.3f} {c['copy_rate']:>6.3f} {c['train_s']:>8.1f} "
             f"{c['generate_s']:>6.1f}"
         )
