@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -21,11 +22,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.rbm")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the .mid files")
     parser.add_argument("--songs", type=options.positive_int, default=5)
-    parser.add_argument(
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument(
         "--steps",
         type=options.positive_int,
-        default=256,
-        help="grid steps per song (new steps after a primer)",
+        default=None,
+        help="grid steps per song (new steps after a primer; default 256)",
+    )
+    length.add_argument(
+        "--bars",
+        type=options.positive_int,
+        default=None,
+        help="bars per song, in the model's metre (instead of --steps)",
+    )
+    parser.add_argument(
+        "--form",
+        type=_form,
+        default="like-songs",
+        metavar="like-songs|loop:N|free",
+        help="like-songs: bars repeat and vary as in the training songs (default); loop:N: a "
+        "seamless N-bar loop, repeated; free: through-composed",
     )
     parser.add_argument(
         "--gibbs",
@@ -39,7 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="below 1 tamer, above 1 wilder (default: the model kind's)",
     )
-    parser.add_argument("--seed", type=options.seed, default=0, help="random seed (0..2**32-1)")
+    parser.add_argument(
+        "--seed",
+        type=options.seed,
+        default=None,
+        help="random seed (0..2**32-1; default: a fresh one each run, printed and written into "
+        "each file)",
+    )
     parser.add_argument(
         "--mode",
         choices=("windows", "continue"),
@@ -75,9 +97,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _form(text: str) -> str:
+    from ..music.form import parse_form
+
+    try:
+        return str(parse_form(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
-    from ..models.base import GenerateRequest
+    from ..models.base import GenerateRequest, form_for
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
     from ..music.keys import key_pitch_classes
@@ -119,21 +150,33 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    seed = secrets.randbelow(2**32) if args.seed is None else args.seed
+    steps = args.steps or 256
+    if args.bars:
+        num, den = primer.time_signature if primer is not None else model.time_signature
+        steps = args.bars * max(1, round(num * 4 / den * model.data_encoding.steps_per_beat))
     request = GenerateRequest(
         pitch_classes=pitch_classes,
         lowest=args.lowest,
         highest=args.highest,
         songs=args.songs,
-        steps=args.steps,
+        steps=steps,
         gibbs_steps=args.gibbs,
         temperature=args.temperature,
-        seed=args.seed,
+        seed=seed,
         mode=args.mode,
         start=args.start,
         primer=primer,
+        form=args.form,
     )
+    kind = registry.kind(model.kind)
+    form, note = form_for(kind, model, request)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"seed {seed}, form {form}", file=sys.stderr)
+    text = f"rbm-studio generate: model {Path(args.model).name}, seed {seed}, form {form}"
     try:
-        matrices = registry.kind(model.kind).generate(model, request)
+        matrices = kind.generate(model, request)
     except (ValueError, MemoryError) as exc:
         print(f"error: {exc or 'not enough memory for this request'}", file=sys.stderr)
         return 1
@@ -142,15 +185,19 @@ def run(args: argparse.Namespace) -> int:
     for i, matrix in enumerate(matrices, start=1):
         path = unique_path(out, f"{args.prefix}-{i:02d}")
         song = decode(matrix)
-        kept, error = write_or_keep(path, lambda p, s=song: write_midi(s, p, program=args.program))
+        kept, error = write_or_keep(
+            path, lambda p, s=song: write_midi(s, p, program=args.program, text=text)
+        )
         if error:
             failed = True
             print(f"error: cannot write {path.name}: {error}", file=sys.stderr)
         if kept is None:
             continue
-        written.append({"path": str(kept), "notes": len(song.notes), "steps": matrix.steps})
+        written.append(
+            {"path": str(kept), "notes": len(song.notes), "steps": matrix.steps, "seed": seed}
+        )
         if not error:
             print(f"wrote {kept} ({len(song.notes)} notes)", file=sys.stderr)
     if args.json:
-        print(json.dumps({"files": written}))
+        print(json.dumps({"files": written, "seed": seed, "form": form}))
     return 1 if failed else 0

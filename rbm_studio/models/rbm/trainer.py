@@ -35,6 +35,7 @@ import numpy as np
 
 from ...data.corpus import Corpus, WindowSet
 from ...music.encoding import Encoding, StateMatrix
+from ...music.form import MAX_FORM_SONGS, learn_form
 from ...music.keys import tonic_shift, transposed
 from ..base import TrainingProgress
 from ..config import TrainingConfig
@@ -353,6 +354,13 @@ def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([a, np.zeros((rows - a.shape[0], *a.shape[1:]), a.dtype)])
 
 
+def _form_sample(songs: Sequence[StateMatrix]) -> list[StateMatrix]:
+    """At most `MAX_FORM_SONGS` songs spread evenly over `songs` (a corpus unpacks each one it
+    gives)."""
+    picks = np.unique(np.linspace(0, len(songs) - 1, min(len(songs), MAX_FORM_SONGS)).astype(int))
+    return [songs[int(i)] for i in picks] if len(songs) else []
+
+
 def _pow2_floor(x: float) -> int:
     return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
 
@@ -503,6 +511,10 @@ class RbmTrainer(TrainerControls):
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
         if key_shifts:
             self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
+        # which bars repeat which in the songs: the plans of songs "like the songs"
+        self.dataset_summary["form"] = learn_form(
+            _form_sample(matrices if corpus is None else corpus)
+        )
 
         self._init_controls(host_params)
 

@@ -1,0 +1,172 @@
+"""Song form: which bars of a song repeat which, learned from songs and planned for new ones.
+
+A song's bars get labels: `same@k` (the notes of the bar k before), `vary@k` (its pitch classes
+with other notes: the chords kept, the tune varied), `new` or `rest` (silent). The training
+songs' labels, cut into phrases of `PHRASE` bars, are what a model keeps of their form
+(`learn_form`): how often each phrase pattern occurred, the first phrase of a song apart from
+later ones (a later phrase may repeat the one before it). A new song's plan strings sampled
+phrase patterns together (`sample_plan`) — the form of songs like the training songs, with no
+training song's notes.
+
+Also the form a person asks for (`parse_form`): like the songs, a seamless loop of N bars, or
+free (through-composed). numpy only: the models, the commands and the window share it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encoding import StateMatrix
+from .stats import bar_steps
+
+PHRASE = 8  # bars per phrase pattern; a label looks back at most this far
+MAX_PLANS = 400  # phrase patterns a model keeps (the most frequent)
+MAX_LOOP_BARS = 64
+# at most this many songs are read for their form (evenly spread over a large corpus)
+MAX_FORM_SONGS = 400
+FORMS = ("like-songs", "loop", "free")
+FORM_CHOICES = (
+    ("like-songs", "Like the songs", "Bars repeat and vary the way they do in your songs."),
+    ("loop", "Loop", "A seamless loop of a few bars, repeated: ready to drop into a DAW."),
+    ("free", "Free", "Through-composed: every bar new, nothing planned."),
+)
+_LABEL = re.compile(r"^(new|rest|(same|vary)@([1-9]|[1-5][0-9]|6[0-4]))$")
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form request: `kind` one of `FORMS`; `bars` the loop's length (0 otherwise)."""
+
+    kind: str = "like-songs"
+    bars: int = 0
+
+    def __str__(self) -> str:
+        return f"loop:{self.bars}" if self.kind == "loop" else self.kind
+
+    def describe(self) -> str:
+        """What the songs will be, in a musician's words."""
+        if self.kind == "loop":
+            return f"a seamless {self.bars}-bar loop, repeated"
+        if self.kind == "free":
+            return "through-composed (no planned repeats)"
+        return "bars repeating and varying the way the training songs' bars do"
+
+
+def parse_form(text: str | Form | None) -> Form:
+    """`like-songs`, `loop:N` or `free` (None: like-songs) as a `Form`; a clear error else."""
+    if isinstance(text, Form):
+        return text
+    value = "like-songs" if text is None else str(text).strip().lower()
+    if value in ("like-songs", "free"):
+        return Form(value)
+    match = re.fullmatch(r"loop:(\d{1,3})", value)
+    if match and 1 <= int(match.group(1)) <= MAX_LOOP_BARS:
+        return Form("loop", int(match.group(1)))
+    raise ValueError(
+        f"form {text!r} is not one of like-songs, loop:N (N = 1..{MAX_LOOP_BARS} bars) or free"
+    )
+
+
+def label_lag(label: str) -> int:
+    """How many bars back a `same@k` / `vary@k` label looks (0 for `new` and `rest`)."""
+    return int(label.split("@")[1]) if "@" in label else 0
+
+
+def bar_labels(matrix: StateMatrix) -> list[str]:
+    """Each whole bar's label (see the module doc): the nearest earlier bar (within `PHRASE`)
+    with the same notes, else with the same pitch classes, else new."""
+    bar = bar_steps(matrix)
+    span = matrix.encoding.span
+    count = matrix.steps // bar
+    blocks = (matrix.data[: count * bar] > 0).reshape(count, bar, -1)
+    sounding = blocks[:, :, :span]
+    pitch_class = (matrix.encoding.low + np.arange(span)) % 12
+    pcs = np.zeros((count, 12), bool)
+    for pc in range(12):
+        pcs[:, pc] = sounding[:, :, pitch_class == pc].any(axis=(1, 2))
+    flat = blocks.reshape(count, -1)
+    labels = []
+    for i in range(count):
+        if not pcs[i].any():
+            labels.append("rest")
+            continue
+        lags = range(1, min(i, PHRASE) + 1)
+        same = next((k for k in lags if np.array_equal(flat[i], flat[i - k])), 0)
+        vary = next((k for k in lags if np.array_equal(pcs[i], pcs[i - k])), 0)
+        labels.append(f"same@{same}" if same else f"vary@{vary}" if vary else "new")
+    return labels
+
+
+def learn_form(songs: Sequence[StateMatrix] | Iterable[StateMatrix]) -> dict:
+    """What a model keeps of its training songs' form: `{"phrase": PHRASE, "first": [[labels,
+    count], ...], "later": [...]}` — the phrase patterns of songs' first phrases and of the
+    phrases after them, most frequent first (at most `MAX_PLANS` each). A song shorter than a
+    phrase gives its whole (shorter) pattern."""
+    first: Counter = Counter()
+    later: Counter = Counter()
+    for song in songs:
+        labels = bar_labels(song)
+        for start in range(0, max(len(labels), 1), PHRASE):
+            chunk = tuple(labels[start : start + PHRASE])
+            if not chunk or (start and len(chunk) < PHRASE):
+                continue
+            (later if start else first)[chunk] += 1
+    return {
+        "phrase": PHRASE,
+        "first": [[list(p), n] for p, n in first.most_common(MAX_PLANS)],
+        "later": [[list(p), n] for p, n in later.most_common(MAX_PLANS)],
+    }
+
+
+def form_problem(value: object) -> str | None:
+    """Why a stored form (a model file's `dataset["form"]`) is not one `learn_form` writes (one
+    line), or None."""
+    if not isinstance(value, dict):
+        return "must be an object"
+    if value.get("phrase") != PHRASE:
+        return f"phrase must be {PHRASE}"
+    for part in ("first", "later"):
+        plans = value.get(part)
+        if not isinstance(plans, list) or len(plans) > MAX_PLANS:
+            return f"{part} must be a list of at most {MAX_PLANS} phrase patterns"
+        for plan in plans:
+            if not (isinstance(plan, list) and len(plan) == 2 and isinstance(plan[0], list)):
+                return f"{part} holds a pattern that is not [labels, count]"
+            labels, count = plan
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10**9:
+                return f"{part} holds a count that is not a whole number from 1"
+            if not 1 <= len(labels) <= PHRASE or not all(
+                isinstance(x, str) and _LABEL.match(x) and label_lag(x) <= PHRASE for x in labels
+            ):
+                return f"{part} holds a pattern with a label not like new, rest, same@2, vary@4"
+    return None
+
+
+def has_form(stored: object) -> bool:
+    """Whether a model's stored form can plan songs (it learned at least one phrase)."""
+    return form_problem(stored) is None and bool(stored["first"] or stored["later"])
+
+
+def sample_plan(stored: dict, bars: int, rng: np.random.Generator) -> list[str]:
+    """A plan of `bars` labels: phrase patterns drawn with their frequency (the first phrase
+    from songs' first phrases), each label kept only where the bar it looks back at exists."""
+    plan: list[str] = []
+    while len(plan) < bars:
+        pool = stored["first"] if not plan and stored["first"] else stored["later"]
+        pool = pool or stored["first"]
+        counts = np.array([n for _, n in pool], np.float64)
+        labels = pool[int(rng.choice(len(pool), p=counts / counts.sum()))][0]
+        for label in labels:
+            plan.append(label if label_lag(label) <= len(plan) else "new")
+    return plan[:bars]
+
+
+def loop_plan(bars: int) -> list[str]:
+    """A loop's plan: `bars` new bars, then the first again (the context the last bar is
+    sampled against, so the loop closes seamlessly; it is not part of the loop)."""
+    return ["new"] * bars + [f"same@{bars}"]
