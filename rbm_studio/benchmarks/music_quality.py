@@ -10,7 +10,8 @@ per bar and clash, drone and blip rates are reported beside the held-out songs':
 learns its training songs well plays at their rates, which a small folder's split can set apart
 from the held-out songs'.
 
-Contenders: `default` (the window's default kind and settings), each kind's own defaults,
+Contenders: `default` (the window's default kind and settings; songs "like the songs" in form),
+`default-free` (its songs through-composed), each kind's own defaults,
 `tutorial` (the tutorial's RBM: windows, 50 hidden, CD-1, 200 epochs, one Gibbs step) as the
 baseline, and `independent` (every pitch of every step drawn on its own from the training songs'
 frequencies) as the floor.
@@ -79,6 +80,12 @@ def contenders() -> list[Contender]:
     plain = {"meter": False, "previous_step": False, "onset_sustain": False}
     out.append(Contender("rnn-rbm-plain", "rnn-rbm", plain, {"temperature": 1.0}))
     out.append(Contender("default-in-key", registry.DEFAULT_KIND, same_as="default", in_key=True))
+    # the default's songs without a planned form: what the plan adds
+    out.append(
+        Contender(
+            "default-free", registry.DEFAULT_KIND, same_as="default", request={"form": "free"}
+        )
+    )
     out.append(Contender("independent", None))
     return out
 
@@ -137,7 +144,7 @@ def train_model(contender: Contender, train: list, encoding, minutes: float, see
 def run(args: argparse.Namespace) -> int:
     from ..data.dataset import import_folder
     from ..models import registry
-    from ..models.base import GenerateRequest
+    from ..models.base import GenerateRequest, form_for
     from ..music import features as F
     from ..resources import sample_midi_dir
 
@@ -199,8 +206,10 @@ def run(args: argparse.Namespace) -> int:
             request = GenerateRequest(
                 songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request, **constraint
             )
-            songs = registry.kind(model.kind).generate(model, request)
-            extra = {"kind": model.kind, "epochs": model.epochs_trained}
+            kind = registry.kind(model.kind)
+            songs = kind.generate(model, request)
+            form_used = form_for(kind, model, request)[0]
+            extra = {"kind": model.kind, "epochs": model.epochs_trained, "form_used": form_used}
         generate_s = time.perf_counter() - started
         oa = F.compare_sets([F.features(m) for m in songs], held_features)
         form = F.compare_values([F.form_features(m, args.bars) for m in songs], held_form)

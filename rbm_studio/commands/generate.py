@@ -113,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from ..music.encoding import decode, encode
     from ..music.keys import key_pitch_classes
     from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
+    from ..music.parts import split_parts
     from ..platform import files
     from ..platform.devices import DeviceError
     from ..platform.devices import use as use_device
@@ -184,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for i, matrix in enumerate(matrices, start=1):
         path = unique_path(out, f"{args.prefix}-{i:02d}")
-        song = decode(matrix)
+        # melody, chords and bass on named tracks of their own: what a DAW works with
+        song = split_parts(decode(matrix))
         kept, error = write_or_keep(
             path, lambda p, s=song: write_midi(s, p, program=args.program, text=text)
         )

@@ -392,6 +392,12 @@ def _check_dataset(v: Any) -> str | None:
         problem = form_problem(v["form"])
         if problem:
             return f"form {problem}"
+    if "dynamics" in v:
+        from ..music.dynamics import dynamics_problem
+
+        problem = dynamics_problem(v["dynamics"])
+        if problem:
+            return f"dynamics {problem}"
     return None
 
 

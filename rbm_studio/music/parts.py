@@ -28,9 +28,12 @@ def split_parts(song: Song) -> Song:
     last = {"melody": None, "bass": None}
     out: list[Note] = []
     active: list[Note] = []
+    following = 0  # notes[:following] have started by the current note's onset
     for note in notes:
+        while following < len(notes) and notes[following].start <= note.start:
+            active.append(notes[following])
+            following += 1
         active = [a for a in active if a.end > note.start]
-        active.append(note)
         pitches = [a.pitch for a in active]
         top, bottom = note.pitch >= max(pitches), note.pitch <= min(pitches)
         if top and bottom:

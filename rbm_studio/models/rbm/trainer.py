@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...data.corpus import Corpus, WindowSet
+from ...music.dynamics import learn_dynamics
 from ...music.encoding import Encoding, StateMatrix
 from ...music.form import MAX_FORM_SONGS, learn_form
 from ...music.keys import tonic_shift, transposed
@@ -511,10 +512,13 @@ class RbmTrainer(TrainerControls):
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
         if key_shifts:
             self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
-        # which bars repeat which in the songs: the plans of songs "like the songs"
-        self.dataset_summary["form"] = learn_form(
-            _form_sample(matrices if corpus is None else corpus)
-        )
+        # which bars repeat which in the songs (the plans of songs "like the songs"), and their
+        # accents (the velocities of generated notes)
+        sample = _form_sample(matrices if corpus is None else corpus)
+        self.dataset_summary["form"] = learn_form(sample)
+        dynamics = learn_dynamics(sample)
+        if dynamics is not None:
+            self.dataset_summary["dynamics"] = dynamics
 
         self._init_controls(host_params)
 
