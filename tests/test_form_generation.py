@@ -75,7 +75,7 @@ def test_form_and_accents_are_learned_from_the_songs_and_kept_in_the_model_file(
     assert labels[:4] == ["new"] * 4 and set(labels[4:]) == {"same@4"}
     form = model.dataset["form"]
     assert form == learn_form([loop_song(i) for i in range(10)])
-    assert any("same@4" in plan for plan, _ in form["later"])
+    assert any("same@4" in plan for plan, _ in form["phrases"][1])
     plan = sample_plan(form, 16, np.random.default_rng(0))
     assert len(plan) == 16 and plan.count("same@4") >= 8
     table = np.array(model.dataset["dynamics"]["velocity"])
@@ -84,8 +84,8 @@ def test_form_and_accents_are_learned_from_the_songs_and_kept_in_the_model_file(
     with zipfile.ZipFile(path) as zf:
         meta = json.loads(zf.read(METADATA))
     assert check_metadata(meta) is None
-    for bad in ({"form": {"phrase": 8, "first": [[["same@99"], 1]], "later": []}},
-                {"form": {"phrase": 8, "first": "x", "later": []}},
+    for bad in ({"form": {"phrase": 8, "phrases": [[[["same@99"], 1]], [], [], []]}},
+                {"form": {"phrase": 8, "phrases": ["x", [], [], []]}},
                 {"dynamics": {"velocity": [[200, 1, 1]] * 4}}):  # fmt: skip
         problem = check_metadata({**meta, "dataset": {**meta["dataset"], **bad}})
         assert problem and "\n" not in problem and ("form" in problem or "dynamics" in problem)

@@ -3,8 +3,8 @@
 A song's bars get labels: `same@k` (the notes of the bar k before), `vary@k` (its pitch classes
 with other notes: the chords kept, the tune varied), `new` or `rest` (silent). The training
 songs' labels, cut into phrases of `PHRASE` bars, are what a model keeps of their form
-(`learn_form`): how often each phrase pattern occurred, the first phrase of a song apart from
-later ones (a later phrase may repeat the one before it). A new song's plan strings sampled
+(`learn_form`): how often each phrase pattern occurred at each place in a song (first, second,
+third phrase, later ones; a later phrase may repeat the one before it). A new song's plan strings sampled
 phrase patterns together (`sample_plan`) — the form of songs like the training songs, with no
 training song's notes.
 
@@ -25,7 +25,8 @@ from .encoding import StateMatrix
 from .stats import bar_steps
 
 PHRASE = 8  # bars per phrase pattern; a label looks back at most this far
-MAX_PLANS = 400  # phrase patterns a model keeps (the most frequent)
+MAX_PLANS = 400  # phrase patterns a model keeps per place (the most frequent)
+PHRASE_PLACES = 4  # first, second and third phrases, then every later one
 MAX_LOOP_BARS = 64
 # at most this many songs are read for their form (evenly spread over a large corpus)
 MAX_FORM_SONGS = 400
@@ -103,23 +104,22 @@ def bar_labels(matrix: StateMatrix) -> list[str]:
 
 
 def learn_form(songs: Sequence[StateMatrix] | Iterable[StateMatrix]) -> dict:
-    """What a model keeps of its training songs' form: `{"phrase": PHRASE, "first": [[labels,
-    count], ...], "later": [...]}` — the phrase patterns of songs' first phrases and of the
-    phrases after them, most frequent first (at most `MAX_PLANS` each). A song shorter than a
-    phrase gives its whole (shorter) pattern."""
-    first: Counter = Counter()
-    later: Counter = Counter()
+    """What a model keeps of its training songs' form: `{"phrase": PHRASE, "phrases": [plans of
+    songs' first phrases, of their second, third, and of every later one]}`, each a list of
+    `[labels, count]`, most frequent first (at most `MAX_PLANS`). Phrases are told apart by
+    place because songs are: a second phrase often repeats the first (A A), a third brings
+    something new (B). A song shorter than a phrase gives its whole (shorter) pattern."""
+    counts: list[Counter] = [Counter() for _ in range(PHRASE_PLACES)]
     for song in songs:
         labels = bar_labels(song)
-        for start in range(0, max(len(labels), 1), PHRASE):
+        for place, start in enumerate(range(0, max(len(labels), 1), PHRASE)):
             chunk = tuple(labels[start : start + PHRASE])
             if not chunk or (start and len(chunk) < PHRASE):
                 continue
-            (later if start else first)[chunk] += 1
+            counts[min(place, PHRASE_PLACES - 1)][chunk] += 1
     return {
         "phrase": PHRASE,
-        "first": [[list(p), n] for p, n in first.most_common(MAX_PLANS)],
-        "later": [[list(p), n] for p, n in later.most_common(MAX_PLANS)],
+        "phrases": [[[list(p), n] for p, n in c.most_common(MAX_PLANS)] for c in counts],
     }
 
 
@@ -130,35 +130,40 @@ def form_problem(value: object) -> str | None:
         return "must be an object"
     if value.get("phrase") != PHRASE:
         return f"phrase must be {PHRASE}"
-    for part in ("first", "later"):
-        plans = value.get(part)
+    places = value.get("phrases")
+    if not isinstance(places, list) or len(places) != PHRASE_PLACES:
+        return f"phrases must be a list of {PHRASE_PLACES} lists of phrase patterns"
+    for place, plans in enumerate(places, start=1):
         if not isinstance(plans, list) or len(plans) > MAX_PLANS:
-            return f"{part} must be a list of at most {MAX_PLANS} phrase patterns"
+            return f"phrase place {place} must be a list of at most {MAX_PLANS} patterns"
         for plan in plans:
             if not (isinstance(plan, list) and len(plan) == 2 and isinstance(plan[0], list)):
-                return f"{part} holds a pattern that is not [labels, count]"
+                return f"phrase place {place} holds a pattern that is not [labels, count]"
             labels, count = plan
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10**9:
-                return f"{part} holds a count that is not a whole number from 1"
+                return f"phrase place {place} holds a count that is not a whole number from 1"
             if not 1 <= len(labels) <= PHRASE or not all(
                 isinstance(x, str) and _LABEL.match(x) and label_lag(x) <= PHRASE for x in labels
             ):
-                return f"{part} holds a pattern with a label not like new, rest, same@2, vary@4"
+                return f"phrase place {place} holds a label not like new, rest, same@2 or vary@4"
     return None
 
 
 def has_form(stored: object) -> bool:
     """Whether a model's stored form can plan songs (it learned at least one phrase)."""
-    return form_problem(stored) is None and bool(stored["first"] or stored["later"])
+    return form_problem(stored) is None and any(stored["phrases"])
 
 
 def sample_plan(stored: dict, bars: int, rng: np.random.Generator) -> list[str]:
-    """A plan of `bars` labels: phrase patterns drawn with their frequency (the first phrase
-    from songs' first phrases), each label kept only where the bar it looks back at exists."""
+    """A plan of `bars` labels: phrase patterns drawn with their frequency among the training
+    songs' phrases at the same place (the nearest earlier place that has any), each label kept
+    only where the bar it looks back at exists."""
     plan: list[str] = []
+    places = stored["phrases"]
     while len(plan) < bars:
-        pool = stored["first"] if not plan and stored["first"] else stored["later"]
-        pool = pool or stored["first"]
+        place = min(len(plan) // PHRASE, PHRASE_PLACES - 1)
+        pool = next((places[p] for p in range(place, -1, -1) if places[p]), None)
+        pool = pool or next(p for p in places if p)
         counts = np.array([n for _, n in pool], np.float64)
         labels = pool[int(rng.choice(len(pool), p=counts / counts.sum()))][0]
         for label in labels:

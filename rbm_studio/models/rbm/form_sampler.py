@@ -36,7 +36,7 @@ from .spec import continuation_split
 
 # a varied top line may move this many semitones above the old tune's highest note
 VARY_HEADROOM = 4
-# samplings of a new bar that keeps repeating an earlier bar's pitch classes
+# samplings of a bar that keeps coming out other than the plan says
 NEW_TRIES = 4
 
 
@@ -94,11 +94,16 @@ def generate_with_form(
     canvas.known[:, : len(prefix)] = canvas.fixed[:, : len(prefix)] = True
     canvas.rows[:, : len(prefix)] = prefix
     canvas.realise(plans)
-    rows = canvas.rows[:, :total].astype(np.uint8)
     if form.kind == "loop":
+        join = canvas.sample_join(form.bars * bar)
+        rows = canvas.rows.astype(np.uint8)
         cycle = rows[:, : form.bars * bar]
         reps = -(-steps // cycle.shape[1])
-        rows = np.tile(cycle, (1, reps, 1))[:, :steps]
+        rows = np.tile(cycle, (1, reps, 1))
+        rows[:, cycle.shape[1] :: cycle.shape[1]] = join[:, None].astype(np.uint8)
+        rows = rows[:, :steps]
+    else:
+        rows = canvas.rows[:, :total].astype(np.uint8)
     return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]
 
 
@@ -132,6 +137,20 @@ class _Canvas:
                 todo[s] = self._place(s, b, label)
             if todo.any():
                 self._sample_bar(b, todo, plans)
+
+    def sample_join(self, row: int) -> np.ndarray:
+        """Row `row` [songs, width] — where a loop comes round — with its struck flags sampled
+        again together with the last rows before it, given the rest: whether a note is held
+        over the seam or struck again is the model's, as at any other bar line."""
+        span = self.model.encoding.span
+        seam = max(1, self.window // 4)
+        if self.width < 2 * span or row < seam or row + 1 > self.total:
+            return self.rows[:, row].copy()
+        self.known[:, row - seam : row] = self.fixed[:, row - seam : row]
+        self.known[:, row, span : 2 * span] &= ~(self.rows[:, row, :span] > 0)
+        t = max(0, min(row + seam - self.window, self.total - self.window))
+        self._window(t, np.ones(self.songs, bool), row + 1)
+        return self.rows[:, row].copy()
 
     def _span(self, b: int) -> slice:
         return slice(b * self.bar, min((b + 1) * self.bar, self.total))
@@ -185,9 +204,8 @@ class _Canvas:
         return free
 
     def _sample_bar(self, b: int, todo: np.ndarray, plans: list[list[str]]) -> None:
-        """Sample bar `b` of the songs in `todo`; a bar the plan calls new that came out with
-        the pitch classes of one of the `PHRASE` bars before it (a repeat the plan did not ask
-        for) is sampled again, a few times at most."""
+        """Sample bar `b` of the songs in `todo`; a bar that came out other than the plan says
+        (`_off_plan`) is sampled again, a few times at most."""
         for s in np.flatnonzero(todo):  # the next bar, where it repeats a known one
             nxt = plans[s][b + 1] if b + 1 < len(plans[s]) else "new"
             if label_lag(nxt) >= 2:
@@ -196,23 +214,26 @@ class _Canvas:
         redo = todo
         for _ in range(NEW_TRIES):
             self._fill_bar(b, redo)
-            redo = todo & self._unplanned_repeat(b, plans)
+            redo = todo & self._off_plan(b, plans)
             if not redo.any():
                 return
             for s in np.flatnonzero(redo):
                 self.known[s, here] = self.fixed[s, here]
 
-    def _unplanned_repeat(self, b: int, plans: list[list[str]]) -> np.ndarray:
+    def _off_plan(self, b: int, plans: list[list[str]]) -> np.ndarray:
+        """Per song, whether bar `b` came out other than its label says: a new bar with the
+        pitch classes of one of the `PHRASE` bars before it (a repeat the plan did not ask for),
+        or a varied bar whose new tune left the pitch classes of the bar it varies."""
         span = self.model.encoding.span
         out = np.zeros(self.songs, bool)
-        if b == 0:
-            return out
-        classes = [self._classes(self.rows[:, self._span(c), :span]) for c in range(b + 1)]
+        first = max(0, b - PHRASE)
+        classes = [self._classes(self.rows[:, self._span(c), :span]) for c in range(first, b + 1)]
         for s in range(self.songs):
-            here = classes[b][s]
-            if plans[s][b] == "new" and here.any():
-                back = range(max(0, b - PHRASE), b)
-                out[s] = any(np.array_equal(here, classes[c][s]) for c in back)
+            here, label = classes[-1][s], plans[s][b]
+            if label == "new" and here.any():
+                out[s] = any(np.array_equal(here, c[s]) for c in classes[:-1])
+            elif label.startswith("vary") and b - label_lag(label) >= first:
+                out[s] = not np.array_equal(here, classes[b - label_lag(label) - first][s])
         return out
 
     def _classes(self, sounding: np.ndarray) -> np.ndarray:
