@@ -211,16 +211,8 @@ def run(args: argparse.Namespace) -> int:
             form_used = form_for(kind, model, request)[0]
             extra = {"kind": model.kind, "epochs": model.epochs_trained, "form_used": form_used}
         generate_s = time.perf_counter() - started
-        oa = F.compare_sets([F.features(m) for m in songs], held_features)
-        form = F.compare_values([F.form_features(m, args.bars) for m in songs], held_form)
         result["contenders"][contender.name] = {
-            "mean_oa": float(np.mean(list(oa.values()))),
-            "oa": oa,
-            "form_oa": float(np.mean(list(form.values()))),
-            "form": form,
-            "bar_repeat": _bar_repeat(songs, args.bars),
-            "copy_rate": F.copy_rate(songs, copies),
-            **F.summary(songs),
+            **_measure(songs, held_features, held_form, copies, args.bars),
             "train_s": round(train_s, 2),
             "generate_s": round(generate_s, 2),
             **extra,
@@ -233,6 +225,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result)
     return 0
+
+
+def _measure(songs: list, held_features: list, held_form: list, copies: set, bars: int) -> dict:
+    """A contender's songs against the held-out songs: OA of the features and of the form
+    features, bar repeats, copies of training spans and the headline rates."""
+    from ..music import features as F
+
+    oa = F.compare_sets([F.features(m) for m in songs], held_features)
+    form = F.compare_values([F.form_features(m, bars) for m in songs], held_form)
+    return {
+        "mean_oa": float(np.mean(list(oa.values()))),
+        "oa": oa,
+        "form_oa": float(np.mean(list(form.values()))),
+        "form": form,
+        "bar_repeat": _bar_repeat(songs, bars),
+        "copy_rate": F.copy_rate(songs, copies),
+        **F.summary(songs),
+    }
 
 
 def _bar_repeat(songs: list, bars: int) -> float:

@@ -106,9 +106,29 @@ def _form(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _steps(args: argparse.Namespace, model, primer) -> int:
+    """`--steps` (256 by default), or `--bars` in the primer's metre (else the model's)."""
+    if not args.bars:
+        return args.steps or 256
+    num, den = primer.time_signature if primer is not None else model.time_signature
+    return args.bars * max(1, round(num * 4 / den * model.data_encoding.steps_per_beat))
+
+
+def _announce(kind, model, request, model_name: str) -> tuple[str, str]:
+    """Say which seed and form the songs get (and why not the form asked for); returns the form
+    and the text each file carries."""
+    from ..models.base import form_for
+
+    form, note = form_for(kind, model, request)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"seed {request.seed}, form {form}", file=sys.stderr)
+    return form, f"rbm-studio generate: model {model_name}, seed {request.seed}, form {form}"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
-    from ..models.base import GenerateRequest, form_for
+    from ..models.base import GenerateRequest
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
     from ..music.keys import key_pitch_classes
@@ -152,16 +172,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     seed = secrets.randbelow(2**32) if args.seed is None else args.seed
-    steps = args.steps or 256
-    if args.bars:
-        num, den = primer.time_signature if primer is not None else model.time_signature
-        steps = args.bars * max(1, round(num * 4 / den * model.data_encoding.steps_per_beat))
     request = GenerateRequest(
         pitch_classes=pitch_classes,
         lowest=args.lowest,
         highest=args.highest,
         songs=args.songs,
-        steps=steps,
+        steps=_steps(args, model, primer),
         gibbs_steps=args.gibbs,
         temperature=args.temperature,
         seed=seed,
@@ -171,11 +187,7 @@ def run(args: argparse.Namespace) -> int:
         form=args.form,
     )
     kind = registry.kind(model.kind)
-    form, note = form_for(kind, model, request)
-    if note:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"seed {seed}, form {form}", file=sys.stderr)
-    text = f"rbm-studio generate: model {Path(args.model).name}, seed {seed}, form {form}"
+    form, text = _announce(kind, model, request, Path(args.model).name)
     try:
         matrices = kind.generate(model, request)
     except (ValueError, MemoryError) as exc:

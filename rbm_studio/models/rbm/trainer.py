@@ -355,11 +355,14 @@ def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([a, np.zeros((rows - a.shape[0], *a.shape[1:]), a.dtype)])
 
 
-def _form_sample(songs: Sequence[StateMatrix]) -> list[StateMatrix]:
-    """At most `MAX_FORM_SONGS` songs spread evenly over `songs` (a corpus unpacks each one it
-    gives)."""
+def _form_and_dynamics(songs: Sequence[StateMatrix]) -> dict:
+    """Which bars repeat which in the songs (the plans of songs "like the songs") and their
+    accents (the velocities of generated notes), from at most `MAX_FORM_SONGS` songs spread
+    evenly over them (a corpus unpacks each one it gives)."""
     picks = np.unique(np.linspace(0, len(songs) - 1, min(len(songs), MAX_FORM_SONGS)).astype(int))
-    return [songs[int(i)] for i in picks] if len(songs) else []
+    sample = [songs[int(i)] for i in picks] if len(songs) else []
+    dynamics = learn_dynamics(sample)
+    return {"form": learn_form(sample), **({"dynamics": dynamics} if dynamics else {})}
 
 
 def _pow2_floor(x: float) -> int:
@@ -512,13 +515,7 @@ class RbmTrainer(TrainerControls):
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
         if key_shifts:
             self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
-        # which bars repeat which in the songs (the plans of songs "like the songs"), and their
-        # accents (the velocities of generated notes)
-        sample = _form_sample(matrices if corpus is None else corpus)
-        self.dataset_summary["form"] = learn_form(sample)
-        dynamics = learn_dynamics(sample)
-        if dynamics is not None:
-            self.dataset_summary["dynamics"] = dynamics
+        self.dataset_summary.update(_form_and_dynamics(matrices if corpus is None else corpus))
 
         self._init_controls(host_params)
 
