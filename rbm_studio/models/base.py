@@ -241,7 +241,7 @@ class EvaluationReport:
 
     def to_dict(self) -> dict:
         out = {
-            "kind": self.kind,
+            "kind": self.style,
             "per_frame": self.per_frame,
             "per_frame_sem": self.per_frame_sem,
             "frames": self.frames,
@@ -271,7 +271,7 @@ def form_for(kind: ModelKind, model: Model, request: GenerateRequest) -> tuple[s
     from ..music.form import parse_form
 
     form = parse_form(request.form)
-    if form.kind == "free":
+    if form.style == "free":
         return "free", None
     check = getattr(kind, "form_problem", None)
     problem = check(model, request) if check else f"{kind.label} cannot plan a song's form"

@@ -41,19 +41,19 @@ _LABEL = re.compile(r"^(new|rest|(same|vary)@([1-9]|[1-5][0-9]|6[0-4]))$")
 
 @dataclass(frozen=True)
 class Form:
-    """A form request: `kind` one of `FORMS`; `bars` the loop's length (0 otherwise)."""
+    """A form request: `style` one of `FORMS`; `bars` the loop's length (0 otherwise)."""
 
-    kind: str = "like-songs"
+    style: str = "like-songs"
     bars: int = 0
 
     def __str__(self) -> str:
-        return f"loop:{self.bars}" if self.kind == "loop" else self.kind
+        return f"loop:{self.bars}" if self.style == "loop" else self.style
 
     def describe(self) -> str:
         """What the songs will be, in a musician's words."""
-        if self.kind == "loop":
+        if self.style == "loop":
             return f"a seamless {self.bars}-bar loop, repeated"
-        if self.kind == "free":
+        if self.style == "free":
             return "through-composed (no planned repeats)"
         return "bars repeating and varying the way the training songs' bars do"
 

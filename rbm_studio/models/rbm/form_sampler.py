@@ -50,11 +50,11 @@ def form_problem(model: Model, form: Form) -> str | None:
     """Why this model cannot realise `form` (one line), or None."""
     from ...music.form import has_form
 
-    if form.kind == "free":
+    if form.style == "free":
         return None
     if model.frame_level or model.window < 2:
         return "a model of one grid step at a time cannot sample a bar given its neighbours"
-    if form.kind == "like-songs" and not has_form(model.dataset.get("form")):
+    if form.style == "like-songs" and not has_form(model.dataset.get("form")):
         return "this model was trained before models learned their songs' form (train it again)"
     return None
 
@@ -74,7 +74,7 @@ def generate_with_form(
     """`songs` new state matrices of `steps` rows (after a primer, kept in front) whose bars
     follow a plan (see the module doc)."""
     check_request(songs, steps, gibbs_steps, temperature)
-    if form.kind == "loop" and primer is not None:
+    if form.style == "loop" and primer is not None:
         raise ValueError("a loop starts afresh: it cannot continue a primer song")
     if primer is not None:
         bar = bar_steps(primer)
@@ -83,7 +83,7 @@ def generate_with_form(
         bar = max(1, round(num * 4 / den * model.encoding.steps_per_beat))
     prefix = primer_rows(model, primer) if primer is not None else np.zeros((0, model.row_width))
     rng = np.random.default_rng(seed)
-    if form.kind == "loop":
+    if form.style == "loop":
         total = (form.bars + 1) * bar
         plans = [loop_plan(form.bars) for _ in range(songs)]
     else:
@@ -94,7 +94,7 @@ def generate_with_form(
     canvas.known[:, : len(prefix)] = canvas.fixed[:, : len(prefix)] = True
     canvas.rows[:, : len(prefix)] = prefix
     canvas.realise(plans)
-    if form.kind == "loop":
+    if form.style == "loop":
         join = canvas.sample_join(form.bars * bar)
         rows = canvas.rows.astype(np.uint8)
         cycle = rows[:, : form.bars * bar]

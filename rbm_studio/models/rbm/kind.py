@@ -39,7 +39,7 @@ class RbmKind(RbmSpec):
         from ...music.form import parse_form
 
         form = parse_form(request.form)
-        if form.kind != "free" and request.mode == "windows":
+        if form.style != "free" and request.mode == "windows":
             return "independent windows know nothing of each other's bars"
         from .form_sampler import form_problem
 
@@ -49,7 +49,7 @@ class RbmKind(RbmSpec):
         from ...music.form import parse_form
 
         form = parse_form(request.form)
-        if form.kind != "free" and self.form_problem(model, request):
+        if form.style != "free" and self.form_problem(model, request):
             form = parse_form("free")  # callers say why (`base.form_for`)
         given = request.primer
         moves = None
@@ -62,7 +62,7 @@ class RbmKind(RbmSpec):
         start = request.start
         if request.primer is not None:
             mode, start = "continue", "primer"
-        if form.kind != "free":
+        if form.style != "free":
             from .form_sampler import generate_with_form
 
             songs = generate_with_form(
