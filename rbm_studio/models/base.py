@@ -241,7 +241,7 @@ class EvaluationReport:
 
     def to_dict(self) -> dict:
         out = {
-            "kind": self.style,
+            "kind": self.kind,
             "per_frame": self.per_frame,
             "per_frame_sem": self.per_frame_sem,
             "frames": self.frames,
