@@ -17,11 +17,14 @@ def test_bench_music_reports_every_contender_against_the_real_ceiling(tmp_path, 
     result = json.loads(capsys.readouterr().out)
     assert result["train_songs"] + result["held_out_songs"] == 40
     assert 0.5 < result["real_mean_oa"] <= 1.0
+    assert 0.5 < result["real_form_oa"] <= 1.0 and len(result["real_form"]) == 8
     held = result["held_out"]
     assert 5 < held["notes_per_bar"] < 20 and held["blip_rate"] < 0.05
     # the training songs' own rates, the reference a faithful model plays at
     training = result["training"]
-    assert set(training) == set(held) and training != held
+    assert set(training) | {"copy_rate"} == set(held) and training != held
+    assert 0.0 <= held["bar_repeat"] <= 1.0 and 0.0 <= training["bar_repeat"] <= 1.0
+    assert 0.0 <= held["copy_rate"] < 0.2
     assert 5 < training["notes_per_bar"] < 20 and training["clash_rate"] < 0.05
     names = set(result["contenders"])
     assert {"default", "tutorial", "independent", "rbm", "rnn-rbm"} <= names
@@ -30,6 +33,8 @@ def test_bench_music_reports_every_contender_against_the_real_ceiling(tmp_path, 
         assert set(c) >= {"blip_rate", "train_s", "generate_s"}
         assert 0.0 <= c["mean_oa"] <= 1.0, name
         assert len(c["oa"]) == 14
+        assert 0.0 <= c["form_oa"] <= 1.0 and len(c["form"]) == 8, name
+        assert 0.0 <= c["bar_repeat"] <= 1.0 and 0.0 <= c["copy_rate"] <= 1.0, name
         assert (plots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the floor sprays independent noise: far more notes and clashes than the chorales
     floor = result["contenders"]["independent"]

@@ -85,3 +85,66 @@ def test_overlap_area_is_one_for_a_set_against_itself_and_falls_for_other_music(
     d = rng.normal(size=200)
     assert F.overlap_area(d, d) == pytest.approx(1.0)
     assert F.overlap_area(d, d + 100) < 1e-6
+
+
+def loop_song(bars: int, period: int, seed: int = 0) -> StateMatrix:
+    """`bars` bars whose chords (three notes a beat) repeat every `period` bars."""
+    r = np.random.default_rng(seed)
+    roots = r.choice([60, 62, 64, 65, 67, 69], size=(period, 4))
+    notes = []
+    for b in range(bars):
+        for beat, root in enumerate(roots[b % period]):
+            t = 16 * b + 4 * beat
+            notes += [(int(root), t, 4), (int(root) + 4, t, 4), (int(root) - 12, t, 4)]
+    return matrix(notes, 16 * bars)
+
+
+def test_a_four_bar_loop_repeats_at_four_and_eight_bars_and_copies_what_it_learned():
+    song = loop_song(16, 4)
+    f = F.form_features(song)
+    assert set(f) == set(F.FORM_FEATURES)
+    # every bar equals the bar 4 and 8 before: far above what any two bars share
+    assert f["repeat_pc_4"] > 0.3 and f["repeat_notes_4"] > 0.3 and f["repeat_notes_8"] > 0.3
+    assert f["repeat_notes_4"] > f["repeat_notes_2"] + 0.3
+    assert f["structure_long"] > 0.1
+    assert F.bar_repeat(song) == 0.75  # all but the first four bars
+    assert F.bar_repeat(loop_song(16, 16)) < 0.5
+    # a song's spans are all in its own index, in any key; another loop's are not
+    index = F.copy_index([song])
+    assert F.copy_rate([song], index) == 1.0
+    up = matrix([(p + 5, s, n) for p, s, n in _notes_of(song)], song.steps)
+    assert F.copy_rate([up], index) == 1.0
+    assert F.copy_rate([loop_song(16, 4, seed=7)], index) == 0.0
+
+
+def _notes_of(m: StateMatrix) -> list[tuple[int, int, int]]:
+    n = F.song_notes(m)
+    return [(int(p), int(s), int(le)) for p, s, le in zip(n.pitch, n.start, n.length, strict=True)]
+
+
+def _real_songs_floor_and_ceiling(folder) -> tuple[dict, dict]:
+    """(the independent floor's form OA, the training songs' form OA) against the held-out
+    songs of `folder`, split as the music benchmark splits it."""
+    from rbm_studio.benchmarks.music_quality import independent_songs, split
+    from rbm_studio.data.dataset import import_folder
+
+    train, held = split(import_folder(folder).matrices, 0)
+    bars = 16
+    floor_songs = independent_songs(train, 10, bars * F.song_notes(train[0]).bar, 0)
+    held_form = [F.form_features(m, bars) for m in held]
+    floor = F.compare_values([F.form_features(m, bars) for m in floor_songs], held_form)
+    ceiling = F.compare_values([F.form_features(m, bars) for m in train], held_form)
+    return floor, ceiling
+
+
+@pytest.mark.parametrize("where", ["chorales", "nottingham"])
+def test_every_form_feature_tells_independent_notes_from_real_songs(where, request):
+    from rbm_studio.resources import sample_midi_dir
+
+    folder = (
+        sample_midi_dir() if where == "chorales" else request.getfixturevalue("nottingham_midi_dir")
+    )
+    floor, ceiling = _real_songs_floor_and_ceiling(folder)
+    for name in F.FORM_FEATURES:
+        assert floor[name] < 0.7 * ceiling[name], (name, floor[name], ceiling[name])
+    assert np.mean(list(floor.values())) < 0.5 * np.mean(list(ceiling.values()))

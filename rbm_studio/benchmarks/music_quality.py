@@ -10,7 +10,8 @@ per bar and clash, drone and blip rates are reported beside the held-out songs':
 learns its training songs well plays at their rates, which a small folder's split can set apart
 from the held-out songs'.
 
-Contenders: `default` (the window's default kind and settings), each kind's own defaults,
+Contenders: `default` (the window's default kind and settings; songs "like the songs" in form),
+`default-free` (its songs through-composed), each kind's own defaults,
 `tutorial` (the tutorial's RBM: windows, 50 hidden, CD-1, 200 epochs, one Gibbs step) as the
 baseline, and `independent` (every pitch of every step drawn on its own from the training songs'
 frequencies) as the floor.
@@ -81,6 +82,12 @@ def contenders() -> list[Contender]:
     plain = {"meter": False, "previous_step": False, "onset_sustain": False}
     out.append(Contender("rnn-rbm-plain", "rnn-rbm", plain, {"temperature": 1.0}))
     out.append(Contender("default-in-key", registry.DEFAULT_KIND, same_as="default", in_key=True))
+    # the default's songs without a planned form: what the plan adds
+    out.append(
+        Contender(
+            "default-free", registry.DEFAULT_KIND, same_as="default", request={"form": "free"}
+        )
+    )
     out.append(Contender("independent", None))
     return out
 
@@ -150,14 +157,23 @@ def run(args: argparse.Namespace) -> int:
     steps = args.bars * bar
     held_features = [F.features(m) for m in held]
     ceiling = F.compare_sets([F.features(m) for m in train], held_features)
+    held_form = [F.form_features(m, args.bars) for m in held]
+    form_ceiling = F.compare_values([F.form_features(m, args.bars) for m in train], held_form)
+    copies = F.copy_index(train)
     result = {
         "folder": str(folder),
         "train_songs": len(train),
         "held_out_songs": len(held),
         "real_mean_oa": float(np.mean(list(ceiling.values()))),
         "real_oa": ceiling,
-        "held_out": F.summary(held),
-        "training": F.summary(train),
+        "real_form_oa": float(np.mean(list(form_ceiling.values()))),
+        "real_form": form_ceiling,
+        "held_out": {
+            **F.summary(held),
+            "bar_repeat": _bar_repeat(held, args.bars),
+            "copy_rate": F.copy_rate(held, copies),
+        },
+        "training": {**F.summary(train), "bar_repeat": _bar_repeat(train, args.bars)},
         "contenders": {},
     }
     models: dict[str, tuple] = {}
@@ -167,11 +183,8 @@ def run(args: argparse.Namespace) -> int:
         songs, extra, train_s, generate_s = _contender_songs(
             contender, train, report.encoding, steps, models, args
         )
-        oa = F.compare_sets([F.features(m) for m in songs], held_features)
         result["contenders"][contender.name] = {
-            "mean_oa": float(np.mean(list(oa.values()))),
-            "oa": oa,
-            **F.summary(songs),
+            **_measure(songs, held_features, held_form, copies, args.bars),
             "train_s": round(train_s, 2),
             "generate_s": round(generate_s, 2),
             **extra,
@@ -201,7 +214,7 @@ def _contender_songs(contender, train, encoding, steps: int, models: dict, args)
     """(songs, extra facts, training seconds, generation seconds) of one contender; a model
     trained for one contender is kept in `models` for those that are `same_as` it."""
     from ..models import registry
-    from ..models.base import GenerateRequest
+    from ..models.base import GenerateRequest, form_for
 
     if contender.kind is None:
         started = time.perf_counter()
@@ -217,9 +230,35 @@ def _contender_songs(contender, train, encoding, steps: int, models: dict, args)
     request = GenerateRequest(
         songs=args.songs, steps=steps, seed=args.seed + 1, **contender.request, **constraint
     )
-    songs = registry.kind(model.kind).generate(model, request)
-    extra = {"kind": model.kind, "epochs": model.epochs_trained}
+    kind = registry.kind(model.kind)
+    songs = kind.generate(model, request)
+    form_used = form_for(kind, model, request)[0]
+    extra = {"kind": model.kind, "epochs": model.epochs_trained, "form_used": form_used}
     return songs, extra, train_s, time.perf_counter() - started
+
+
+def _measure(songs: list, held_features: list, held_form: list, copies: set, bars: int) -> dict:
+    """A contender's songs against the held-out songs: OA of the features and of the form
+    features, bar repeats, copies of training spans and the headline rates."""
+    from ..music import features as F
+
+    oa = F.compare_sets([F.features(m) for m in songs], held_features)
+    form = F.compare_values([F.form_features(m, bars) for m in songs], held_form)
+    return {
+        "mean_oa": float(np.mean(list(oa.values()))),
+        "oa": oa,
+        "form_oa": float(np.mean(list(form.values()))),
+        "form": form,
+        "bar_repeat": _bar_repeat(songs, bars),
+        "copy_rate": F.copy_rate(songs, copies),
+        **F.summary(songs),
+    }
+
+
+def _bar_repeat(songs: list, bars: int) -> float:
+    from ..music.features import bar_repeat
+
+    return float(np.mean([bar_repeat(m, bars) for m in songs]))
 
 
 def _plot(folder: Path, held_song, plots: list, steps: int) -> None:
@@ -235,19 +274,22 @@ def _print_table(result: dict) -> None:
     print(
         f"{result['train_songs']} training / {result['held_out_songs']} held-out songs from "
         f"{result['folder']}; real music's mean OA (training vs held-out): "
-        f"{result['real_mean_oa']:.3f}"
+        f"{result['real_mean_oa']:.3f}, form OA {result['real_form_oa']:.3f}"
     )
-    header = f"{'contender':<12} {'mean OA':>8} {'notes/bar':>10} {'clash':>7} {'drone':>7} "
-    header += f"{'blip':>7} {'train s':>8} {'gen s':>6}"
+    header = f"{'contender':<12} {'mean OA':>8} {'form OA':>8} {'notes/bar':>10} {'clash':>7} "
+    header += f"{'drone':>7} {'blip':>7} {'bar rep':>8} {'copy':>6} {'train s':>8} {'gen s':>6}"
     print(header)
     for name, songs in (("held-out", result["held_out"]), ("training", result["training"])):
+        copy = f"{songs['copy_rate']:>6.3f}" if "copy_rate" in songs else f"{'':>6}"
         print(
-            f"{name:<12} {'':>8} {songs['notes_per_bar']:>10.1f} {songs['clash_rate']:>7.3f} "
-            f"{songs['drone_rate']:>7.3f} {songs['blip_rate']:>7.3f}"
+            f"{name:<12} {'':>8} {'':>8} {songs['notes_per_bar']:>10.1f} "
+            f"{songs['clash_rate']:>7.3f} {songs['drone_rate']:>7.3f} {songs['blip_rate']:>7.3f} "
+            f"{songs['bar_repeat']:>8.3f} {copy}"
         )
     for name, c in result["contenders"].items():
         print(
-            f"{name:<12} {c['mean_oa']:>8.3f} {c['notes_per_bar']:>10.1f} {c['clash_rate']:>7.3f} "
-            f"{c['drone_rate']:>7.3f} {c['blip_rate']:>7.3f} {c['train_s']:>8.1f} "
+            f"{name:<12} {c['mean_oa']:>8.3f} {c['form_oa']:>8.3f} {c['notes_per_bar']:>10.1f} "
+            f"{c['clash_rate']:>7.3f} {c['drone_rate']:>7.3f} {c['blip_rate']:>7.3f} "
+            f"{c['bar_repeat']:>8.3f} {c['copy_rate']:>6.3f} {c['train_s']:>8.1f} "
             f"{c['generate_s']:>6.1f}"
         )

@@ -59,7 +59,7 @@ def add_device(parser: argparse.ArgumentParser) -> None:
 
 
 def add_seed(
-    parser: argparse.ArgumentParser, help: str = "random seed (0..2**32-1)", default: int = 0
+    parser: argparse.ArgumentParser, help: str = "random seed (0..2**32-1)", default: int | None = 0
 ) -> None:
     parser.add_argument("--seed", type=options.seed, default=default, help=help)
 

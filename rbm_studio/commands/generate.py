@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -21,11 +22,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL.rbm")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the .mid files")
     parser.add_argument("--songs", type=options.positive_int, default=5)
-    parser.add_argument(
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument(
         "--steps",
         type=options.positive_int,
-        default=256,
-        help="grid steps per song (new steps after a primer)",
+        default=None,
+        help="grid steps per song (new steps after a primer; default 256)",
+    )
+    length.add_argument(
+        "--bars",
+        type=options.positive_int,
+        default=None,
+        help="bars per song, in the model's metre (instead of --steps)",
+    )
+    parser.add_argument(
+        "--form",
+        type=_form,
+        default="like-songs",
+        metavar="like-songs|loop:N|free",
+        help="like-songs: bars repeat and vary as in the training songs (default); loop:N: a "
+        "seamless N-bar loop, repeated; free: through-composed",
     )
     parser.add_argument(
         "--gibbs",
@@ -39,7 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="below 1 tamer, above 1 wilder (default: the model kind's)",
     )
-    add_seed(parser)
+    add_seed(
+        parser,
+        help="random seed (0..2**32-1; default: a fresh one each run, printed and written into "
+        "each file)",
+        default=None,
+    )
     parser.add_argument(
         "--mode",
         choices=("windows", "continue"),
@@ -98,12 +119,42 @@ def _primer(args: argparse.Namespace, model):
     return encode(song, model.data_encoding)
 
 
+def _form(text: str) -> str:
+    from ..music.form import parse_form
+
+    try:
+        return str(parse_form(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _steps(args: argparse.Namespace, model, primer) -> int:
+    """`--steps` (256 by default), or `--bars` in the primer's metre (else the model's)."""
+    if not args.bars:
+        return args.steps or 256
+    num, den = primer.time_signature if primer is not None else model.time_signature
+    return args.bars * max(1, round(num * 4 / den * model.data_encoding.steps_per_beat))
+
+
+def _announce(kind, model, request, model_name: str) -> tuple[str, str]:
+    """Say which seed and form the songs get (and why not the form asked for); returns the form
+    and the text each file carries."""
+    from ..models.base import form_for
+
+    form, note = form_for(kind, model, request)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"seed {request.seed}, form {form}", file=sys.stderr)
+    return form, f"rbm-studio generate: model {model_name}, seed {request.seed}, form {form}"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
     from ..models.base import GenerateRequest
     from ..music.encoding import decode
     from ..music.keys import key_pitch_classes
     from ..music.midi import unique_path, write_midi
+    from ..music.parts import split_parts
     from .common import choose_device, load_model_or_exit
     from .saving import write_or_keep
 
@@ -115,37 +166,46 @@ def run(args: argparse.Namespace) -> int:
         pitch_classes = key_pitch_classes(args.key) if args.key else None
     except ValueError as exc:
         return fail(exc, BAD_REQUEST)
+    seed = secrets.randbelow(2**32) if args.seed is None else args.seed
     request = GenerateRequest(
         pitch_classes=pitch_classes,
         lowest=args.lowest,
         highest=args.highest,
         songs=args.songs,
-        steps=args.steps,
+        steps=_steps(args, model, primer),
         gibbs_steps=args.gibbs,
         temperature=args.temperature,
-        seed=args.seed,
+        seed=seed,
         mode=args.mode,
         start=args.start,
         primer=primer,
+        form=args.form,
     )
+    kind = registry.kind(model.kind)
+    form, text = _announce(kind, model, request, Path(args.model).name)
     try:
-        matrices = registry.kind(model.kind).generate(model, request)
+        matrices = kind.generate(model, request)
     except (ValueError, MemoryError) as exc:
         return fail(exc or "not enough memory for this request")
     written = []
     failed = False
     for i, matrix in enumerate(matrices, start=1):
         path = unique_path(out, f"{args.prefix}-{i:02d}")
-        song = decode(matrix)
-        kept, error = write_or_keep(path, lambda p, s=song: write_midi(s, p, program=args.program))
+        # melody, chords and bass on named tracks of their own: what a DAW works with
+        song = split_parts(decode(matrix))
+        kept, error = write_or_keep(
+            path, lambda p, s=song: write_midi(s, p, program=args.program, text=text)
+        )
         if error:
             failed = True
             fail(f"cannot write {path.name}: {error}")
         if kept is None:
             continue
-        written.append({"path": str(kept), "notes": len(song.notes), "steps": matrix.steps})
+        written.append(
+            {"path": str(kept), "notes": len(song.notes), "steps": matrix.steps, "seed": seed}
+        )
         if not error:
             print(f"wrote {kept} ({len(song.notes)} notes)", file=sys.stderr)
     if args.json:
-        print(json.dumps({"files": written}))
+        print(json.dumps({"files": written, "seed": seed, "form": form}))
     return 1 if failed else 0

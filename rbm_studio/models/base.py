@@ -205,6 +205,9 @@ class GenerateRequest:
     pitch_classes: tuple[int, ...] | None = None  # allowed pitch classes, C = 0 (a key's scale)
     lowest: int | None = None  # lowest and highest MIDI pitch allowed
     highest: int | None = None
+    # "like-songs", "loop:N" or "free" (`music.form.parse_form`); a kind that cannot plan a form
+    # generates free songs, and `form_for` says why
+    form: str = "like-songs"
 
 
 @dataclass
@@ -269,6 +272,22 @@ class EvaluationReport:
             f"log-likelihood per frame {value} ± {self.per_frame_sem:.4f} "
             f"({self.frames} frames, {how})"
         )
+
+
+def form_for(kind: ModelKind, model: Model, request: GenerateRequest) -> tuple[str, str | None]:
+    """(the form `kind` will give `model`'s songs for `request`, a one-line note when that is not
+    the form asked for). A kind that plans forms has `form_problem(model, request)`; one without
+    it generates free (through-composed) songs. Refuses a form that is not one (ValueError)."""
+    from ..music.form import parse_form
+
+    form = parse_form(request.form)
+    if form.style == "free":
+        return "free", None
+    check = getattr(kind, "form_problem", None)
+    problem = check(model, request) if check else f"{kind.label} cannot plan a song's form"
+    if problem:
+        return "free", f"{problem}: the songs are free (through-composed) instead of {form}"
+    return str(form), None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..music.dynamics import with_dynamics
 from ..music.encoding import StateMatrix, canonicalize
 from ..music.keys import SCALES, key_pitch_classes  # noqa: F401 (re-exported)
 from ..music.windows import model_rows, rows_to_state_data
@@ -101,6 +102,9 @@ def matrix_from_rows(
         # the primer keeps its dynamics; generated notes get the default velocity
         velocities = np.zeros((data.shape[0], model.encoding.span), np.uint8)
         velocities[: primer.steps] = primer.velocities[: data.shape[0]]
-    return StateMatrix(
+    matrix = StateMatrix(
         data, model.encoding, bpm=bpm, velocities=velocities, time_signature=sig, title=title
     )
+    # generated notes get the training songs' accents (where the model learned them)
+    stored = model.dataset.get("dynamics") if isinstance(model.dataset, dict) else None
+    return with_dynamics(matrix, stored, first_step=0 if primer is None else primer.steps)

@@ -386,6 +386,18 @@ def _check_dataset(v: Any) -> str | None:
         )
     ):
         return "key_shifts must be a list of semitone shifts between -11 and 11"
+    if "form" in v:
+        from ..music.form import form_problem
+
+        problem = form_problem(v["form"])
+        if problem:
+            return f"form {problem}"
+    if "dynamics" in v:
+        from ..music.dynamics import dynamics_problem
+
+        problem = dynamics_problem(v["dynamics"])
+        if problem:
+            return f"dynamics {problem}"
     return None
 
 

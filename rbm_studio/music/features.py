@@ -235,3 +235,161 @@ def summary(matrices: Sequence[StateMatrix]) -> dict[str, float]:
         "drone_rate": drones / notes if notes else 0.0,
         "blip_rate": blips / notes if notes else 0.0,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Form: which bars repeat which, how self-similar a song is, and whether it copies its teachers
+
+FORM_LAGS = (2, 4, 8)
+FORM_FEATURES = (
+    *(f"repeat_pc_{lag}" for lag in FORM_LAGS),
+    *(f"repeat_notes_{lag}" for lag in FORM_LAGS),
+    "structure_short",
+    "structure_long",
+)
+COPY_BARS = 2
+# a span with fewer onsets says too little to call it a copy (one held chord matches anywhere)
+COPY_MIN_ONSETS = 4
+
+
+def bar_blocks(matrix: StateMatrix, bars: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(pitch-class sets [bars, 12] bool, sounding blocks [bars, bar·span] bool) of a song's
+    whole bars (its first `bars` when given)."""
+    n = song_notes(matrix)
+    count = n.sounding.shape[0] // n.bar
+    if bars is not None:
+        count = min(count, bars)
+    blocks = n.sounding[: count * n.bar].reshape(count, n.bar, -1)
+    pcs = np.zeros((count, 12), bool)
+    for col in range(blocks.shape[2]):
+        pcs[:, (n.low + col) % 12] |= blocks[:, :, col].any(axis=1)
+    return pcs, blocks.reshape(count, -1)
+
+
+def _jaccard(sets: np.ndarray) -> np.ndarray:
+    """Jaccard similarity of every pair of rows of a bool matrix (0 where both are empty)."""
+    x = sets.astype(np.float64)
+    inter = x @ x.T
+    size = x.sum(axis=1)
+    union = size[:, None] + size[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def lag_contrast(ssm: np.ndarray, lags) -> list[float]:
+    """Per lag: how much more alike the blocks `lag` apart are than any two blocks of the song
+    (the mean of one diagonal of a self-similarity matrix minus the mean of its off-diagonal
+    cells; 0 for a lag the song is too short for). Independent notes are as alike at every lag,
+    so they score about zero however alike their bars are; a song that repeats its bars 4 apart
+    scores high at 4."""
+    n = len(ssm)
+    if n < 3:
+        return [0.0 for _ in lags]
+    off = ssm[~np.eye(n, dtype=bool)].mean()
+    return [float(np.diagonal(ssm, lag).mean() - off) if lag < n else 0.0 for lag in lags]
+
+
+def bar_repeat(matrix: StateMatrix, bars: int | None = None) -> float:
+    """Share of non-empty bars whose pitch classes are those of the bar 2, 4 or 8 before: a
+    repeated progression, riff or phrase (what a producer hears as a loop)."""
+    pcs, _ = bar_blocks(matrix, bars)
+    filled = pcs.any(axis=1)
+    hit = np.zeros(len(pcs), bool)
+    for lag in FORM_LAGS:
+        if len(pcs) > lag:
+            hit[lag:] |= (pcs[lag:] == pcs[:-lag]).all(axis=1)
+    hit &= filled
+    return float(hit.sum() / max(filled.sum(), 1))
+
+
+def _chroma(sounding: np.ndarray, low: int, size: int) -> np.ndarray:
+    """Sounding steps per pitch class in blocks of `size` steps, as unit vectors [blocks, 12]
+    (an empty block is all zero)."""
+    count = sounding.shape[0] // size
+    per_col = sounding[: count * size].reshape(count, size, -1).sum(axis=1).astype(np.float64)
+    chroma = np.zeros((count, 12))
+    for col in range(per_col.shape[1]):
+        chroma[:, (low + col) % 12] += per_col[:, col]
+    norm = np.linalg.norm(chroma, axis=1, keepdims=True)
+    return np.divide(chroma, norm, out=np.zeros_like(chroma), where=norm > 0)
+
+
+def structureness(chroma: np.ndarray, lags: range) -> float:
+    """The chroma self-similarity matrix's `lag_contrast` at its most telling lag. A simplified
+    form of Wu & Yang's (2020) structureness indicator: their fitness scape plot rates every
+    segment by how well its repeats cover the song; rating lags needs no segment search and
+    keeps the floor honest."""
+    lags = [lag for lag in lags if lag < len(chroma)]
+    if len(chroma) < 3 or not lags:
+        return 0.0
+    return max(lag_contrast(chroma @ chroma.T, lags))
+
+
+def form_features(matrix: StateMatrix, bars: int | None = None) -> dict[str, float]:
+    """The form features of a song's first `bars` bars (all when None; see `FORM_FEATURES`):
+    repetition at 2, 4 and 8 bars beyond what any two bars share (the `lag_contrast` of the
+    Jaccard similarity of the bars' pitch-class sets, and of their notes), and structureness
+    within two bars (beat chroma, lags of a beat to two bars) and across phrases (bar chroma,
+    lags of 2 bars or more)."""
+    n = song_notes(matrix)
+    pcs, blocks = bar_blocks(matrix, bars)
+    out: dict[str, float] = {}
+    for name, sets in (("pc", pcs), ("notes", blocks)):
+        for lag, value in zip(FORM_LAGS, lag_contrast(_jaccard(sets), FORM_LAGS), strict=True):
+            out[f"repeat_{name}_{lag}"] = value
+    cut = n.sounding[: len(pcs) * n.bar]
+    beats_per_bar = max(1, n.bar // n.beat)
+    out["structure_short"] = structureness(
+        _chroma(cut, n.low, n.beat), range(1, 2 * beats_per_bar + 1)
+    )
+    out["structure_long"] = structureness(_chroma(cut, n.low, n.bar), range(2, len(pcs)))
+    return out
+
+
+def compare_values(
+    candidate: Sequence[dict], reference: Sequence[dict], names: Sequence[str] = FORM_FEATURES
+) -> dict[str, float]:
+    """OA per scalar feature between the candidate songs' values and the reference songs'
+    values. The form features are compared by value, not by Yang & Lerch's distances: a floor
+    that sits at one end of real music's range (no repetition beyond chance) has distances to
+    the real songs like theirs to each other whenever real songs differ much among
+    themselves, and would pass as real."""
+    return {
+        name: overlap_area([f[name] for f in candidate], [f[name] for f in reference])
+        for name in names
+    }
+
+
+def span_keys(matrix: StateMatrix, hop: int, bars: int = COPY_BARS) -> list[bytes]:
+    """A key per span of `bars` bars starting every `hop` steps: its onsets (step in the span,
+    pitch above the span's lowest onset), so a span moved to another key has the same key;
+    spans with fewer than `COPY_MIN_ONSETS` onsets are left out."""
+    enc = matrix.encoding
+    struck = (matrix.data[:, enc.span :] > 0) & (matrix.data[:, : enc.span] > 0)
+    length = bars * bar_steps(matrix)
+    keys = []
+    for start in range(0, matrix.steps - length + 1, max(1, hop)):
+        t, col = np.nonzero(struck[start : start + length])
+        if len(t) < COPY_MIN_ONSETS:
+            continue
+        keys.append(np.stack([t, col - col.min()]).astype(np.int16).tobytes())
+    return keys
+
+
+def copy_index(training: Sequence[StateMatrix]) -> set[bytes]:
+    """Every span of the training songs, starting on every beat (a copy need not keep the bar
+    lines)."""
+    index: set[bytes] = set()
+    for m in training:
+        index.update(span_keys(m, max(1, int(m.encoding.steps_per_beat))))
+    return index
+
+
+def copy_rate(songs: Sequence[StateMatrix], index: set[bytes]) -> float:
+    """Mean over songs of the share of their bar-aligned 2-bar spans found verbatim (in any
+    key) in the training songs' `copy_index`."""
+    shares = []
+    for m in songs:
+        keys = span_keys(m, bar_steps(m))
+        if keys:
+            shares.append(sum(k in index for k in keys) / len(keys))
+    return float(np.mean(shares)) if shares else 0.0

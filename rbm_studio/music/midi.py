@@ -171,11 +171,12 @@ def _signature_map(events: list[tuple[int, int, int, int, int]], tpb: int) -> li
 def song_to_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes:
     """A type 1 standard MIDI file (480 ticks per beat) for `song`: a conductor track with title,
     tempo and metre (and `text` as a text meta event: how the song was made), then one track of
-    notes; every note keeps its channel and velocity."""
+    notes — or, when the song names its tracks, one named track per `Note.track` (a DAW shows
+    each part on its own); every note keeps its channel and velocity."""
     if not 0 <= program <= 127:
         raise ValueError(f"program must be 0..127, not {program}")
     tpb = WRITE_TICKS_PER_BEAT
-    tracks = [_conductor_track(song, text, tpb), _notes_track(song, program, tpb)]
+    tracks = [_conductor_track(song, text, tpb), *_part_tracks(song, program)]
     midi = mido.MidiFile(type=1, ticks_per_beat=tpb, tracks=tracks)
     buffer = io.BytesIO()
     midi.save(file=buffer)
@@ -212,37 +213,46 @@ def _conductor_track(song: Song, text: str, tpb: int) -> mido.MidiTrack:
     return conductor
 
 
-def _notes_track(song: Song, program: int, tpb: int) -> mido.MidiTrack:
-    """A program change per (non-drum) channel, then every note, each keeping its channel."""
-    notes_track = mido.MidiTrack()
-    channels = sorted({n.channel for n in song.notes} or {0})
-    notes_track.extend(
+def _part_tracks(song: Song, program: int) -> list[mido.MidiTrack]:
+    """One track of notes, or one named track per `Note.track` when the song names its parts."""
+    if not song.track_names:
+        return [_notes_track(song.notes, program, "")]
+    groups = sorted({n.track for n in song.notes})
+    names = [song.track_names[t] if t < len(song.track_names) else "" for t in groups]
+    return [
+        _notes_track([n for n in song.notes if n.track == t], program, name)
+        for t, name in zip(groups, names, strict=True)
+    ]
+
+
+def _notes_track(notes: list[Note], program: int, name: str) -> mido.MidiTrack:
+    """One track of `notes` (named `name` when given), opening with each channel's program."""
+    track = mido.MidiTrack()
+    if name:
+        track.append(mido.UnknownMetaMessage(0x03, data=name.encode("utf-8"), time=0))
+    channels = sorted({n.channel for n in notes} or {0})
+    track.extend(
         mido.Message("program_change", channel=ch, program=program, time=0)
         for ch in channels
         if ch != DRUM_CHANNEL
     )
-    events = []
-    for note in song.notes:
+    events: list[tuple[int, int, mido.BaseMessage]] = []
+    for note in notes:
         if not 0 <= note.pitch <= 127:
             raise ValueError(f"note pitch {note.pitch} is outside MIDI 0..127")
         if not 0 <= note.channel <= 15:
             raise ValueError(f"note channel {note.channel} is outside 0..15")
-        on = _tick(note.start, tpb)
-        off = max(_tick(note.end, tpb), on + 1)  # a note needs at least one tick to exist
+        on = _tick(note.start, WRITE_TICKS_PER_BEAT)
+        off = max(_tick(note.end, WRITE_TICKS_PER_BEAT), on + 1)  # at least one tick long
         velocity = min(max(int(note.velocity), 1), 127)
-        events.append(
-            (
-                on,
-                1,
-                mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=velocity),
-            )
-        )
+        message = mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=velocity)
+        events.append((on, 1, message))
         # Note-offs go before note-ons at the same tick so re-struck pitches stay separate.
         events.append(
             (off, 0, mido.Message("note_off", channel=note.channel, note=note.pitch, velocity=0))
         )
-    notes_track.extend(_delta_track(events))
-    return notes_track
+    track.extend(_delta_track(events))
+    return track
 
 
 def write_midi(song: Song, path: str | Path, *, program: int = 0, text: str = "") -> Path:

@@ -97,6 +97,8 @@ class Song:
     ticks_per_beat: int = 480
     title: str = ""
     source: Path | None = None
+    # names of the note tracks (`Note.track` indexes it); empty: one unnamed track of notes
+    track_names: list[str] = field(default_factory=list)
 
     @property
     def end_beat(self) -> float:

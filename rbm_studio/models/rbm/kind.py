@@ -34,7 +34,23 @@ class RbmKind(RbmSpec):
 
         return RbmTrainer(config, matrices, encoding, model=model)
 
+    def form_problem(self, model: Model, request: GenerateRequest) -> str | None:
+        """Why this model cannot give `request` its form (one line), or None."""
+        from ...music.form import parse_form
+
+        form = parse_form(request.form)
+        if form.style != "free" and request.mode == "windows":
+            return "independent windows know nothing of each other's bars"
+        from .form_sampler import form_problem
+
+        return form_problem(model, form)
+
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]:
+        from ...music.form import parse_form
+
+        form = parse_form(request.form)
+        if form.style != "free" and self.form_problem(model, request):
+            form = parse_form("free")  # callers say why (`base.form_for`)
         given = request.primer
         moves = None
         if one_key.key_shifts(model):
@@ -46,6 +62,21 @@ class RbmKind(RbmSpec):
         start = request.start
         if request.primer is not None:
             mode, start = "continue", "primer"
+        if form.style != "free":
+            from .form_sampler import generate_with_form
+
+            songs = generate_with_form(
+                model,
+                form,
+                songs=request.songs,
+                steps=request.steps,
+                gibbs_steps=or_default(request.gibbs_steps, self.gibbs_default),
+                temperature=or_default(request.temperature, self.temperature_default),
+                seed=request.seed,
+                start="silence" if start == "primer" else start,
+                primer=request.primer,
+            )
+            return songs if moves is None else one_key.back_out(songs, moves, given)
         songs = generate(
             model,
             songs=request.songs,

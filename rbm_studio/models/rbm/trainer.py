@@ -34,7 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...data.corpus import Corpus, WindowSet
+from ...music.dynamics import learn_dynamics
 from ...music.encoding import Encoding, StateMatrix
+from ...music.form import MAX_FORM_SONGS, learn_form
 from ...music.keys import tonic_shift, transposed
 from ..base import TrainingProgress
 from ..config import TrainingConfig
@@ -353,6 +355,16 @@ def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([a, np.zeros((rows - a.shape[0], *a.shape[1:]), a.dtype)])
 
 
+def _form_and_dynamics(songs: Sequence[StateMatrix]) -> dict:
+    """Which bars repeat which in the songs (the plans of songs "like the songs") and their
+    accents (the velocities of generated notes), from at most `MAX_FORM_SONGS` songs spread
+    evenly over them (a corpus unpacks each one it gives)."""
+    picks = np.unique(np.linspace(0, len(songs) - 1, min(len(songs), MAX_FORM_SONGS)).astype(int))
+    sample = [songs[int(i)] for i in picks] if len(songs) else []
+    dynamics = learn_dynamics(sample)
+    return {"form": learn_form(sample), **({"dynamics": dynamics} if dynamics else {})}
+
+
 def _pow2_floor(x: float) -> int:
     return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
 
@@ -508,6 +520,7 @@ class RbmTrainer(TrainerControls):
             self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
         if turned_off:
             self.dataset_summary["turned_off"] = turned_off
+        self.dataset_summary.update(_form_and_dynamics(matrices if corpus is None else corpus))
 
         self._init_controls(host_params)
 
