@@ -76,15 +76,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models import registry
-    from ..models.base import GenerateRequest
     from ..models.model_file import ModelFileError, load_model
     from ..music.encoding import decode, encode
-    from ..music.keys import key_pitch_classes
     from ..music.midi import MidiImportError, read_midi, unique_path, write_midi
     from ..platform import files
     from ..platform.devices import DeviceError
     from ..platform.devices import use as use_device
+    from ..studio import generation
+    from ..studio.generation import GenerationOptions
     from .saving import write_or_keep
 
     try:
@@ -114,26 +113,26 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: primer {args.primer}: {exc}", file=sys.stderr)
             return 1
         primer = encode(song, model.data_encoding)
-    try:
-        pitch_classes = key_pitch_classes(args.key) if args.key else None
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    request = GenerateRequest(
-        pitch_classes=pitch_classes,
-        lowest=args.lowest,
-        highest=args.highest,
+    options = GenerationOptions(
         songs=args.songs,
         steps=args.steps,
         gibbs_steps=args.gibbs,
         temperature=args.temperature,
-        seed=args.seed,
         mode=args.mode,
-        start=args.start,
-        primer=primer,
+        start="continue" if primer is not None else args.start,
+        key=args.key,
+        lowest=args.lowest,
+        highest=args.highest,
+        program=args.program,
+        tempo=None,
     )
     try:
-        matrices = registry.kind(model.kind).generate(model, request)
+        request = generation.plan(model, options, seed=args.seed, primer=primer).request
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        matrices = generation.sample(model, request)
     except (ValueError, MemoryError) as exc:
         print(f"error: {exc or 'not enough memory for this request'}", file=sys.stderr)
         return 1
