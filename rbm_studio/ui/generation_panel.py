@@ -31,12 +31,7 @@ from ..models.document import Model
 from ..music.encoding import StateMatrix
 from ..platform.paths import data_dir
 from ..studio import generation
-from ..studio.generation import (
-    GenerationOptions,
-    export_songs,
-    safe_stem,  # noqa: F401 (re-exported: where callers found it before)
-    song_text,
-)
+from ..studio.generation import GenerationOptions, export_songs, song_text
 from ..studio.library import (
     GeneratedSong,
     Loaded,
@@ -44,13 +39,7 @@ from ..studio.library import (
     is_valid_id,
     model_id,
 )
-from .generation_form import (  # noqa: F401 (the temperature helpers are re-exported)
-    TEMPERATURE_RANGE,
-    GenerationForm,
-    PitchSpin,
-    slider_to_temperature,
-    temperature_to_slider,
-)
+from .generation_form import GenerationForm
 from .song_list import SONG_ROLE, GeneratedList, RemoveSongs
 from .workers import Job, run_function
 

@@ -2,8 +2,10 @@
 generation (bottom) docks, menus, status bar, settings and the autosave-restore banner.
 
 The window wires panels together; the open model, its file and the autosave restore live in
-`ui.model_document.ModelDocument`. All file and JAX work happens in jobs (`ui.workers`); the window
-only reacts to their signals and asks the musician which files to use.
+`studio.document` (run in jobs by `ui.model_document.ModelDocument`), a sample and an A/B pair are
+made by `studio.generation`, and the docks, actions and menus are built by `ui.window_actions`.
+All file and JAX work happens in jobs (`ui.workers`); the window only reacts to their signals and
+asks the musician which files to use.
 """
 
 from __future__ import annotations
