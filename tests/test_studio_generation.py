@@ -142,12 +142,19 @@ def test_songs_stay_in_the_key_and_carry_tempo_and_instrument(made):
         assert generated.id and generated.name == ""
 
 
-def test_running_keeps_the_model_in_the_library(model, tmp_path):
+def test_running_keeps_the_model_in_the_library_for_again(model, tmp_path):
     library = SongLibrary(tmp_path / "library")
+    empty = SongLibrary(tmp_path / "empty")
     result = G.run(G.plan(model, GenerationOptions(songs=1, bars=1), seed=3), library)
     assert library.model_path(result[0].model_id).is_file()
     kept = library.load_model(result[0].model_id)
     assert all(np.array_equal(kept.params[k], model.params[k]) for k in model.params)
+    song = result[0]
+    assert G.again_from(song, model, empty) == "open"
+    assert G.again_from(song, None, library) == "library"
+    assert G.again_from(song, None, empty) is None
+    song.model_id = "../../etc/passwd"  # ids come from a file: never a path
+    assert G.again_from(song, None, library) is None
 
 
 def test_songs_are_named_counting_on(made):

@@ -25,6 +25,7 @@ from .library import (
     GeneratedSong,
     LibraryError,
     SongLibrary,
+    is_valid_id,
     model_id,
     new_id,
     typed_settings,
@@ -252,6 +253,16 @@ def again_settings(song: GeneratedSong) -> dict:
     from silence."""
     typed = typed_settings(song.settings)
     return {**{k: typed[k] for k in AGAIN_KEYS if k in typed}, "songs": 1, "start": "silence"}
+
+
+def again_from(song: GeneratedSong, model: Model | None, library: SongLibrary) -> str | None:
+    """Where the model that made `song` is: "open" (it is the open model), "library" (kept
+    there), or None (gone: the song cannot be made again)."""
+    if model is not None and model_id(model.params, model.kind) == song.model_id:
+        return "open"
+    if is_valid_id(song.model_id) and library.model_path(song.model_id).is_file():
+        return "library"
+    return None
 
 
 def phrase(model: Model, bars: float, seed: int) -> Song:

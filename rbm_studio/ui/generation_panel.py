@@ -32,13 +32,7 @@ from ..music.encoding import StateMatrix
 from ..platform.paths import data_dir
 from ..studio import generation
 from ..studio.generation import GenerationOptions, export_songs, song_text
-from ..studio.library import (
-    GeneratedSong,
-    Loaded,
-    SongLibrary,
-    is_valid_id,
-    model_id,
-)
+from ..studio.library import GeneratedSong, Loaded, SongLibrary
 from .generation_form import GenerationForm
 from .song_list import SONG_ROLE, GeneratedList, RemoveSongs
 from .workers import Job, run_function
@@ -389,12 +383,11 @@ class GenerationPanel(QWidget):
             return False
         song: GeneratedSong = items[0].data(SONG_ROLE)
         settings = generation.again_settings(song)
-        if self.model is None or model_id(self.model.params, self.model.kind) != song.model_id:
-            if not (
-                is_valid_id(song.model_id) and self.library.model_path(song.model_id).is_file()
-            ):
-                self.message.setText("The model that made this song is no longer kept.")
-                return False
+        source = generation.again_from(song, self.model, self.library)
+        if source is None:
+            self.message.setText("The model that made this song is no longer kept.")
+            return False
+        if source == "library":
             self._load_then_again(song, settings)
             return True
         return self.generate(seed=song.seed, settings=settings)
