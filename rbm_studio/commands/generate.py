@@ -150,11 +150,11 @@ def _announce(kind, model, request, model_name: str) -> tuple[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from ..models import registry
-    from ..models.base import GenerateRequest
     from ..music.encoding import decode
-    from ..music.keys import key_pitch_classes
     from ..music.midi import unique_path, write_midi
     from ..music.parts import split_parts
+    from ..studio import generation
+    from ..studio.generation import GenerationOptions
     from .common import choose_device, load_model_or_exit
     from .saving import write_or_keep
 
@@ -162,29 +162,28 @@ def run(args: argparse.Namespace) -> int:
     out = _out_dir(args)
     model = load_model_or_exit(args.model)
     primer = _primer(args, model)
-    try:
-        pitch_classes = key_pitch_classes(args.key) if args.key else None
-    except ValueError as exc:
-        return fail(exc, BAD_REQUEST)
     seed = secrets.randbelow(2**32) if args.seed is None else args.seed
-    request = GenerateRequest(
-        pitch_classes=pitch_classes,
-        lowest=args.lowest,
-        highest=args.highest,
+    options = GenerationOptions(
         songs=args.songs,
         steps=_steps(args, model, primer),
         gibbs_steps=args.gibbs,
         temperature=args.temperature,
-        seed=seed,
         mode=args.mode,
-        start=args.start,
-        primer=primer,
+        start="continue" if primer is not None else args.start,
+        key=args.key,
+        lowest=args.lowest,
+        highest=args.highest,
+        program=args.program,
+        tempo=None,
         form=args.form,
     )
-    kind = registry.kind(model.kind)
-    form, text = _announce(kind, model, request, Path(args.model).name)
     try:
-        matrices = kind.generate(model, request)
+        request = generation.plan(model, options, seed=seed, primer=primer).request
+    except ValueError as exc:
+        return fail(exc, BAD_REQUEST)
+    form, text = _announce(registry.kind(model.kind), model, request, Path(args.model).name)
+    try:
+        matrices = generation.sample(model, request)
     except (ValueError, MemoryError) as exc:
         return fail(exc or "not enough memory for this request")
     written = []

@@ -44,6 +44,20 @@ def metre_problem(numerator: object, denominator: object) -> str | None:
     return None
 
 
+def beats_per_bar(time_signature: tuple[int, int]) -> float:
+    """Length of one bar of this metre in quarter-note beats (6/8 → 3.0, 7/8 → 3.5): the one
+    place a metre becomes a bar length, so a bar means the same in the roll, the sampler and a
+    generation request."""
+    numerator, denominator = time_signature
+    return numerator * 4.0 / denominator
+
+
+def bars_to_steps(bars: float, time_signature: tuple[int, int], steps_per_beat: int) -> int:
+    """Grid steps in `bars` bars of this metre on a grid of `steps_per_beat` steps a beat
+    (rounded to the nearest step: a 7/8 bar on a grid of one step a beat is 3.5 steps)."""
+    return int(round(bars * beats_per_bar(time_signature) * steps_per_beat))
+
+
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 30 else text[:27] + "..."
@@ -84,7 +98,7 @@ class TimeSignature:
     @property
     def beats_per_bar(self) -> float:
         """Length of one bar in quarter-note beats (6/8 → 3.0)."""
-        return self.numerator * 4.0 / self.denominator
+        return beats_per_bar((self.numerator, self.denominator))
 
 
 @dataclass(slots=True)

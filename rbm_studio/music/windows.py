@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .encoding import Encoding, StateMatrix
+from .song import beats_per_bar as bar_length
 
 PIANO_LOW = 21
 PIANO_HIGH = 108
@@ -101,9 +102,9 @@ def bar_positions(steps: int, steps_per_beat: int, beats_per_bar: int) -> np.nda
 
 
 def beats_per_bar(time_signature: tuple[int, int]) -> int:
-    """Quarter-note beats in a bar of this metre (6/8 → 3), at least one."""
-    num, den = time_signature
-    return max(1, round(num * 4 / den))
+    """Whole quarter-note beats the bar-position context tells apart in a bar of this metre
+    (6/8 → 3), at least one: the bar's length (`song.beats_per_bar`) rounded."""
+    return max(1, round(bar_length(time_signature)))
 
 
 def transpose_rows(rows: np.ndarray, shift: int, planes: int) -> np.ndarray:

@@ -142,7 +142,20 @@ def typed_settings(settings: object) -> dict[str, Any]:
                 out[name] = pitch
     if isinstance(settings.get("primer"), str):
         out["primer"] = settings["primer"]
+    form = settings.get("form")
+    if isinstance(form, str) and len(form) < 32 and _form_ok(form):
+        out["form"] = form
     return out
+
+
+def _form_ok(text: str) -> bool:
+    from ..music.form import parse_form
+
+    try:
+        parse_form(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass

@@ -2,8 +2,10 @@
 generation (bottom) docks, menus, status bar, settings and the autosave-restore banner.
 
 The window wires panels together; the open model, its file and the autosave restore live in
-`ui.model_document.ModelDocument`. All file and JAX work happens in jobs (`ui.workers`); the window
-only reacts to their signals and asks the musician which files to use.
+`studio.document` (run in jobs by `ui.model_document.ModelDocument`), a sample and an A/B pair are
+made by `studio.generation`, and the docks, actions and menus are built by `ui.window_actions`.
+All file and JAX work happens in jobs (`ui.workers`); the window only reacts to their signals and
+asks the musician which files to use.
 """
 
 from __future__ import annotations
@@ -13,86 +15,43 @@ import secrets
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QKeySequence,
-)
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QDockWidget,
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
-from .. import __version__
 from ..data.dataset import DatasetReport, FileResult
 from ..models.document import Model
 from ..music.keys import best_key
-from ..music.song import Song, in_turn
+from ..music.song import Song
 from ..resources import sample_midi_dir
+from ..studio import generation
+from ..studio.library import GeneratedSong
+from . import window_actions
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
-from .generation_panel import GeneratedSong, GenerationPanel
+from .generation_panel import GenerationPanel
 from .model_document import ModelDocument
 from .piano_roll import PianoRoll
 from .settings import AppSettings
 from .training_panel import TrainingPanel
+from .window_actions import (  # noqa: F401 (the layout figures are read from here too)
+    APP_TITLE,
+    COMPACT_HEIGHT,
+    COMPACT_SIDE_WIDTH,
+    COMPACT_WIDTH,
+    DEFAULT_GENERATION_HEIGHT,
+    DEFAULT_SIDE_DOCK_WIDTHS,
+    RestoreBanner,
+)
 from .workers import Job, run_function, stop_all_jobs
 
-APP_TITLE = "RBM Studio"
 SAMPLE_BARS = 4  # "Hear a sample": a phrase this long
 COMPARE_BARS = 4  # A/B without a loop region: the first bars
 MODEL_FILTER = "RBM Studio models (*.rbm);;All files (*)"
-# Initial dock sizes in pixels (dataset, training; generation height) for the 1400×900 window.
-DEFAULT_SIDE_DOCK_WIDTHS = (300, 500)
-DEFAULT_GENERATION_HEIGHT = 290
-COMPACT_WIDTH = 1200  # narrower windows start with the side panels tabbed together
-COMPACT_SIDE_WIDTH = 380
-COMPACT_HEIGHT = 800  # shorter windows start with a shorter generation panel
-
-
-class RestoreBanner(QFrame):
-    """Non-blocking offer to restore the autosaved training state of a previous session."""
-
-    restoreRequested = Signal()
-    discardRequested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("restoreBanner")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(self.palette().ColorRole.AlternateBase)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.restore_button = QPushButton("Restore")
-        self.restore_button.setToolTip("Open the model from the interrupted training session")
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.setToolTip("Delete the autosaved model and start fresh")
-        self.restore_button.clicked.connect(self.restoreRequested)
-        self.discard_button.clicked.connect(self.discardRequested)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.restore_button)
-        layout.addWidget(self.discard_button)
-        self.hide()
-
-    def offer(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
 
 
 class MainWindow(MidiDropTarget, QMainWindow):
@@ -121,26 +80,12 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.banner = RestoreBanner()
         self.banner.restoreRequested.connect(self.restore_autosave)
         self.banner.discardRequested.connect(self.discard_autosave)
-        central = QWidget()
-        central_layout = QVBoxLayout(central)
-        central_layout.setContentsMargins(0, 0, 0, 0)
-        central_layout.setSpacing(0)
-        central_layout.addWidget(self.banner)
-        central_layout.addWidget(self.piano_roll, 1)
-        self.setCentralWidget(central)
+        self.setCentralWidget(window_actions.stack(self.banner, self.piano_roll))
 
         self.browser = DatasetBrowser()
         self.training = TrainingPanel()
         self.generation = GenerationPanel()
-        self.dataset_dock = self._dock("Dataset", "datasetDock", self.browser)
-        self.training_dock = self._dock("Training", "trainingDock", self.training)
-        self.generation_dock = self._dock("Generation", "generationDock", self.generation)
-        # Side docks run the full height; the generation dock sits under the piano roll only.
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.dataset_dock)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.generation_dock)
+        window_actions.create_docks(self)
         self._sized_docks = False
         self.transport: QWidget | None = None  # set by add_transport (window_factory)
 
@@ -148,8 +93,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.activity.setToolTip("What RBM Studio is doing now")
         self.statusBar().addPermanentWidget(self.activity)
 
-        self._create_actions()
-        self._create_menus_and_toolbars()
+        window_actions.create_actions(self)
+        window_actions.create_menus_and_toolbars(self)
         self._connect_panels()
         self._connect_document()
         self._default_state = self.saveState()
@@ -165,210 +110,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self._sized_docks = True
 
     def apply_default_dock_sizes(self) -> None:
-        """Song list and training panel wide enough to read, the piano roll gets the rest.
-        Without this the docks start at their minimum hints (the song list squeezed to its
-        word-wrapped hint, the training panel at its plots' wide hint)."""
-        if self.width() < COMPACT_WIDTH:
-            # A small screen: the song list and the training panel share the right side as
-            # tabs (songs first), so the piano roll and the generation panel keep their room.
-            self.tabifyDockWidget(self.training_dock, self.dataset_dock)
-            self.dataset_dock.raise_()
-            self.resizeDocks([self.training_dock], [COMPACT_SIDE_WIDTH], Qt.Orientation.Horizontal)
-        else:
-            self.resizeDocks(
-                [self.dataset_dock, self.training_dock],
-                list(DEFAULT_SIDE_DOCK_WIDTHS),
-                Qt.Orientation.Horizontal,
-            )
-        height = DEFAULT_GENERATION_HEIGHT if self.height() >= COMPACT_HEIGHT else 200
-        self.resizeDocks([self.generation_dock], [height], Qt.Orientation.Vertical)
-        # resizeDocks only records the sizes; lay out now so the very next paint (or a
-        # screenshot taken right away) already shows them.
-        layout = self.layout()
-        if layout is not None:
-            layout.activate()
-
-    # -- construction -----------------------------------------------------------------------
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        return dock
-
-    def _action(self, text: str, tip: str, slot, shortcut=None) -> QAction:
-        action = QAction(text, self)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even when menus and toolbars are hidden
-        return action
-
-    def _create_actions(self) -> None:
-        a = self._action
-        self.open_folder_action = a(
-            "Open &Folder…", "Import a folder of MIDI songs", self.choose_folder, "Ctrl+O"
-        )
-        self.open_model_action = a(
-            "Open &Model…", "Open a saved .rbm model", self.choose_model_to_open, "Ctrl+Shift+O"
-        )
-        self.save_model_action = a(
-            "&Save Model…", "Save the trained model as a .rbm file", self.save_model, "Ctrl+S"
-        )
-        self.save_model_as_action = a(
-            "Save Model &As…", "Save the model under a new name", self.save_model_as, "Ctrl+Shift+S"
-        )
-        self.export_action = a(
-            "&Export MIDI…",
-            "Export the selected (or all) generated songs as .mid files",
-            self.choose_export_folder,
-            "Ctrl+E",
-        )
-        self.quit_action = a("&Quit", "Quit RBM Studio", self.close, QKeySequence.StandardKey.Quit)
-        self.train_action = a("&Train", "Train the model on the dataset", self.train, "Ctrl+T")
-        self.pause_action = a(
-            "&Pause / Resume", "Pause or resume training", self.training.toggle_pause, "Ctrl+P"
-        )
-        self.stop_action = a(
-            "S&top Training", "Stop training and keep the model", self.training.stop, "Ctrl+."
-        )
-        self.generate_action = a(
-            "&Generate", "Generate new songs from the model", self.generation.generate, "Ctrl+G"
-        )
-        self.sample_action = a(
-            "&Hear a Sample",
-            "Generate and play a short phrase from the model as it trains",
-            self.hear_sample,
-            "Ctrl+H",
-        )
-        self.compare_action = a(
-            "&A/B Compare",
-            "Play the same bars of the two selected songs in turn",
-            self.generation.compare,
-            "Ctrl+B",
-        )
-        self.again_action = a(
-            "Generate A&gain",
-            "Generate again with the selected song's seed and settings",
-            self.generation.again,
-            "Ctrl+Shift+G",
-        )
-        self.export_starred_action = a(
-            "Export S&tarred…",
-            "Export every starred song as .mid files",
-            lambda: self.choose_export_folder_for("starred"),
-            "Ctrl+Shift+E",
-        )
-        self.cancel_import_action = a(
-            "Cancel &Import", "Stop the running import", self.browser.cancel_import, "Esc"
-        )
-        self.reset_layout_action = a(
-            "&Reset Layout", "Put every panel back where it started", self.reset_layout
-        )
-        view = self.piano_roll.view
-        self.zoom_in_action = a(
-            "Zoom &In",
-            "Zoom in on time",
-            lambda: view.zoom_time(1.25),
-            QKeySequence.StandardKey.ZoomIn,
-        )
-        self.zoom_out_action = a(
-            "Zoom &Out",
-            "Zoom out in time",
-            lambda: view.zoom_time(0.8),
-            QKeySequence.StandardKey.ZoomOut,
-        )
-        self.zoom_pitch_in_action = a(
-            "Taller Rows", "Zoom in on pitch", lambda: view.zoom_pitch(1.2), "Ctrl+Shift+="
-        )
-        self.zoom_pitch_out_action = a(
-            "Shorter Rows", "Zoom out on pitch", lambda: view.zoom_pitch(1 / 1.2), "Ctrl+Shift+-"
-        )
-        self.fit_action = a("&Fit Song", "Fit the whole song in the view", view.fit_song, "Ctrl+0")
-        self.about_action = a("&About RBM Studio", "About this program", self.show_about)
-        self.shortcuts_action = a(
-            "&Keyboard Shortcuts", "List every keyboard shortcut", self.show_shortcuts, "F1"
-        )
-
-    def _create_menus_and_toolbars(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        for action in (self.open_folder_action, self.open_model_action):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.save_model_action)
-        file_menu.addAction(self.save_model_as_action)
-        file_menu.addAction(self.export_action)
-        file_menu.addAction(self.export_starred_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = menu.addMenu("&Edit")
-        g = self.generation
-        for action in (g.undo_action, g.redo_action, g.star_action):
-            self.addAction(action)  # the shortcuts work wherever the focus is
-            edit_menu.addAction(action)
-        # Del only where the songs are: in a spin box or the song list it means something else.
-        g.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        g.list.addAction(g.delete_action)
-        edit_menu.addAction(g.delete_action)
-        model_menu = menu.addMenu("&Model")
-        for action in (
-            self.train_action,
-            self.pause_action,
-            self.stop_action,
-            self.sample_action,
-            self.generate_action,
-            self.again_action,
-            self.compare_action,
-            self.cancel_import_action,
-        ):
-            model_menu.addAction(action)
-        self.view_menu = menu.addMenu("&View")
-        for action in (
-            self.zoom_in_action,
-            self.zoom_out_action,
-            self.zoom_pitch_in_action,
-            self.zoom_pitch_out_action,
-            self.fit_action,
-        ):
-            self.view_menu.addAction(action)
-        self.view_menu.addSeparator()
-        panels = self.view_menu.addMenu("&Panels")
-        for dock in (self.dataset_dock, self.training_dock, self.generation_dock):
-            panels.addAction(dock.toggleViewAction())
-        self.view_menu.addAction(self.reset_layout_action)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self.about_action)
-
-        self.main_toolbar = QToolBar("Main")
-        self.main_toolbar.setObjectName("mainToolbar")
-        for action in (
-            self.open_folder_action,
-            self.open_model_action,
-            self.save_model_action,
-            self.export_action,
-        ):
-            self.main_toolbar.addAction(action)
-        self.main_toolbar.addSeparator()
-        for action in (self.train_action, self.stop_action, self.generate_action):
-            self.main_toolbar.addAction(action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.main_toolbar)
-        panels.addAction(self.main_toolbar.toggleViewAction())
-        # The transport (ui.transport, installed by window_factory.build_main_window) goes here
-        # via add_transport(), beside the main toolbar: one row of toolbars leaves the height to
-        # the panels (a narrow window stacks the transport's outputs under its controls).
-        self.transport_toolbar = QToolBar("Transport")
-        self.transport_toolbar.setObjectName("transportToolbar")
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport_toolbar)
-        self.transport_toolbar.hide()
-        panels.addAction(self.transport_toolbar.toggleViewAction())
+        """Song list and training panel wide enough to read, the piano roll gets the rest."""
+        window_actions.apply_default_dock_sizes(self)
 
     def _connect_panels(self) -> None:
         b, t, g = self.browser, self.training, self.generation
@@ -583,22 +326,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
         seed = secrets.randbelow(2**31)
 
         def work(_progress, _cancel: threading.Event) -> tuple[Song, int]:
-            from ..models import registry
-            from ..models.base import GenerateRequest
-            from ..music.encoding import decode
-
             model = trainer.snapshot()
-            kind = registry.kind(model.kind)
-            num, den = model.time_signature
-            steps = int(round(SAMPLE_BARS * num * 4 / den * model.encoding.steps_per_beat))
-            request = GenerateRequest(
-                songs=1,
-                steps=steps,
-                seed=seed,
-                mode="continue" if "continue" in kind.modes else None,
-            )
-            song = decode(kind.generate(model, request)[0])
-            return song, model.epochs_trained
+            return generation.phrase(model, SAMPLE_BARS, seed), model.epochs_trained
 
         job = run_function(work, "sample", self)
         job.finished.connect(self._on_sample_ready)
@@ -625,12 +354,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def compare_songs(self, a: GeneratedSong, b: GeneratedSong) -> Song:
         """A/B: the same bars of two songs one after the other (the loop region's bars when one
         is set, else the first bars), shown and played."""
-        region = self.piano_roll.loop_region
-        bar = a.song.first_time_signature.beats_per_bar
-        start, end = region if region else (0.0, COMPARE_BARS * bar)
-        song = in_turn(a.song, b.song, start, end)
-        first, last = int(start // bar) + 1, int(round(end / bar))
-        self.show_song(song, f"A/B, bars {first}–{last}: {a.name} then {b.name}", play=True)
+        song, caption = generation.compare(a, b, self.piano_roll.loop_region, COMPARE_BARS)
+        self.show_song(song, caption, play=True)
         return song
 
     # -- training ---------------------------------------------------------------------------
@@ -729,16 +454,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def _on_model_io_failed(self, what: str, message: str) -> None:
         self._set_activity("Ready.")
         self.show_status(f"Could not {what} the model: {message}")
-        # Non-modal: the message is seen, nothing waits on it.
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            APP_TITLE,
-            f"Could not {what} the model:\n{message}",
-            parent=self,
-        )
-        box.setModal(False)
-        box.show()
-        self.error_box = box
+        self.error_box = window_actions.warning_box(self, f"Could not {what} the model:\n{message}")
 
     @Slot()
     def save_model(self) -> Job | None:
@@ -824,15 +540,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle(f"About {APP_TITLE}")
-        box.setText(
-            f"<b>{APP_TITLE} {__version__}</b><p>Learns music from your MIDI songs with a "
-            "Restricted Boltzmann Machine, generates new songs and exports them as MIDI.</p>"
-        )
-        box.setModal(False)
-        box.show()
-        self.about_box = box
+        self.about_box = window_actions.about_box(self)
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(action, shortcut) for every action that has one — the Help → Shortcuts table."""
@@ -846,25 +554,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     @Slot()
     def show_shortcuts(self) -> None:
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Keyboard shortcuts")
-        rows = self.shortcut_rows()
-        table = QTableWidget(len(rows), 2)
-        table.setHorizontalHeaderLabels(["Action", "Shortcut"])
-        for r, (name, seq) in enumerate(rows):
-            table.setItem(r, 0, QTableWidgetItem(name))
-            table.setItem(r, 1, QTableWidgetItem(seq))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.close)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(table)
-        layout.addWidget(buttons)
-        dialog.resize(460, 480)
-        dialog.setModal(False)
-        dialog.show()
-        self.shortcuts_dialog = dialog
+        self.shortcuts_dialog = window_actions.shortcuts_dialog(self, self.shortcut_rows())
 
     # -- settings ---------------------------------------------------------------------------
     def _restore_settings(self) -> None:

@@ -1,19 +1,18 @@
-"""The model "document": the open model, the file it came from or was saved to, whether it has
-changed since, and the autosave of an interrupted training session.
-
-File reads and writes run in `Job`s (`ui.workers`); the document reports through signals, so the
-window only shows what happened. Dialogs (which file to open or save as) stay with the window.
+"""The model document's Qt side: `studio.document` holds the open model, its file, its modified
+mark and the autosave rules; this object runs their file work in `Job`s (`ui.workers`) and reports
+through signals, so the window only shows what happened. Dialogs (which file to open or save as)
+stay with the window.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from ..models.document import Model
+from ..studio import document
 from .training_worker import autosave_path, orphaned_autosaves
 from .workers import Job, run_function
 
@@ -30,11 +29,21 @@ class ModelDocument(QObject):
 
     def __init__(self, parent: QObject | None = None, *, autosave: Path | None = None) -> None:
         super().__init__(parent)
-        self.model: Model | None = None
-        self.path: Path | None = None
-        self.modified = False
+        self.state = document.Document()
         self.job: Job | None = None  # the newest open or save
         self._autosave = Path(autosave) if autosave is not None else None
+
+    @property
+    def model(self) -> Model | None:
+        return self.state.model
+
+    @property
+    def path(self) -> Path | None:
+        return self.state.path
+
+    @property
+    def modified(self) -> bool:
+        return self.state.modified
 
     @property
     def autosave(self) -> Path:
@@ -45,22 +54,23 @@ class ModelDocument(QObject):
     def autosave(self, path: Path | None) -> None:
         self._autosave = Path(path) if path is not None else None
 
+    def autosaves(self) -> document.Autosaves:
+        return document.Autosaves(
+            self.autosave, fixed=self._autosave is not None, orphans=orphaned_autosaves
+        )
+
     # -- the current model ------------------------------------------------------------------
     def set_model(self, model: Model | None, *, path: Path | None, modified: bool) -> None:
-        self.model = model
-        self.path = Path(path) if path is not None else None
-        self.modified = bool(modified)
+        self.state.set_model(model, path=path, modified=modified)
         self.changed.emit(model)
         self.stateChanged.emit()
 
     def title(self) -> str:
         """How the window names the model: its file, "unsaved model", or "" when there is none."""
-        if self.path is not None:
-            return self.path.name
-        return "unsaved model" if self.model is not None else ""
+        return self.state.title()
 
     def folder(self) -> Path | None:
-        return self.path.parent if self.path is not None else None
+        return self.state.folder()
 
     # -- files ------------------------------------------------------------------------------
     def open(self, path: Path, *, modified: bool = False) -> Job:
@@ -69,9 +79,7 @@ class ModelDocument(QObject):
         path = Path(path)
 
         def work(_progress, _cancel: threading.Event) -> Model:
-            from ..models.model_file import load_model
-
-            return load_model(path)
+            return document.open_model(path)
 
         self.activity.emit(f"Opening {path.name}…")
         job = run_function(work, "open-model", self)
@@ -81,7 +89,9 @@ class ModelDocument(QObject):
         return job
 
     def _on_opened(self, model: Model, path: Path, modified: bool) -> None:
-        self.set_model(model, path=None if modified else path, modified=modified)
+        self.state.opened(model, path, modified=modified)
+        self.changed.emit(model)
+        self.stateChanged.emit()
         self.opened.emit(model, path)
 
     def save(self) -> Job | None:
@@ -100,11 +110,7 @@ class ModelDocument(QObject):
         autosave = self.autosave
 
         def work(_progress, _cancel: threading.Event) -> Path:
-            from ..models.model_file import save_model
-
-            save_model(model, path)
-            autosave.unlink(missing_ok=True)  # saved for real: nothing to restore
-            return path
+            return document.save_model(model, path, autosave)
 
         self.activity.emit(f"Saving {path.name}…")
         job = run_function(work, "save-model", self)
@@ -114,41 +120,19 @@ class ModelDocument(QObject):
         return job
 
     def _on_saved(self, model: Model, path: Path) -> None:
-        if model is self.model:
-            self.path = path
-            self.modified = False
+        if self.state.saved(model, path):
             self.stateChanged.emit()
         self.saved.emit(model, path)
 
     # -- autosave of interrupted training ---------------------------------------------------
-    def _restorable(self) -> Path | None:
-        """This window's autosave, else the newest one a run that is gone left behind."""
-        if self._autosave is not None:
-            return self._autosave if self._autosave.is_file() else None
-        own = autosave_path()
-        if own.is_file():
-            return own
-        found = orphaned_autosaves()
-        return found[0] if found else None
-
     def has_autosave(self) -> bool:
-        return self._restorable() is not None
+        return self.autosaves().restorable() is not None
 
     def restore_autosave(self) -> Job | None:
         """Open the autosaved model as an unsaved, modified one (None when there is none). A
         previous run's autosave becomes this run's (so saving for real removes it)."""
-        found = self._restorable()
-        if found is None:
-            return None
-        target = self.autosave
-        if found != target:
-            try:
-                os.replace(found, target)
-            except OSError:
-                target = found
-        return self.open(target, modified=True)
+        found = self.autosaves().claim()
+        return None if found is None else self.open(found, modified=True)
 
     def discard_autosave(self) -> None:
-        found = self._restorable()
-        if found is not None:
-            found.unlink(missing_ok=True)
+        self.autosaves().discard()
