@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from support.training import train_to_end
 
 from rbm_studio.models import registry
 from rbm_studio.models.base import GenerateRequest
@@ -86,7 +87,7 @@ def test_make_trainer_picks_the_rnn_rbm_trainer_and_reports_like_the_rbm(trained
 
 def test_training_is_reproducible_through_the_front(trained):
     trainer, _ = trained
-    again = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC).run()
+    again = train_to_end(registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC))
     for name, value in trainer.snapshot().params.items():
         np.testing.assert_array_equal(value, again.params[name], err_msg=name)
 
@@ -203,7 +204,7 @@ def test_benchmark_style_frame_level_model_generates_88_key_frames():
     cfg = TrainingConfig(
         **{**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
     )
-    model = registry.kind(cfg.model).make_trainer(cfg, songs, ENC).run()
+    model = train_to_end(registry.kind(cfg.model).make_trainer(cfg, songs, ENC))
     assert model.n_visible == 88 and model.frame_level
     out = generate(model, songs=1, steps=20, gibbs_steps=5, seed=0)
     assert out[0].encoding.span == 88 and out[0].steps == 20

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.training import train_to_end
 
 from rbm_studio.models import registry
 from rbm_studio.models.base import EvaluateRequest, GenerateRequest
@@ -58,7 +59,7 @@ CONFIG = registry.default_config(
 @pytest.fixture(scope="module")
 def model():
     assert CONFIG.meter and CONFIG.previous_step and CONFIG.onset_sustain
-    return registry.kind("rnn-rbm").make_trainer(CONFIG, SONGS, ENC).run()
+    return train_to_end(registry.kind("rnn-rbm").make_trainer(CONFIG, SONGS, ENC))
 
 
 def test_onset_sustain_planes_round_trip_every_consistent_matrix():
