@@ -381,7 +381,7 @@ class RbmTrainer(TrainerControls):
         model: Model | None = None,
     ) -> None:
         corpus = matrices if isinstance(matrices, Corpus) else None
-        self._take_inputs(config, [] if corpus else matrices, encoding)
+        self.take_inputs(config, [] if corpus else matrices, encoding)
         key_shifts: list[int] = []
         if corpus is None and config.value("one_key") and not config.frame_level:
             # every song in C major or A minor: the keys share one set of pitches, so
@@ -403,7 +403,7 @@ class RbmTrainer(TrainerControls):
                 f"no song is at least {window} steps long, so there is nothing to learn from"
             )
         rng = np.random.default_rng(config.seed)
-        hold_idx, train_idx = self._split(self._source.n, rng)
+        hold_idx, train_idx = self.split_held_out(self._source.n, rng)
         n_hold = len(hold_idx)
         self._planes = 1 if config.frame_level else 2
         self._train_base = train_idx
@@ -427,7 +427,7 @@ class RbmTrainer(TrainerControls):
 
         key = jax.random.PRNGKey(config.seed)
         init_key, run_key = jax.random.split(key)
-        previous = self._continue_from(model)
+        previous = self.continue_from(model)
         if previous is not None:
             params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
         else:
@@ -502,14 +502,14 @@ class RbmTrainer(TrainerControls):
         self._perm_lock = threading.Lock()
         self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
         self._pending: tuple[tuple[int, int], Future] | None = None
-        summary_of = corpus.summary() if corpus is not None else self._summary_common(matrices)
+        summary_of = corpus.summary() if corpus is not None else self.summary_common(matrices)
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
         if key_shifts:
             self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
         if turned_off:
             self.dataset_summary["turned_off"] = turned_off
 
-        self._init_controls(host_params)
+        self.init_controls(host_params)
 
     @staticmethod
     def _turned_off(config: TrainingConfig, window: int, corpus: bool) -> list[str]:
@@ -531,14 +531,13 @@ class RbmTrainer(TrainerControls):
 
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1|v) of each hidden unit over a fixed sample of training windows [H]."""
-        with self._lock:
-            W, hb = self._host_params["W"], self._host_params["hbias"]
-            x = self._activation_sample @ W + hb
+        W, hb = self.read_params("W", "hbias")
+        x = self._activation_sample @ W + hb
         return (0.5 + 0.5 * np.tanh(0.5 * x)).mean(axis=0)  # sigmoid, no overflow
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
-        self._start_once()
+        self.start_once()
         bpe = self.batches_per_epoch
         total_epochs = self.epoch_offset + self.config.epochs
         self._epochs_done = self.epoch_offset
@@ -564,7 +563,7 @@ class RbmTrainer(TrainerControls):
         last_recon = float("nan")
         last_gap: float | None = None
         while steps_done < self.total_steps:
-            if self._cancel.is_set() or self._time_up(active_time):
+            if self.cancelled or self.time_up(active_time):
                 break
             if resize_to is not None:
                 yield progress("compiling", elapsed=active_time, recon_error=last_recon)
@@ -572,8 +571,8 @@ class RbmTrainer(TrainerControls):
                 compiled = self._compile()
                 calls_per_group, resize_to = 1, None
                 continue
-            if self._pause.is_set():
-                yield from self._report_paused(
+            if self.paused:
+                yield from self.wait_paused(
                     progress(
                         "paused",
                         elapsed=active_time,
@@ -635,8 +634,8 @@ class RbmTrainer(TrainerControls):
                 # scoring every epoch of a tiny data set would cost more than the training.
                 last = records[-1]
                 last["held_out"] = self._held_out_score(host)
-                stop = self._track_best(last["epoch"], last["held_out"], host)
-            self._publish(host, records)
+                stop = self.track_best(last["epoch"], last["held_out"], host)
+            self.publish(host, records)
             # the minutes budget is wall time: scoring and bookkeeping count too
             active_time += time.perf_counter() - t_start - dt
             eta = active_time / steps_done * (self.total_steps - steps_done)

@@ -52,13 +52,13 @@ class RnnRbmTrainer(TrainerControls):
         *,
         model: Model | None = None,
     ) -> None:
-        self._take_inputs(config, matrices, encoding)
+        self.take_inputs(config, matrices, encoding)
         usable = [m for m in matrices if m.steps >= 2]
         songs = model_sequences(config.frame_level, usable, onset_sustain=config.onset_sustain)
         if not songs:
             raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
         rng = np.random.default_rng(config.seed)
-        hold_idx, train_idx = self._split(len(songs), rng)
+        hold_idx, train_idx = self.split_held_out(len(songs), rng)
         n_hold = len(hold_idx)
         self._holdout = [songs[i] for i in hold_idx[:METRIC_SONGS]]
         train = [songs[i] for i in train_idx]
@@ -90,7 +90,7 @@ class RnnRbmTrainer(TrainerControls):
             batch_size=min(config.batch_size, len(train)),
             pretrain_epochs=-(-config.pretrain_epochs // copies) if config.pretrain_epochs else 0,
         )
-        self._initial = self._continue_from(model)
+        self._initial = self.continue_from(model)
         self._eval_every = self._held_out_every()
         if self._initial is not None and context_width(self._initial) != self.n_context:
             raise ValueError(
@@ -105,7 +105,7 @@ class RnnRbmTrainer(TrainerControls):
         n_seq = len(self._cut_count())
         self.batches_per_epoch = max(1, -(-n_seq // self._recipe.batch_size))
 
-        self._init_controls(dict(self._initial or {}))
+        self.init_controls(dict(self._initial or {}))
 
     def _cut_count(self) -> list:
         from .training import cut_subsequences
@@ -115,7 +115,7 @@ class RnnRbmTrainer(TrainerControls):
     # ----- numpy views (any thread) -----
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1 | v, past) of each RBM hidden unit over the frames of a few training songs."""
-        params = self._params_copy()
+        params = self.params_copy()
         if "W" not in params:
             return np.zeros(self.n_hidden, np.float32)
         acts = []
@@ -137,7 +137,7 @@ class RnnRbmTrainer(TrainerControls):
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
-        self._start_once()
+        self.start_once()
         from . import training as rnn_rbm_training
 
         total_epochs = self.epoch_offset + self.config.epochs
@@ -190,7 +190,7 @@ class RnnRbmTrainer(TrainerControls):
                         gap = last_gap = self._free_energy_gap(params)
                     held = self._held_out_score(done_epochs, params)
                     active += time.perf_counter() - measured
-                    stop = self._track_best(done_epochs, held, params)
+                    stop = self.track_best(done_epochs, held, params)
                     record = {
                         "epoch": done_epochs,
                         "recon_error": recon_sum / max(recon_n, 1),
@@ -199,7 +199,7 @@ class RnnRbmTrainer(TrainerControls):
                         "elapsed": round(active, 4),
                     }
                     recon_sum = recon_n = 0.0
-            self._publish(params, [] if record is None else [record])
+            self.publish(params, [] if record is None else [record])
             eta = active / steps_done * (total_steps - steps_done) if steps_done else None
             if record is not None:
                 yield progress(
@@ -234,17 +234,17 @@ class RnnRbmTrainer(TrainerControls):
                     eta=eta,
                 )
                 last_report = time.perf_counter()
-            while self._pause.is_set() and not self._cancel.is_set():
-                yield from self._report_paused(
+            while self.paused and not self.cancelled:
+                yield from self.wait_paused(
                     progress(
                         "paused", elapsed=active, recon_error=last_recon, free_energy_gap=last_gap
                     ),
                     REPORT_INTERVAL_S,
                 )
-            if self._cancel.is_set():
+            if self.cancelled:
                 finished = False
                 break
-            if self._time_up(active):
+            if self.time_up(active):
                 break
             t_step = time.perf_counter()
         steps.close()
@@ -300,7 +300,7 @@ class RnnRbmTrainer(TrainerControls):
 
     def _summarise(self, matrices, n_train: int, n_hold: int) -> dict:
         return {
-            **self._summary_common(matrices),
+            **self.summary_common(matrices),
             "devices": len(mesh_devices(self.config.device)),
             "train_songs": int(n_train),
             "holdout_songs": int(n_hold),
