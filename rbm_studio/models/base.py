@@ -188,6 +188,15 @@ class Trainer(Protocol):
         ...
 
 
+@runtime_checkable
+class TrainingRows(Protocol):
+    """A trainer that can hand out the visible vectors it trains on, in order, so a benchmark's
+    peers train on exactly the same data. Optional: a kind whose trainer has no such rows (a
+    recurrent one reads whole songs) leaves it out."""
+
+    def training_rows(self) -> np.ndarray: ...
+
+
 # ---------------------------------------------------------------------------------------------
 # Generation and evaluation
 

@@ -529,6 +529,10 @@ class RbmTrainer(TrainerControls):
             off.append("one_key")
         return off
 
+    def training_rows(self) -> np.ndarray:
+        """Every training window in order, one visible vector a row (`base.TrainingRows`)."""
+        return self._train_windows(np.arange(self.n_train))
+
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1|v) of each hidden unit over a fixed sample of training windows [H]."""
         W, hb = self.read_params("W", "hbias")
