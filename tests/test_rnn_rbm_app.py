@@ -42,7 +42,7 @@ def repeated_note_song(offset: int, steps: int = 32) -> StateMatrix:
 
 
 SONGS = [repeated_note_song(i) for i in range(8)]
-CONFIG = TrainingConfig(
+CONFIG = TrainingConfig().with_values(
     model="rnn-rbm",
     hidden=10,
     recurrent_hidden=8,
@@ -141,7 +141,9 @@ def test_model_file_round_trip_keeps_kind_settings_and_samples(trained, tmp_path
     save_model(model, path)
     loaded = load_model(path)
     assert loaded.kind == "rnn-rbm"
-    assert loaded.config.recurrent_hidden == 8 and loaded.config.recurrence == "rnn"
+    assert (
+        loaded.config.value("recurrent_hidden") == 8 and loaded.config.value("recurrence") == "rnn"
+    )
     assert sorted(loaded.params) == sorted(model.params)
     for name, value in model.params.items():
         np.testing.assert_array_equal(loaded.params[name], value)
@@ -201,8 +203,8 @@ def test_benchmark_style_frame_level_model_generates_88_key_frames():
         StateMatrix(canonicalize(np.pad(s.data[:, :SPAN], ((0, 0), (0, SPAN))), SPAN), ENC)
         for s in SONGS[:4]
     ]
-    cfg = TrainingConfig(
-        **{**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
+    cfg = TrainingConfig.from_dict(
+        {**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
     )
     model = train_to_end(registry.kind(cfg.model).make_trainer(cfg, songs, ENC))
     assert model.n_visible == 88 and model.frame_level
@@ -260,7 +262,7 @@ def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
     )
     assert code == 0
     model = load_model(out)
-    assert model.kind == "rnn-rbm" and model.config.recurrent_hidden == 8
+    assert model.kind == "rnn-rbm" and model.config.value("recurrent_hidden") == 8
     assert main(["generate", str(out), "--out", str(tmp_path / "gen"), "--songs", "2"]) == 0
     assert len(list((tmp_path / "gen").glob("*.mid"))) == 2
     capsys.readouterr()

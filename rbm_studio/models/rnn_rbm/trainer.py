@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from ..sharding import to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .sampler import context_width, model_sequences, song_context
 from .spec import SPEC as KIND
+from .spec import own
 
 # the held-out score is a cheap reverse AIS (RAISE): its bias is downwards, so a model too sharp
 # for the schedule reads worse, never better, and early stopping cannot chase the estimator
@@ -54,7 +54,7 @@ class RnnRbmTrainer(TrainerControls):
     ) -> None:
         self.take_inputs(config, matrices, encoding)
         usable = [m for m in matrices if m.steps >= 2]
-        songs = model_sequences(config.frame_level, usable, onset_sustain=config.onset_sustain)
+        songs = model_sequences(config.frame_level, usable, onset_sustain=own(config).onset_sustain)
         if not songs:
             raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
         rng = np.random.default_rng(config.seed)
@@ -67,7 +67,7 @@ class RnnRbmTrainer(TrainerControls):
         train = train + [transpose_rows(s, sh, planes) for sh in shifts for s in train]
         # bar positions go after the notes (never transposed); frame-level data has no bars
         self.n_context = 0
-        if config.meter and not config.frame_level:
+        if own(config).meter and not config.frame_level:
             contexts = [song_context(m) for m in usable]
             held = [contexts[i] for i in hold_idx[:METRIC_SONGS]]
             trained = [contexts[i] for i in train_idx] * (1 + len(shifts))
@@ -85,10 +85,10 @@ class RnnRbmTrainer(TrainerControls):
         # as that many: pre-trained 2N+1 times as long, the RBM's weights come out several
         # times larger, its conditionals too sharp for the held-out AIS to measure
         copies = 1 + len(shifts)
-        self._recipe = replace(
-            config,
+        passes = own(config).pretrain_epochs
+        self._recipe = config.with_values(
             batch_size=min(config.batch_size, len(train)),
-            pretrain_epochs=-(-config.pretrain_epochs // copies) if config.pretrain_epochs else 0,
+            pretrain_epochs=-(-passes // copies) if passes else 0,
         )
         self._initial = self.continue_from(model)
         self._eval_every = self._held_out_every()
@@ -96,7 +96,7 @@ class RnnRbmTrainer(TrainerControls):
             raise ValueError(
                 "the model and these settings disagree on reading bar positions (the meter option)"
             )
-        if self._initial is not None and ("Wpv" in self._initial) != config.previous_step:
+        if self._initial is not None and ("Wpv" in self._initial) != own(config).previous_step:
             raise ValueError(
                 "the model and these settings disagree on the previous-step links "
                 "(the previous-step option)"
@@ -110,7 +110,9 @@ class RnnRbmTrainer(TrainerControls):
     def _cut_count(self) -> list:
         from .training import cut_subsequences
 
-        return cut_subsequences(self._train, self._recipe.sequence_length, np.random.default_rng(0))
+        return cut_subsequences(
+            self._train, own(self._recipe).sequence_length, np.random.default_rng(0)
+        )
 
     # ----- numpy views (any thread) -----
     def hidden_activations(self) -> np.ndarray:
