@@ -382,6 +382,78 @@ class RbmTrainer(TrainerControls):
     ) -> None:
         corpus = matrices if isinstance(matrices, Corpus) else None
         self.take_inputs(config, [] if corpus else matrices, encoding)
+        matrices, key_shifts = self._windows_of(config, matrices, encoding, corpus)
+        window = config.effective_window
+        rng = np.random.default_rng(config.seed)
+        hold_idx, train_idx = self.split_held_out(self._source.n, rng)
+        n_hold = len(hold_idx)
+        self._planes = 1 if config.frame_level else 2
+        self._train_base = train_idx
+        self._shifts = np.array([0] + [s for k in range(1, config.transpose + 1) for s in (k, -k)])
+        n_train = len(train_idx) * len(self._shifts)
+        self.n_train = n_train
+        self.n_visible = window * self._source.width
+        self.n_hidden = int(config.hidden)
+        n_metric = min(n_hold, MAX_METRIC_WINDOWS, n_train)
+        samples = self._metric_samples(rng, hold_idx, n_metric)
+        self._mesh = batch_mesh(config.device)
+
+        init_key, run_key = jax.random.split(jax.random.PRNGKey(config.seed))
+        previous = self.continue_from(model)
+        if previous is not None:
+            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
+        else:
+            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
+        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
+        self._links = bool(config.value("semitone_links")) and self._planes == 2
+        links = np.zeros(self._source.width, np.float32)
+        if previous is not None and lateral.PARAM in previous:
+            links = previous[lateral.PARAM]
+
+        batch = min(config.batch_size, n_train)
+        self.batches_per_epoch = math.ceil(n_train / batch)
+        self.total_steps = config.epochs * self.batches_per_epoch
+        # each device takes an equal slice of every mini-batch: the padding rows weigh 0
+        self._batch = batch
+        self.spec = self._static_spec(config, self._mesh.padded_batch(batch), n_metric)
+        self._hyper = self._mesh.replicate(_hyper_of(config))
+        m = size_bucket(n_metric, minimum=16)
+        hold_sample, train_sample = samples
+        self._data = self._mesh.replicate(
+            TrainData(
+                pad_rows(hold_sample, m),
+                pad_rows(train_sample, m),
+                (np.arange(m) < n_metric).astype(np.float32),
+                np.asarray(run_key),
+            )
+        )
+        params = TrainParams(params.W.T, params.vbias, params.hbias, jnp.asarray(links))
+        host_params = _host_copy(params, self._links)
+        self._state = self._initial_state(params, batch)
+        self._perm_epoch = -1
+        self._perm = np.zeros(0, np.int64)
+        self._perm_lock = threading.Lock()
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
+        self._pending: tuple[tuple[int, int], Future] | None = None
+        summary_of = corpus.summary() if corpus is not None else self.summary_common(matrices)
+        self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
+        if key_shifts:
+            self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
+        turned_off = self._turned_off(config, window, corpus is not None)
+        if turned_off:
+            self.dataset_summary["turned_off"] = turned_off
+
+        self.init_controls(host_params)
+
+    def _windows_of(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        encoding: Encoding,
+        corpus: Corpus | None,
+    ) -> tuple[Sequence[StateMatrix], list[int]]:
+        """Set `_source`, the windows to train on; returns the songs (moved to one key with the
+        one-key option) and each song's shift."""
         key_shifts: list[int] = []
         if corpus is None and config.value("one_key") and not config.frame_level:
             # every song in C major or A minor: the keys share one set of pitches, so
@@ -402,58 +474,36 @@ class RbmTrainer(TrainerControls):
             raise ValueError(
                 f"no song is at least {window} steps long, so there is nothing to learn from"
             )
-        rng = np.random.default_rng(config.seed)
-        hold_idx, train_idx = self.split_held_out(self._source.n, rng)
-        n_hold = len(hold_idx)
-        self._planes = 1 if config.frame_level else 2
-        self._train_base = train_idx
-        self._shifts = np.array([0] + [s for k in range(1, config.transpose + 1) for s in (k, -k)])
-        n_train = len(train_idx) * len(self._shifts)
-        self.n_visible = window * self._source.width
-        self.n_hidden = int(config.hidden)
-        n_metric = min(n_hold, MAX_METRIC_WINDOWS, n_train)
+        return matrices, key_shifts
+
+    def _metric_samples(
+        self, rng: np.random.Generator, hold_idx: np.ndarray, n_metric: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Set the scored held-out windows, their flips and the activation sample; returns the
+        (held-out, training) windows the epoch-end metrics compare."""
         hold_sample = self._source.gather(hold_idx[:n_metric])
         self._score_windows = hold_sample[:MAX_SCORE_WINDOWS].astype(np.float32)
         # the same units are flipped at every measurement, so scores compare across epochs
         self._score_flips = rng.integers(
             0, hold_sample.shape[1], size=(SCORE_FLIPS, len(self._score_windows))
         )
+        n_train = self.n_train
         train_sample = self._train_windows(rng.choice(n_train, n_metric, replace=False))
-        m = size_bucket(n_metric, minimum=16)
         self._activation_sample = self._train_windows(
             rng.choice(n_train, min(ACTIVATION_SAMPLE, n_train), replace=False)
         ).astype(np.float32)
-        self._mesh = batch_mesh(config.device)
+        return hold_sample, train_sample
 
-        key = jax.random.PRNGKey(config.seed)
-        init_key, run_key = jax.random.split(key)
-        previous = self.continue_from(model)
-        if previous is not None:
-            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
-        else:
-            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
-        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
-        self._links = bool(config.value("semitone_links")) and self._planes == 2
-        links = np.zeros(self._source.width, np.float32)
-        if previous is not None and lateral.PARAM in previous:
-            links = previous[lateral.PARAM]
-
-        batch = min(config.batch_size, n_train)
-        bpe = math.ceil(n_train / batch)
-        self.batches_per_epoch = bpe
-        self.total_steps = config.epochs * bpe
-        # each device takes an equal slice of every mini-batch: the padding rows weigh 0
-        self._batch = batch
-        padded = self._mesh.padded_batch(batch)
+    def _static_spec(self, config: TrainingConfig, padded: int, n_metric: int) -> StaticSpec:
+        """What the compiled step depends on (shapes and switches)."""
+        window = config.effective_window
         flops = cd_flops_per_step(padded, self.n_visible, self.n_hidden, config.cd_k)
         # depends only on the shapes, so trainers with equal shapes share one compiled program
         chunk = min(_pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops), MAX_CHUNK)
-        self.n_train = n_train
         share = float(config.value("continue_share") or 0.0)
-        turned_off = self._turned_off(config, window, corpus is not None)
         if continuation_split(window)[0] == 0:
             share = 0.0  # a one-frame window has no first half to continue from
-        self.spec = StaticSpec(
+        return StaticSpec(
             batch=padded,
             chunk=chunk,
             cd_k=config.cd_k,
@@ -466,50 +516,20 @@ class RbmTrainer(TrainerControls):
             lateral=self._links,
             window=window,
         )
-        f32 = partial(jnp.asarray, dtype=jnp.float32)
-        self._hyper = Hyper(
-            learning_rate=f32(config.learning_rate),
-            lr_decay=f32(config.lr_decay),
-            momentum_start=f32(config.momentum_start),
-            momentum_end=f32(config.momentum_end),
-            momentum_switch_epoch=jnp.asarray(config.momentum_switch_epoch, jnp.int32),
-            weight_decay=f32(config.weight_decay),
-            sparsity_target=f32(config.sparsity_target or 0.0),
-            sparsity_cost=f32(config.sparsity_cost),
-        )
-        self._hyper = self._mesh.replicate(self._hyper)
-        self._data = self._mesh.replicate(
-            TrainData(
-                pad_rows(hold_sample, m),
-                pad_rows(train_sample, m),
-                (np.arange(m) < n_metric).astype(np.float32),
-                np.asarray(run_key),
-            )
-        )
-        params = TrainParams(params.W.T, params.vbias, params.hbias, jnp.asarray(links))
-        host_params = _host_copy(params, self._links)
+
+    def _initial_state(self, params: TrainParams, batch: int) -> TrainState:
+        """The replicated training state: parameters, zero velocities, and with PCD the
+        persistent chains (starting at the first training windows, split over devices)."""
         zeros = TrainParams(*(jnp.zeros_like(p) for p in params))
         state = self._mesh.replicate(
             TrainState(params, zeros, np.zeros((1, 1), np.float32), np.float32(0), np.float32(0))
         )
-        if config.pcd:  # persistent chains start at the first training windows, split over devices
+        if self.config.pcd:
+            padded = self.spec.batch
             first = pad_rows(self._train_windows(np.arange(batch)), padded).astype(np.float32)
             chains = self._mesh.batch_array(first[self._mesh.local_slice(padded)], 0, padded)
             state = state._replace(chains=chains)
-        self._state = state
-        self._perm_epoch = -1
-        self._perm = np.zeros(0, np.int64)
-        self._perm_lock = threading.Lock()
-        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
-        self._pending: tuple[tuple[int, int], Future] | None = None
-        summary_of = corpus.summary() if corpus is not None else self.summary_common(matrices)
-        self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
-        if key_shifts:
-            self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
-        if turned_off:
-            self.dataset_summary["turned_off"] = turned_off
-
-        self.init_controls(host_params)
+        return state
 
     @staticmethod
     def _turned_off(config: TrainingConfig, window: int, corpus: bool) -> list[str]:
@@ -807,3 +827,18 @@ class RbmTrainer(TrainerControls):
             "train_windows": int(n_train),
             "holdout_windows": int(n_hold),
         }
+
+
+def _hyper_of(config: TrainingConfig) -> Hyper:
+    """The run's hyperparameters as device scalars (traced, so changing them never recompiles)."""
+    f32 = partial(jnp.asarray, dtype=jnp.float32)
+    return Hyper(
+        learning_rate=f32(config.learning_rate),
+        lr_decay=f32(config.lr_decay),
+        momentum_start=f32(config.momentum_start),
+        momentum_end=f32(config.momentum_end),
+        momentum_switch_epoch=jnp.asarray(config.momentum_switch_epoch, jnp.int32),
+        weight_decay=f32(config.weight_decay),
+        sparsity_target=f32(config.sparsity_target or 0.0),
+        sparsity_cost=f32(config.sparsity_cost),
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -142,16 +143,11 @@ class RnnRbmTrainer(TrainerControls):
         self.start_once()
         from . import training as rnn_rbm_training
 
-        total_epochs = self.epoch_offset + self.config.epochs
-        done_epochs = self.epoch_offset
+        run = _Run(
+            done_epochs=self.epoch_offset, total_epochs=self.epoch_offset + self.config.epochs
+        )
         bpe = self.batches_per_epoch
-
-        def progress(phase: str, **kw) -> TrainingProgress:
-            return TrainingProgress(
-                phase=phase, epoch=done_epochs, epochs=total_epochs, batches_per_epoch=bpe, **kw
-            )
-
-        yield progress("compiling")
+        yield run.progress("compiling", bpe)
         steps = rnn_rbm_training.train_rnn_rbm(
             self._recipe,
             self._train,
@@ -159,105 +155,90 @@ class RnnRbmTrainer(TrainerControls):
             pretrain=self._initial is None,
             n_context=self.n_context,
         )
-        active = 0.0
-        last_report = time.perf_counter()
-        recon_sum = recon_n = 0.0
-        last_recon, last_gap = float("nan"), None
-        steps_done = 0
         total_steps = self.config.epochs * bpe
-        t_step = time.perf_counter()
+        t_step = run.last_report = time.perf_counter()
         finished = True
         for report in steps:
-            now = time.perf_counter()
-            dt = now - t_step
-            active += dt
-            if self.compile_seconds is None:
-                self.compile_seconds = dt
-            elif self.chunk_seconds is None:
-                self.chunk_seconds = dt
-            last_recon = report.recon_error
+            self._time_step(run, time.perf_counter() - t_step)
+            run.last_recon = report.recon_error
             params = to_host(dict(report.params))
-            record = None
-            if report.phase == "train":
-                steps_done += 1
-                recon_sum += report.recon_error
-                recon_n += 1
-                if report.epoch_end:
-                    done_epochs = self.epoch_offset + report.epoch
-                    # the held-out measures take time of their own: it counts towards the
-                    # minutes budget, and they run every few epochs (`_held_out_every`)
-                    measured = time.perf_counter()
-                    gap = None
-                    if done_epochs % self._eval_every == 0:
-                        gap = last_gap = self._free_energy_gap(params)
-                    held = self._held_out_score(done_epochs, params)
-                    active += time.perf_counter() - measured
-                    stop = self.track_best(done_epochs, held, params)
-                    record = {
-                        "epoch": done_epochs,
-                        "recon_error": recon_sum / max(recon_n, 1),
-                        "free_energy_gap": gap,
-                        "held_out": held,
-                        "elapsed": round(active, 4),
-                    }
-                    recon_sum = recon_n = 0.0
+            record, stop = self._count_step(run, report, params)
             self.publish(params, [] if record is None else [record])
-            eta = active / steps_done * (total_steps - steps_done) if steps_done else None
+            eta = (
+                run.active / run.steps_done * (total_steps - run.steps_done)
+                if run.steps_done
+                else None
+            )
             if record is not None:
-                yield progress(
+                yield run.progress(
                     "training",
+                    bpe,
                     batch=bpe,
                     recon_error=record["recon_error"],
                     free_energy_gap=record["free_energy_gap"],
                     epoch_end=True,
-                    elapsed=active,
+                    elapsed=run.active,
                     eta=eta,
                     held_out=record["held_out"],
                     best_epoch=self.best_epoch,
                 )
-                last_report = time.perf_counter()
+                run.last_report = time.perf_counter()
                 if stop:
                     break
-            elif time.perf_counter() - last_report >= REPORT_INTERVAL_S:
-                batch = report.batch
-                if report.phase == "pretrain":
-                    # pre-training fills epoch 0: show its progress on the batch counter
-                    batch = int(
-                        bpe
-                        * (report.epoch * report.batches_per_epoch + report.batch)
-                        / (report.epochs * report.batches_per_epoch)
-                    )
-                yield progress(
-                    "training",
-                    batch=batch,
-                    recon_error=last_recon,
-                    free_energy_gap=last_gap,
-                    elapsed=active,
-                    eta=eta,
-                )
-                last_report = time.perf_counter()
+            elif time.perf_counter() - run.last_report >= REPORT_INTERVAL_S:
+                yield run.progress("training", bpe, batch=_shown_batch(report, bpe), eta=eta)
+                run.last_report = time.perf_counter()
             while self.paused and not self.cancelled:
-                yield from self.wait_paused(
-                    progress(
-                        "paused", elapsed=active, recon_error=last_recon, free_energy_gap=last_gap
-                    ),
-                    REPORT_INTERVAL_S,
-                )
+                yield from self.wait_paused(run.progress("paused", bpe), REPORT_INTERVAL_S)
             if self.cancelled:
                 finished = False
                 break
-            if self.time_up(active):
+            if self.time_up(run.active):
                 break
             t_step = time.perf_counter()
         steps.close()
         self.finished = finished
-        yield progress(
-            "done" if finished else "cancelled",
-            recon_error=last_recon,
-            free_energy_gap=last_gap,
-            elapsed=active,
-            eta=0.0 if finished else None,
-        )
+        yield run.progress("done" if finished else "cancelled", bpe, eta=0.0 if finished else None)
+
+    def _time_step(self, run: _Run, seconds: float) -> None:
+        """Count a step's time as training time; the first one is the compile."""
+        run.active += seconds
+        if self.compile_seconds is None:
+            self.compile_seconds = seconds
+        elif self.chunk_seconds is None:
+            self.chunk_seconds = seconds
+
+    def _count_step(
+        self, run: _Run, report, params: dict[str, np.ndarray]
+    ) -> tuple[dict | None, bool]:
+        """Add a training step to the running means; at an epoch end, measure the held-out
+        scores and return the epoch's record, and whether patience says stop."""
+        if report.phase != "train":
+            return None, False
+        run.steps_done += 1
+        run.recon_sum += report.recon_error
+        run.recon_n += 1
+        if not report.epoch_end:
+            return None, False
+        run.done_epochs = self.epoch_offset + report.epoch
+        # the held-out measures take time of their own: it counts towards the minutes
+        # budget, and they run every few epochs (`_held_out_every`)
+        measured = time.perf_counter()
+        gap = None
+        if run.done_epochs % self._eval_every == 0:
+            gap = run.last_gap = self._free_energy_gap(params)
+        held = self._held_out_score(run.done_epochs, params)
+        run.active += time.perf_counter() - measured
+        stop = self.track_best(run.done_epochs, held, params)
+        record = {
+            "epoch": run.done_epochs,
+            "recon_error": run.recon_sum / max(run.recon_n, 1),
+            "free_energy_gap": gap,
+            "held_out": held,
+            "elapsed": round(run.active, 4),
+        }
+        run.recon_sum = run.recon_n = 0.0
+        return record, stop
 
     # ----- helpers -----
     def _held_out_score(self, epoch: int, params: dict) -> float | None:
@@ -321,3 +302,47 @@ def _np_rnn_step(params: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         c = np.tanh(v @ params["Wvu"] + (r * u) @ params["Wuu"] + params["bu"])
         return (1.0 - z) * u + z * c
     return np.tanh(v @ params["Wvu"] + u @ params["Wuu"] + params["bu"])
+
+
+@dataclass
+class _Run:
+    """What one `__iter__` keeps between steps."""
+
+    done_epochs: int
+    total_epochs: int
+    active: float = 0.0  # training seconds (paused time excluded)
+    last_report: float = field(default_factory=time.perf_counter)
+    recon_sum: float = 0.0
+    recon_n: float = 0.0
+    last_recon: float = float("nan")
+    last_gap: float | None = None
+    steps_done: int = 0
+
+    def progress(self, phase: str, bpe: int, **kw) -> TrainingProgress:
+        """A report; the latest error, gap and training time unless `kw` says otherwise."""
+        values = {
+            "recon_error": self.last_recon,
+            "free_energy_gap": self.last_gap,
+            "elapsed": self.active,
+            **kw,
+        }
+        if phase == "compiling":
+            values = kw
+        return TrainingProgress(
+            phase=phase,
+            epoch=self.done_epochs,
+            epochs=self.total_epochs,
+            batches_per_epoch=bpe,
+            **values,
+        )
+
+
+def _shown_batch(report, bpe: int) -> int:
+    """The batch counter of a report: pre-training fills epoch 0, shown as its share of it."""
+    if report.phase != "pretrain":
+        return report.batch
+    return int(
+        bpe
+        * (report.epoch * report.batches_per_epoch + report.batch)
+        / (report.epochs * report.batches_per_epoch)
+    )
