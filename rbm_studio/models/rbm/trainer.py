@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
@@ -562,142 +563,133 @@ class RbmTrainer(TrainerControls):
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
         self.start_once()
-        bpe = self.batches_per_epoch
-        total_epochs = self.epoch_offset + self.config.epochs
         self._epochs_done = self.epoch_offset
-
-        def progress(phase: str, **kw) -> TrainingProgress:
-            return TrainingProgress(
-                phase=phase,
-                epoch=self._epochs_done,
-                epochs=total_epochs,
-                batches_per_epoch=bpe,
-                **kw,
-            )
-
-        yield progress("compiling")
+        run = _Run(self, self.epoch_offset + self.config.epochs)
+        yield run.progress("compiling", keep=False)
         compiled = self._compile()
         self.compile_seconds = self._last_compile_seconds
         groups = 0
         resize_to: int | None = None
-
-        active_time = self._last_compile_seconds or 0.0  # compiling is part of the wait
-        steps_done = 0  # steps finished (synced to the host)
+        run.active = self._last_compile_seconds or 0.0  # compiling is part of the wait
         calls_per_group = 1
-        last_recon = float("nan")
-        last_gap: float | None = None
-        while steps_done < self.total_steps:
-            if self.cancelled or self.time_up(active_time):
+        while run.steps_done < self.total_steps:
+            if self.cancelled or self.time_up(run.active):
                 break
             if resize_to is not None:
-                yield progress("compiling", elapsed=active_time, recon_error=last_recon)
+                yield run.progress("compiling", keep=False, elapsed=run.active,
+                                   recon_error=run.last_recon)  # fmt: skip
                 self.spec = self.spec._replace(chunk=resize_to)
                 compiled = self._compile()
                 calls_per_group, resize_to = 1, None
                 continue
             if self.paused:
-                yield from self.wait_paused(
-                    progress(
-                        "paused",
-                        elapsed=active_time,
-                        recon_error=last_recon,
-                        free_energy_gap=last_gap,
-                    ),
-                    REPORT_INTERVAL_S,
-                )
+                yield from self.wait_paused(run.progress("paused"), REPORT_INTERVAL_S)
                 continue
             t_start = time.perf_counter()
-            state = self._state
-            dispatched = []
-            start = steps_done
-            for _ in range(calls_per_group):
-                schedule = self._next_schedule(start)
-                state, out = compiled(state, self._data, self._hyper, schedule)
-                dispatched.append((start, self.spec.chunk, out))
-                start += self.spec.chunk
-                if start >= self.total_steps:
-                    break
-            host_out = to_host([o for _, _, o in dispatched])
-            host_params = to_host(state.params)
+            dispatched, host_out, host_params = self._dispatch(
+                compiled, run.steps_done, calls_per_group
+            )
             dt = time.perf_counter() - t_start
-            active_time += dt
-            self._state = state
+            run.active += dt
             per_call = dt / len(dispatched)
             if self.chunk_seconds is None:
                 self.chunk_seconds = per_call
             calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
-
-            records = []
-            for (chunk_start, chunk, _), out in zip(dispatched, host_out, strict=True):
-                steps = chunk_start + np.arange(chunk)
-                active = steps < self.total_steps
-                ends = np.flatnonzero(active & (steps % bpe == bpe - 1))
-                for i in ends:
-                    gap = float(out["gap"][i])
-                    records.append(
-                        {
-                            "epoch": self.epoch_offset + int(steps[i]) // bpe + 1,
-                            "recon_error": float(out["epoch_recon"][i]),
-                            "free_energy_gap": None if math.isnan(gap) else gap,
-                            "elapsed": round(active_time, 4),
-                        }
-                    )
-                n_active = int(active.sum())
-                steps_done = chunk_start + n_active
-                last_recon = float(out["recon"][n_active - 1])
+            records = self._records(run, dispatched, host_out)
             groups += 1
-            if groups == 2 and steps_done < self.total_steps:
+            if groups == 2 and run.steps_done < self.total_steps:
                 # at most one re-size, decided on the second group: the first call after a
                 # compile carries one-off start-up costs
-                remaining_s = (self.total_steps - steps_done) * per_call / self.spec.chunk
+                remaining_s = (self.total_steps - run.steps_done) * per_call / self.spec.chunk
                 resize_to = self._better_chunk(per_call, remaining_s)
             host = _host_copy(host_params, self._links)
-            stop = False
-            if records:
-                # One score per reporting group (a few a second), on the weights of that moment:
-                # scoring every epoch of a tiny data set would cost more than the training.
-                last = records[-1]
-                last["held_out"] = self._held_out_score(host)
-                stop = self.track_best(last["epoch"], last["held_out"], host)
+            stop = self._score_group(records, host)
             self.publish(host, records)
             # the minutes budget is wall time: scoring and bookkeeping count too
-            active_time += time.perf_counter() - t_start - dt
-            eta = active_time / steps_done * (self.total_steps - steps_done)
-            for rec in records:
-                self._epochs_done = rec["epoch"]
-                last_gap = rec["free_energy_gap"]
-                yield progress(
-                    "training",
-                    batch=bpe,
-                    recon_error=rec["recon_error"],
-                    free_energy_gap=rec["free_energy_gap"],
-                    epoch_end=True,
-                    elapsed=active_time,
-                    eta=eta,
-                    held_out=rec.get("held_out"),
-                    best_epoch=self.best_epoch,
-                )
+            run.active += time.perf_counter() - t_start - dt
+            yield from self._group_reports(run, records, stop)
             if stop:
                 break
-            in_epoch = steps_done % bpe
-            if not records or in_epoch:
-                yield progress(
-                    "training",
-                    batch=in_epoch,
-                    recon_error=last_recon,
-                    free_energy_gap=last_gap,
-                    elapsed=active_time,
-                    eta=eta,
-                )
         self._prefetch.shutdown(wait=True, cancel_futures=True)
-        self.finished = steps_done >= self.total_steps or self.stop_reason is not None
-        yield progress(
-            "done" if self.finished else "cancelled",
-            recon_error=last_recon,
-            free_energy_gap=last_gap,
-            elapsed=active_time,
-            eta=0.0 if self.finished else None,
+        self.finished = run.steps_done >= self.total_steps or self.stop_reason is not None
+        yield run.progress(
+            "done" if self.finished else "cancelled", eta=0.0 if self.finished else None
         )
+
+    def _dispatch(self, compiled, start: int, calls: int) -> tuple[list, list, TrainParams]:
+        """Run up to `calls` compiled chunks from step `start`, keep the new state, and bring
+        their outputs and the parameters to the host: (dispatched, outputs, parameters)."""
+        state = self._state
+        dispatched = []
+        for _ in range(calls):
+            schedule = self._next_schedule(start)
+            state, out = compiled(state, self._data, self._hyper, schedule)
+            dispatched.append((start, self.spec.chunk, out))
+            start += self.spec.chunk
+            if start >= self.total_steps:
+                break
+        host_out = to_host([o for _, _, o in dispatched])
+        host_params = to_host(state.params)
+        self._state = state
+        return dispatched, host_out, host_params
+
+    def _records(self, run: _Run, dispatched: list, host_out: list) -> list[dict]:
+        """The finished epochs' records of a group of chunks; advances `run` past its steps."""
+        bpe = self.batches_per_epoch
+        records = []
+        for (chunk_start, chunk, _), out in zip(dispatched, host_out, strict=True):
+            steps = chunk_start + np.arange(chunk)
+            active = steps < self.total_steps
+            ends = np.flatnonzero(active & (steps % bpe == bpe - 1))
+            for i in ends:
+                gap = float(out["gap"][i])
+                records.append(
+                    {
+                        "epoch": self.epoch_offset + int(steps[i]) // bpe + 1,
+                        "recon_error": float(out["epoch_recon"][i]),
+                        "free_energy_gap": None if math.isnan(gap) else gap,
+                        "elapsed": round(run.active, 4),
+                    }
+                )
+            n_active = int(active.sum())
+            run.steps_done = chunk_start + n_active
+            run.last_recon = float(out["recon"][n_active - 1])
+        return records
+
+    def _score_group(self, records: list[dict], host: dict[str, np.ndarray]) -> bool:
+        """Score the group's last epoch on held-out windows; True when patience says stop.
+        One score per reporting group (a few a second), on the weights of that moment: scoring
+        every epoch of a tiny data set would cost more than the training."""
+        if not records:
+            return False
+        last = records[-1]
+        last["held_out"] = self._held_out_score(host)
+        return self.track_best(last["epoch"], last["held_out"], host)
+
+    def _group_reports(
+        self, run: _Run, records: list[dict], stop: bool
+    ) -> Iterator[TrainingProgress]:
+        """One report per finished epoch, then (unless stopping) one for the steps into the
+        next epoch."""
+        bpe = self.batches_per_epoch
+        eta = run.active / run.steps_done * (self.total_steps - run.steps_done)
+        for rec in records:
+            self._epochs_done = rec["epoch"]
+            run.last_gap = rec["free_energy_gap"]
+            yield run.progress(
+                "training",
+                batch=bpe,
+                recon_error=rec["recon_error"],
+                epoch_end=True,
+                eta=eta,
+                held_out=rec.get("held_out"),
+                best_epoch=self.best_epoch,
+            )
+        if stop:
+            return
+        in_epoch = run.steps_done % bpe
+        if not records or in_epoch:
+            yield run.progress("training", batch=in_epoch, eta=eta)
 
     def _held_out_score(self, params: dict[str, np.ndarray]) -> float | None:
         """Mean log pseudo-likelihood per grid step of the held-out windows (higher is better):
@@ -842,3 +834,33 @@ def _hyper_of(config: TrainingConfig) -> Hyper:
         sparsity_target=f32(config.sparsity_target or 0.0),
         sparsity_cost=f32(config.sparsity_cost),
     )
+
+
+@dataclass
+class _Run:
+    """What one `RbmTrainer.__iter__` keeps between groups of chunks."""
+
+    trainer: RbmTrainer
+    total_epochs: int
+    active: float = 0.0  # training seconds (compiling counted, paused time not)
+    steps_done: int = 0  # steps finished (synced to the host)
+    last_recon: float = float("nan")
+    last_gap: float | None = None
+
+    def progress(self, phase: str, *, keep: bool = True, **kw) -> TrainingProgress:
+        """A report at the trainer's epoch; with `keep`, the latest error, gap and training
+        time unless `kw` says otherwise."""
+        if keep:
+            kw = {
+                "recon_error": self.last_recon,
+                "free_energy_gap": self.last_gap,
+                "elapsed": self.active,
+                **kw,
+            }
+        return TrainingProgress(
+            phase=phase,
+            epoch=self.trainer._epochs_done,
+            epochs=self.total_epochs,
+            batches_per_epoch=self.trainer.batches_per_epoch,
+            **kw,
+        )
