@@ -108,14 +108,14 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainingConfig:
-        """Build from a dict, ignoring unknown keys (files from later versions) and using defaults
-        for missing ones (files from earlier versions)."""
+        """Build from a dict, ignoring unknown keys (files from later versions), using defaults
+        for missing ones and moving former fields into `extra` (files from earlier versions)."""
         values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
         if not isinstance(values.get("extra", {}), dict):
             values.pop("extra")
         # a kind's knob saved as a field before it moved into the kind's `extra` keeps its
-        # value (plain values only; a key given as a field wins over `extra`, as an override)
-        moved = {k: v for k, v in data.items() if k not in _FIELD_NAMES and _plain(v)}
+        # value (plain values only; given as a field it wins over `extra`, as an override)
+        moved = {k: v for k, v in data.items() if k in FORMER_FIELDS and _plain(v)}
         if moved:
             values["extra"] = {**values.get("extra", {}), **moved}
         return cls(**values)
@@ -128,3 +128,19 @@ def _plain(value) -> bool:
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(TrainingConfig))
+# knobs that were fields of this class, in model files of earlier versions, before they moved
+# into their kind's `extra` (the RNN-RBM's own); any other unknown key is a later version's
+FORMER_FIELDS = frozenset(
+    {
+        "recurrence",
+        "recurrent_hidden",
+        "sequence_length",
+        "optimizer",
+        "grad_clip",
+        "pretrain_epochs",
+        "meter",
+        "previous_step",
+        "onset_sustain",
+        "pretrain_learning_rate",
+    }
+)
