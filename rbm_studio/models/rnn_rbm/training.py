@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import jax
@@ -228,43 +228,7 @@ def train_rnn_rbm(
     args = dict(k=cfg.cd_k, optimizer=own(cfg).optimizer)
 
     if pretrain and own(cfg).pretrain_epochs:
-        all_frames = np.concatenate(sequences)
-        frame_batch = mesh.padded_batch(cfg.batch_size * 8)
-        n_batches = max(len(all_frames) // frame_batch, 1)
-        rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS + rnn_rbm.CONTEXT_KEYS if k in params}
-        opt = mesh.replicate(init_optimizer(rbm))
-        for epoch in range(own(cfg).pretrain_epochs):
-            order = rng.permutation(len(all_frames))
-            for b in range(n_batches):
-                idx = order[b * frame_batch : (b + 1) * frame_batch]
-                if len(idx) < frame_batch:  # keep one compiled shape
-                    idx = np.concatenate([idx, order[: frame_batch - len(idx)]])
-                key, sub = jax.random.split(key)
-                rbm, opt, loss, parts = pretrain_step(
-                    rbm,
-                    opt,
-                    _split_batch(mesh, all_frames[idx]),
-                    sub,
-                    own(cfg).pretrain_learning_rate or cfg.learning_rate * PRETRAIN_LR_FACTOR,
-                    own(cfg).grad_clip * 10,
-                    cfg.weight_decay,
-                    cfg.momentum_end,
-                    **args,
-                )
-                loss, parts = to_host((loss, parts))
-                yield StepReport(
-                    "pretrain",
-                    epoch + (b + 1 == n_batches),
-                    own(cfg).pretrain_epochs,
-                    b + 1,
-                    n_batches,
-                    float(loss),
-                    float(parts.recon_error),
-                    float(parts.free_energy),
-                    b + 1 == n_batches,
-                    time.perf_counter() - t0,
-                    params | rbm,
-                )
+        rbm, key = yield from _pretrain(cfg, sequences, params, mesh, rng, key, t0, args)
         params = params | rbm
 
     opt = mesh.replicate(init_optimizer(params))
@@ -299,3 +263,55 @@ def train_rnn_rbm(
                 time.perf_counter() - t0,
                 params,
             )
+
+
+def _pretrain(
+    cfg: TrainingConfig,
+    sequences: list[np.ndarray],
+    params: dict,
+    mesh: BatchMesh,
+    rng: np.random.Generator,
+    key: jax.Array,
+    t0: float,
+    args: dict,
+) -> Generator[StepReport, None, tuple[dict, jax.Array]]:
+    """Pre-train the RBM's (and context) weights on single frames, yielding a report per step;
+    returns the RBM's parameters and the random key to go on with."""
+    all_frames = np.concatenate(sequences)
+    frame_batch = mesh.padded_batch(cfg.batch_size * 8)
+    n_batches = max(len(all_frames) // frame_batch, 1)
+    rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS + rnn_rbm.CONTEXT_KEYS if k in params}
+    opt = mesh.replicate(init_optimizer(rbm))
+    for epoch in range(own(cfg).pretrain_epochs):
+        order = rng.permutation(len(all_frames))
+        for b in range(n_batches):
+            idx = order[b * frame_batch : (b + 1) * frame_batch]
+            if len(idx) < frame_batch:  # keep one compiled shape
+                idx = np.concatenate([idx, order[: frame_batch - len(idx)]])
+            key, sub = jax.random.split(key)
+            rbm, opt, loss, parts = pretrain_step(
+                rbm,
+                opt,
+                _split_batch(mesh, all_frames[idx]),
+                sub,
+                own(cfg).pretrain_learning_rate or cfg.learning_rate * PRETRAIN_LR_FACTOR,
+                own(cfg).grad_clip * 10,
+                cfg.weight_decay,
+                cfg.momentum_end,
+                **args,
+            )
+            loss, parts = to_host((loss, parts))
+            yield StepReport(
+                "pretrain",
+                epoch + (b + 1 == n_batches),
+                own(cfg).pretrain_epochs,
+                b + 1,
+                n_batches,
+                float(loss),
+                float(parts.recon_error),
+                float(parts.free_energy),
+                b + 1 == n_batches,
+                time.perf_counter() - t0,
+                params | rbm,
+            )
+    return rbm, key
