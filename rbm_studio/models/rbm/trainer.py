@@ -200,66 +200,13 @@ def _train_step(
     # hidden probabilities are [H, B] (see `_hidden_probs_t`), hidden samples [B, H]
     ph0 = _hidden_probs_t(params, v0)
     h0 = (u_h0 < ph0.T).astype(jnp.float32)  # = bernoulli(k_h0, ph0.T)
-    # the negative chain starts at the data (CD) or at the persistent chains (PCD)
-    h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
-    v = state.chains if spec.pcd else v0
-    keep = None
-    if spec.context_rows and not spec.pcd:
-        # the sampler's task: the rest of a window given its start (a conditional RBM's CD)
-        rows = jnp.arange(v0.shape[0])[:, None] < spec.context_rows
-        keep = (rows & (jnp.arange(v0.shape[1])[None, :] < spec.context_units)).astype(v0.dtype)
-        if spec.fresh_rows:
-            # the free units start where the sampler's do: short-run chains from there learn
-            # to reach the music in as many steps as the sampler takes
-            k_fresh, k_fresh_h, k_neg = jax.random.split(k_neg, 3)
-            fresh = jnp.arange(v0.shape[0])[:, None] < spec.fresh_rows
-            start = bernoulli(k_fresh, jnp.broadcast_to(jax.nn.sigmoid(params.vbias), v0.shape))
-            v = jnp.where(fresh, keep * v0 + (1.0 - keep) * start, v0)
-            h = jnp.where(fresh, bernoulli(k_fresh_h, _hidden_probs_t(params, v).T), h)
-    if spec.lateral:
-        links = lateral.tiled(params.lateral, spec.window)
-        even = jnp.asarray(lateral.even_units(v0.shape[1]))
-    ph, first_pv = ph0, None
-    for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
-        k_v, k_h = jax.random.split(kk)
-        last = i == spec.cd_k - 1
-        mean_field = last and not spec.pcd
-        if spec.lateral:
-            logits = h @ params.WT + params.vbias
-            if first_pv is None:  # the reconstruction the error curve reports
-                pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
-            v = lateral.visible_sweep(
-                logits, links, even, v, k_v, keep=keep, kept=v0, mean_field=mean_field
-            )
-        else:
-            pv = _visible_probs(params, h)
-            v = pv if mean_field else bernoulli(k_v, pv)
-            if keep is not None:
-                v = keep * v0 + (1.0 - keep) * v
-        first_pv = pv if first_pv is None else first_pv
-        ph = _hidden_probs_t(params, v)
-        if not last:
-            h = bernoulli(k_h, ph.T)
+    v, h, keep, k_neg = _chain_start(spec, params, state, v0, h0, k_neg, k_chain)
+    v, ph, first_pv = _negative_phase(spec, params, v0, v, h, ph0, keep, k_neg)
     recon = _visible_probs(params, h0) if spec.pcd else first_pv
     n = jnp.maximum(jnp.sum(weights), 1.0)
     row_err = jnp.mean((v0 - recon) ** 2, axis=1)
     batch_err = jnp.sum(row_err * weights) / n
-
-    if spec.lateral:
-        # links are only learned for two-plane rows: a plane spans half a grid row
-        mask = jnp.asarray(lateral.row_mask(v0.shape[1] // spec.window // 2))
-        g_links = mask * (
-            lateral.pair_statistics(v0, weights, spec.window)
-            - lateral.pair_statistics(v, weights, spec.window)
-        )
-    else:
-        g_links = jnp.zeros_like(params.lateral)
-    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights), g_links)
-    if spec.sparsity:
-        q = (ph0 @ weights) / n
-        pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
-        v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
-        g = g._replace(WT=g.WT - pen[:, None] * v_mean[None, :], hbias=g.hbias - pen)
+    g = _gradients(spec, hyper, params, v0, ph0, v, ph, weights, n)
     lr = hyper.learning_rate / (1.0 + hyper.lr_decay * x.epoch.astype(jnp.float32))
     mom = jnp.where(x.epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
     g = g._replace(WT=g.WT - hyper.weight_decay * params.WT)
@@ -289,6 +236,78 @@ def _train_step(
         jnp.where(reset, 0.0, err_count),
     )
     return new_state, {"recon": batch_err, "epoch_recon": epoch_err, "gap": gap}
+
+
+def _chain_start(spec: StaticSpec, params: TrainParams, state: TrainState, v0, h0, k_neg, k_chain):
+    """Where the negative chain starts: at the data (CD) or the persistent chains (PCD); with
+    conditional CD, the kept units of the first rows (`keep`), the free ones of the fresh rows
+    started where the sampler starts. Returns (v, h, keep, k_neg)."""
+    h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
+    v = state.chains if spec.pcd else v0
+    keep = None
+    if spec.context_rows and not spec.pcd:
+        # the sampler's task: the rest of a window given its start (a conditional RBM's CD)
+        rows = jnp.arange(v0.shape[0])[:, None] < spec.context_rows
+        keep = (rows & (jnp.arange(v0.shape[1])[None, :] < spec.context_units)).astype(v0.dtype)
+        if spec.fresh_rows:
+            # the free units start where the sampler's do: short-run chains from there learn
+            # to reach the music in as many steps as the sampler takes
+            k_fresh, k_fresh_h, k_neg = jax.random.split(k_neg, 3)
+            fresh = jnp.arange(v0.shape[0])[:, None] < spec.fresh_rows
+            start = bernoulli(k_fresh, jnp.broadcast_to(jax.nn.sigmoid(params.vbias), v0.shape))
+            v = jnp.where(fresh, keep * v0 + (1.0 - keep) * start, v0)
+            h = jnp.where(fresh, bernoulli(k_fresh_h, _hidden_probs_t(params, v).T), h)
+    return v, h, keep, k_neg
+
+
+def _negative_phase(spec: StaticSpec, params: TrainParams, v0, v, h, ph0, keep, k_neg):
+    """`cd_k` Gibbs steps from (v, h); the last reconstruction of CD is mean-field. Returns
+    (v, p(h|v) [H, B], the first reconstruction's visible probabilities)."""
+    if spec.lateral:
+        links = lateral.tiled(params.lateral, spec.window)
+        even = jnp.asarray(lateral.even_units(v0.shape[1]))
+    ph, first_pv = ph0, None
+    for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
+        k_v, k_h = jax.random.split(kk)
+        last = i == spec.cd_k - 1
+        mean_field = last and not spec.pcd
+        if spec.lateral:
+            logits = h @ params.WT + params.vbias
+            if first_pv is None:  # the reconstruction the error curve reports
+                pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
+            v = lateral.visible_sweep(
+                logits, links, even, v, k_v, keep=keep, kept=v0, mean_field=mean_field
+            )
+        else:
+            pv = _visible_probs(params, h)
+            v = pv if mean_field else bernoulli(k_v, pv)
+            if keep is not None:
+                v = keep * v0 + (1.0 - keep) * v
+        first_pv = pv if first_pv is None else first_pv
+        ph = _hidden_probs_t(params, v)
+        if not last:
+            h = bernoulli(k_h, ph.T)
+    return v, ph, first_pv
+
+
+def _gradients(spec: StaticSpec, hyper: Hyper, params: TrainParams, v0, ph0, v, ph, weights, n):
+    """The CD statistics (and the links' where they are learned) with the sparsity penalty."""
+    if spec.lateral:
+        # links are only learned for two-plane rows: a plane spans half a grid row
+        mask = jnp.asarray(lateral.row_mask(v0.shape[1] // spec.window // 2))
+        g_links = mask * (
+            lateral.pair_statistics(v0, weights, spec.window)
+            - lateral.pair_statistics(v, weights, spec.window)
+        )
+    else:
+        g_links = jnp.zeros_like(params.lateral)
+    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights), g_links)
+    if spec.sparsity:
+        q = (ph0 @ weights) / n
+        pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
+        v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
+        g = g._replace(WT=g.WT - pen[:, None] * v_mean[None, :], hbias=g.hbias - pen)
+    return g
 
 
 def _skip_step(state: TrainState, xs):
