@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -53,6 +53,8 @@ class RnnRbmTrainer(TrainerControls):
         *,
         model: Model | None = None,
     ) -> None:
+        # every knob of the kind in the config, so the saved model records how it was trained
+        config = config.with_values(**asdict(own(config)))
         self.take_inputs(config, matrices, encoding)
         usable = [m for m in matrices if m.steps >= 2]
         songs = model_sequences(config.frame_level, usable, onset_sustain=own(config).onset_sustain)
