@@ -77,6 +77,7 @@ class RnnRbmSpec:
         "meter": True,
         "previous_step": True,
         "onset_sustain": True,
+        "pretrain_learning_rate": None,
         "patience": 20,
         "minutes": 10.0,
     }
