@@ -72,6 +72,9 @@ def test_a_third_kind_runs_through_train_generate_and_evaluate_on_the_cli(
     assert summary["model_kind"] == fake_kind.name and summary["epochs"] == 3
     model = load_model(model_path)
     assert model.kind == fake_kind.name and model.config.value("smoothing") == 2.5
+    # not an RBM: it stores its own array (no W, vbias, hbias), its unit counts beside it
+    assert set(model.params) == {"vbias"} and model.n_hidden == 1
+    assert model.n_visible == model.params["vbias"].size
     assert model.window == 1 and len(model.history) == 3
 
     out = tmp_path / "songs"

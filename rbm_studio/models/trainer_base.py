@@ -260,6 +260,7 @@ class TrainerControls:
             history,
             dataset,
             window=self.KIND.window(cfg),
+            units=(self.n_visible, self.n_hidden),
         )
         if self._created is not None:
             model.created = self._created
