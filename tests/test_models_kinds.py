@@ -37,8 +37,8 @@ def test_each_registered_kind_satisfies_the_protocol_and_has_its_own_defaults():
     assert (rbm.hidden, rbm.window, rbm.stride, rbm.cd_k) == (200, 16, 8, 5)
     assert rbm.value("one_key") is True and rbm.value("continue_share") == 0.8
     assert (rnn.hidden, rnn.learning_rate, rnn.batch_size, rnn.cd_k) == (150, 0.001, 16, 15)
-    assert rnn.recurrent_hidden == 100 and rnn.sequence_length == 128
-    assert rnn.meter and rnn.previous_step and rnn.onset_sustain
+    assert rnn.value("recurrent_hidden") == 100 and rnn.value("sequence_length") == 128
+    assert rnn.value("meter") and rnn.value("previous_step") and rnn.value("onset_sustain")
     assert registry.DEFAULT_KIND == "rbm"
 
 
@@ -72,6 +72,9 @@ def test_a_third_kind_runs_through_train_generate_and_evaluate_on_the_cli(
     assert summary["model_kind"] == fake_kind.name and summary["epochs"] == 3
     model = load_model(model_path)
     assert model.kind == fake_kind.name and model.config.value("smoothing") == 2.5
+    # not an RBM: it stores its own array (no W, vbias, hbias), its unit counts beside it
+    assert set(model.params) == {"vbias"} and model.n_hidden == 1
+    assert model.n_visible == model.params["vbias"].size
     assert model.window == 1 and len(model.history) == 3
 
     out = tmp_path / "songs"

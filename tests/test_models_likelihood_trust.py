@@ -188,4 +188,4 @@ def test_rnn_rbm_pretraining_counts_passes_over_the_songs(transpose, asked, pass
         {**CONFIG.to_dict(), "transpose": transpose, "pretrain_epochs": asked}
     )
     trainer = registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC)
-    assert trainer._recipe.pretrain_epochs == passes
+    assert trainer._recipe.value("pretrain_epochs") == passes

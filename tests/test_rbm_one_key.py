@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.training import train_to_end
 
 from rbm_studio.models import registry
 from rbm_studio.models.base import GenerateRequest
@@ -70,7 +71,7 @@ def one_key_model(tmp_path_factory):
         hidden=16, epochs=30, patience=None, minutes=None, seed=0
     )
     trainer = registry.kind("rbm").make_trainer(config, songs, ENC)
-    model = trainer.run()
+    model = train_to_end(trainer)
     path = save_model(model, tmp_path_factory.mktemp("one_key") / "m.rbm")
     return load_model(path)
 

@@ -46,7 +46,7 @@ def random_params(seed: int, cell: str = "rnn", scale: float = 1.0) -> dict:
     return params
 
 
-CFG = TrainingConfig(
+CFG = TrainingConfig().with_values(
     model="rnn-rbm",
     hidden=H,
     recurrent_hidden=U,
@@ -165,7 +165,7 @@ def test_sampling_continues_the_learned_cycle(trained):
 
 
 def test_config_validation_names_bad_values():
-    bad = TrainingConfig(
+    bad = TrainingConfig().with_values(
         model="rnn-rbm", hidden=0, recurrence="lstm", optimizer="rmsprop", grad_clip=0
     )
     problems = " ".join(registry.check_config(bad)).lower()

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from support.training import train_to_end
 
 from rbm_studio.models import registry
 from rbm_studio.models.base import GenerateRequest
@@ -41,7 +42,7 @@ def repeated_note_song(offset: int, steps: int = 32) -> StateMatrix:
 
 
 SONGS = [repeated_note_song(i) for i in range(8)]
-CONFIG = TrainingConfig(
+CONFIG = TrainingConfig().with_values(
     model="rnn-rbm",
     hidden=10,
     recurrent_hidden=8,
@@ -86,7 +87,7 @@ def test_make_trainer_picks_the_rnn_rbm_trainer_and_reports_like_the_rbm(trained
 
 def test_training_is_reproducible_through_the_front(trained):
     trainer, _ = trained
-    again = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC).run()
+    again = train_to_end(registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC))
     for name, value in trainer.snapshot().params.items():
         np.testing.assert_array_equal(value, again.params[name], err_msg=name)
 
@@ -140,7 +141,9 @@ def test_model_file_round_trip_keeps_kind_settings_and_samples(trained, tmp_path
     save_model(model, path)
     loaded = load_model(path)
     assert loaded.kind == "rnn-rbm"
-    assert loaded.config.recurrent_hidden == 8 and loaded.config.recurrence == "rnn"
+    assert (
+        loaded.config.value("recurrent_hidden") == 8 and loaded.config.value("recurrence") == "rnn"
+    )
     assert sorted(loaded.params) == sorted(model.params)
     for name, value in model.params.items():
         np.testing.assert_array_equal(loaded.params[name], value)
@@ -201,10 +204,10 @@ def test_benchmark_style_frame_level_model_generates_88_key_frames():
         StateMatrix(canonicalize(np.pad(s.data[:, :SPAN], ((0, 0), (0, SPAN))), SPAN), ENC)
         for s in SONGS[:4]
     ]
-    cfg = TrainingConfig(
-        **{**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
+    cfg = TrainingConfig.from_dict(
+        {**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
     )
-    model = registry.kind(cfg.model).make_trainer(cfg, songs, ENC).run()
+    model = train_to_end(registry.kind(cfg.model).make_trainer(cfg, songs, ENC))
     assert model.n_visible == 88 and model.frame_level
     out = generate(model, songs=1, steps=20, gibbs_steps=5, seed=0)
     assert out[0].encoding.span == 88 and out[0].steps == 20
@@ -261,7 +264,7 @@ def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
     )
     assert code == 0
     model = load_model(out)
-    assert model.kind == "rnn-rbm" and model.config.recurrent_hidden == 8
+    assert model.kind == "rnn-rbm" and model.config.value("recurrent_hidden") == 8
     assert main(["generate", str(out), "--out", str(tmp_path / "gen"), "--songs", "2"]) == 0
     assert len(list((tmp_path / "gen").glob("*.mid"))) == 2
     capsys.readouterr()

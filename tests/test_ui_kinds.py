@@ -131,7 +131,7 @@ def test_training_form_per_kind_screenshots(qtbot, tmp_path, artifacts_dir):
     assert not window.training.train_button.isEnabled()
     form.widgets["sequence_length"].setValue(64)
     assert form.visible_messages() == [] and window.training.train_button.isEnabled()
-    assert window.training.config().sequence_length == 64
+    assert window.training.config().value("sequence_length") == 64
 
 
 def test_rnn_rbm_trains_and_generates_through_the_panels(qtbot, tmp_path, artifacts_dir):

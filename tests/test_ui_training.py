@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support.training import train_to_end
 from ui_songs import make_song_folder
 
 from rbm_studio.data.dataset import import_folder
@@ -36,7 +37,7 @@ def trained_model(song_folder):
     note is above even odds in its first epochs)."""
     report = import_folder(song_folder, use_cache=False, workers=1)
     config = replace(TINY, epochs=300, patience=None, minutes=None)
-    return registry.kind("rbm").make_trainer(config, report.matrices, report.encoding).run()
+    return train_to_end(registry.kind("rbm").make_trainer(config, report.matrices, report.encoding))
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:

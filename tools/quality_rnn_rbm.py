@@ -30,7 +30,7 @@ from rbm_studio.models.rnn_rbm import evaluator as rnn_rbm_eval  # noqa: E402
 from rbm_studio.models.rnn_rbm import training as rnn_rbm_training  # noqa: E402
 from rbm_studio.music.windows import transpose_rows  # noqa: E402
 
-# This script's training options (the names its earlier runs used) → `TrainingConfig` fields.
+# This script's training options (the names its earlier runs used) → knobs (`TrainingConfig.value`).
 OPTIONS = {
     "hidden": "hidden",
     "recurrent": "recurrent_hidden",
@@ -103,7 +103,7 @@ def main() -> int:
         "rnn-rbm", epochs=100, holdout_fraction=0.0, previous_step=False
     )
     for option, name in OPTIONS.items():
-        value = getattr(defaults, name)
+        value = defaults.value(name)
         kind = float if option in FLOAT_OPTIONS else type(value)
         ap.add_argument("--" + option.replace("_", "-"), type=kind, default=value)
     args = ap.parse_args()

@@ -161,10 +161,10 @@ def numpy_cd1_matmul_gflops(
 
 def _ours(config, matrices, encoding, epochs: int):
     """(training seconds excluding compile, compile seconds, trainer)."""
-    from ..models.rbm.trainer import RbmTrainer
+    from ..models import registry
 
-    trainer = RbmTrainer(
-        config.__class__(**{**config.to_dict(), "epochs": epochs}), matrices, encoding
+    trainer = registry.kind(config.model).make_trainer(
+        config.with_values(epochs=epochs), matrices, encoding
     )
     progress = list(trainer)
     if progress[-1].phase != "done":
@@ -230,6 +230,7 @@ def _transpose_for(config_kwargs: dict, matrices, encoding, batch: int) -> int:
 def measure_shape(hidden: int, batch: int, args, matrices, encoding, counts: list[int]) -> dict:
     import numpy as np
 
+    from ..models.base import TrainingRows
     from ..models.config import TrainingConfig
 
     kwargs = {"hidden": hidden, "window": args.window, "batch_size": batch}
@@ -237,7 +238,9 @@ def measure_shape(hidden: int, batch: int, args, matrices, encoding, counts: lis
     config = TrainingConfig(**kwargs, holdout_fraction=0.0, transpose=transpose)
     calibration_epochs = 10
     seconds, compile_s, trainer = _ours(config, matrices, encoding, calibration_epochs)
-    X = trainer._train_windows(np.arange(trainer.n_train)).astype(np.float32)
+    if not isinstance(trainer, TrainingRows):
+        raise SystemExit(f"bench train: a {config.model!r} trainer does not show its training rows")
+    X = trainer.training_rows().astype(np.float32)
     n_windows, n_visible = X.shape
     ours_epochs = max(3, int(calibration_epochs * args.seconds / max(seconds, 1e-3)))
     peers = [_NumpyPeer(X, hidden, batch, config), _SklearnPeer(X, hidden, batch, config)]

@@ -362,13 +362,7 @@ def _annealed(
         base = np.broadcast_to(base, (n_cases, n_v))
     if n_chains < 2:
         raise ValueError("AIS needs at least 2 chains to estimate its spread")
-    if betas is None:
-        if n_betas is None:
-            raise ValueError("AIS needs n_betas or betas")
-        betas = paper_betas(n_betas)
-    betas = np.asarray(betas, dtype=np.float64)
-    if betas[0] != 0.0 or betas[-1] != 1.0 or np.any(np.diff(betas) < 0):
-        raise ValueError("betas must rise from 0 to 1")
+    betas = _checked_betas(n_betas, betas)
     # RAISE anneals from the target (β = 1) down to the base
     run_betas = betas if start_v is None else betas[::-1].copy()
 
@@ -396,8 +390,28 @@ def _annealed(
         logw[start:stop] = np.asarray(lw)[: stop - start]
         marginals[start:stop] = np.asarray(p)[: stop - start]
 
-    # log Z_0 of the base model with the hidden layer included at β = 0: Σ softplus(b_A) + H log 2.
     b_a = (vbias if base is None else base).astype(np.float64)
+    return _result(logw, marginals, b_a, hbias, len(betas) - 1, hidden_base, start_v is not None)
+
+
+def _checked_betas(n_betas, betas) -> np.ndarray:
+    """The β schedule: the given one (checked to rise from 0 to 1) or the paper's of `n_betas`."""
+    if betas is None:
+        if n_betas is None:
+            raise ValueError("AIS needs n_betas or betas")
+        betas = paper_betas(n_betas)
+    betas = np.asarray(betas, dtype=np.float64)
+    if betas[0] != 0.0 or betas[-1] != 1.0 or np.any(np.diff(betas) < 0):
+        raise ValueError("betas must rise from 0 to 1")
+    return betas
+
+
+def _result(logw, marginals, b_a, hbias, n_betas: int, hidden_base: bool, reverse: bool):
+    """log Z and its interval from the chains' log weights (`reverse`: RAISE's, which
+    estimate 1/Z)."""
+    n_chains = logw.shape[1]
+    n_h = hbias.shape[1]
+    # log Z_0 of the base model with the hidden layer included at β = 0: Σ softplus(b_A) + H log 2.
     log_z_base = np.logaddexp(0.0, b_a).sum(axis=1) + n_h * math.log(2.0)
     if hidden_base:
         log_z_base = np.logaddexp(0.0, b_a).sum(axis=1) + np.logaddexp(
@@ -411,7 +425,7 @@ def _annealed(
     with np.errstate(divide="ignore", invalid="ignore"):
         low = np.where(mean - 3 * sem > 0, np.log(np.maximum(mean - 3 * sem, 1e-300)), -np.inf)
     high = np.log(mean + 3 * sem) + top[:, 0]
-    if start_v is not None:
+    if reverse:
         # the weights estimate 1/Z (as seen from v): log Z = log Z_0 − log mean(w), and the
         # interval turns over
         return AISResult(
@@ -422,7 +436,7 @@ def _annealed(
             log_z_base=log_z_base,
             log_weights=logw,
             marginals=marginals,
-            n_betas=len(betas) - 1,
+            n_betas=n_betas,
             n_chains=int(n_chains),
         )
     return AISResult(
@@ -433,6 +447,6 @@ def _annealed(
         log_z_base=log_z_base,
         log_weights=logw,
         marginals=marginals,
-        n_betas=len(betas) - 1,
+        n_betas=n_betas,
         n_chains=int(n_chains),
     )

@@ -164,23 +164,37 @@ class TrainingProgress:
 @runtime_checkable
 class Trainer(Protocol):
     """Iterate it to train (reports at least 5 per second); the control and view methods work
-    from any thread and never touch JAX."""
+    from any thread and never touch JAX. It declares exactly what the CLI and the window use, so
+    a kind's trainer owes nothing more (`models.trainer_base.TrainerControls` gives all of it
+    but the loop)."""
 
     n_visible: int
     n_hidden: int
-    epoch_offset: int
+    epoch_offset: int  # epochs the model had before this run (continued training)
     dataset_summary: dict
     compile_seconds: float | None
-    finished: bool
+    stop_reason: str | None  # why it stopped early: "time", "patience", "diverged" (or None)
+    best_score: float | None  # best held-out score so far (higher is better)
+    best_epoch: int | None  # the epoch of `best_score`
 
     def __iter__(self) -> Iterator[TrainingProgress]: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def cancel(self) -> None: ...
     def snapshot(self) -> Model: ...
-    def weights(self) -> np.ndarray: ...
     def hidden_activations(self) -> np.ndarray: ...
-    def run(self) -> Model: ...
+    def result(self) -> Model:
+        """The model to keep once the iteration is over (its best epoch where the kind says)."""
+        ...
+
+
+@runtime_checkable
+class TrainingRows(Protocol):
+    """A trainer that can hand out the visible vectors it trains on, in order, so a benchmark's
+    peers train on exactly the same data. Optional: a kind whose trainer has no such rows (a
+    recurrent one reads whole songs) leaves it out."""
+
+    def training_rows(self) -> np.ndarray: ...
 
 
 # ---------------------------------------------------------------------------------------------

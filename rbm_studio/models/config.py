@@ -38,18 +38,8 @@ class TrainingConfig:
     minutes: float | None = None  # wall-time budget of one run (None: until `epochs`)
     patience: int | None = None  # stop after this many epochs without a better held-out score
     device: str = "auto"  # "auto", "cpu" or "gpu": where the mini-batches run (all such devices)
-    # recurrent kinds (batch_size counts sequences there)
-    recurrence: str = "rnn"  # "rnn" (the paper's tanh RNN) or "gru"
-    recurrent_hidden: int = 100
-    sequence_length: int = 128  # training sub-sequence length in grid steps
-    optimizer: str = "adam"  # "adam" or "sgd" (with momentum_end)
-    grad_clip: float = 1.0  # global gradient-norm clip
-    pretrain_epochs: int = 10  # frame-level RBM epochs before the recurrence is trained
-    meter: bool = False  # recurrent kinds read where each step falls in its bar
-    previous_step: bool = False  # recurrent kinds link each step directly to the one before
-    onset_sustain: bool = False  # recurrent kinds read notes as onset / sustain planes
-    pretrain_learning_rate: float | None = None  # None: 10 × learning_rate (the paper's recipe)
-    # knobs of kinds that are not part of this shared vocabulary (a new kind needs no edit here)
+    # each kind's own knobs, by the names of its `settings` (a new kind needs no edit here);
+    # `value(name)` reads them
     extra: dict = field(default_factory=dict)
 
     @property
@@ -118,12 +108,39 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainingConfig:
-        """Build from a dict, ignoring unknown keys (files from later versions) and using defaults
-        for missing ones (files from earlier versions)."""
+        """Build from a dict, ignoring unknown keys (files from later versions), using defaults
+        for missing ones and moving former fields into `extra` (files from earlier versions)."""
         values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
         if not isinstance(values.get("extra", {}), dict):
             values.pop("extra")
+        # a kind's knob saved as a field before it moved into the kind's `extra` keeps its
+        # value (plain values only; given as a field it wins over `extra`, as an override)
+        moved = {k: v for k, v in data.items() if k in FORMER_FIELDS and _plain(v)}
+        if moved:
+            values["extra"] = {**values.get("extra", {}), **moved}
         return cls(**values)
 
 
+def _plain(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, bool | int | str)
+
+
 _FIELD_NAMES = frozenset(f.name for f in fields(TrainingConfig))
+# knobs that were fields of this class, in model files of earlier versions, before they moved
+# into their kind's `extra` (the RNN-RBM's own); any other unknown key is a later version's
+FORMER_FIELDS = frozenset(
+    {
+        "recurrence",
+        "recurrent_hidden",
+        "sequence_length",
+        "optimizer",
+        "grad_clip",
+        "pretrain_epochs",
+        "meter",
+        "previous_step",
+        "onset_sustain",
+        "pretrain_learning_rate",
+    }
+)

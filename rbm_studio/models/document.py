@@ -23,8 +23,9 @@ def now_iso() -> str:
 
 @dataclass
 class Model:
-    """One trained model. Every kind keeps at least W [V, H], vbias [V], hbias [H] (float32);
-    `window` is how many grid rows one visible vector holds (set by the kind's trainer)."""
+    """One trained model: the arrays its kind keeps (an RBM-shaped kind W [V, H], vbias [V],
+    hbias [H], float32; another kind its own, with `units`); `window` is how many grid rows one
+    visible vector holds (set by the kind's trainer)."""
 
     kind: str
     params: dict[str, np.ndarray]
@@ -34,6 +35,8 @@ class Model:
     dataset: dict = field(default_factory=dict)
     created: str = field(default_factory=now_iso)
     window: int = 0  # 0: the config's window (files and callers that predate the field)
+    # (visible, hidden) units, for a kind whose arrays hold no W [V, H] to read them from
+    units: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.window:
@@ -41,11 +44,16 @@ class Model:
 
     @property
     def n_visible(self) -> int:
-        return int(self.params["W"].shape[0])
+        return int(self.params["W"].shape[0]) if "W" in self.params else self._units()[0]
 
     @property
     def n_hidden(self) -> int:
-        return int(self.params["W"].shape[1])
+        return int(self.params["W"].shape[1]) if "W" in self.params else self._units()[1]
+
+    def _units(self) -> tuple[int, int]:
+        if self.units is None:
+            raise ValueError(f"a {self.kind!r} model without 'W' must say its units")
+        return int(self.units[0]), int(self.units[1])
 
     @property
     def frame_level(self) -> bool:
@@ -84,6 +92,8 @@ class Model:
     def receptive_fields(self) -> np.ndarray:
         """Each hidden unit's weights on the sounding plane as [H, window, pitches]: what it
         "listens for", for the GUI heatmap."""
+        if "W" not in self.params:  # a kind without RBM weights has no receptive fields
+            return np.zeros((self.n_hidden, self.window, self.encoding.span), np.float32)
         W = np.asarray(self.params["W"])
         fields_ = W.T.reshape(self.n_hidden, self.window, self.row_width)
         return fields_[:, :, : self.encoding.span].copy()

@@ -239,6 +239,8 @@ def _check_declared(meta: dict, headers: dict, name: str) -> None:
     problems = kind.check_params(stubs, window)
     if problems:
         raise ModelFileError(f"{name}: {problems[0]}")
+    if "W" not in stubs and (meta.get("n_visible") is None or meta.get("n_hidden") is None):
+        raise ModelFileError(f"{name}: a model without 'W' must give n_visible and n_hidden")
     if "W" in stubs:
         shape = stubs["W"].shape
         if len(shape) != 2:
@@ -265,6 +267,7 @@ def _build_model(meta: dict, params: dict[str, np.ndarray], name: str) -> Model:
             dataset=dict(meta.get("dataset", {})),
             created=meta.get("created", ""),
             window=_window(meta),
+            units=None if "W" in params else (meta["n_visible"], meta["n_hidden"]),
         )
     except (KeyError, TypeError, ValueError) as exc:  # the schema should have caught it
         raise ModelFileError(f"{name}: model metadata is incomplete ({exc})") from None

@@ -1,9 +1,17 @@
-"""The control plumbing both trainers share, kept once so the RBM and RNN-RBM trainers cannot drift
-apart: input checks, pause / resume / cancel events callable from any thread, the paused wait, and
-numpy views of the latest parameters under a lock (`weights()`, `snapshot()`) that never touch JAX.
+"""The shared training loop's base, kept once so every kind's trainer gets the same controls: input
+checks, pause / resume / cancel callable from any thread, the paused wait, the time budget, the
+best-epoch bookkeeping and numpy views of the latest parameters under a lock (`snapshot()`) that
+never touch JAX.
 
-A trainer subclasses `TrainerControls`, sets `KIND` (its `ModelKind`), calls `_take_inputs` first
-and `_init_controls` at the end of its `__init__`, and publishes parameters with `_publish`.
+A kind extends it through public hooks only (the `_`-prefixed members are the base's own):
+
+- in `__init__`: set `KIND` (its `ModelKind`) on the class, call `take_inputs` first, then
+  `continue_from(model)` for the arrays to start from, `summary_common(songs)` for the dataset
+  summary, and `init_controls(start_params)` last;
+- in `__iter__`: call `start_once()`, then per step read `paused` / `cancelled`, yield from
+  `wait_paused(report, interval)` while paused, stop on `time_up(seconds)`, hand epoch-end
+  scores to `track_best`, and make new parameters visible with `publish(params, records)`;
+- `params_copy()` and `read_params(names)` give copies of the published parameters.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ class TrainerControls:
     _created: str | None
 
     # ----- set-up -----
-    def _take_inputs(
+    def take_inputs(
         self, config: TrainingConfig, matrices: Sequence[StateMatrix], encoding: Encoding
     ) -> None:
         """Refuse bad settings, the wrong model kind, or songs in another encoding; keep the
@@ -63,7 +71,7 @@ class TrainerControls:
         if problem:
             raise ValueError(problem)
 
-    def _split(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def split_held_out(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(held-out, training) indices of `n` items: a seeded share `holdout_fraction` held out
         (none when that would leave nothing to train on), training indices in order."""
         order = rng.permutation(n)
@@ -72,7 +80,7 @@ class TrainerControls:
             n_hold = 0
         return order[:n_hold], np.sort(order[n_hold:])
 
-    def _continue_from(self, model: Model | None) -> dict[str, np.ndarray] | None:
+    def continue_from(self, model: Model | None) -> dict[str, np.ndarray] | None:
         """Take over `model`'s history to keep training it (None: start fresh); returns its
         arrays as float32 after checking kind, arrays and shapes."""
         self.epoch_offset = 0
@@ -109,7 +117,8 @@ class TrainerControls:
     # patience set): a kind whose score is a likelihood it can trust sets it
     KEEP_BEST_WHEN_DONE = False
 
-    def _init_controls(self, host_params: dict[str, np.ndarray]) -> None:
+    def init_controls(self, host_params: dict[str, np.ndarray]) -> None:
+        """Last in a kind's `__init__`: the controls and the parameters training starts from."""
         self._lock = threading.Lock()
         self._host_params: dict[str, np.ndarray] = host_params
         self._pause = threading.Event()
@@ -124,7 +133,7 @@ class TrainerControls:
         self.best_epoch: int | None = None
         self._best: dict[str, np.ndarray] | None = None
 
-    def _summary_common(self, matrices: Sequence[StateMatrix]) -> dict:
+    def summary_common(self, matrices: Sequence[StateMatrix]) -> dict:
         """The dataset summary's fields that do not depend on how the songs were cut."""
         bpms = [float(m.bpm) for m in matrices]
         sigs = [f"{m.time_signature[0]}/{m.time_signature[1]}" for m in matrices]
@@ -151,15 +160,22 @@ class TrainerControls:
 
     @property
     def cancelled(self) -> bool:
+        """True once `cancel()` was called (or training diverged)."""
         return self._cancel.is_set()
 
+    @property
+    def paused(self) -> bool:
+        """True while paused: the loop should `wait_paused` until resumed or cancelled."""
+        return self._pause.is_set()
+
     # ----- the loop's side of the controls -----
-    def _start_once(self) -> None:
+    def start_once(self) -> None:
+        """First in a kind's `__iter__`: a trainer trains once."""
         if self._started:
             raise RuntimeError("a Trainer can only be iterated once")
         self._started = True
 
-    def _time_up(self, active_seconds: float) -> bool:
+    def time_up(self, active_seconds: float) -> bool:
         """True once the run has trained for its `minutes` budget; the trainer then stops as if
         it had reached its last epoch (`stop_reason` says why)."""
         limit = self.config.minutes
@@ -168,7 +184,7 @@ class TrainerControls:
             return True
         return False
 
-    def _track_best(self, epoch: int, score: float | None, params: dict[str, np.ndarray]) -> bool:
+    def track_best(self, epoch: int, score: float | None, params: dict[str, np.ndarray]) -> bool:
         """Remember the weights of the best held-out score; True once `patience` epochs have
         passed without a better one (the run then stops and `result()` is that best model)."""
         if score is None or not np.isfinite(score):
@@ -183,15 +199,13 @@ class TrainerControls:
             return True
         return False
 
-    def _report_paused(
-        self, report: TrainingProgress, interval: float
-    ) -> Iterator[TrainingProgress]:
+    def wait_paused(self, report: TrainingProgress, interval: float) -> Iterator[TrainingProgress]:
         """Yield one "paused" report, then sleep until resumed, cancelled or `interval` passes."""
         self._wake.clear()
         yield report
         self._wake.wait(interval)
 
-    def _publish(self, params: dict[str, np.ndarray], records: Sequence[dict] = ()) -> None:
+    def publish(self, params: dict[str, np.ndarray], records: Sequence[dict] = ()) -> None:
         """Make new numpy parameters (and finished epochs' records) visible to other threads.
         Non-finite parameters mean training diverged (too high a learning rate): they are not
         published, so the last finite snapshot is what `snapshot()`/`result()` keep, and the
@@ -205,9 +219,16 @@ class TrainerControls:
             self.history.extend(records)
 
     # ----- numpy views (any thread, never touch JAX) -----
-    def _params_copy(self) -> dict[str, np.ndarray]:
+    def params_copy(self) -> dict[str, np.ndarray]:
+        """Copies of every published parameter array."""
         with self._lock:
             return {k: v.copy() for k, v in self._host_params.items()}
+
+    def read_params(self, *names: str) -> tuple[np.ndarray, ...]:
+        """Copies of the named published arrays, read together under the lock (one consistent
+        step) without copying the others."""
+        with self._lock:
+            return tuple(self._host_params[name].copy() for name in names)
 
     def weights(self) -> np.ndarray:
         with self._lock:
@@ -239,6 +260,7 @@ class TrainerControls:
             history,
             dataset,
             window=self.KIND.window(cfg),
+            units=(self.n_visible, self.n_hidden),
         )
         if self._created is not None:
             model.created = self._created

@@ -57,7 +57,7 @@ class FakeIndependentKind:
         return []
 
     def check_params(self, params: Mapping[str, np.ndarray], window: int) -> list[str]:
-        if set(params) != {"W", "vbias", "hbias"} or params["W"].shape[0] != len(params["vbias"]):
+        if set(params) != {"vbias"} or np.ndim(params["vbias"]) != 1:
             return ["independent-pitch arrays are inconsistent"]
         return []
 
@@ -93,39 +93,35 @@ class FakeTrainer(TrainerControls):
     KIND = KIND
 
     def __init__(self, config, matrices: Sequence[StateMatrix], encoding: Encoding, *, model=None):
-        self._take_inputs(config, matrices, encoding)
+        self.take_inputs(config, matrices, encoding)
         rows = np.concatenate([model_rows(m, config.frame_level) for m in matrices])
         self.n_visible, self.n_hidden = int(rows.shape[1]), 1
-        previous = self._continue_from(model)
-        self._counts = rows.sum(axis=0).astype(np.float64)
-        self._n = len(rows)
-        self.dataset_summary = {**self._summary_common(matrices), "train_songs": len(matrices)}
-        start = previous or {
-            "W": np.zeros((self.n_visible, 1), np.float32),
-            "vbias": np.zeros(self.n_visible, np.float32),
-            "hbias": np.zeros(1, np.float32),
-        }
-        self._init_controls(start)
+        previous = self.continue_from(model)
+        self.counts = rows.sum(axis=0).astype(np.float64)
+        self.n_rows = len(rows)
+        self.dataset_summary = {**self.summary_common(matrices), "train_songs": len(matrices)}
+        start = previous or {"vbias": np.zeros(self.n_visible, np.float32)}  # its own array
+        self.init_controls(start)
 
     def hidden_activations(self) -> np.ndarray:
         return np.full(1, 0.5, np.float32)
 
     def __iter__(self) -> Iterator[TrainingProgress]:
-        self._start_once()
+        self.start_once()
         total = self.epoch_offset + self.config.epochs
         s = float(self.config.value("smoothing"))
         for epoch in range(self.epoch_offset + 1, total + 1):
-            while self._pause.is_set() and not self._cancel.is_set():
-                yield from self._report_paused(TrainingProgress("paused", epoch - 1, total), 0.05)
-            if self._cancel.is_set():
+            while self.paused and not self.cancelled:
+                yield from self.wait_paused(TrainingProgress("paused", epoch - 1, total), 0.05)
+            if self.cancelled:
                 self.finished = False
                 yield TrainingProgress("cancelled", epoch - 1, total)
                 return
-            p = (self._counts + s) / (self._n + 2 * s)
-            params = self._params_copy()
+            p = (self.counts + s) / (self.n_rows + 2 * s)
+            params = self.params_copy()
             params["vbias"] = np.log(p / (1 - p)).astype(np.float32)
             record = {"epoch": epoch, "recon_error": float(np.mean(p * (1 - p)))}
-            self._publish(params, [record])
+            self.publish(params, [record])
             yield TrainingProgress(
                 "training", epoch, total, 1, 1, record["recon_error"], epoch_end=True
             )

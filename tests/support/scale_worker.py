@@ -43,7 +43,9 @@ def main(folder: str, out: str, corpus: str | None = None) -> None:
         kind = name.removeprefix("corpus-")
         config = registry.default_config(kind, **settings)
         trainer = registry.kind(kind).make_trainer(config, songs, report.encoding)
-        model = trainer.run()
+        for _ in trainer:  # what the Trainer protocol offers
+            pass
+        model = trainer.result()
         assert model.dataset["devices"] == jax.device_count(), model.dataset
         saved.update({f"{name}-{k}": v for k, v in model.params.items()})
     saved["devices"] = np.array(jax.device_count())

@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
@@ -201,66 +202,13 @@ def _train_step(
     # hidden probabilities are [H, B] (see `_hidden_probs_t`), hidden samples [B, H]
     ph0 = _hidden_probs_t(params, v0)
     h0 = (u_h0 < ph0.T).astype(jnp.float32)  # = bernoulli(k_h0, ph0.T)
-    # the negative chain starts at the data (CD) or at the persistent chains (PCD)
-    h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
-    v = state.chains if spec.pcd else v0
-    keep = None
-    if spec.context_rows and not spec.pcd:
-        # the sampler's task: the rest of a window given its start (a conditional RBM's CD)
-        rows = jnp.arange(v0.shape[0])[:, None] < spec.context_rows
-        keep = (rows & (jnp.arange(v0.shape[1])[None, :] < spec.context_units)).astype(v0.dtype)
-        if spec.fresh_rows:
-            # the free units start where the sampler's do: short-run chains from there learn
-            # to reach the music in as many steps as the sampler takes
-            k_fresh, k_fresh_h, k_neg = jax.random.split(k_neg, 3)
-            fresh = jnp.arange(v0.shape[0])[:, None] < spec.fresh_rows
-            start = bernoulli(k_fresh, jnp.broadcast_to(jax.nn.sigmoid(params.vbias), v0.shape))
-            v = jnp.where(fresh, keep * v0 + (1.0 - keep) * start, v0)
-            h = jnp.where(fresh, bernoulli(k_fresh_h, _hidden_probs_t(params, v).T), h)
-    if spec.lateral:
-        links = lateral.tiled(params.lateral, spec.window)
-        even = jnp.asarray(lateral.even_units(v0.shape[1]))
-    ph, first_pv = ph0, None
-    for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
-        k_v, k_h = jax.random.split(kk)
-        last = i == spec.cd_k - 1
-        mean_field = last and not spec.pcd
-        if spec.lateral:
-            logits = h @ params.WT + params.vbias
-            if first_pv is None:  # the reconstruction the error curve reports
-                pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
-            v = lateral.visible_sweep(
-                logits, links, even, v, k_v, keep=keep, kept=v0, mean_field=mean_field
-            )
-        else:
-            pv = _visible_probs(params, h)
-            v = pv if mean_field else bernoulli(k_v, pv)
-            if keep is not None:
-                v = keep * v0 + (1.0 - keep) * v
-        first_pv = pv if first_pv is None else first_pv
-        ph = _hidden_probs_t(params, v)
-        if not last:
-            h = bernoulli(k_h, ph.T)
+    v, h, keep, k_neg = _chain_start(spec, params, state, v0, h0, k_neg, k_chain)
+    v, ph, first_pv = _negative_phase(spec, params, v0, v, h, ph0, keep, k_neg)
     recon = _visible_probs(params, h0) if spec.pcd else first_pv
     n = jnp.maximum(jnp.sum(weights), 1.0)
     row_err = jnp.mean((v0 - recon) ** 2, axis=1)
     batch_err = jnp.sum(row_err * weights) / n
-
-    if spec.lateral:
-        # links are only learned for two-plane rows: a plane spans half a grid row
-        mask = jnp.asarray(lateral.row_mask(v0.shape[1] // spec.window // 2))
-        g_links = mask * (
-            lateral.pair_statistics(v0, weights, spec.window)
-            - lateral.pair_statistics(v, weights, spec.window)
-        )
-    else:
-        g_links = jnp.zeros_like(params.lateral)
-    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights), g_links)
-    if spec.sparsity:
-        q = (ph0 @ weights) / n
-        pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
-        v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
-        g = g._replace(WT=g.WT - pen[:, None] * v_mean[None, :], hbias=g.hbias - pen)
+    g = _gradients(spec, hyper, params, v0, ph0, v, ph, weights, n)
     lr = hyper.learning_rate / (1.0 + hyper.lr_decay * x.epoch.astype(jnp.float32))
     mom = jnp.where(x.epoch < hyper.momentum_switch_epoch, hyper.momentum_start, hyper.momentum_end)
     g = g._replace(WT=g.WT - hyper.weight_decay * params.WT)
@@ -290,6 +238,78 @@ def _train_step(
         jnp.where(reset, 0.0, err_count),
     )
     return new_state, {"recon": batch_err, "epoch_recon": epoch_err, "gap": gap}
+
+
+def _chain_start(spec: StaticSpec, params: TrainParams, state: TrainState, v0, h0, k_neg, k_chain):
+    """Where the negative chain starts: at the data (CD) or the persistent chains (PCD); with
+    conditional CD, the kept units of the first rows (`keep`), the free ones of the fresh rows
+    started where the sampler starts. Returns (v, h, keep, k_neg)."""
+    h = bernoulli(k_chain, _hidden_probs_t(params, state.chains).T) if spec.pcd else h0
+    v = state.chains if spec.pcd else v0
+    keep = None
+    if spec.context_rows and not spec.pcd:
+        # the sampler's task: the rest of a window given its start (a conditional RBM's CD)
+        rows = jnp.arange(v0.shape[0])[:, None] < spec.context_rows
+        keep = (rows & (jnp.arange(v0.shape[1])[None, :] < spec.context_units)).astype(v0.dtype)
+        if spec.fresh_rows:
+            # the free units start where the sampler's do: short-run chains from there learn
+            # to reach the music in as many steps as the sampler takes
+            k_fresh, k_fresh_h, k_neg = jax.random.split(k_neg, 3)
+            fresh = jnp.arange(v0.shape[0])[:, None] < spec.fresh_rows
+            start = bernoulli(k_fresh, jnp.broadcast_to(jax.nn.sigmoid(params.vbias), v0.shape))
+            v = jnp.where(fresh, keep * v0 + (1.0 - keep) * start, v0)
+            h = jnp.where(fresh, bernoulli(k_fresh_h, _hidden_probs_t(params, v).T), h)
+    return v, h, keep, k_neg
+
+
+def _negative_phase(spec: StaticSpec, params: TrainParams, v0, v, h, ph0, keep, k_neg):
+    """`cd_k` Gibbs steps from (v, h); the last reconstruction of CD is mean-field. Returns
+    (v, p(h|v) [H, B], the first reconstruction's visible probabilities)."""
+    if spec.lateral:
+        links = lateral.tiled(params.lateral, spec.window)
+        even = jnp.asarray(lateral.even_units(v0.shape[1]))
+    ph, first_pv = ph0, None
+    for i, kk in enumerate(jax.random.split(k_neg, spec.cd_k)):
+        k_v, k_h = jax.random.split(kk)
+        last = i == spec.cd_k - 1
+        mean_field = last and not spec.pcd
+        if spec.lateral:
+            logits = h @ params.WT + params.vbias
+            if first_pv is None:  # the reconstruction the error curve reports
+                pv = jax.nn.sigmoid(logits + lateral.neighbour_field(links, v))
+            v = lateral.visible_sweep(
+                logits, links, even, v, k_v, keep=keep, kept=v0, mean_field=mean_field
+            )
+        else:
+            pv = _visible_probs(params, h)
+            v = pv if mean_field else bernoulli(k_v, pv)
+            if keep is not None:
+                v = keep * v0 + (1.0 - keep) * v
+        first_pv = pv if first_pv is None else first_pv
+        ph = _hidden_probs_t(params, v)
+        if not last:
+            h = bernoulli(k_h, ph.T)
+    return v, ph, first_pv
+
+
+def _gradients(spec: StaticSpec, hyper: Hyper, params: TrainParams, v0, ph0, v, ph, weights, n):
+    """The CD statistics (and the links' where they are learned) with the sparsity penalty."""
+    if spec.lateral:
+        # links are only learned for two-plane rows: a plane spans half a grid row
+        mask = jnp.asarray(lateral.row_mask(v0.shape[1] // spec.window // 2))
+        g_links = mask * (
+            lateral.pair_statistics(v0, weights, spec.window)
+            - lateral.pair_statistics(v, weights, spec.window)
+        )
+    else:
+        g_links = jnp.zeros_like(params.lateral)
+    g = TrainParams(*cd_statistics_t(v0, ph0, v, ph, weights), g_links)
+    if spec.sparsity:
+        q = (ph0 @ weights) / n
+        pen = hyper.sparsity_cost * (q - hyper.sparsity_target)
+        v_mean = jnp.sum(v0 * weights[:, None], axis=0) / n
+        g = g._replace(WT=g.WT - pen[:, None] * v_mean[None, :], hbias=g.hbias - pen)
+    return g
 
 
 def _skip_step(state: TrainState, xs):
@@ -393,7 +413,80 @@ class RbmTrainer(TrainerControls):
         model: Model | None = None,
     ) -> None:
         corpus = matrices if isinstance(matrices, Corpus) else None
-        self._take_inputs(config, [] if corpus else matrices, encoding)
+        self.take_inputs(config, [] if corpus else matrices, encoding)
+        matrices, key_shifts = self._windows_of(config, matrices, encoding, corpus)
+        window = config.effective_window
+        rng = np.random.default_rng(config.seed)
+        hold_idx, train_idx = self.split_held_out(self._source.n, rng)
+        n_hold = len(hold_idx)
+        self._planes = 1 if config.frame_level else 2
+        self._train_base = train_idx
+        self._shifts = np.array([0] + [s for k in range(1, config.transpose + 1) for s in (k, -k)])
+        n_train = len(train_idx) * len(self._shifts)
+        self.n_train = n_train
+        self.n_visible = window * self._source.width
+        self.n_hidden = int(config.hidden)
+        n_metric = min(n_hold, MAX_METRIC_WINDOWS, n_train)
+        samples = self._metric_samples(rng, hold_idx, n_metric)
+        self._mesh = batch_mesh(config.device)
+
+        init_key, run_key = jax.random.split(jax.random.PRNGKey(config.seed))
+        previous = self.continue_from(model)
+        if previous is not None:
+            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
+        else:
+            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
+        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
+        self._links = bool(config.value("semitone_links")) and self._planes == 2
+        links = np.zeros(self._source.width, np.float32)
+        if previous is not None and lateral.PARAM in previous:
+            links = previous[lateral.PARAM]
+
+        batch = min(config.batch_size, n_train)
+        self.batches_per_epoch = math.ceil(n_train / batch)
+        self.total_steps = config.epochs * self.batches_per_epoch
+        # each device takes an equal slice of every mini-batch: the padding rows weigh 0
+        self._batch = batch
+        self.spec = self._static_spec(config, self._mesh.padded_batch(batch), n_metric)
+        self._hyper = self._mesh.replicate(_hyper_of(config))
+        m = size_bucket(n_metric, minimum=16)
+        hold_sample, train_sample = samples
+        self._data = self._mesh.replicate(
+            TrainData(
+                pad_rows(hold_sample, m),
+                pad_rows(train_sample, m),
+                (np.arange(m) < n_metric).astype(np.float32),
+                np.asarray(run_key),
+            )
+        )
+        params = TrainParams(params.W.T, params.vbias, params.hbias, jnp.asarray(links))
+        host_params = _host_copy(params, self._links)
+        self._state = self._initial_state(params, batch)
+        self._perm_epoch = -1
+        self._perm = np.zeros(0, np.int64)
+        self._perm_lock = threading.Lock()
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
+        self._pending: tuple[tuple[int, int], Future] | None = None
+        summary_of = corpus.summary() if corpus is not None else self.summary_common(matrices)
+        self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
+        if key_shifts:
+            self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
+        turned_off = self._turned_off(config, window, corpus is not None)
+        if turned_off:
+            self.dataset_summary["turned_off"] = turned_off
+        self.dataset_summary.update(_form_and_dynamics(matrices if corpus is None else corpus))
+
+        self.init_controls(host_params)
+
+    def _windows_of(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        encoding: Encoding,
+        corpus: Corpus | None,
+    ) -> tuple[Sequence[StateMatrix], list[int]]:
+        """Set `_source`, the windows to train on; returns the songs (moved to one key with the
+        one-key option) and each song's shift."""
         key_shifts: list[int] = []
         if corpus is None and config.value("one_key") and not config.frame_level:
             # every song in C major or A minor: the keys share one set of pitches, so
@@ -414,58 +507,36 @@ class RbmTrainer(TrainerControls):
             raise ValueError(
                 f"no song is at least {window} steps long, so there is nothing to learn from"
             )
-        rng = np.random.default_rng(config.seed)
-        hold_idx, train_idx = self._split(self._source.n, rng)
-        n_hold = len(hold_idx)
-        self._planes = 1 if config.frame_level else 2
-        self._train_base = train_idx
-        self._shifts = np.array([0] + [s for k in range(1, config.transpose + 1) for s in (k, -k)])
-        n_train = len(train_idx) * len(self._shifts)
-        self.n_visible = window * self._source.width
-        self.n_hidden = int(config.hidden)
-        n_metric = min(n_hold, MAX_METRIC_WINDOWS, n_train)
+        return matrices, key_shifts
+
+    def _metric_samples(
+        self, rng: np.random.Generator, hold_idx: np.ndarray, n_metric: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Set the scored held-out windows, their flips and the activation sample; returns the
+        (held-out, training) windows the epoch-end metrics compare."""
         hold_sample = self._source.gather(hold_idx[:n_metric])
         self._score_windows = hold_sample[:MAX_SCORE_WINDOWS].astype(np.float32)
         # the same units are flipped at every measurement, so scores compare across epochs
         self._score_flips = rng.integers(
             0, hold_sample.shape[1], size=(SCORE_FLIPS, len(self._score_windows))
         )
+        n_train = self.n_train
         train_sample = self._train_windows(rng.choice(n_train, n_metric, replace=False))
-        m = size_bucket(n_metric, minimum=16)
         self._activation_sample = self._train_windows(
             rng.choice(n_train, min(ACTIVATION_SAMPLE, n_train), replace=False)
         ).astype(np.float32)
-        self._mesh = batch_mesh(config.device)
+        return hold_sample, train_sample
 
-        key = jax.random.PRNGKey(config.seed)
-        init_key, run_key = jax.random.split(key)
-        previous = self._continue_from(model)
-        if previous is not None:
-            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
-        else:
-            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
-        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
-        self._links = bool(config.value("semitone_links")) and self._planes == 2
-        links = np.zeros(self._source.width, np.float32)
-        if previous is not None and lateral.PARAM in previous:
-            links = previous[lateral.PARAM]
-
-        batch = min(config.batch_size, n_train)
-        bpe = math.ceil(n_train / batch)
-        self.batches_per_epoch = bpe
-        self.total_steps = config.epochs * bpe
-        # each device takes an equal slice of every mini-batch: the padding rows weigh 0
-        self._batch = batch
-        padded = self._mesh.padded_batch(batch)
+    def _static_spec(self, config: TrainingConfig, padded: int, n_metric: int) -> StaticSpec:
+        """What the compiled step depends on (shapes and switches)."""
+        window = config.effective_window
         flops = cd_flops_per_step(padded, self.n_visible, self.n_hidden, config.cd_k)
         # depends only on the shapes, so trainers with equal shapes share one compiled program
         chunk = min(_pow2_floor(ASSUMED_FLOPS_PER_S * TARGET_CHUNK_S / flops), MAX_CHUNK)
-        self.n_train = n_train
         share = float(config.value("continue_share") or 0.0)
-        turned_off = self._turned_off(config, window, corpus is not None)
         if continuation_split(window)[0] == 0:
             share = 0.0  # a one-frame window has no first half to continue from
-        self.spec = StaticSpec(
+        return StaticSpec(
             batch=padded,
             chunk=chunk,
             cd_k=config.cd_k,
@@ -478,51 +549,20 @@ class RbmTrainer(TrainerControls):
             lateral=self._links,
             window=window,
         )
-        f32 = partial(jnp.asarray, dtype=jnp.float32)
-        self._hyper = Hyper(
-            learning_rate=f32(config.learning_rate),
-            lr_decay=f32(config.lr_decay),
-            momentum_start=f32(config.momentum_start),
-            momentum_end=f32(config.momentum_end),
-            momentum_switch_epoch=jnp.asarray(config.momentum_switch_epoch, jnp.int32),
-            weight_decay=f32(config.weight_decay),
-            sparsity_target=f32(config.sparsity_target or 0.0),
-            sparsity_cost=f32(config.sparsity_cost),
-        )
-        self._hyper = self._mesh.replicate(self._hyper)
-        self._data = self._mesh.replicate(
-            TrainData(
-                pad_rows(hold_sample, m),
-                pad_rows(train_sample, m),
-                (np.arange(m) < n_metric).astype(np.float32),
-                np.asarray(run_key),
-            )
-        )
-        params = TrainParams(params.W.T, params.vbias, params.hbias, jnp.asarray(links))
-        host_params = _host_copy(params, self._links)
+
+    def _initial_state(self, params: TrainParams, batch: int) -> TrainState:
+        """The replicated training state: parameters, zero velocities, and with PCD the
+        persistent chains (starting at the first training windows, split over devices)."""
         zeros = TrainParams(*(jnp.zeros_like(p) for p in params))
         state = self._mesh.replicate(
             TrainState(params, zeros, np.zeros((1, 1), np.float32), np.float32(0), np.float32(0))
         )
-        if config.pcd:  # persistent chains start at the first training windows, split over devices
+        if self.config.pcd:
+            padded = self.spec.batch
             first = pad_rows(self._train_windows(np.arange(batch)), padded).astype(np.float32)
             chains = self._mesh.batch_array(first[self._mesh.local_slice(padded)], 0, padded)
             state = state._replace(chains=chains)
-        self._state = state
-        self._perm_epoch = -1
-        self._perm = np.zeros(0, np.int64)
-        self._perm_lock = threading.Lock()
-        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
-        self._pending: tuple[tuple[int, int], Future] | None = None
-        summary_of = corpus.summary() if corpus is not None else self._summary_common(matrices)
-        self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
-        if key_shifts:
-            self.dataset_summary["key_shifts"] = key_shifts[:MAX_KEY_SHIFTS]
-        if turned_off:
-            self.dataset_summary["turned_off"] = turned_off
-        self.dataset_summary.update(_form_and_dynamics(matrices if corpus is None else corpus))
-
-        self._init_controls(host_params)
+        return state
 
     @staticmethod
     def _turned_off(config: TrainingConfig, window: int, corpus: bool) -> list[str]:
@@ -542,152 +582,146 @@ class RbmTrainer(TrainerControls):
             off.append("one_key")
         return off
 
+    def training_rows(self) -> np.ndarray:
+        """Every training window in order, one visible vector a row (`base.TrainingRows`)."""
+        return self._train_windows(np.arange(self.n_train))
+
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1|v) of each hidden unit over a fixed sample of training windows [H]."""
-        with self._lock:
-            W, hb = self._host_params["W"], self._host_params["hbias"]
-            x = self._activation_sample @ W + hb
+        W, hb = self.read_params("W", "hbias")
+        x = self._activation_sample @ W + hb
         return (0.5 + 0.5 * np.tanh(0.5 * x)).mean(axis=0)  # sigmoid, no overflow
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
-        self._start_once()
-        bpe = self.batches_per_epoch
-        total_epochs = self.epoch_offset + self.config.epochs
+        self.start_once()
         self._epochs_done = self.epoch_offset
-
-        def progress(phase: str, **kw) -> TrainingProgress:
-            return TrainingProgress(
-                phase=phase,
-                epoch=self._epochs_done,
-                epochs=total_epochs,
-                batches_per_epoch=bpe,
-                **kw,
-            )
-
-        yield progress("compiling")
+        run = _Run(self, self.epoch_offset + self.config.epochs)
+        yield run.progress("compiling", keep=False)
         compiled = self._compile()
         self.compile_seconds = self._last_compile_seconds
         groups = 0
         resize_to: int | None = None
-
-        active_time = self._last_compile_seconds or 0.0  # compiling is part of the wait
-        steps_done = 0  # steps finished (synced to the host)
+        run.active = self._last_compile_seconds or 0.0  # compiling is part of the wait
         calls_per_group = 1
-        last_recon = float("nan")
-        last_gap: float | None = None
-        while steps_done < self.total_steps:
-            if self._cancel.is_set() or self._time_up(active_time):
+        while run.steps_done < self.total_steps:
+            if self.cancelled or self.time_up(run.active):
                 break
             if resize_to is not None:
-                yield progress("compiling", elapsed=active_time, recon_error=last_recon)
+                yield run.progress("compiling", keep=False, elapsed=run.active,
+                                   recon_error=run.last_recon)  # fmt: skip
                 self.spec = self.spec._replace(chunk=resize_to)
                 compiled = self._compile()
                 calls_per_group, resize_to = 1, None
                 continue
-            if self._pause.is_set():
-                yield from self._report_paused(
-                    progress(
-                        "paused",
-                        elapsed=active_time,
-                        recon_error=last_recon,
-                        free_energy_gap=last_gap,
-                    ),
-                    REPORT_INTERVAL_S,
-                )
+            if self.paused:
+                yield from self.wait_paused(run.progress("paused"), REPORT_INTERVAL_S)
                 continue
             t_start = time.perf_counter()
-            state = self._state
-            dispatched = []
-            start = steps_done
-            for _ in range(calls_per_group):
-                schedule = self._next_schedule(start)
-                state, out = compiled(state, self._data, self._hyper, schedule)
-                dispatched.append((start, self.spec.chunk, out))
-                start += self.spec.chunk
-                if start >= self.total_steps:
-                    break
-            host_out = to_host([o for _, _, o in dispatched])
-            host_params = to_host(state.params)
+            dispatched, host_out, host_params = self._dispatch(
+                compiled, run.steps_done, calls_per_group
+            )
             dt = time.perf_counter() - t_start
-            active_time += dt
-            self._state = state
+            run.active += dt
             per_call = dt / len(dispatched)
             if self.chunk_seconds is None:
                 self.chunk_seconds = per_call
             calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
-
-            records = []
-            for (chunk_start, chunk, _), out in zip(dispatched, host_out, strict=True):
-                steps = chunk_start + np.arange(chunk)
-                active = steps < self.total_steps
-                ends = np.flatnonzero(active & (steps % bpe == bpe - 1))
-                for i in ends:
-                    gap = float(out["gap"][i])
-                    records.append(
-                        {
-                            "epoch": self.epoch_offset + int(steps[i]) // bpe + 1,
-                            "recon_error": float(out["epoch_recon"][i]),
-                            "free_energy_gap": None if math.isnan(gap) else gap,
-                            "elapsed": round(active_time, 4),
-                        }
-                    )
-                n_active = int(active.sum())
-                steps_done = chunk_start + n_active
-                last_recon = float(out["recon"][n_active - 1])
+            records = self._records(run, dispatched, host_out)
             groups += 1
-            if groups == 2 and steps_done < self.total_steps:
+            if groups == 2 and run.steps_done < self.total_steps:
                 # at most one re-size, decided on the second group: the first call after a
                 # compile carries one-off start-up costs
-                remaining_s = (self.total_steps - steps_done) * per_call / self.spec.chunk
+                remaining_s = (self.total_steps - run.steps_done) * per_call / self.spec.chunk
                 resize_to = self._better_chunk(per_call, remaining_s)
             host = _host_copy(host_params, self._links)
-            stop = False
-            if records:
-                # One score per reporting group (a few a second), on the weights of that moment:
-                # scoring every epoch of a tiny data set would cost more than the training.
-                last = records[-1]
-                last["held_out"] = self._held_out_score(host)
-                stop = self._track_best(last["epoch"], last["held_out"], host)
-            self._publish(host, records)
+            stop = self._score_group(records, host)
+            self.publish(host, records)
             # the minutes budget is wall time: scoring and bookkeeping count too
-            active_time += time.perf_counter() - t_start - dt
-            eta = active_time / steps_done * (self.total_steps - steps_done)
-            for rec in records:
-                self._epochs_done = rec["epoch"]
-                last_gap = rec["free_energy_gap"]
-                yield progress(
-                    "training",
-                    batch=bpe,
-                    recon_error=rec["recon_error"],
-                    free_energy_gap=rec["free_energy_gap"],
-                    epoch_end=True,
-                    elapsed=active_time,
-                    eta=eta,
-                    held_out=rec.get("held_out"),
-                    best_epoch=self.best_epoch,
-                )
+            run.active += time.perf_counter() - t_start - dt
+            yield from self._group_reports(run, records, stop)
             if stop:
                 break
-            in_epoch = steps_done % bpe
-            if not records or in_epoch:
-                yield progress(
-                    "training",
-                    batch=in_epoch,
-                    recon_error=last_recon,
-                    free_energy_gap=last_gap,
-                    elapsed=active_time,
-                    eta=eta,
-                )
         self._prefetch.shutdown(wait=True, cancel_futures=True)
-        self.finished = steps_done >= self.total_steps or self.stop_reason is not None
-        yield progress(
-            "done" if self.finished else "cancelled",
-            recon_error=last_recon,
-            free_energy_gap=last_gap,
-            elapsed=active_time,
-            eta=0.0 if self.finished else None,
+        self.finished = run.steps_done >= self.total_steps or self.stop_reason is not None
+        yield run.progress(
+            "done" if self.finished else "cancelled", eta=0.0 if self.finished else None
         )
+
+    def _dispatch(self, compiled, start: int, calls: int) -> tuple[list, list, TrainParams]:
+        """Run up to `calls` compiled chunks from step `start`, keep the new state, and bring
+        their outputs and the parameters to the host: (dispatched, outputs, parameters)."""
+        state = self._state
+        dispatched = []
+        for _ in range(calls):
+            schedule = self._next_schedule(start)
+            state, out = compiled(state, self._data, self._hyper, schedule)
+            dispatched.append((start, self.spec.chunk, out))
+            start += self.spec.chunk
+            if start >= self.total_steps:
+                break
+        host_out = to_host([o for _, _, o in dispatched])
+        host_params = to_host(state.params)
+        self._state = state
+        return dispatched, host_out, host_params
+
+    def _records(self, run: _Run, dispatched: list, host_out: list) -> list[dict]:
+        """The finished epochs' records of a group of chunks; advances `run` past its steps."""
+        bpe = self.batches_per_epoch
+        records = []
+        for (chunk_start, chunk, _), out in zip(dispatched, host_out, strict=True):
+            steps = chunk_start + np.arange(chunk)
+            active = steps < self.total_steps
+            ends = np.flatnonzero(active & (steps % bpe == bpe - 1))
+            for i in ends:
+                gap = float(out["gap"][i])
+                records.append(
+                    {
+                        "epoch": self.epoch_offset + int(steps[i]) // bpe + 1,
+                        "recon_error": float(out["epoch_recon"][i]),
+                        "free_energy_gap": None if math.isnan(gap) else gap,
+                        "elapsed": round(run.active, 4),
+                    }
+                )
+            n_active = int(active.sum())
+            run.steps_done = chunk_start + n_active
+            run.last_recon = float(out["recon"][n_active - 1])
+        return records
+
+    def _score_group(self, records: list[dict], host: dict[str, np.ndarray]) -> bool:
+        """Score the group's last epoch on held-out windows; True when patience says stop.
+        One score per reporting group (a few a second), on the weights of that moment: scoring
+        every epoch of a tiny data set would cost more than the training."""
+        if not records:
+            return False
+        last = records[-1]
+        last["held_out"] = self._held_out_score(host)
+        return self.track_best(last["epoch"], last["held_out"], host)
+
+    def _group_reports(
+        self, run: _Run, records: list[dict], stop: bool
+    ) -> Iterator[TrainingProgress]:
+        """One report per finished epoch, then (unless stopping) one for the steps into the
+        next epoch."""
+        bpe = self.batches_per_epoch
+        eta = run.active / run.steps_done * (self.total_steps - run.steps_done)
+        for rec in records:
+            self._epochs_done = rec["epoch"]
+            run.last_gap = rec["free_energy_gap"]
+            yield run.progress(
+                "training",
+                batch=bpe,
+                recon_error=rec["recon_error"],
+                epoch_end=True,
+                eta=eta,
+                held_out=rec.get("held_out"),
+                best_epoch=self.best_epoch,
+            )
+        if stop:
+            return
+        in_epoch = run.steps_done % bpe
+        if not records or in_epoch:
+            yield run.progress("training", batch=in_epoch, eta=eta)
 
     def _held_out_score(self, params: dict[str, np.ndarray]) -> float | None:
         """Mean log pseudo-likelihood per grid step of the held-out windows (higher is better):
@@ -817,3 +851,48 @@ class RbmTrainer(TrainerControls):
             "train_windows": int(n_train),
             "holdout_windows": int(n_hold),
         }
+
+
+def _hyper_of(config: TrainingConfig) -> Hyper:
+    """The run's hyperparameters as device scalars (traced, so changing them never recompiles)."""
+    f32 = partial(jnp.asarray, dtype=jnp.float32)
+    return Hyper(
+        learning_rate=f32(config.learning_rate),
+        lr_decay=f32(config.lr_decay),
+        momentum_start=f32(config.momentum_start),
+        momentum_end=f32(config.momentum_end),
+        momentum_switch_epoch=jnp.asarray(config.momentum_switch_epoch, jnp.int32),
+        weight_decay=f32(config.weight_decay),
+        sparsity_target=f32(config.sparsity_target or 0.0),
+        sparsity_cost=f32(config.sparsity_cost),
+    )
+
+
+@dataclass
+class _Run:
+    """What one `RbmTrainer.__iter__` keeps between groups of chunks."""
+
+    trainer: RbmTrainer
+    total_epochs: int
+    active: float = 0.0  # training seconds (compiling counted, paused time not)
+    steps_done: int = 0  # steps finished (synced to the host)
+    last_recon: float = float("nan")
+    last_gap: float | None = None
+
+    def progress(self, phase: str, *, keep: bool = True, **kw) -> TrainingProgress:
+        """A report at the trainer's epoch; with `keep`, the latest error, gap and training
+        time unless `kw` says otherwise."""
+        if keep:
+            kw = {
+                "recon_error": self.last_recon,
+                "free_energy_gap": self.last_gap,
+                "elapsed": self.active,
+                **kw,
+            }
+        return TrainingProgress(
+            phase=phase,
+            epoch=self.trainer._epochs_done,
+            epochs=self.total_epochs,
+            batches_per_epoch=self.trainer.batches_per_epoch,
+            **kw,
+        )

@@ -23,6 +23,7 @@ from ...music.windows import (
 from ..document import Model
 from ..generated import MAX_STEPS, check_request, matrix_from_rows, primer_rows
 from .params import check_params
+from .spec import own
 
 
 def context_width(params) -> int:
@@ -52,7 +53,7 @@ def model_sequences(
     if isinstance(model_or_frame_level, Model):
         frame_level = model_or_frame_level.frame_level
         context = context_width(model_or_frame_level.params) > 0
-        onset_sustain = model_or_frame_level.config.onset_sustain
+        onset_sustain = own(model_or_frame_level.config).onset_sustain
     else:
         frame_level = bool(model_or_frame_level)
     rows = [model_rows(m, frame_level).astype(np.float32) for m in matrices]
@@ -93,7 +94,7 @@ def generate_rnn_rbm(
         raise ValueError(problems[0])
 
     prefix = None
-    two_planes = model.config.onset_sustain and not model.frame_level
+    two_planes = own(model.config).onset_sustain and not model.frame_level
     if primer is not None:
         prefix = primer_rows(model, primer)
         if two_planes:

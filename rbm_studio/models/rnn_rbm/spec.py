@@ -3,7 +3,9 @@ and the trainers read it)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -14,6 +16,40 @@ from .params import check_params
 NAME = "rnn-rbm"
 CELLS = ("rnn", "gru")
 OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class RnnRbmKnobs:
+    """The RNN-RBM's own knobs, kept in `TrainingConfig.extra` (not shared with other kinds).
+    These defaults are what a config that never set a knob means (the registry's defaults for a
+    new model are the kind's `defaults`); `batch_size` counts sequences for this kind."""
+
+    recurrence: str = "rnn"  # "rnn" (the paper's tanh RNN) or "gru"
+    recurrent_hidden: int = 100
+    sequence_length: int = 128  # training sub-sequence length in grid steps
+    optimizer: str = "adam"  # "adam" or "sgd" (with momentum_end)
+    grad_clip: float = 1.0  # global gradient-norm clip
+    pretrain_epochs: int = 10  # frame-level RBM epochs before the recurrence is trained
+    meter: bool = False  # read where each step falls in its bar
+    previous_step: bool = False  # link each step directly to the one before
+    onset_sustain: bool = False  # read notes as onset / sustain planes
+    pretrain_learning_rate: float | None = None  # None: 10 × learning_rate (the paper's recipe)
+
+
+KNOB_NAMES = tuple(f.name for f in fields(RnnRbmKnobs))
+
+
+def own(config: TrainingConfig) -> RnnRbmKnobs:
+    """The kind's knobs of `config`; `check_settings` has checked their types and ranges."""
+    return RnnRbmKnobs(**{k: config.extra[k] for k in KNOB_NAMES if k in config.extra})
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return (isinstance(v, float) and math.isfinite(v)) or _is_int(v)
 
 
 class RnnRbmSpec:
@@ -41,6 +77,7 @@ class RnnRbmSpec:
         "meter": True,
         "previous_step": True,
         "onset_sustain": True,
+        "pretrain_learning_rate": None,
         "patience": 20,
         "minutes": 10.0,
     }
@@ -159,21 +196,25 @@ class RnnRbmSpec:
 
     def check_settings(self, config: TrainingConfig) -> list[str]:
         problems: list[str] = []
-        if config.recurrence not in CELLS:
+        k = RnnRbmKnobs(**{n: config.extra[n] for n in KNOB_NAMES if n in config.extra})
+        if k.recurrence not in CELLS:
             problems.append("Recurrence must be 'rnn' or 'gru'.")
-        if not 1 <= config.recurrent_hidden <= 10_000:
+        if not (_is_int(k.recurrent_hidden) and 1 <= k.recurrent_hidden <= 10_000):
             problems.append("Recurrent units must be between 1 and 10000.")
-        if not 2 <= config.sequence_length <= 100_000:
+        if not (_is_int(k.sequence_length) and 2 <= k.sequence_length <= 100_000):
             problems.append("Sequence steps must be between 2 and 100000.")
-        if config.optimizer not in OPTIMIZERS:
+        if k.optimizer not in OPTIMIZERS:
             problems.append("Optimizer must be 'adam' or 'sgd'.")
-        if not 0.0 < config.grad_clip <= 1e6:
+        if not (_is_number(k.grad_clip) and 0.0 < k.grad_clip <= 1e6):
             problems.append("Gradient clip must be greater than 0.")
-        if not 0 <= config.pretrain_epochs <= 100_000:
+        if not (_is_int(k.pretrain_epochs) and 0 <= k.pretrain_epochs <= 100_000):
             problems.append("Pre-training epochs must be between 0 and 100000.")
-        lr = config.pretrain_learning_rate
-        if lr is not None and not 0.0 < lr <= 10.0:
+        lr = k.pretrain_learning_rate
+        if lr is not None and not (_is_number(lr) and 0.0 < lr <= 10.0):
             problems.append("Pre-training learning rate must be greater than 0 and at most 10.")
+        for name in ("meter", "previous_step", "onset_sustain"):
+            if not isinstance(getattr(k, name), bool):
+                problems.append(f"{name.replace('_', ' ').capitalize()} must be on or off.")
         if not 0.0 <= config.momentum_end < 1.0:
             problems.append("Momentum must be in [0, 1).")
         return problems

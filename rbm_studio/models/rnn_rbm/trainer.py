@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from ..sharding import to_host
 from ..trainer_base import REPORT_INTERVAL_S, TrainerControls
 from .sampler import context_width, model_sequences, song_context
 from .spec import SPEC as KIND
+from .spec import own
 
 # the held-out score is a cheap reverse AIS (RAISE): its bias is downwards, so a model too sharp
 # for the schedule reads worse, never better, and early stopping cannot chase the estimator
@@ -52,13 +53,15 @@ class RnnRbmTrainer(TrainerControls):
         *,
         model: Model | None = None,
     ) -> None:
-        self._take_inputs(config, matrices, encoding)
+        # every knob of the kind in the config, so the saved model records how it was trained
+        config = config.with_values(**asdict(own(config)))
+        self.take_inputs(config, matrices, encoding)
         usable = [m for m in matrices if m.steps >= 2]
-        songs = model_sequences(config.frame_level, usable, onset_sustain=config.onset_sustain)
+        songs = model_sequences(config.frame_level, usable, onset_sustain=own(config).onset_sustain)
         if not songs:
             raise ValueError("no song has at least 2 steps, so there is nothing to learn from")
         rng = np.random.default_rng(config.seed)
-        hold_idx, train_idx = self._split(len(songs), rng)
+        hold_idx, train_idx = self.split_held_out(len(songs), rng)
         n_hold = len(hold_idx)
         self._holdout = [songs[i] for i in hold_idx[:METRIC_SONGS]]
         train = [songs[i] for i in train_idx]
@@ -67,7 +70,7 @@ class RnnRbmTrainer(TrainerControls):
         train = train + [transpose_rows(s, sh, planes) for sh in shifts for s in train]
         # bar positions go after the notes (never transposed); frame-level data has no bars
         self.n_context = 0
-        if config.meter and not config.frame_level:
+        if own(config).meter and not config.frame_level:
             contexts = [song_context(m) for m in usable]
             held = [contexts[i] for i in hold_idx[:METRIC_SONGS]]
             trained = [contexts[i] for i in train_idx] * (1 + len(shifts))
@@ -85,18 +88,18 @@ class RnnRbmTrainer(TrainerControls):
         # as that many: pre-trained 2N+1 times as long, the RBM's weights come out several
         # times larger, its conditionals too sharp for the held-out AIS to measure
         copies = 1 + len(shifts)
-        self._recipe = replace(
-            config,
+        passes = own(config).pretrain_epochs
+        self._recipe = config.with_values(
             batch_size=min(config.batch_size, len(train)),
-            pretrain_epochs=-(-config.pretrain_epochs // copies) if config.pretrain_epochs else 0,
+            pretrain_epochs=-(-passes // copies) if passes else 0,
         )
-        self._initial = self._continue_from(model)
+        self._initial = self.continue_from(model)
         self._eval_every = self._held_out_every()
         if self._initial is not None and context_width(self._initial) != self.n_context:
             raise ValueError(
                 "the model and these settings disagree on reading bar positions (the meter option)"
             )
-        if self._initial is not None and ("Wpv" in self._initial) != config.previous_step:
+        if self._initial is not None and ("Wpv" in self._initial) != own(config).previous_step:
             raise ValueError(
                 "the model and these settings disagree on the previous-step links "
                 "(the previous-step option)"
@@ -105,17 +108,19 @@ class RnnRbmTrainer(TrainerControls):
         n_seq = len(self._cut_count())
         self.batches_per_epoch = max(1, -(-n_seq // self._recipe.batch_size))
 
-        self._init_controls(dict(self._initial or {}))
+        self.init_controls(dict(self._initial or {}))
 
     def _cut_count(self) -> list:
         from .training import cut_subsequences
 
-        return cut_subsequences(self._train, self._recipe.sequence_length, np.random.default_rng(0))
+        return cut_subsequences(
+            self._train, own(self._recipe).sequence_length, np.random.default_rng(0)
+        )
 
     # ----- numpy views (any thread) -----
     def hidden_activations(self) -> np.ndarray:
         """Mean p(h=1 | v, past) of each RBM hidden unit over the frames of a few training songs."""
-        params = self._params_copy()
+        params = self.params_copy()
         if "W" not in params:
             return np.zeros(self.n_hidden, np.float32)
         acts = []
@@ -137,19 +142,14 @@ class RnnRbmTrainer(TrainerControls):
 
     # ----- the training loop -----
     def __iter__(self) -> Iterator[TrainingProgress]:
-        self._start_once()
+        self.start_once()
         from . import training as rnn_rbm_training
 
-        total_epochs = self.epoch_offset + self.config.epochs
-        done_epochs = self.epoch_offset
+        run = _Run(
+            done_epochs=self.epoch_offset, total_epochs=self.epoch_offset + self.config.epochs
+        )
         bpe = self.batches_per_epoch
-
-        def progress(phase: str, **kw) -> TrainingProgress:
-            return TrainingProgress(
-                phase=phase, epoch=done_epochs, epochs=total_epochs, batches_per_epoch=bpe, **kw
-            )
-
-        yield progress("compiling")
+        yield run.progress("compiling", bpe)
         steps = rnn_rbm_training.train_rnn_rbm(
             self._recipe,
             self._train,
@@ -157,105 +157,90 @@ class RnnRbmTrainer(TrainerControls):
             pretrain=self._initial is None,
             n_context=self.n_context,
         )
-        active = 0.0
-        last_report = time.perf_counter()
-        recon_sum = recon_n = 0.0
-        last_recon, last_gap = float("nan"), None
-        steps_done = 0
         total_steps = self.config.epochs * bpe
-        t_step = time.perf_counter()
+        t_step = run.last_report = time.perf_counter()
         finished = True
         for report in steps:
-            now = time.perf_counter()
-            dt = now - t_step
-            active += dt
-            if self.compile_seconds is None:
-                self.compile_seconds = dt
-            elif self.chunk_seconds is None:
-                self.chunk_seconds = dt
-            last_recon = report.recon_error
+            self._time_step(run, time.perf_counter() - t_step)
+            run.last_recon = report.recon_error
             params = to_host(dict(report.params))
-            record = None
-            if report.phase == "train":
-                steps_done += 1
-                recon_sum += report.recon_error
-                recon_n += 1
-                if report.epoch_end:
-                    done_epochs = self.epoch_offset + report.epoch
-                    # the held-out measures take time of their own: it counts towards the
-                    # minutes budget, and they run every few epochs (`_held_out_every`)
-                    measured = time.perf_counter()
-                    gap = None
-                    if done_epochs % self._eval_every == 0:
-                        gap = last_gap = self._free_energy_gap(params)
-                    held = self._held_out_score(done_epochs, params)
-                    active += time.perf_counter() - measured
-                    stop = self._track_best(done_epochs, held, params)
-                    record = {
-                        "epoch": done_epochs,
-                        "recon_error": recon_sum / max(recon_n, 1),
-                        "free_energy_gap": gap,
-                        "held_out": held,
-                        "elapsed": round(active, 4),
-                    }
-                    recon_sum = recon_n = 0.0
-            self._publish(params, [] if record is None else [record])
-            eta = active / steps_done * (total_steps - steps_done) if steps_done else None
+            record, stop = self._count_step(run, report, params)
+            self.publish(params, [] if record is None else [record])
+            eta = (
+                run.active / run.steps_done * (total_steps - run.steps_done)
+                if run.steps_done
+                else None
+            )
             if record is not None:
-                yield progress(
+                yield run.progress(
                     "training",
+                    bpe,
                     batch=bpe,
                     recon_error=record["recon_error"],
                     free_energy_gap=record["free_energy_gap"],
                     epoch_end=True,
-                    elapsed=active,
+                    elapsed=run.active,
                     eta=eta,
                     held_out=record["held_out"],
                     best_epoch=self.best_epoch,
                 )
-                last_report = time.perf_counter()
+                run.last_report = time.perf_counter()
                 if stop:
                     break
-            elif time.perf_counter() - last_report >= REPORT_INTERVAL_S:
-                batch = report.batch
-                if report.phase == "pretrain":
-                    # pre-training fills epoch 0: show its progress on the batch counter
-                    batch = int(
-                        bpe
-                        * (report.epoch * report.batches_per_epoch + report.batch)
-                        / (report.epochs * report.batches_per_epoch)
-                    )
-                yield progress(
-                    "training",
-                    batch=batch,
-                    recon_error=last_recon,
-                    free_energy_gap=last_gap,
-                    elapsed=active,
-                    eta=eta,
-                )
-                last_report = time.perf_counter()
-            while self._pause.is_set() and not self._cancel.is_set():
-                yield from self._report_paused(
-                    progress(
-                        "paused", elapsed=active, recon_error=last_recon, free_energy_gap=last_gap
-                    ),
-                    REPORT_INTERVAL_S,
-                )
-            if self._cancel.is_set():
+            elif time.perf_counter() - run.last_report >= REPORT_INTERVAL_S:
+                yield run.progress("training", bpe, batch=_shown_batch(report, bpe), eta=eta)
+                run.last_report = time.perf_counter()
+            while self.paused and not self.cancelled:
+                yield from self.wait_paused(run.progress("paused", bpe), REPORT_INTERVAL_S)
+            if self.cancelled:
                 finished = False
                 break
-            if self._time_up(active):
+            if self.time_up(run.active):
                 break
             t_step = time.perf_counter()
         steps.close()
         self.finished = finished
-        yield progress(
-            "done" if finished else "cancelled",
-            recon_error=last_recon,
-            free_energy_gap=last_gap,
-            elapsed=active,
-            eta=0.0 if finished else None,
-        )
+        yield run.progress("done" if finished else "cancelled", bpe, eta=0.0 if finished else None)
+
+    def _time_step(self, run: _Run, seconds: float) -> None:
+        """Count a step's time as training time; the first one is the compile."""
+        run.active += seconds
+        if self.compile_seconds is None:
+            self.compile_seconds = seconds
+        elif self.chunk_seconds is None:
+            self.chunk_seconds = seconds
+
+    def _count_step(
+        self, run: _Run, report, params: dict[str, np.ndarray]
+    ) -> tuple[dict | None, bool]:
+        """Add a training step to the running means; at an epoch end, measure the held-out
+        scores and return the epoch's record, and whether patience says stop."""
+        if report.phase != "train":
+            return None, False
+        run.steps_done += 1
+        run.recon_sum += report.recon_error
+        run.recon_n += 1
+        if not report.epoch_end:
+            return None, False
+        run.done_epochs = self.epoch_offset + report.epoch
+        # the held-out measures take time of their own: it counts towards the minutes
+        # budget, and they run every few epochs (`_held_out_every`)
+        measured = time.perf_counter()
+        gap = None
+        if run.done_epochs % self._eval_every == 0:
+            gap = run.last_gap = self._free_energy_gap(params)
+        held = self._held_out_score(run.done_epochs, params)
+        run.active += time.perf_counter() - measured
+        stop = self.track_best(run.done_epochs, held, params)
+        record = {
+            "epoch": run.done_epochs,
+            "recon_error": run.recon_sum / max(run.recon_n, 1),
+            "free_energy_gap": gap,
+            "held_out": held,
+            "elapsed": round(run.active, 4),
+        }
+        run.recon_sum = run.recon_n = 0.0
+        return record, stop
 
     # ----- helpers -----
     def _held_out_score(self, epoch: int, params: dict) -> float | None:
@@ -300,7 +285,7 @@ class RnnRbmTrainer(TrainerControls):
 
     def _summarise(self, matrices, n_train: int, n_hold: int) -> dict:
         return {
-            **self._summary_common(matrices),
+            **self.summary_common(matrices),
             "devices": len(mesh_devices(self.config.device)),
             "train_songs": int(n_train),
             "holdout_songs": int(n_hold),
@@ -319,3 +304,47 @@ def _np_rnn_step(params: dict, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         c = np.tanh(v @ params["Wvu"] + (r * u) @ params["Wuu"] + params["bu"])
         return (1.0 - z) * u + z * c
     return np.tanh(v @ params["Wvu"] + u @ params["Wuu"] + params["bu"])
+
+
+@dataclass
+class _Run:
+    """What one `__iter__` keeps between steps."""
+
+    done_epochs: int
+    total_epochs: int
+    active: float = 0.0  # training seconds (paused time excluded)
+    last_report: float = field(default_factory=time.perf_counter)
+    recon_sum: float = 0.0
+    recon_n: float = 0.0
+    last_recon: float = float("nan")
+    last_gap: float | None = None
+    steps_done: int = 0
+
+    def progress(self, phase: str, bpe: int, **kw) -> TrainingProgress:
+        """A report; the latest error, gap and training time unless `kw` says otherwise."""
+        values = {
+            "recon_error": self.last_recon,
+            "free_energy_gap": self.last_gap,
+            "elapsed": self.active,
+            **kw,
+        }
+        if phase == "compiling":
+            values = kw
+        return TrainingProgress(
+            phase=phase,
+            epoch=self.done_epochs,
+            epochs=self.total_epochs,
+            batches_per_epoch=bpe,
+            **values,
+        )
+
+
+def _shown_batch(report, bpe: int) -> int:
+    """The batch counter of a report: pre-training fills epoch 0, shown as its share of it."""
+    if report.phase != "pretrain":
+        return report.batch
+    return int(
+        bpe
+        * (report.epoch * report.batches_per_epoch + report.batch)
+        / (report.epochs * report.batches_per_epoch)
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import jax
@@ -25,6 +25,7 @@ from ..config import TrainingConfig
 from ..sharding import BatchMesh, batch_mesh, to_host
 from . import network as rnn_rbm
 from .spec import SPEC as KIND
+from .spec import own
 
 # the frame-RBM pre-training steps 10× larger than the recurrent training (the paper's recipe)
 PRETRAIN_LR_FACTOR = 10.0
@@ -87,7 +88,7 @@ def epoch_batches(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled mini-batches of `batch_size` sub-sequences, all padded to `seq_len` (one compiled
     shape); the last batch is padded with empty, fully masked sequences."""
-    pieces = cut_subsequences(sequences, cfg.sequence_length, rng)
+    pieces = cut_subsequences(sequences, own(cfg).sequence_length, rng)
     order = rng.permutation(len(pieces))
     V = sequences[0].shape[1]
     empty = np.zeros((0, V), np.float32)
@@ -95,7 +96,7 @@ def epoch_batches(
     for start in range(0, len(order), cfg.batch_size):
         chosen = [pieces[i] for i in order[start : start + cfg.batch_size]]
         chosen += [empty] * (cfg.batch_size - len(chosen))
-        batches.append(pad_sequences(chosen, cfg.sequence_length))
+        batches.append(pad_sequences(chosen, own(cfg).sequence_length))
     return batches
 
 
@@ -186,11 +187,11 @@ def initial_params(
         jax.random.PRNGKey(cfg.seed),
         n_visible,
         cfg.hidden,
-        cfg.recurrent_hidden,
-        cell=cfg.recurrence,
+        own(cfg).recurrent_hidden,
+        cell=own(cfg).recurrence,
         data_mean=data_mean([s[:, :n_visible] for s in sequences]),
         n_context=n_context,
-        previous=cfg.previous_step,
+        previous=own(cfg).previous_step,
     )
 
 
@@ -224,46 +225,10 @@ def train_rnn_rbm(
     else:
         pretrain = False
     params = mesh.replicate(dict(params))
-    args = dict(k=cfg.cd_k, optimizer=cfg.optimizer)
+    args = dict(k=cfg.cd_k, optimizer=own(cfg).optimizer)
 
-    if pretrain and cfg.pretrain_epochs:
-        all_frames = np.concatenate(sequences)
-        frame_batch = mesh.padded_batch(cfg.batch_size * 8)
-        n_batches = max(len(all_frames) // frame_batch, 1)
-        rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS + rnn_rbm.CONTEXT_KEYS if k in params}
-        opt = mesh.replicate(init_optimizer(rbm))
-        for epoch in range(cfg.pretrain_epochs):
-            order = rng.permutation(len(all_frames))
-            for b in range(n_batches):
-                idx = order[b * frame_batch : (b + 1) * frame_batch]
-                if len(idx) < frame_batch:  # keep one compiled shape
-                    idx = np.concatenate([idx, order[: frame_batch - len(idx)]])
-                key, sub = jax.random.split(key)
-                rbm, opt, loss, parts = pretrain_step(
-                    rbm,
-                    opt,
-                    _split_batch(mesh, all_frames[idx]),
-                    sub,
-                    cfg.pretrain_learning_rate or cfg.learning_rate * PRETRAIN_LR_FACTOR,
-                    cfg.grad_clip * 10,
-                    cfg.weight_decay,
-                    cfg.momentum_end,
-                    **args,
-                )
-                loss, parts = to_host((loss, parts))
-                yield StepReport(
-                    "pretrain",
-                    epoch + (b + 1 == n_batches),
-                    cfg.pretrain_epochs,
-                    b + 1,
-                    n_batches,
-                    float(loss),
-                    float(parts.recon_error),
-                    float(parts.free_energy),
-                    b + 1 == n_batches,
-                    time.perf_counter() - t0,
-                    params | rbm,
-                )
+    if pretrain and own(cfg).pretrain_epochs:
+        rbm, key = yield from _pretrain(cfg, sequences, params, mesh, rng, key, t0, args)
         params = params | rbm
 
     opt = mesh.replicate(init_optimizer(params))
@@ -278,7 +243,7 @@ def train_rnn_rbm(
                 _split_batch(mesh, mask),
                 sub,
                 cfg.learning_rate,
-                cfg.grad_clip,
+                own(cfg).grad_clip,
                 cfg.weight_decay,
                 cfg.momentum_end,
                 **args,
@@ -298,3 +263,55 @@ def train_rnn_rbm(
                 time.perf_counter() - t0,
                 params,
             )
+
+
+def _pretrain(
+    cfg: TrainingConfig,
+    sequences: list[np.ndarray],
+    params: dict,
+    mesh: BatchMesh,
+    rng: np.random.Generator,
+    key: jax.Array,
+    t0: float,
+    args: dict,
+) -> Generator[StepReport, None, tuple[dict, jax.Array]]:
+    """Pre-train the RBM's (and context) weights on single frames, yielding a report per step;
+    returns the RBM's parameters and the random key to go on with."""
+    all_frames = np.concatenate(sequences)
+    frame_batch = mesh.padded_batch(cfg.batch_size * 8)
+    n_batches = max(len(all_frames) // frame_batch, 1)
+    rbm = {k: params[k] for k in rnn_rbm.RBM_KEYS + rnn_rbm.CONTEXT_KEYS if k in params}
+    opt = mesh.replicate(init_optimizer(rbm))
+    for epoch in range(own(cfg).pretrain_epochs):
+        order = rng.permutation(len(all_frames))
+        for b in range(n_batches):
+            idx = order[b * frame_batch : (b + 1) * frame_batch]
+            if len(idx) < frame_batch:  # keep one compiled shape
+                idx = np.concatenate([idx, order[: frame_batch - len(idx)]])
+            key, sub = jax.random.split(key)
+            rbm, opt, loss, parts = pretrain_step(
+                rbm,
+                opt,
+                _split_batch(mesh, all_frames[idx]),
+                sub,
+                own(cfg).pretrain_learning_rate or cfg.learning_rate * PRETRAIN_LR_FACTOR,
+                own(cfg).grad_clip * 10,
+                cfg.weight_decay,
+                cfg.momentum_end,
+                **args,
+            )
+            loss, parts = to_host((loss, parts))
+            yield StepReport(
+                "pretrain",
+                epoch + (b + 1 == n_batches),
+                own(cfg).pretrain_epochs,
+                b + 1,
+                n_batches,
+                float(loss),
+                float(parts.recon_error),
+                float(parts.free_energy),
+                b + 1 == n_batches,
+                time.perf_counter() - t0,
+                params | rbm,
+            )
+    return rbm, key
