@@ -38,10 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--form",
         type=_form,
-        default="like-songs",
+        default=None,
         metavar="like-songs|loop:N|free",
-        help="like-songs: bars repeat and vary as in the training songs (default); loop:N: a "
-        "seamless N-bar loop, repeated; free: through-composed",
+        help="like-songs: bars repeat and vary as in the training songs (default, where the model "
+        "learned its songs' form); loop:N: a seamless N-bar loop, repeated; free: "
+        "through-composed",
     )
     parser.add_argument(
         "--gibbs",
@@ -136,15 +137,14 @@ def _steps(args: argparse.Namespace, model, primer) -> int:
     return args.bars * max(1, round(num * 4 / den * model.data_encoding.steps_per_beat))
 
 
-def _announce(kind, model, request, model_name: str) -> tuple[str, str]:
-    """Say which seed and form the songs get (and why not the form asked for); returns the form
-    and the text each file carries."""
+def _announce(kind, model, request, model_name: str, asked: bool) -> tuple[str, str]:
+    """The form the songs get and the text each file carries (seed and form, so a song can be
+    made again); says why not the form asked for when `--form` asked for one."""
     from ..models.base import form_for
 
     form, note = form_for(kind, model, request)
-    if note:
+    if note and asked:
         print(f"note: {note}", file=sys.stderr)
-    print(f"seed {request.seed}, form {form}", file=sys.stderr)
     return form, f"rbm-studio generate: model {model_name}, seed {request.seed}, form {form}"
 
 
@@ -175,13 +175,14 @@ def run(args: argparse.Namespace) -> int:
         highest=args.highest,
         program=args.program,
         tempo=None,
-        form=args.form,
+        form=args.form or "like-songs",
     )
     try:
         request = generation.plan(model, options, seed=seed, primer=primer).request
     except ValueError as exc:
         return fail(exc, BAD_REQUEST)
-    form, text = _announce(registry.kind(model.kind), model, request, Path(args.model).name)
+    kind = registry.kind(model.kind)
+    form, text = _announce(kind, model, request, Path(args.model).name, args.form is not None)
     try:
         matrices = generation.sample(model, request)
     except (ValueError, MemoryError) as exc:
@@ -204,7 +205,9 @@ def run(args: argparse.Namespace) -> int:
             {"path": str(kept), "notes": len(song.notes), "steps": matrix.steps, "seed": seed}
         )
         if not error:
-            print(f"wrote {kept} ({len(song.notes)} notes)", file=sys.stderr)
+            print(
+                f"wrote {kept} ({len(song.notes)} notes, seed {seed}, form {form})", file=sys.stderr
+            )
     if args.json:
         print(json.dumps({"files": written, "seed": seed, "form": form}))
     return 1 if failed else 0
