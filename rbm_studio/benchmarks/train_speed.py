@@ -227,6 +227,42 @@ def _transpose_for(config_kwargs: dict, matrices, encoding, batch: int) -> int:
     return MAX_TRANSPOSE
 
 
+def _timed_runs(args, config, matrices, encoding, ours_epochs: int, peers, chosen):
+    """`args.repeat` rounds of ours then each peer; return (ours epochs/s, {peer: epochs/s})."""
+    ours: list[float] = []
+    peer_runs: dict[str, list[float]] = {p.name: [] for p in peers}
+    for i in range(args.repeat):
+        t, _, _ = _ours(config, matrices, encoding, ours_epochs)
+        ours.append(ours_epochs / t)
+        for p in peers:
+            threads, _, epochs = chosen[p.name]
+            peer_runs[p.name].append(p.epochs_per_s(epochs, threads))
+        print(
+            f"  run {i + 1}: ours {ours[-1]:.2f} epochs/s, "
+            + ", ".join(f"{name} {runs[-1]:.2f}" for name, runs in peer_runs.items()),
+            file=sys.stderr,
+        )
+    return ours, peer_runs
+
+
+def _peer_results(ours: list[float], peer_runs: dict[str, list[float]], chosen) -> dict:
+    """Each peer's best speed, thread counts and ratio to ours (best and median)."""
+    best_ours = max(ours)
+    result: dict = {}
+    for name, runs in peer_runs.items():
+        threads, by_threads, _ = chosen[name]
+        result |= {
+            f"{name}_epochs_per_s": round(max(runs), 3),
+            f"{name}_threads": threads,
+            f"{name}_epochs_per_s_by_threads": by_threads,
+            f"ratio_{name}": round(best_ours / max(runs), 2),
+            f"ratio_{name}_median": round(
+                statistics.median(o / r for o, r in zip(ours, runs, strict=True)), 2
+            ),
+        }
+    return result
+
+
 def measure_shape(hidden: int, batch: int, args, matrices, encoding, counts: list[int]) -> dict:
     import numpy as np
 
@@ -250,19 +286,7 @@ def measure_shape(hidden: int, batch: int, args, matrices, encoding, counts: lis
         + ", ".join(f"{name} best on {c[0]} BLAS threads {c[1]}" for name, c in chosen.items()),
         file=sys.stderr,
     )
-    ours: list[float] = []
-    peer_runs: dict[str, list[float]] = {p.name: [] for p in peers}
-    for i in range(args.repeat):
-        t, _, _ = _ours(config, matrices, encoding, ours_epochs)
-        ours.append(ours_epochs / t)
-        for p in peers:
-            threads, _, epochs = chosen[p.name]
-            peer_runs[p.name].append(p.epochs_per_s(epochs, threads))
-        print(
-            f"  run {i + 1}: ours {ours[-1]:.2f} epochs/s, "
-            + ", ".join(f"{name} {runs[-1]:.2f}" for name, runs in peer_runs.items()),
-            file=sys.stderr,
-        )
+    ours, peer_runs = _timed_runs(args, config, matrices, encoding, ours_epochs, peers, chosen)
     best_ours = max(ours)
     flops_per_epoch = 5 * 2.0 * n_windows * n_visible * hidden
     numpy_threads = chosen["numpy_cd1"][0]
@@ -276,17 +300,7 @@ def measure_shape(hidden: int, batch: int, args, matrices, encoding, counts: lis
         "ours_epochs_per_s_median": round(statistics.median(ours), 3),
         "compile_s": round(compile_s, 2),
     }
-    for name, runs in peer_runs.items():
-        threads, by_threads, _ = chosen[name]
-        result |= {
-            f"{name}_epochs_per_s": round(max(runs), 3),
-            f"{name}_threads": threads,
-            f"{name}_epochs_per_s_by_threads": by_threads,
-            f"ratio_{name}": round(best_ours / max(runs), 2),
-            f"ratio_{name}_median": round(
-                statistics.median(o / r for o, r in zip(ours, runs, strict=True)), 2
-            ),
-        }
+    result |= _peer_results(ours, peer_runs, chosen)
     result |= {
         "achieved_gflops": round(best_ours * flops_per_epoch / 1e9, 1),
         "numpy_cd1_gflops": round(max(peer_runs["numpy_cd1"]) * flops_per_epoch / 1e9, 1),

@@ -18,10 +18,8 @@ NAME = "generate"
 HELP = "generate new songs from a trained .rbm model and write them as .mid files"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL.rbm")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the .mid files")
-    parser.add_argument("--songs", type=options.positive_int, default=5)
+def _add_length_options(parser: argparse.ArgumentParser) -> None:
+    """How long each song is, and its form."""
     length = parser.add_mutually_exclusive_group()
     length.add_argument(
         "--steps",
@@ -44,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "learned its songs' form); loop:N: a seamless N-bar loop, repeated; free: "
         "through-composed",
     )
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """How the model samples: Gibbs steps, temperature, seed, mode, start and primer."""
     parser.add_argument(
         "--gibbs",
         type=options.positive_int,
@@ -73,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--primer", metavar="FILE.mid", help="continue this song (implies --mode continue)"
     )
+
+
+def _add_note_options(parser: argparse.ArgumentParser) -> None:
+    """Which notes may sound, and the instrument they play on."""
     parser.add_argument(
         "--key",
         metavar="'D minor'",
@@ -87,6 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--program", type=options.program, default=0, help="General MIDI program 0-127 (0 = piano)"
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL.rbm")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the .mid files")
+    parser.add_argument("--songs", type=options.positive_int, default=5)
+    _add_length_options(parser)
+    _add_sampling_options(parser)
+    _add_note_options(parser)
     parser.add_argument("--prefix", default="generated", help="file name prefix")
     add_json(parser, help="print the written files as JSON")
     add_device(parser)
@@ -148,15 +163,42 @@ def _announce(kind, model, request, model_name: str, asked: bool) -> tuple[str, 
     return form, f"rbm-studio generate: model {model_name}, seed {request.seed}, form {form}"
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..models import registry
+def _write_songs(args: argparse.Namespace, out: Path, matrices, text: str, seed: int, form: str):
+    """Write each sampled matrix as a .mid file in `out`; return (written entries, any failed)."""
     from ..music.encoding import decode
     from ..music.midi import unique_path, write_midi
     from ..music.parts import split_parts
+    from .saving import write_or_keep
+
+    written = []
+    failed = False
+    for i, matrix in enumerate(matrices, start=1):
+        path = unique_path(out, f"{args.prefix}-{i:02d}")
+        # melody, chords and bass on named tracks of their own: what a DAW works with
+        song = split_parts(decode(matrix))
+        kept, error = write_or_keep(
+            path, lambda p, s=song: write_midi(s, p, program=args.program, text=text)
+        )
+        if error:
+            failed = True
+            fail(f"cannot write {path.name}: {error}")
+        if kept is None:
+            continue
+        written.append(
+            {"path": str(kept), "notes": len(song.notes), "steps": matrix.steps, "seed": seed}
+        )
+        if not error:
+            print(
+                f"wrote {kept} ({len(song.notes)} notes, seed {seed}, form {form})", file=sys.stderr
+            )
+    return written, failed
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..models import registry
     from ..studio import generation
     from ..studio.generation import GenerationOptions
     from .common import choose_device, load_model_or_exit
-    from .saving import write_or_keep
 
     choose_device(args.device)
     out = _out_dir(args)
@@ -187,27 +229,7 @@ def run(args: argparse.Namespace) -> int:
         matrices = generation.sample(model, request)
     except (ValueError, MemoryError) as exc:
         return fail(exc or "not enough memory for this request")
-    written = []
-    failed = False
-    for i, matrix in enumerate(matrices, start=1):
-        path = unique_path(out, f"{args.prefix}-{i:02d}")
-        # melody, chords and bass on named tracks of their own: what a DAW works with
-        song = split_parts(decode(matrix))
-        kept, error = write_or_keep(
-            path, lambda p, s=song: write_midi(s, p, program=args.program, text=text)
-        )
-        if error:
-            failed = True
-            fail(f"cannot write {path.name}: {error}")
-        if kept is None:
-            continue
-        written.append(
-            {"path": str(kept), "notes": len(song.notes), "steps": matrix.steps, "seed": seed}
-        )
-        if not error:
-            print(
-                f"wrote {kept} ({len(song.notes)} notes, seed {seed}, form {form})", file=sys.stderr
-            )
+    written, failed = _write_songs(args, out, matrices, text, seed, form)
     if args.json:
         print(json.dumps({"files": written, "seed": seed, "form": form}))
     return 1 if failed else 0

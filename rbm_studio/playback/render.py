@@ -73,19 +73,8 @@ def find_soundfonts(dirs: list[str] | None = None) -> list[Path]:
     return found
 
 
-def render_midi_file(
-    midi_path: str | Path,
-    soundfont: str | Path,
-    out_path: str | Path,
-    *,
-    sample_rate: int = SAMPLE_RATE,
-    timeout: float | None = 600,
-) -> RenderResult:
-    """`fluidsynth -ni -F out.wav -r RATE SOUNDFONT file.mid`, written atomically to `out_path`."""
-    exe = fluidsynth_path()
-    if exe is None:
-        raise RenderError("fluidsynth is not installed (e.g. `apt install fluidsynth`)")
-    midi_path, soundfont, out_path = Path(midi_path), Path(soundfont), Path(out_path)
+def _check_song(midi_path: Path, soundfont: Path) -> None:
+    """Refuse a missing MIDI file or SoundFont, an unreadable or empty song, or one too long."""
     if not midi_path.is_file():
         raise RenderError(f"MIDI file not found: {midi_path}")
     if not soundfont.exists():
@@ -107,6 +96,10 @@ def render_midi_file(
         check_duration(song.duration_seconds)
     except SynthError as exc:
         raise RenderError(f"{midi_path.name}: {exc}") from None
+
+
+def _fluidsynth_temp_file(out_path: Path) -> Path:
+    """An empty temp file beside `out_path`'s target for fluidsynth to write into."""
     try:  # a device, a FIFO or a folder at `out_path` is refused before fluidsynth runs
         target, _mode = files.write_target(out_path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +117,24 @@ def render_midi_file(
     except OSError as exc:
         raise RenderError(f"cannot write {out_path}: {files.reason(exc)}") from None
     os.close(fd)
-    tmp = Path(tmp_name)
+    return Path(tmp_name)
+
+
+def render_midi_file(
+    midi_path: str | Path,
+    soundfont: str | Path,
+    out_path: str | Path,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    timeout: float | None = 600,
+) -> RenderResult:
+    """`fluidsynth -ni -F out.wav -r RATE SOUNDFONT file.mid`, written atomically to `out_path`."""
+    exe = fluidsynth_path()
+    if exe is None:
+        raise RenderError("fluidsynth is not installed (e.g. `apt install fluidsynth`)")
+    midi_path, soundfont, out_path = Path(midi_path), Path(soundfont), Path(out_path)
+    _check_song(midi_path, soundfont)
+    tmp = _fluidsynth_temp_file(out_path)
     command = [
         exe,
         "-ni",

@@ -87,12 +87,9 @@ def _close_windows() -> None:
     stop_all_jobs()
 
 
-def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
-    started = time.monotonic()
-    step("starting Qt")
-    from ..models import registry
+def _open_window():
+    """Create the application and show the real main window offscreen."""
     from ..platform.startup_marks import mark
-    from ..resources import sample_midi_dir
     from .window_factory import build_main_window, create_application
 
     app = create_application()
@@ -102,8 +99,13 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     window.show()
     app.processEvents()
     mark("window_shown")
+    return app, window
 
-    step("importing the bundled songs")
+
+def _import_samples(app, window):
+    """Import the bundled songs and return the import report."""
+    from ..resources import sample_midi_dir
+
     folder = sample_midi_dir()
     if not folder.is_dir():
         raise SelfTestError(f"bundled sample songs missing: {folder}")
@@ -113,8 +115,13 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     report = window.browser.report
     if report is None or not report.loaded:
         raise SelfTestError(f"no songs imported from {folder}")
+    return report
 
-    step("training one tiny epoch")
+
+def _train_one_epoch(app, window) -> float:
+    """Train one tiny epoch and return its reconstruction error (nan without history)."""
+    from ..models import registry
+
     window.training.set_config(
         registry.default_config(hidden=16, window=16, batch_size=100, epochs=1, seed=0)
     )
@@ -125,9 +132,10 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     wait_until(app, lambda: not window.training.is_training(), TRAIN_TIMEOUT_S, "training")
     if window.model is None:
         raise SelfTestError(f"training failed: {window.training.phase_label.text()}")
-    error = window.model.history[-1]["recon_error"] if window.model.history else float("nan")
+    return window.model.history[-1]["recon_error"] if window.model.history else float("nan")
 
-    step("generating a song")
+
+def _generate_one_song(app, window) -> None:
     window.generation.set_options(
         {"songs": 1, "bars": 4, "gibbs_steps": 5, "seed": 0, "start": "silence"}
     )
@@ -137,13 +145,9 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     if window.generation.list.count() < 1:
         raise SelfTestError(window.generation.message.text())
 
-    step("rendering the piano roll")
-    app.processEvents()
-    song = window.piano_roll.song
-    if song is None:
-        raise SelfTestError("the generated song is not shown in the piano roll")
 
-    step("looking for MIDI outputs")
+def _check_outputs(app, window, song) -> str:
+    """Wait for the transport's MIDI output search; describe what it found."""
     transport = window.transport
     if transport is None or not transport.isVisible():
         raise SelfTestError("the transport bar is not shown")
@@ -151,11 +155,14 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
     if transport.song is not song:
         raise SelfTestError("the transport bar does not hold the song in the piano roll")
     if transport.ready:
-        outputs = f"MIDI output {transport.output_combo.currentText()!r}"
-    elif transport.message.isVisible() and transport.message.text():
-        outputs = "no MIDI output (the transport says why)"
-    else:
-        raise SelfTestError("no MIDI output, and the transport bar does not say why")
+        return f"MIDI output {transport.output_combo.currentText()!r}"
+    if transport.message.isVisible() and transport.message.text():
+        return "no MIDI output (the transport says why)"
+    raise SelfTestError("no MIDI output, and the transport bar does not say why")
+
+
+def _grab_window(app, window, screenshot: str | None) -> None:
+    """Render the window (and save it to `screenshot` when given)."""
     app.processEvents()
     image = window.grab()
     if image.isNull() or image.width() < 100:
@@ -165,6 +172,33 @@ def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not image.save(str(path)):
             raise SelfTestError(f"could not write the screenshot to {path}")
+
+
+def _run(screenshot: str | None, step: Callable[[str], None]) -> int:
+    started = time.monotonic()
+    step("starting Qt")
+    from ..platform.startup_marks import mark
+
+    app, window = _open_window()
+
+    step("importing the bundled songs")
+    report = _import_samples(app, window)
+
+    step("training one tiny epoch")
+    error = _train_one_epoch(app, window)
+
+    step("generating a song")
+    _generate_one_song(app, window)
+
+    step("rendering the piano roll")
+    app.processEvents()
+    song = window.piano_roll.song
+    if song is None:
+        raise SelfTestError("the generated song is not shown in the piano roll")
+
+    step("looking for MIDI outputs")
+    outputs = _check_outputs(app, window, song)
+    _grab_window(app, window, screenshot)
 
     step("closing the window")
     window.close()
