@@ -171,6 +171,55 @@ def _softplus_step_and_sigmoid(a: jax.Array, b: jax.Array) -> tuple[jax.Array, j
     return diff, jnp.where(a >= 0.0, r, ea * r)
 
 
+def _make_sweep(W, lateral, even, base_c, diff_c, start, draws):
+    """The Gibbs sweep of `_ais_kernel`, closed over the kernel's arrays."""
+
+    def sweep(v, x, p_h, beta, i):
+        """One Gibbs sweep that leaves p_β invariant; each step draws the hidden layer and one or
+        two visible halves from its own streams."""
+        stream = start + jnp.uint32(draws) * i.astype(jnp.uint32) + jnp.uint32(1)
+        h = (hash_uniform(stream, x.shape) < p_h).astype(jnp.float32)
+        act = h @ W.T if diff_c is None else h @ W.T + diff_c
+        if lateral is None:
+            p = jax.nn.sigmoid(base_c + beta * act)
+            v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
+            return v, p
+        marginal = jnp.zeros_like(v)
+        for j, half in enumerate((even, 1.0 - even)):
+            p = jax.nn.sigmoid(base_c + beta * (act + neighbour_field(lateral, v)))
+            draw = (hash_uniform(stream + jnp.uint32(1 + j), p.shape) < p).astype(jnp.float32)
+            v = half * draw + (1.0 - half) * v
+            marginal = marginal + half * p
+        return v, marginal
+
+    return sweep
+
+
+def _make_step(W, lateral, hb_c, diff_c, sweep, hidden_base):
+    """The `lax.scan` body of `_ais_kernel`: one weight increment, then one sweep."""
+
+    def step(carry, inputs):
+        v, logw, _ = carry
+        beta_prev, beta, i = inputs
+        if hidden_base:
+            x = v @ W
+            a, b = hb_c + beta * x, hb_c + beta_prev * x
+        else:
+            x = v @ W + hb_c
+            a, b = beta * x, beta_prev * x
+        # log p*_k(v) − log p*_{k−1}(v), as one difference to keep float32 precise.
+        increment, p_h = _softplus_step_and_sigmoid(a, b)
+        logw = logw + jnp.sum(increment, axis=-1)
+        if diff_c is not None:
+            logw = logw + (beta - beta_prev) * jnp.sum(v * diff_c, axis=-1)
+        if lateral is not None:
+            logw = logw + (beta - beta_prev) * pair_sum(lateral, v)
+        v, p = sweep(v, x, p_h, beta, i)
+        return (v, logw, p), None
+
+    return step
+
+
 @functools.partial(jax.jit, static_argnames=("n_chains", "hidden_base"))
 def _ais_kernel(
     W: jax.Array,
@@ -203,44 +252,8 @@ def _ais_kernel(
     diff_c = None if base_vbias is None else (vbias - base_vbias)[:, None, :]
     draws = 2 if lateral is None else 3
     even = None if lateral is None else jnp.asarray(even_units(n_v))
-
-    def sweep(v, x, p_h, beta, i):
-        """One Gibbs sweep that leaves p_β invariant; each step draws the hidden layer and one or
-        two visible halves from its own streams."""
-        stream = start + jnp.uint32(draws) * i.astype(jnp.uint32) + jnp.uint32(1)
-        h = (hash_uniform(stream, x.shape) < p_h).astype(jnp.float32)
-        act = h @ W.T if diff_c is None else h @ W.T + diff_c
-        if lateral is None:
-            p = jax.nn.sigmoid(base_c + beta * act)
-            v = (hash_uniform(stream + jnp.uint32(1), p.shape) < p).astype(jnp.float32)
-            return v, p
-        marginal = jnp.zeros_like(v)
-        for j, half in enumerate((even, 1.0 - even)):
-            p = jax.nn.sigmoid(base_c + beta * (act + neighbour_field(lateral, v)))
-            draw = (hash_uniform(stream + jnp.uint32(1 + j), p.shape) < p).astype(jnp.float32)
-            v = half * draw + (1.0 - half) * v
-            marginal = marginal + half * p
-        return v, marginal
-
-    def step(carry, inputs):
-        v, logw, _ = carry
-        beta_prev, beta, i = inputs
-        if hidden_base:
-            x = v @ W
-            a, b = hb_c + beta * x, hb_c + beta_prev * x
-        else:
-            x = v @ W + hb_c
-            a, b = beta * x, beta_prev * x
-        # log p*_k(v) − log p*_{k−1}(v), as one difference to keep float32 precise.
-        increment, p_h = _softplus_step_and_sigmoid(a, b)
-        logw = logw + jnp.sum(increment, axis=-1)
-        if diff_c is not None:
-            logw = logw + (beta - beta_prev) * jnp.sum(v * diff_c, axis=-1)
-        if lateral is not None:
-            logw = logw + (beta - beta_prev) * pair_sum(lateral, v)
-        v, p = sweep(v, x, p_h, beta, i)
-        return (v, logw, p), None
-
+    sweep = _make_sweep(W, lateral, even, base_c, diff_c, start, draws)
+    step = _make_step(W, lateral, hb_c, diff_c, sweep, hidden_base)
     if start_v is None:
         v = hash_uniform(start, (n_cases, n_chains, n_v)) < jax.nn.sigmoid(base_c)
         v = v.astype(jnp.float32)

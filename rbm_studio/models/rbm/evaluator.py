@@ -222,6 +222,56 @@ def log_likelihood(
     )
 
 
+_EXTRA_KEYS = (
+    "per_window",
+    "per_window_spread",
+    "per_frame_spread",
+    "log_z",
+    "log_z_spread",
+    "log_z_method",
+    "mean_free_energy",
+    "n_windows",
+    "n_frames",
+    "window",
+)
+
+
+def _report_lines(r: LikelihoodReport) -> tuple[str, str, str]:
+    """The three lines `evaluate` prints: log Z (and how it was found), then per frame and
+    per window."""
+    if r.log_z_method == "ais":
+        how = f"AIS, {r.n_betas} betas, {r.n_chains} chains, seed {r.seed}"
+        z_line = f"log Z: {r.log_z:.4f} ± {r.log_z_spread:.4f} ({how}; ± = 3σ)"
+    else:
+        z_line = f"log Z: {r.log_z:.4f} (exact)"
+    return (
+        z_line,
+        f"log-likelihood per frame:  {r.per_frame:.4f} ± {r.per_frame_spread:.4f}"
+        f"  (standard error over windows {r.per_frame_sem:.4f})",
+        f"log-likelihood per window: {r.per_window:.4f} ± {r.per_window_spread:.4f}",
+    )
+
+
+def _convergence(r: LikelihoodReport, tolerance: float) -> tuple[bool, str]:
+    """Whether the reading can be trusted, and why: exact always is; AIS when log Z is known
+    to within `tolerance` per frame and no frame reads a probability above 1."""
+    converged, why = True, "exact"
+    if r.log_z_method == "ais":
+        converged = r.per_frame <= 0.0 and r.per_frame_spread <= tolerance
+        why = (
+            f"log Z is known to ±{r.per_frame_spread:.3f} per frame (3σ of the AIS weights), "
+            f"tolerance {tolerance:g}"
+        )
+        if not converged:
+            why = (
+                f"AIS reads {r.per_frame:.3f} per frame, but its weights put log Z only within "
+                f"±{r.per_frame_spread:.3f} per frame (3σ; tolerance {tolerance:g})"
+                + (" and no frame has a probability above 1" if r.per_frame > 0.0 else "")
+                + " — rerun with more --betas or --chains"
+            )
+    return converged, why
+
+
 def evaluate(model: Any, request: EvaluateRequest) -> EvaluationReport:
     """The kind's `evaluate`: the songs' non-overlapping windows scored against one log Z, the AIS
     base rates taken from `request.base` (the training split) when given."""
@@ -241,46 +291,9 @@ def evaluate(model: Any, request: EvaluateRequest) -> EvaluationReport:
         n_chains=request.chains or DEFAULT_N_CHAINS,
         seed=request.seed,
     )
-    if r.log_z_method == "ais":
-        how = f"AIS, {r.n_betas} betas, {r.n_chains} chains, seed {r.seed}"
-        z_line = f"log Z: {r.log_z:.4f} ± {r.log_z_spread:.4f} ({how}; ± = 3σ)"
-    else:
-        z_line = f"log Z: {r.log_z:.4f} (exact)"
-    lines = (
-        z_line,
-        f"log-likelihood per frame:  {r.per_frame:.4f} ± {r.per_frame_spread:.4f}"
-        f"  (standard error over windows {r.per_frame_sem:.4f})",
-        f"log-likelihood per window: {r.per_window:.4f} ± {r.per_window_spread:.4f}",
-    )
-    extras = {
-        key: getattr(r, key)
-        for key in (
-            "per_window",
-            "per_window_spread",
-            "per_frame_spread",
-            "log_z",
-            "log_z_spread",
-            "log_z_method",
-            "mean_free_energy",
-            "n_windows",
-            "n_frames",
-            "window",
-        )
-    }
-    converged, why = True, "exact"
-    if r.log_z_method == "ais":
-        converged = r.per_frame <= 0.0 and r.per_frame_spread <= request.tolerance
-        why = (
-            f"log Z is known to ±{r.per_frame_spread:.3f} per frame (3σ of the AIS weights), "
-            f"tolerance {request.tolerance:g}"
-        )
-        if not converged:
-            why = (
-                f"AIS reads {r.per_frame:.3f} per frame, but its weights put log Z only within "
-                f"±{r.per_frame_spread:.3f} per frame (3σ; tolerance {request.tolerance:g})"
-                + (" and no frame has a probability above 1" if r.per_frame > 0.0 else "")
-                + " — rerun with more --betas or --chains"
-            )
+    lines = _report_lines(r)
+    extras = {key: getattr(r, key) for key in _EXTRA_KEYS}
+    converged, why = _convergence(r, request.tolerance)
     return EvaluationReport(
         converged=converged,
         convergence=why,

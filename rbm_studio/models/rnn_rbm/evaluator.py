@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ...music.encoding import StateMatrix
 from ..ais import MAX_EXACT_UNITS, ais_arrays, exact_log_partition_arrays, raise_arrays
 from ..base import EvaluateRequest, EvaluationReport
 from ..document import Model
@@ -149,13 +150,11 @@ def mean_free_energy(params: dict, sequences: Sequence[np.ndarray]) -> float:
     return float(free_energy_np(params["W"], bv, bh, frames).mean())
 
 
-def evaluate(model: Model, request: EvaluateRequest) -> EvaluationReport:
-    """The kind's `evaluate`: every frame of the songs scored by per-frame AIS, plus the frame
-    accuracy. The songs must be in the model's encoding (a frame-level model reads the sounding
-    plane of any grid)."""
+def _checked_sequences(model: Model, matrices: Sequence[StateMatrix]) -> list[np.ndarray]:
+    """The model's input sequences of these songs (empty ones dropped), after checking the songs'
+    encoding and width match the model."""
     from .sampler import context_width, model_sequences
 
-    matrices = request.songs
     if not model.frame_level and any(m.encoding != model.encoding for m in matrices):
         raise ValueError(
             f"the songs use encoding {matrices[0].encoding}, the model {model.encoding}"
@@ -166,25 +165,30 @@ def evaluate(model: Model, request: EvaluateRequest) -> EvaluationReport:
         raise ValueError(
             f"the songs give {sequences[0].shape[1]} visible units, the model has {model.n_visible}"
         )
-    if request.method not in ("auto", "exact", "ais"):
-        raise ValueError(f"method must be auto, exact or ais, not {request.method!r}")
-    small = min(model.n_visible, model.n_hidden) <= MAX_EXACT_UNITS
-    if request.method == "exact" and not small:
-        raise ValueError(f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units; use AIS")
-    if request.method == "exact" or (request.method == "auto" and small):
-        log_p = exact_frame_log_p(model.params, sequences)
-        value, frames = float(log_p.mean()), int(log_p.size)
-        return EvaluationReport(
-            kind=model.kind,
-            per_frame=value,
-            per_frame_sem=float(log_p.std(ddof=1) / np.sqrt(frames)) if frames > 1 else 0.0,
-            frames=frames,
-            method="exact",
-            extras={"frames": frames},
-            lines=(f"log-likelihood per frame {value:.3f} (every frame's log Z exact)",),
-            converged=True,
-            convergence="exact",
-        )
+    return sequences
+
+
+def _exact_report(model: Model, sequences: list[np.ndarray]) -> EvaluationReport:
+    """Every frame scored against its exact log Z."""
+    log_p = exact_frame_log_p(model.params, sequences)
+    value, frames = float(log_p.mean()), int(log_p.size)
+    return EvaluationReport(
+        kind=model.kind,
+        per_frame=value,
+        per_frame_sem=float(log_p.std(ddof=1) / np.sqrt(frames)) if frames > 1 else 0.0,
+        frames=frames,
+        method="exact",
+        extras={"frames": frames},
+        lines=(f"log-likelihood per frame {value:.3f} (every frame's log Z exact)",),
+        converged=True,
+        convergence="exact",
+    )
+
+
+def _ais_report(
+    model: Model, request: EvaluateRequest, sequences: list[np.ndarray]
+) -> EvaluationReport:
+    """Every frame scored by forward AIS and by RAISE, converged when the two agree."""
     betas = request.betas or DEFAULT_BETAS
     chains = request.chains or DEFAULT_CHAINS
     result = evaluate_frames(
@@ -219,6 +223,21 @@ def evaluate(model: Model, request: EvaluateRequest) -> EvaluationReport:
         converged=converged,
         convergence=why,
     )
+
+
+def evaluate(model: Model, request: EvaluateRequest) -> EvaluationReport:
+    """The kind's `evaluate`: every frame of the songs scored by per-frame AIS, plus the frame
+    accuracy. The songs must be in the model's encoding (a frame-level model reads the sounding
+    plane of any grid)."""
+    sequences = _checked_sequences(model, request.songs)
+    if request.method not in ("auto", "exact", "ais"):
+        raise ValueError(f"method must be auto, exact or ais, not {request.method!r}")
+    small = min(model.n_visible, model.n_hidden) <= MAX_EXACT_UNITS
+    if request.method == "exact" and not small:
+        raise ValueError(f"exact log Z needs a layer of at most {MAX_EXACT_UNITS} units; use AIS")
+    if request.method == "exact" or (request.method == "auto" and small):
+        return _exact_report(model, sequences)
+    return _ais_report(model, request, sequences)
 
 
 def bracket_converged(forward: float, reverse: float, tolerance: float) -> tuple[bool, str]:

@@ -231,6 +231,20 @@ def train_rnn_rbm(
         rbm, key = yield from _pretrain(cfg, sequences, params, mesh, rng, key, t0, args)
         params = params | rbm
 
+    yield from _train_epochs(cfg, sequences, params, mesh, rng, key, t0, args)
+
+
+def _train_epochs(
+    cfg: TrainingConfig,
+    sequences: list[np.ndarray],
+    params: dict,
+    mesh: BatchMesh,
+    rng: np.random.Generator,
+    key: jax.Array,
+    t0: float,
+    args: dict,
+) -> Generator[StepReport, None, None]:
+    """The main training: `cfg.epochs` passes over the mini-batches, a report after each step."""
     opt = mesh.replicate(init_optimizer(params))
     for epoch in range(cfg.epochs):
         batches = epoch_batches(sequences, cfg, rng)
