@@ -148,16 +148,7 @@ def generate(
     """`songs` new state matrices of `steps` rows (a primer is kept in front: primer + steps).
 
     Output matrices are canonical and carry the model's encoding."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    if primer is not None:
-        start = "primer"
-    if start not in STARTS:
-        raise ValueError(f"start must be one of {STARTS}, not {start!r}")
-    if start == "primer" and primer is None:
-        raise ValueError("start='primer' needs a primer song")
-    if start == "primer" and mode != "continue":
-        raise ValueError("continuing a primer song needs mode='continue'")
+    start = _checked_start(mode, start, primer)
     check_request(songs, steps, gibbs_steps, temperature)
 
     params = rbm_params(model)
@@ -185,34 +176,61 @@ def generate(
         wins = first_windows(songs * n_win)
         rows = wins.astype(np.uint8).reshape(songs, n_win * window, width)[:, :steps]
     else:
-        keep, advance = continuation_split(window)
         if primer is not None:
             prefix = primer_rows(model, primer)
-            context = np.zeros((songs, max(keep, 1), width), np.float32)
-            tail = prefix[-max(keep, 1) :]
-            context[:, context.shape[1] - len(tail) :] = tail
-            first = np.zeros((songs, 0, width), np.float32)
-            todo = steps
-        else:
-            first = first_windows(songs)
-            context = first[:, advance:] if keep else first[:, -1:]
-            todo = max(0, steps - window)
-        slides = math.ceil(todo / advance)
-        gen = first
-        if slides:
-            padded = np.zeros((_bucket(songs, 8), *context.shape[1:]), np.float32)
-            padded[:songs] = context
-            new = _continue(
-                params, links, jnp.asarray(padded), k_rest, temp, gibbs_steps, window, advance, keep,
-                _bucket(slides, 8),
-            )  # fmt: skip
-            gen = np.concatenate([first, np.asarray(new)[:songs]], axis=1)
-        rows = gen.astype(np.uint8)[:, :steps]
+        rows = _continued_rows(
+            params, links, window, width, prefix, first_windows, songs, steps, gibbs_steps,
+            k_rest, temp,
+        )  # fmt: skip
     if prefix is not None:
         rows = np.concatenate(
             [np.broadcast_to(prefix.astype(np.uint8), (songs, *prefix.shape)), rows], axis=1
         )
     return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]
+
+
+def _checked_start(mode: str, start: str, primer: StateMatrix | None) -> str:
+    """The start to use ("primer" whenever a primer is given), after checking the request."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if primer is not None:
+        start = "primer"
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {STARTS}, not {start!r}")
+    if start == "primer" and primer is None:
+        raise ValueError("start='primer' needs a primer song")
+    if start == "primer" and mode != "continue":
+        raise ValueError("continuing a primer song needs mode='continue'")
+    return start
+
+
+def _continued_rows(
+    params, links, window, width, prefix, first_windows, songs, steps, gibbs_steps, k_rest, temp
+) -> np.ndarray:
+    """The "continue" mode's generated rows [songs, steps, width] (uint8): after the primer's
+    `prefix` rows when given, else after a first free-running window from `first_windows`."""
+    keep, advance = continuation_split(window)
+    if prefix is not None:
+        context = np.zeros((songs, max(keep, 1), width), np.float32)
+        tail = prefix[-max(keep, 1) :]
+        context[:, context.shape[1] - len(tail) :] = tail
+        first = np.zeros((songs, 0, width), np.float32)
+        todo = steps
+    else:
+        first = first_windows(songs)
+        context = first[:, advance:] if keep else first[:, -1:]
+        todo = max(0, steps - window)
+    slides = math.ceil(todo / advance)
+    gen = first
+    if slides:
+        padded = np.zeros((_bucket(songs, 8), *context.shape[1:]), np.float32)
+        padded[:songs] = context
+        new = _continue(
+            params, links, jnp.asarray(padded), k_rest, temp, gibbs_steps, window, advance, keep,
+            _bucket(slides, 8),
+        )  # fmt: skip
+        gen = np.concatenate([first, np.asarray(new)[:songs]], axis=1)
+    return gen.astype(np.uint8)[:, :steps]
 
 
 def _bucket(n: int, minimum: int) -> int:

@@ -431,16 +431,7 @@ class RbmTrainer(TrainerControls):
         self._mesh = batch_mesh(config.device)
 
         init_key, run_key = jax.random.split(jax.random.PRNGKey(config.seed))
-        previous = self.continue_from(model)
-        if previous is not None:
-            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
-        else:
-            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
-        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
-        self._links = bool(config.value("semitone_links")) and self._planes == 2
-        links = np.zeros(self._source.width, np.float32)
-        if previous is not None and lateral.PARAM in previous:
-            links = previous[lateral.PARAM]
+        params, links = self._start_params(config, model, init_key, n_train)
 
         batch = min(config.batch_size, n_train)
         self.batches_per_epoch = math.ceil(n_train / batch)
@@ -467,6 +458,38 @@ class RbmTrainer(TrainerControls):
         self._perm_lock = threading.Lock()
         self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
         self._pending: tuple[tuple[int, int], Future] | None = None
+        self._describe_dataset(config, matrices, corpus, key_shifts, n_train, n_hold)
+
+        self.init_controls(host_params)
+
+    def _start_params(
+        self, config: TrainingConfig, model: Model | None, init_key: jax.Array, n_train: int
+    ) -> tuple[RBMParams, np.ndarray]:
+        """The parameters to start from (the continued model's, else fresh ones from `init_key`)
+        and the semitone links; sets `_links`, whether the model trains links."""
+        previous = self.continue_from(model)
+        if previous is not None:
+            params = RBMParams(*(jnp.asarray(previous[k]) for k in RBMParams._fields))
+        else:
+            params = init_params(init_key, self.n_visible, self.n_hidden, self._train_mean(n_train))
+        # links only between a pitch's neighbours of a two-plane grid row (not frame-level)
+        self._links = bool(config.value("semitone_links")) and self._planes == 2
+        links = np.zeros(self._source.width, np.float32)
+        if previous is not None and lateral.PARAM in previous:
+            links = previous[lateral.PARAM]
+        return params, links
+
+    def _describe_dataset(
+        self,
+        config: TrainingConfig,
+        matrices: Sequence[StateMatrix],
+        corpus: Corpus | None,
+        key_shifts: list[int],
+        n_train: int,
+        n_hold: int,
+    ) -> None:
+        """Set `dataset_summary`: the songs, windows, key shifts and turned-off options."""
+        window = config.effective_window
         summary_of = corpus.summary() if corpus is not None else self.summary_common(matrices)
         self.dataset_summary = self._summarise(summary_of, self._source.n, n_train, n_hold)
         if key_shifts:
@@ -475,8 +498,6 @@ class RbmTrainer(TrainerControls):
         if turned_off:
             self.dataset_summary["turned_off"] = turned_off
         self.dataset_summary.update(_form_and_dynamics(matrices if corpus is None else corpus))
-
-        self.init_controls(host_params)
 
     def _windows_of(
         self,

@@ -84,33 +84,12 @@ def generate_rnn_rbm(
 
     from . import network as rnn_rbm
 
-    if start not in ("silence", "noise", "primer"):
-        raise ValueError(f"start must be silence, noise or primer, not {start!r}")
-    if start == "primer" and primer is None:
-        raise ValueError("start='primer' needs a primer song")
-    check_request(songs, steps, gibbs_steps, temperature)
-    problems = check_params(model.params)
-    if problems:
-        raise ValueError(problems[0])
-
-    prefix = None
+    _check_request(model, start, primer, songs, steps, gibbs_steps, temperature)
     two_planes = own(model.config).onset_sustain and not model.frame_level
-    if primer is not None:
-        prefix = primer_rows(model, primer)
-        if two_planes:
-            prefix = to_onset_sustain(prefix, model.encoding.span)
-        if prefix.shape[0] + steps > MAX_STEPS:
-            raise ValueError(f"primer plus new steps exceed {MAX_STEPS} rows")
+    prefix = None if primer is None else _primer_prefix(model, primer, steps, two_planes)
     params = {k: jnp.asarray(v, jnp.float32) for k, v in model.params.items()}
     n_primer = 0 if prefix is None else prefix.shape[0]
-    context = None
-    if context_width(model.params):
-        # the bars of the primer, or of the training songs' most common metre
-        metre = primer.time_signature if primer is not None else model.time_signature
-        positions = bar_positions(
-            n_primer + steps, model.encoding.steps_per_beat, beats_per_bar(metre)
-        )
-        context = jnp.asarray(positions)
+    context = _bar_context(model, primer, n_primer + steps)
     frames = rnn_rbm.sample_sequence(
         params,
         jax.random.PRNGKey(seed),
@@ -130,3 +109,37 @@ def generate_rnn_rbm(
     if two_planes:
         rows = np.stack([from_onset_sustain(r, model.encoding.span) for r in rows])
     return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]
+
+
+def _check_request(model, start, primer, songs, steps, gibbs_steps, temperature) -> None:
+    """Raise ValueError for a start, request or model `generate_rnn_rbm` cannot sample."""
+    if start not in ("silence", "noise", "primer"):
+        raise ValueError(f"start must be silence, noise or primer, not {start!r}")
+    if start == "primer" and primer is None:
+        raise ValueError("start='primer' needs a primer song")
+    check_request(songs, steps, gibbs_steps, temperature)
+    problems = check_params(model.params)
+    if problems:
+        raise ValueError(problems[0])
+
+
+def _primer_prefix(model: Model, primer: StateMatrix, steps: int, two_planes: bool) -> np.ndarray:
+    """The primer's rows as the model reads them (onset/sustain planes when `two_planes`)."""
+    prefix = primer_rows(model, primer)
+    if two_planes:
+        prefix = to_onset_sustain(prefix, model.encoding.span)
+    if prefix.shape[0] + steps > MAX_STEPS:
+        raise ValueError(f"primer plus new steps exceed {MAX_STEPS} rows")
+    return prefix
+
+
+def _bar_context(model: Model, primer: StateMatrix | None, n_rows: int):
+    """The bar positions of `n_rows` steps for a model that reads them, else None: the bars of the
+    primer, or of the training songs' most common metre."""
+    if not context_width(model.params):
+        return None
+    import jax.numpy as jnp
+
+    metre = primer.time_signature if primer is not None else model.time_signature
+    positions = bar_positions(n_rows, model.encoding.steps_per_beat, beats_per_bar(metre))
+    return jnp.asarray(positions)

@@ -95,6 +95,16 @@ class RnnRbmTrainer(TrainerControls):
         )
         self._initial = self.continue_from(model)
         self._eval_every = self._held_out_every()
+        self._check_continued(config)
+        self.dataset_summary = self._summarise(matrices, len(train), n_hold)
+        n_seq = len(self._cut_count())
+        self.batches_per_epoch = max(1, -(-n_seq // self._recipe.batch_size))
+
+        self.init_controls(dict(self._initial or {}))
+
+    def _check_continued(self, config: TrainingConfig) -> None:
+        """Raise ValueError when the continued model (if any) and `config` disagree on what the
+        network reads: bar positions or previous-step links."""
         if self._initial is not None and context_width(self._initial) != self.n_context:
             raise ValueError(
                 "the model and these settings disagree on reading bar positions (the meter option)"
@@ -104,11 +114,6 @@ class RnnRbmTrainer(TrainerControls):
                 "the model and these settings disagree on the previous-step links "
                 "(the previous-step option)"
             )
-        self.dataset_summary = self._summarise(matrices, len(train), n_hold)
-        n_seq = len(self._cut_count())
-        self.batches_per_epoch = max(1, -(-n_seq // self._recipe.batch_size))
-
-        self.init_controls(dict(self._initial or {}))
 
     def _cut_count(self) -> list:
         from .training import cut_subsequences
