@@ -66,14 +66,7 @@ def bar_and_beat(song: Song | None, beat: float) -> tuple[int, int]:
 def bar_count(song: Song | None, end_beat: float) -> float:
     """How many bars the beats from the song's start to `end_beat` span (fractional), following
     the time-signature map."""
-    sigs = signatures(song)
-    bars = 0.0
-    for i, sig in enumerate(sigs):
-        if sig.beat >= end_beat:
-            break
-        stop = min(end_beat, sigs[i + 1].beat) if i + 1 < len(sigs) else end_beat
-        bars += (stop - sig.beat) / sig.beats_per_bar
-    return bars
+    return (song or Song()).bars(end_beat)
 
 
 def snap_loop(a: float, b: float) -> tuple[float, float]:

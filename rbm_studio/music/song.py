@@ -144,9 +144,10 @@ class Song:
     def duration_seconds(self) -> float:
         return self.seconds_at(self.end_beat)
 
-    def bars(self) -> float:
-        """Length in bars, following the time-signature map."""
-        end = self.end_beat
+    def bars(self, end_beat: float | None = None) -> float:
+        """Length in bars (up to `end_beat`, else the song's end), following the time-signature
+        map."""
+        end = self.end_beat if end_beat is None else end_beat
         sigs = self.time_signatures or [TimeSignature(0.0, 4, 4)]
         bars = 0.0
         for i, sig in enumerate(sigs):

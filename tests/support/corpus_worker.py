@@ -10,27 +10,13 @@ named in "open_only"), "out": folder, "train": [extra train options]}.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
 import time
 import traceback
 from pathlib import Path
 
-
-def run_cli(argv: list[str]) -> tuple[int | str, str]:
-    from rbm_studio import cli
-
-    err = io.StringIO()
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            rc: int | str = cli.main(argv)
-    except BaseException:  # noqa: BLE001 - what the test is looking for
-        return "traceback", err.getvalue() + traceback.format_exc()
-    return rc, err.getvalue()
-
+from cli_capture import run_cli
 
 _last = time.monotonic()
 
