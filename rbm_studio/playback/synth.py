@@ -1,7 +1,8 @@
 """The built-in synth: a SoundFont rendered in-process by TinySoundFont.
 
-Why TinySoundFont: MIT-licensed, a 200 KB wheel per platform with no system library behind it, and
-it renders far faster than real time, so the same code serves live playback (fed by the player
+Why TinySoundFont: MIT-licensed, one C header (vendored in native/ and built as our own stable-ABI
+extension `_tsf`, so any Python from 3.11 on gets it with a plain `pip install`), no system library
+behind it, and it renders far faster than real time, so the same code serves live playback (fed by the player
 from the audio callback) and WAV export (the frozen app needs no `fluidsynth` program). The
 bundled SoundFont is `sf_GMbank.sf2` (public domain); any other `.sf2`/`.sf3` can be loaded.
 
@@ -101,36 +102,31 @@ class SoundFontSynth:
         self.sample_rate = int(sample_rate)
         data = load_soundfont_bytes(self.soundfont)
         try:
-            import tinysoundfont  # installed with --no-deps (see pyproject.toml [tool.rbm-studio])
+            from . import _tsf  # TinySoundFont, built from native/ by setup.py
         except ImportError as exc:
             raise SynthError(
-                "the built-in synth needs tinysoundfont (pip install --no-deps tinysoundfont)"
+                "the built-in synth is not built in this checkout (pip install -e . builds it)"
             ) from exc
-        self._synth = tinysoundfont.Synth(gain=GAIN_DB, samplerate=self.sample_rate)
         try:  # the checked bytes themselves, so the file cannot change in between
-            self._sfid = self._synth.sfload(data, max_voices=MAX_VOICES)
-        except Exception as exc:  # noqa: BLE001 — the C++ loader raises plain RuntimeError/OSError
-            reason = "its samples could not be decoded" if str(exc).startswith("Could not") else exc
+            self._synth = _tsf.Synth(data, self.sample_rate, GAIN_DB, MAX_VOICES)
+        except RuntimeError as exc:  # tsf_load_memory refused it: nothing more is known
             raise SynthError(
-                f"{self.soundfont.name} is not a readable SoundFont ({reason})"
+                f"{self.soundfont.name} is not a readable SoundFont (its samples could not be "
+                "decoded)"
             ) from exc
-        if not any(self._has_preset(0, p) for p in range(128)):
+        except MemoryError as exc:
+            raise SynthError(f"{self.soundfont.name} is too large to load") from exc
+        if not any(self._synth.has_preset(0, p) for p in range(128)):
             raise SynthError(f"{self.soundfont.name} has no General MIDI instruments in bank 0")
         for channel in range(16):
             self._select(channel, 0)
         self._check_sound()
 
-    def _has_preset(self, bank: int, preset: int) -> bool:
-        try:
-            return bool(self._synth.sfpreset_name(self._sfid, bank, preset))
-        except UnicodeDecodeError:  # a name that is not UTF-8 (Latin-1 fonts): it exists
-            return True
-
     def _check_sound(self) -> None:
         """Refuse a font that loads but plays nothing (samples all zero, zones that match no
         key): play a test chord on channel 1, then silence it before any real note."""
         for key in TEST_KEYS:
-            self._synth.noteon(0, key, TEST_VELOCITY)
+            self._synth.note_on(0, key, TEST_VELOCITY)
         audio = self.render(int(TEST_SECONDS * self.sample_rate))
         self._synth.sounds_off()
         self.render(int(TEST_SECONDS * self.sample_rate))  # the quick release, discarded
@@ -151,11 +147,8 @@ class SoundFontSynth:
         preset falls back to its first instrument rather than leaving the channel silent."""
         drums = channel == DRUM_CHANNEL
         for preset in (program, 0):
-            try:
-                self._synth.program_select(channel, self._sfid, 0, preset, drums)
+            if self._synth.program_select(channel, 0, preset, drums):
                 return
-            except RuntimeError:
-                continue
 
     def send(self, message: tuple[int, ...] | list[int]) -> None:
         """Apply one MIDI channel message now (note on/off, program change, controller)."""
@@ -164,9 +157,9 @@ class SoundFontSynth:
         status = message[0] & 0xF0
         channel = message[0] & 0x0F
         if status == NOTE_ON and len(message) >= 3 and message[2] > 0:
-            self._synth.noteon(channel, message[1] & 0x7F, message[2] & 0x7F)
+            self._synth.note_on(channel, message[1] & 0x7F, message[2] & 0x7F)
         elif status in (NOTE_ON, NOTE_OFF) and len(message) >= 2:
-            self._synth.noteoff(channel, message[1] & 0x7F)
+            self._synth.note_off(channel, message[1] & 0x7F)
         elif status == PROGRAM_CHANGE and len(message) >= 2:
             self._select(channel, message[1] & 0x7F)
         elif status == CONTROL_CHANGE and len(message) >= 3:
@@ -175,7 +168,7 @@ class SoundFontSynth:
     def render_into(self, out: np.ndarray) -> None:
         """Fill `out` (C-contiguous float32, shape (frames, 2)) with the next frames."""
         if len(out):
-            self._synth.generate_simple(len(out), buffer=memoryview(out).cast("B"))
+            self._synth.render_into(out)
 
     def render(self, frames: int) -> np.ndarray:
         out = np.empty((int(frames), 2), dtype=np.float32)
