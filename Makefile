@@ -5,9 +5,8 @@ PY := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_PKG := $(VENV)/.installed-package
-# Packages pyproject.toml pins under [tool.rbm-studio] no-deps (tinysoundfont: its declared pyaudio
-# has no Linux wheels and is not used), installed without their dependencies.
-NO_DEPS = $(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['tool']['rbm-studio']['no-deps'])" | xargs $(PY) -m pip install --quiet --no-deps
+# What an install builds: the package metadata and the built-in synth's C extension (setup.py).
+BUILD_INPUTS := pyproject.toml setup.py $(wildcard native/*.c native/tsf/*)
 export QT_QPA_PLATFORM_TEST := offscreen
 
 .PHONY: run test test-fast test-quick lint bench package package-test install-desktop clean
@@ -16,19 +15,17 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(PY)
+$(STAMP_RUN): $(BUILD_INPUTS) | $(PY)
 	$(PY) -m pip install --quiet -e .
-	$(NO_DEPS)
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(PY)
+$(STAMP_DEV): $(BUILD_INPUTS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(NO_DEPS)
 	touch $@ $(STAMP_RUN)
 
 ## Open the app on the bundled sample songs.
 run: $(STAMP_RUN)
-	$(VENV)/bin/rbm-studio --folder resources/sample_midi
+	$(VENV)/bin/rbm-studio --folder rbm_studio/resources/sample_midi
 
 ## Check the import contracts, then run the whole test suite (headless).
 test: $(STAMP_DEV)
@@ -49,13 +46,12 @@ lint: $(STAMP_DEV)
 	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP_DEV)
-	$(VENV)/bin/rbm-studio bench import resources/sample_midi
+	$(VENV)/bin/rbm-studio bench import rbm_studio/resources/sample_midi
 	$(VENV)/bin/rbm-studio bench train
 	$(VENV)/bin/rbm-studio bench playback
 
-$(STAMP_PKG): pyproject.toml | $(PY)
+$(STAMP_PKG): $(BUILD_INPUTS) | $(PY)
 	$(PY) -m pip install --quiet -e '.[package]'
-	$(NO_DEPS)
 	touch $@ $(STAMP_RUN)
 
 ## Build the one-folder app dist/rbm-studio/ with PyInstaller (rbm_studio.spec), from scratch.
@@ -65,8 +61,10 @@ package: $(STAMP_PKG)
 	@du -sh dist/rbm-studio
 
 ## Run the frozen app's CLI and --self-test offscreen; fails on any error (needs `make package`).
-package-test:
+## Then a plain `pip install .` into a fresh venv must render audio (tests/test_package_pip_install.py).
+package-test: $(STAMP_DEV)
 	$(PY) tools/package_test.py dist/rbm-studio
+	RBM_STUDIO_PIP_INSTALL_TEST=1 $(PY) -m pytest -q -m package tests/test_package_pip_install.py
 
 ## Put RBM Studio in your applications menu (the built bundle if present, else the venv's).
 install-desktop:

@@ -24,7 +24,7 @@ from rbm_studio.platform import devices
 from tests.support.scale_worker import RBM_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "resources" / "sample_midi"
+SAMPLE = ROOT / "rbm_studio" / "resources" / "sample_midi"
 SONGS = ["chorale_001.mid", "chorale_007.mid", "chorale_012.mid", "chorale_018.mid"]
 RUN_TIMEOUT_S = 240
 

@@ -17,7 +17,7 @@ import pytest
 from rbm_studio.platform import startup_marks
 
 ROOT = Path(__file__).resolve().parent.parent
-ICONS = ROOT / "resources" / "icons"
+ICONS = ROOT / "rbm_studio" / "resources" / "icons"
 
 
 def load_tool(name: str):
@@ -169,7 +169,9 @@ def parse_desktop(text: str) -> dict[str, str]:
 
 
 def test_desktop_entry_template_is_complete():
-    entry = parse_desktop((ROOT / "resources" / "rbm-studio.desktop").read_text(encoding="utf-8"))
+    entry = parse_desktop(
+        (ROOT / "rbm_studio" / "resources" / "rbm-studio.desktop").read_text(encoding="utf-8")
+    )
     assert entry["Type"] == "Application"
     assert entry["Name"] == "RBM Studio"
     assert entry["Exec"] == "rbm-studio"

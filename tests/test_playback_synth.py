@@ -27,7 +27,7 @@ from rbm_studio.playback.synth import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-CHORALE = ROOT / "resources" / "sample_midi" / "chorale_001.mid"
+CHORALE = ROOT / "rbm_studio" / "resources" / "sample_midi" / "chorale_001.mid"
 # E.Piano 1: its samples start at once. The bundled acoustic piano's samples open with up to 9 ms
 # of silence at some pitches — the instrument's own attack, not the synth's timing.
 CLEAN_ATTACK_PROGRAM = 4

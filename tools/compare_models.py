@@ -3,7 +3,7 @@ the same songs. Writes each generated song as MIDI and as a piano-roll PNG, and 
 against the training songs (pitch-class histogram distance, polyphony, rhythm, bar repetition).
 
     .venv/bin/python tools/compare_models.py --rbm /tmp/rbm.rbm --rnn /tmp/rnn.rbm \
-        --songs-dir resources/sample_midi --out tests/artifacts/compare
+        --songs-dir rbm_studio/resources/sample_midi --out tests/artifacts/compare
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
     python3 tools/install_desktop.py --uninstall
 
 Writes `$XDG_DATA_HOME/applications/rbm-studio.desktop` (default `~/.local/share`) from
-`resources/rbm-studio.desktop` with `Exec`/`TryExec` set to the absolute path of the executable,
+`rbm_studio/resources/rbm-studio.desktop` with `Exec`/`TryExec` set to the absolute path of the executable,
 and the icon to `$XDG_DATA_HOME/icons/hicolor/512x512/apps/rbm-studio.png`, then refreshes the
 menu and icon caches when the tools for that are installed. Standard library only.
 """
@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "resources" / "rbm-studio.desktop"
-ICON = ROOT / "resources" / "icons" / "rbm-studio.png"
+TEMPLATE = ROOT / "rbm_studio" / "resources" / "rbm-studio.desktop"
+ICON = ROOT / "rbm_studio" / "resources" / "icons" / "rbm-studio.png"
 DESKTOP_NAME = "rbm-studio.desktop"
 ICON_SIZE = "512x512"
 CANDIDATES = (ROOT / "dist" / "rbm-studio" / "rbm-studio", ROOT / ".venv" / "bin" / "rbm-studio")

@@ -1,6 +1,6 @@
 """Draw the RBM Studio icon with QPainter (offscreen) and write it as PNG, Windows .ico and macOS .icns.
 
-    .venv/bin/python tools/make_icons.py            # writes resources/icons/rbm-studio.{png,ico,icns}
+    .venv/bin/python tools/make_icons.py            # writes rbm_studio/resources/icons/rbm-studio.{png,ico,icns}
 
 One drawing function renders every size from vectors, so small sizes stay crisp instead of being
 downscaled blurs. The motif is the model itself: a row of visible units (a piano-roll strip of
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "resources" / "icons"
+DEFAULT_OUT = ROOT / "rbm_studio" / "resources" / "icons"
 NAME = "rbm-studio"
 
 PNG_SIZE = 512

@@ -23,7 +23,7 @@ from rbm_studio.music.midi import write_midi  # noqa: E402
 from rbm_studio.music.song import TempoChange, TimeSignature  # noqa: E402
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "polyphonic" / "JSB_Chorales.mat"
-DEFAULT_OUT = ROOT / "resources" / "sample_midi"
+DEFAULT_OUT = ROOT / "rbm_studio" / "resources" / "sample_midi"
 BPM = 90.0
 
 

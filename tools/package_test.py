@@ -51,11 +51,12 @@ def executable(bundle: Path) -> Path:
 
 
 def bundled_resources(bundle: Path) -> Path:
-    """`resources/` inside the bundle (PyInstaller ≥ 6 puts data under `_internal/`)."""
-    for candidate in (bundle / "_internal" / "resources", bundle / "resources"):
+    """`rbm_studio/resources/` inside the bundle (PyInstaller ≥ 6 puts data under `_internal/`)."""
+    for base in (bundle / "_internal", bundle):
+        candidate = base / "rbm_studio" / "resources"
         if candidate.is_dir():
             return candidate
-    raise PackageTestError(f"no resources/ folder inside {bundle}")
+    raise PackageTestError(f"no rbm_studio/resources/ folder inside {bundle}")
 
 
 def check_resources(bundle: Path) -> Path:

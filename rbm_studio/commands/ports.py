@@ -24,7 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..playback.audio import BUILTIN_LABEL, backends_from_env, probe_audio
     from ..playback.player import NO_OUTPUT_DETAILS
-    from ..playback.ports import has_any_output, is_through_port, list_outputs, statuses_to_json
+    from ..playback.ports import (
+        has_any_output,
+        is_through_port,
+        list_outputs,
+        no_midi_api_reason,
+        statuses_to_json,
+    )
     from ..playback.synth import bundled_soundfont
 
     audio_ok, audio = probe_audio(backends_from_env())
@@ -49,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             note = " (passes MIDI on, does not sound)" if is_through_port(name) else ""
             print(f"  {i}: {name}{note}")
     if not statuses:
-        print("this python-rtmidi build has no MIDI API")
+        print(no_midi_api_reason())
     if not audio_ok and not has_any_output(statuses):
         print()
         print(NO_OUTPUT_DETAILS)

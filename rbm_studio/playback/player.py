@@ -29,10 +29,9 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import rtmidi
 
 from ..music.song import Song
 from . import ports as port_discovery
@@ -40,8 +39,11 @@ from .audio import BUILTIN_API, BUILTIN_LABEL, AudioDeviceError, SynthOutput
 from .clock import BEAT_EPS, PlayClock
 from .panic import SoundingNotes, release_messages, silence
 from .port_watch import OutputWatch
-from .ports import CLIENT_NAME, VIRTUAL_PORT_NAME, ApiStatus, PortError
+from .ports import CLIENT_NAME, MIDI_ERRORS, VIRTUAL_PORT_NAME, ApiStatus, PortError
 from .scheduling import NOTE_OFF, NOTE_ON, Schedule, build_schedule, program_messages
+
+if TYPE_CHECKING:
+    import rtmidi
 
 PlayerState = Literal["stopped", "playing", "paused"]
 
@@ -324,7 +326,7 @@ class MidiPlayer:
         except PortError:
             out.delete()
             raise
-        except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
+        except MIDI_ERRORS as exc:
             out.delete()
             raise PortError(f"could not open the {display} output: {exc}") from exc
 
@@ -618,7 +620,7 @@ class MidiPlayer:
                     if self.on_finished is not None:
                         calls.append(self.on_finished)
                     return calls
-        except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
+        except MIDI_ERRORS as exc:
             return calls + self._output_failed(f"MIDI output failed: {exc}")
         if now >= self._next_tick:
             self._next_tick = now + self.position_interval

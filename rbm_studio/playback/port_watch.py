@@ -14,10 +14,12 @@ import ctypes
 import ctypes.util
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import rtmidi
+from .ports import DISPLAY_NAME, MIDI_ERRORS, quiet_native_stderr
 
-from .ports import DISPLAY_NAME, quiet_native_stderr
+if TYPE_CHECKING:
+    import rtmidi
 
 JACK_NO_START_SERVER = 0x01
 # libjack's own messages ("Cannot read socket fd …") would land on the person's terminal at the
@@ -144,7 +146,7 @@ class OutputWatch:
             return None
         try:
             names = self._out.get_ports()
-        except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
+        except MIDI_ERRORS as exc:
             return f"{self.display} stopped answering ({exc})"
         if self.port not in names:
             return f'the {self.display} port "{self.port}" is gone'

@@ -15,18 +15,33 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
-import rtmidi
+try:
+    import rtmidi
+except ImportError:  # python-rtmidi has no wheels for Python 3.13+: the built-in synth still plays
+    rtmidi = None
 
 VIRTUAL_PORT_NAME = "RBM Studio"
 CLIENT_NAME = "RBM Studio"
 
+# What a MIDI port raises besides our own PortError (rtmidi's own error, when rtmidi is here).
+MIDI_ERRORS: tuple[type[BaseException], ...] = (RuntimeError, OSError) + (
+    (rtmidi.RtMidiError,) if rtmidi is not None else ()
+)
+NO_RTMIDI = (
+    "MIDI ports need python-rtmidi, which is not installed (it has no wheels for this Python; "
+    "`pip install python-rtmidi` builds it where a compiler and the ALSA/JACK headers exist)"
+)
 # Short names people type on the command line ⇄ rtmidi API constants.
-API_BY_NAME: dict[str, int] = {
-    "alsa": rtmidi.API_LINUX_ALSA,
-    "jack": rtmidi.API_UNIX_JACK,
-    "coremidi": rtmidi.API_MACOSX_CORE,
-    "winmm": rtmidi.API_WINDOWS_MM,
-}
+API_BY_NAME: dict[str, int] = (
+    {
+        "alsa": rtmidi.API_LINUX_ALSA,
+        "jack": rtmidi.API_UNIX_JACK,
+        "coremidi": rtmidi.API_MACOSX_CORE,
+        "winmm": rtmidi.API_WINDOWS_MM,
+    }
+    if rtmidi is not None
+    else {}
+)
 NAME_BY_API = {v: k for k, v in API_BY_NAME.items()}
 DISPLAY_NAME = {"alsa": "ALSA", "jack": "JACK", "coremidi": "CoreMIDI", "winmm": "Windows MM"}
 # Windows MM cannot create virtual ports; the others can.
@@ -56,12 +71,22 @@ class ApiStatus:
 
 
 def compiled_apis() -> list[str]:
-    """Short names of the APIs this python-rtmidi build supports, in rtmidi's preference order."""
+    """Short names of the APIs this python-rtmidi build supports, in rtmidi's preference order
+    (none without python-rtmidi)."""
+    if rtmidi is None:
+        return []
     return [NAME_BY_API[a] for a in rtmidi.get_compiled_api() if a in NAME_BY_API]
+
+
+def no_midi_api_reason() -> str:
+    """Why no MIDI API is listed: python-rtmidi missing, or built without any."""
+    return NO_RTMIDI if rtmidi is None else "this python-rtmidi build has no MIDI API"
 
 
 def api_constant(api: str) -> int:
     key = api.strip().lower()
+    if rtmidi is None:
+        raise PortError(NO_RTMIDI)
     if key not in API_BY_NAME:
         raise PortError(f"unknown MIDI API {api!r}; choose one of {', '.join(API_BY_NAME)}")
     if key not in compiled_apis():
@@ -139,7 +164,7 @@ def new_output(api: str, client_name: str = CLIENT_NAME) -> rtmidi.MidiOut:
     try:
         with quiet_native_stderr():
             return rtmidi.MidiOut(rtapi=constant, name=client_name)
-    except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
+    except MIDI_ERRORS as exc:
         raise PortError(explain_failure(api, exc)) from exc
 
 

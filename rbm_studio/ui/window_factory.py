@@ -36,7 +36,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setApplicationDisplayName(APPLICATION)
-    # Desktop integration: Wayland matches the window to resources/rbm-studio.desktop by this
+    # Desktop integration: Wayland matches the window to rbm_studio/resources/rbm-studio.desktop by this
     # name; the icon shows in the title bar, task bar and Alt-Tab.
     app.setDesktopFileName("rbm-studio")
     icon = resource_path("icons", "rbm-studio.png")
