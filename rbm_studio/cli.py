@@ -15,6 +15,7 @@ import sys
 
 from . import __version__
 from .platform.jax_setup import configure_jax
+from .platform.logs import start_logging
 
 # Order is the order shown in --help.
 COMMAND_MODULES = [
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    start_logging(__version__)
     configure_jax()  # before anything imports or runs JAX: compile cache in the user cache dir
     if args.command is None:
         from .ui.app import run_app

@@ -235,18 +235,21 @@ def test_install_desktop_without_an_executable_says_what_to_do(tmp_path, monkeyp
 # --- frozen entry point --------------------------------------------------------------------------
 
 
-def test_entry_point_without_console_writes_output_to_a_log(tmp_path):
-    """A windowed Windows app has no stdout/stderr: output must land in the log, not crash."""
+def test_entry_point_without_console_appends_output_to_a_log(tmp_path):
+    """A windowed Windows app has no stdout/stderr: output must land in the log folder, not
+    crash, and a second launch must keep the first one's output."""
     code = (
         "import runpy, sys\n"
         "sys.stdout = None\nsys.stderr = None\n"
         "sys.argv = ['rbm-studio', '--version']\n"
         f"runpy.run_path({str(ROOT / 'tools' / 'pyinstaller_entry.py')!r}, run_name='__main__')\n"
     )
-    result = run_python(code, {"RBM_STUDIO_CACHE_DIR": str(tmp_path)}, tmp_path)
-    assert result.returncode == 0, result.stderr
-    log = tmp_path / "logs" / "rbm-studio.log"
-    assert log.read_text(encoding="utf-8").startswith("rbm-studio ")
+    for _launch in range(2):
+        result = run_python(code, {"RBM_STUDIO_LOG_DIR": str(tmp_path / "logs")}, tmp_path)
+        assert result.returncode == 0, result.stderr
+    lines = (tmp_path / "logs" / "console.log").read_text(encoding="utf-8").splitlines()
+    assert [line.startswith("--- pid ") for line in lines] == [True, False, True, False]
+    assert lines[1].startswith("rbm-studio ") and lines[3] == lines[1]
 
 
 # --- the spec ------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Two things only a frozen app needs: `multiprocessing.freeze_support()` (the song importer uses
 worker processes; a frozen child must run the worker, not a second copy of the app), and a place for
 output when the OS gives a windowed app no console (Windows: `sys.stdout` is None), so that
-`--self-test` still leaves its one-line summary somewhere: `<cache dir>/logs/rbm-studio.log`.
+`--self-test` still leaves its one-line summary somewhere: `console.log` in the user log folder,
+appended to at each launch (one older copy kept), beside the app's own rotating `rbm-studio.log`.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ def _attach_missing_streams() -> None:
     """Send output to a log file when the OS gave the windowed app no stdout/stderr."""
     if sys.stdout is not None and sys.stderr is not None:
         return
-    from rbm_studio.platform.paths import cache_dir
+    from rbm_studio.platform.logs import console_stream
 
-    log_dir = cache_dir() / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / "rbm-studio.log", "w", encoding="utf-8", buffering=1)  # noqa: SIM115
+    log = console_stream()
     if sys.stdout is None:
         sys.stdout = log
     if sys.stderr is None:

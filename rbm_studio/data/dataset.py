@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import errno
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -34,6 +35,8 @@ from ..music.midi import MAX_FILE_BYTES, MAX_STEPS, MidiImportError, read_midi, 
 from ..music.song import Song
 from ..platform.files import NotRegularFileError, open_regular, walk_files
 from . import import_cache
+
+log = logging.getLogger(__name__)
 
 MIDI_SUFFIXES = frozenset({".mid", ".midi"})
 # A process pool is started only for at least this many uncached files, after timing the first
@@ -278,6 +281,7 @@ def _parse_and_encode(
     except MidiImportError as exc:
         return skipped(str(exc))
     except Exception as exc:  # a parser bug must not end the whole import
+        log.warning("import: unexpected error reading %s", path, exc_info=True)
         return skipped(f"unexpected error: {type(exc).__name__}: {exc}"[:300])
     if not song.notes:
         return skipped("no notes")

@@ -1,5 +1,6 @@
-"""User directories (cache, data, config) from platformdirs, overridable by environment variables
-(`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`) for tests and portable use."""
+"""User directories (cache, data, config, logs) from platformdirs, overridable by environment
+variables (`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`,
+`RBM_STUDIO_LOG_DIR`) for tests and portable use."""
 
 from __future__ import annotations
 
@@ -28,3 +29,8 @@ def data_dir() -> Path:
 
 def config_dir() -> Path:
     return _dir("RBM_STUDIO_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+def log_dir() -> Path:
+    """Where the log, the faulthandler file and the frozen app's console output go."""
+    return _dir("RBM_STUDIO_LOG_DIR", platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))

@@ -11,6 +11,7 @@ inside that block, so the audio clock (frames rendered) is the playback clock.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,8 @@ import numpy as np
 
 from .ports import quiet_native_stderr
 from .synth import SAMPLE_RATE, SoundFontSynth
+
+log = logging.getLogger(__name__)
 
 BUILTIN_API = "builtin"
 BUILTIN_LABEL = "Built-in synth"
@@ -127,7 +130,7 @@ class AudioStream:
             with quiet_native_stderr():
                 device.close()
         except Exception:  # noqa: BLE001 — a device that died must not stop the app closing
-            pass
+            log.warning("the audio device did not close cleanly", exc_info=True)
 
 
 class SynthOutput:
@@ -195,6 +198,7 @@ class SynthOutput:
             self.last_peak = float(np.abs(block).max()) if frames else 0.0
             return block
         except Exception as exc:  # noqa: BLE001 — an exception here would kill the audio thread
+            log.error("the audio callback failed; the output goes silent", exc_info=True)
             self.error = exc
             self._pull = None
             self.frames += frames

@@ -14,6 +14,7 @@ stereo float32 frames. It is not thread-safe on its own; callers serialise `send
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import re
 import stat
@@ -32,6 +33,8 @@ from ..resources import resource_path
 from .scheduling import DRUM_CHANNEL, NOTE_OFF, NOTE_ON, PROGRAM_CHANGE, build_schedule
 from .scheduling import program_messages as _program_messages
 from .soundfont_check import SoundFontError, SoundFontMissing, check_soundfont, read_soundfont
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 44_100
 CONTROL_CHANGE = 0xB0
@@ -83,6 +86,7 @@ def probe_soundfont(path: str | Path) -> str | None:
     try:
         SoundFontSynth(path)
     except SynthError as exc:
+        log.warning("built-in synth: %s", exc)
         return str(exc)
     return None
 

@@ -10,6 +10,7 @@ the tests drive the same object directly. The control methods (`pause`, `resume`
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -28,6 +29,8 @@ from ..music.encoding import Encoding, StateMatrix
 from ..platform.files import pid_alive
 from ..platform.paths import data_dir
 from .errors import describe_error
+
+log = logging.getLogger(__name__)
 
 # Tiny data sets finish an epoch in milliseconds: saving every N epochs would then cost a large
 # share of the run, so autosaves are also at least this many seconds apart.
@@ -407,6 +410,7 @@ class TrainingRun:
             if model is not None:
                 final.autosaved = self.autosave.save(model)
         except Exception as exc:  # noqa: BLE001 - reported, never fatal
+            log.warning("final plots or autosave failed", exc_info=True)
             final.autosave_error = describe_error(exc)
         return final
 
@@ -427,6 +431,7 @@ class TrainingRun:
         try:
             update.autosaved = self.autosave.save(self.trainer.snapshot(), epoch)
         except Exception as exc:  # noqa: BLE001 - reported, never fatal to training
+            log.warning("autosave at epoch %d failed", epoch, exc_info=True)
             self.autosave.last_epoch = epoch
             if not self.autosave.warned:
                 update.autosave_error = describe_error(exc)

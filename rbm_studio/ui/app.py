@@ -45,6 +45,9 @@ def run_app(args: argparse.Namespace) -> int:
     from ..platform.startup_marks import mark
 
     window = build_main_window()
+    from .crash_report import install as report_uncaught_exceptions
+
+    report_uncaught_exceptions(window)
     window.show()
     mark("window_shown")
     window.start(folder=folder, model=model)

@@ -8,6 +8,7 @@ trained so far — also when the musician pressed Stop.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ from ..studio.training import (
     autosave_path,
     orphaned_autosaves,
 )
+
+log = logging.getLogger(__name__)
 
 # The window's model document finds the autosaves through this module.
 __all__ = ["TrainingUpdate", "TrainingWorker", "autosave_path", "orphaned_autosaves"]
@@ -78,6 +81,7 @@ class TrainingWorker(QObject):
         try:
             model = run.train(self.progress.emit)
         except Exception as exc:  # noqa: BLE001 - reported to the GUI, never raised into Qt
+            log.error("training failed: %s", describe_error(exc), exc_info=True)
             self.failed.emit(describe_error(exc), traceback.format_exc())
             return
         # The musician gets the model (and Stop returns) first; the final plots and the

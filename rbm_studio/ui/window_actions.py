@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from . import crash_report
 
 # The window these build on: `ui.main_window.MainWindow` (not imported: it imports this module).
 MainWindow = QMainWindow
@@ -252,6 +253,11 @@ def _view_actions(window: MainWindow) -> None:
     w.shortcuts_action = a(
         "&Keyboard Shortcuts", "List every keyboard shortcut", w.show_shortcuts, "F1"
     )
+    w.open_log_action = a(
+        "Open &Log Folder",
+        "Open the folder with RBM Studio's log (attach it to a bug report)",
+        crash_report.open_log_folder,
+    )
 
 
 def create_menus_and_toolbars(window: MainWindow) -> None:
@@ -285,6 +291,7 @@ def create_menus_and_toolbars(window: MainWindow) -> None:
     panels = _view_menu(w)
     help_menu = menu.addMenu("&Help")
     help_menu.addAction(w.shortcuts_action)
+    help_menu.addAction(w.open_log_action)
     help_menu.addAction(w.about_action)
     _toolbars(w, panels)
 

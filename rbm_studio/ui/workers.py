@@ -6,6 +6,7 @@ the GUI thread, so every connection is queued) deliver progress, the result or a
 
 from __future__ import annotations
 
+import logging
 import threading
 import traceback
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..studio.errors import describe_error
+
+log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[Any], None]
 
@@ -25,9 +28,10 @@ class FunctionWorker(QObject):
     finished = Signal(object)
     failed = Signal(str, str)  # one-line message, traceback
 
-    def __init__(self, fn: Callable[[ProgressFn, threading.Event], Any]) -> None:
+    def __init__(self, fn: Callable[[ProgressFn, threading.Event], Any], name: str = "job") -> None:
         super().__init__()
         self.fn = fn
+        self.name = name
         self.cancel_event = threading.Event()
 
     @Slot()
@@ -35,6 +39,7 @@ class FunctionWorker(QObject):
         try:
             result = self.fn(self.progress.emit, self.cancel_event)
         except Exception as exc:  # noqa: BLE001 - every failure is reported, never raised into Qt
+            log.error("%s failed: %s", self.name, describe_error(exc), exc_info=True)
             self.failed.emit(describe_error(exc), traceback.format_exc())
         else:
             self.finished.emit(result)
@@ -121,7 +126,7 @@ def run_function(
     fn: Callable[[ProgressFn, threading.Event], Any], name: str, parent: QObject | None = None
 ) -> Job:
     """Start `fn(progress, cancel)` on a new thread and return its job (already started)."""
-    return Job(FunctionWorker(fn), name, parent).start()
+    return Job(FunctionWorker(fn, name), name, parent).start()
 
 
 def stop_all_jobs(timeout_ms: int = 3000) -> None:
