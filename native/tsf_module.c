@@ -63,7 +63,7 @@ static int Synth_init(SynthObject *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "SoundFont too large, or sample rate / voices below 1");
         return -1;
     }
-    self->lock = PyThread_allocate_lock();
+    if (self->lock == NULL) self->lock = PyThread_allocate_lock();
     if (self->lock == NULL) {
         PyBuffer_Release(&data);
         PyErr_NoMemory();

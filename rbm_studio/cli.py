@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from . import __version__
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except CommandError as exc:
+        logging.getLogger(__name__).warning("%s: %s", args.command, exc)
         return fail(exc, exc.code, label=exc.label)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -177,3 +177,31 @@ def test_null_device_runs_the_whole_transport_on_the_audio_clock():
         player.close()
     assert player.status.ready  # close leaves the status, but the device is gone
     assert out.stream._device is None
+
+
+def test_native_synth_checks_its_arguments():
+    """The extension's own guards: whole stereo float32 frames in a writable buffer, channels,
+    keys and values in MIDI range; a valid note still sounds."""
+    from rbm_studio.playback import _tsf
+    from rbm_studio.playback.synth import bundled_soundfont, load_soundfont_bytes
+
+    synth = _tsf.Synth(load_soundfont_bytes(bundled_soundfont()), 44_100, -3.0, 16)
+    with pytest.raises(ValueError):
+        synth.render_into(bytearray(12))  # one and a half frames
+    for bad in (bytes(16), np.zeros((4, 2), np.float32)[::2]):  # read-only, not contiguous
+        with pytest.raises(TypeError):
+            synth.render_into(bad)
+    for call, args in (
+        (synth.note_on, (16, 60, 100)),
+        (synth.note_on, (0, 128, 100)),
+        (synth.note_on, (0, 60, 128)),
+        (synth.control_change, (0, 7, 128)),
+        (synth.program_select, (0, 0, 200, False)),
+    ):
+        with pytest.raises(ValueError):
+            call(*args)
+    assert synth.program_select(0, 0, 0, False) and synth.has_preset(0, 0)
+    out = np.zeros((4096, 2), np.float32)
+    synth.note_on(0, 60, 100)
+    synth.render_into(out)
+    assert np.abs(out).max() > 0.01

@@ -447,6 +447,13 @@ def import_folder(
             manifest_key, manifest, report, run.stats, run.from_manifest, run.events_of
         )
     report.elapsed = time.monotonic() - started
+    skipped = len(report.results) - len(report.loaded)
+    log.info(
+        "import: %d songs, %d skipped%s",
+        len(report.loaded),
+        skipped,
+        report.cancelled * " (cancelled)",
+    )
     return report
 
 
