@@ -42,22 +42,27 @@ def test_every_edit_applies_and_inverts_exactly():
             assert edit.inverse().apply(after) == notes, edit.text
 
 
+def random_edit(rng: random.Random, notes: list[Note], grid: ed.Grid) -> ed.NoteEdit:
+    sel = rng.sample(range(len(notes)), k=min(len(notes), rng.randint(1, 5)))
+    which = rng.randrange(5)
+    if which == 0:
+        return ed.draw(notes, rng.randint(30, 90), rng.random() * 8, 9.0)
+    if which == 1:
+        return ed.delete(notes, sel)
+    if which == 2:
+        return ed.move(notes, sel, rng.choice([-1.0, 0.5, 2.0]), rng.randint(-3, 3))
+    if which == 3:
+        return ed.duplicate(notes, sel, grid)
+    return ed.quantize(notes, sel, grid)
+
+
 def test_random_edit_sequences_undo_back_to_the_start():
     rng = random.Random(3)
     start = song(30).notes
     notes, history = list(start), []
     grid = ed.Grid("1/8", song())
     for _ in range(60):
-        sel = rng.sample(range(len(notes)), k=min(len(notes), rng.randint(1, 5)))
-        edit = rng.choice(
-            [
-                lambda: ed.draw(notes, rng.randint(30, 90), rng.random() * 8, 9.0),
-                lambda: ed.delete(notes, sel),
-                lambda: ed.move(notes, sel, rng.choice([-1.0, 0.5, 2.0]), rng.randint(-3, 3)),
-                lambda: ed.duplicate(notes, sel, grid),
-                lambda: ed.quantize(notes, sel, grid),
-            ]
-        )()
+        edit = random_edit(rng, notes, grid)
         history.append((list(notes), edit))
         notes = edit.apply(notes)
     for before, edit in reversed(history):
