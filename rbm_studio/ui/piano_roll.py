@@ -545,6 +545,11 @@ class PianoRoll(QWidget):
     def song(self) -> Song | None:
         return self.view.song
 
+    @property
+    def shown_as(self) -> tuple[bool, str]:
+        """(generated?, caption) the shown song was given."""
+        return self._caption_args
+
     # -- editing ----------------------------------------------------------------------------
     def _on_edit(self, edit: NoteEdit) -> None:
         if self.edit_handler is not None:

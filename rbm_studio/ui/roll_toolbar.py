@@ -3,21 +3,16 @@ and the snap box for editing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon
-from PySide6.QtWidgets import QComboBox, QToolButton
+from PySide6.QtWidgets import QComboBox, QToolButton, QWidget
 
 from . import roll_edit_tool
 
-if TYPE_CHECKING:
-    from .piano_roll import PianoRoll
 
-
-def build(roll: PianoRoll) -> QComboBox:
-    """Zoom, fit, the velocity lane and the snap box on `roll.toolbar` (its actions in
-    `roll.actions`); returns the snap box."""
+def build(roll: QWidget) -> QComboBox:
+    """Zoom, fit, the velocity lane and the snap box on the `ui.piano_roll.PianoRoll` `roll`'s
+    toolbar (its actions in `roll.actions`); returns the snap box."""
     view = roll.view
     for key, text, tip, slot in (
         (
@@ -63,7 +58,7 @@ def build(roll: PianoRoll) -> QComboBox:
     return snap
 
 
-def _add_action(roll: PianoRoll, text: str, tip: str) -> QAction:
+def _add_action(roll: QWidget, text: str, tip: str) -> QAction:
     action = QAction(QIcon(), text, roll)
     action.setToolTip(tip)
     action.setStatusTip(tip)
