@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QMainWindow
 
 from ..music.encoding import Encoding, encode
@@ -66,6 +66,9 @@ class RollEditing(QObject):
         self.panel = window.generation
         self.stack = self.panel.undo_stack
         self.roll.undo_stack = self.stack
+        # Every standard binding (Ctrl+Y and Ctrl+Shift+Z both redo), not just the first one.
+        self.panel.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
+        self.panel.redo_action.setShortcuts(QKeySequence.StandardKey.Redo)
         self.roll.edit_handler = self.push
         self._dirty: list[GeneratedSong] = []
         self._save = QTimer(self)

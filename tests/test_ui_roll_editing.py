@@ -1,0 +1,146 @@
+"""Editing notes in the piano roll of the real main window, with real mouse and keyboard events:
+draw, move, resize, velocity drag, transpose, duplicate, delete and quantize, each on the window's
+undo stack, then undone and redone all the way (the note list compared exactly at every step).
+The first edit of an imported song makes "NAME (edited)" in the song list; the original stays, and
+the edited copy is what the roll shows, the transport plays and Export writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from rbm_studio.music.midi import read_midi
+from rbm_studio.music.song import Note
+from rbm_studio.ui.settings import AppSettings
+from rbm_studio.ui.window_factory import build_main_window
+
+from ui_songs import make_song_folder
+
+LEFT = Qt.MouseButton.LeftButton
+NO = Qt.KeyboardModifier.NoModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def at(view, beat: float, pitch: int) -> QPoint:
+    m = view.model
+    point = QPoint(round(m.x_of(beat)), round(m.y_of_row(m.high - pitch) + m.row_px / 2))
+    assert m.area_at(point.x(), point.y()) == "notes", (beat, pitch)
+    return point
+
+
+def drag(qtbot, view, start: QPoint, end: QPoint, mods=NO) -> None:
+    """Press, move in two steps and let go, as a hand does."""
+    port = view.viewport()
+    qtbot.mousePress(port, LEFT, mods, start)
+    middle = QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2)
+    QTest.mouseMove(port, middle)
+    QTest.mouseMove(port, end)
+    qtbot.mouseRelease(port, LEFT, mods, end)
+
+
+def window_with_song(qtbot, tmp_path: Path):
+    folder = make_song_folder(tmp_path / "songs", count=2, bars=4)
+    window = build_main_window(AppSettings(tmp_path / "settings.ini"), midi_apis=[])
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    window.import_paths([folder])
+    qtbot.waitUntil(lambda: window.piano_roll.song is not None, timeout=60_000)
+    view = window.piano_roll.view
+    view.set_zoom(beat_px=56.0, row_px=14.0)
+    view.horizontalScrollBar().setValue(0)
+    view.center_on_pitch(45)
+    window.activateWindow()
+    view.setFocus()
+    return window, view
+
+
+def key(qtbot, view, k, mods=NO) -> None:
+    qtbot.keyClick(view, k, mods)
+
+
+def test_edit_every_way_then_undo_and_redo_all_the_way(qtbot, tmp_path, artifacts_dir):
+    window, view = window_with_song(qtbot, tmp_path)
+    roll, panel = window.piano_roll, window.generation
+    original = roll.song
+    start = list(original.notes)
+    steps = [start]
+
+    def record() -> None:
+        steps.append(list(roll.song.notes))
+
+    # Draw: drag on empty space (nothing at pitch 50) from beat 1.1 to 2.9, snapped to 1/16.
+    drag(qtbot, view, at(view, 1.1, 50), at(view, 2.9, 50))
+    record()
+    assert roll.song is not original and original.notes == start  # the original stays
+    copy = panel.list.songs()[-1]
+    assert copy.name.endswith("(edited)") and copy.song is roll.song
+    assert steps[-1] == [*start, Note(50, 1.0, 3.0, 80)]
+    assert roll.selected_notes() == [Note(50, 1.0, 3.0, 80)]
+    # Move it a beat later and up two semitones; resize it by its right end to beat 5.
+    drag(qtbot, view, at(view, 2.0, 50), at(view, 3.0, 52))
+    record()
+    assert steps[-1][-1] == Note(52, 2.0, 4.0, 80)
+    drag(qtbot, view, at(view, 4.0, 52) - QPoint(2, 0), at(view, 5.0, 52))
+    record()
+    assert steps[-1][-1] == Note(52, 2.0, 5.0, 80)
+    # Velocity: drag its stem in the velocity lane up to 120.
+    lane_x = round(view.model.x_of(2.0))
+    top = QPoint(lane_x, round(view.model.velocity_y(120)))
+    drag(qtbot, view, QPoint(lane_x, round(view.model.velocity_y(60))), top)
+    record()
+    assert steps[-1][-1] == Note(52, 2.0, 5.0, view.model.velocity_at(top.y()))
+    assert abs(steps[-1][-1].velocity - 120) <= 3
+    # Keys: a semitone down, an octave down, duplicate (the copy selected), delete the copy.
+    key(qtbot, view, Qt.Key.Key_Down)
+    record()
+    key(qtbot, view, Qt.Key.Key_Down, SHIFT)
+    record()
+    assert steps[-1][-1].pitch == 39
+    key(qtbot, view, Qt.Key.Key_D, CTRL)
+    record()
+    assert steps[-1][-1] == Note(39, 5.0, 8.0, steps[-2][-1].velocity)
+    assert not panel.list.songs()[-1].starred  # Ctrl+D in the roll duplicates, stars nothing
+    key(qtbot, view, Qt.Key.Key_Delete)
+    record()
+    assert steps[-1] == steps[-3]
+    # Quantize: snap off, nudge the note off the grid, then Q with snap 1/8 puts it back.
+    roll.set_snap("off")
+    roll.select_notes([len(steps[-1]) - 1])
+    drag(qtbot, view, at(view, 3.0, 39), at(view, 3.3, 39))
+    record()
+    assert steps[-1][-1].start != 2.0
+    roll.snap_box.setCurrentIndex(roll.snap_box.findData("1/8"))
+    key(qtbot, view, Qt.Key.Key_Q)
+    record()
+    assert steps[-1][-1].start % 0.5 == 0 and steps[-1][-1].end % 0.5 == 0
+    view.viewport().repaint()
+    window.grab().save(str(artifacts_dir / "roll_editing_window.png"))
+    # Rubber band over bars 1-2 around the drawn note: the region F's Regenerate asks for.
+    drag(qtbot, view, at(view, 0.2, 37), at(view, 7.5, 40), SHIFT)
+    assert roll.selected_region() == (1, 2, 37, 40)
+    view.grab().save(str(artifacts_dir / "roll_editing_band.png"))
+
+    # What is shown is what plays and what exports.
+    assert window.transport.song is roll.song is copy.song
+    written = panel.export_to(tmp_path / "out", [copy])
+    qtbot.waitUntil(lambda: not written.is_running(), timeout=10_000)
+    exported = read_midi(next((tmp_path / "out").glob("*.mid")))
+    key_of = lambda n: (n.pitch, round(n.start, 3), round(n.end, 3), n.velocity)  # noqa: E731
+    assert sorted(map(key_of, exported.notes)) == sorted(map(key_of, roll.song.notes))
+
+    # Undo every edit with Ctrl+Z, then redo them with Ctrl+Shift+Z: exact lists each step.
+    for expected in reversed(steps[:-1]):
+        key(qtbot, view, Qt.Key.Key_Z, CTRL)
+        assert roll.song.notes == expected
+    assert roll.song is original and all(not s.name.endswith("(edited)") for s in panel.list.songs())
+    for expected in steps[1:]:
+        key(qtbot, view, Qt.Key.Key_Z, CTRL | SHIFT)
+        assert roll.song.notes == expected
+    assert roll.song is copy.song and original.notes == start
+    assert QApplication.activeModalWidget() is None
