@@ -122,9 +122,12 @@ def test_edit_every_way_then_undo_and_redo_all_the_way(qtbot, tmp_path, artifact
     view.viewport().repaint()
     window.grab().save(str(artifacts_dir / "roll_editing_window.png"))
     # Rubber band over bars 1-2 around the drawn note: the region F's Regenerate asks for.
-    drag(qtbot, view, at(view, 0.2, 37), at(view, 7.5, 40), SHIFT)
+    port = view.viewport()
+    qtbot.mousePress(port, LEFT, SHIFT, at(view, 0.2, 37))
+    QTest.mouseMove(port, at(view, 7.5, 40))
+    view.grab().save(str(artifacts_dir / "roll_editing_band.png"))  # the band as it is dragged
+    qtbot.mouseRelease(port, LEFT, SHIFT, at(view, 7.5, 40))
     assert roll.selected_region() == (1, 2, 37, 40)
-    view.grab().save(str(artifacts_dir / "roll_editing_band.png"))
 
     # What is shown is what plays and what exports.
     assert window.transport.song is roll.song is copy.song

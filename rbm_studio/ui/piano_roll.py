@@ -521,6 +521,8 @@ class PianoRoll(QWidget):
             return
         label = caption or song.title or (song.source.name if song.source else "untitled")
         kind = "generated" if generated else "original"
+        if label.endswith(" (edited)"):
+            kind = "edited copy"
         if generated and self.view.primer_beats is not None:
             bars = bar_count(song, self.view.primer_beats)
             kind = f"primer of {bars:g} bars, then generated"
