@@ -11,13 +11,12 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from ui_songs import make_song_folder
 
 from rbm_studio.music.midi import read_midi
 from rbm_studio.music.song import Note
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.window_factory import build_main_window
-
-from ui_songs import make_song_folder
 
 LEFT = Qt.MouseButton.LeftButton
 NO = Qt.KeyboardModifier.NoModifier
@@ -129,8 +128,15 @@ def test_edit_every_way_then_undo_and_redo_all_the_way(qtbot, tmp_path, artifact
     qtbot.mouseRelease(port, LEFT, SHIFT, at(view, 7.5, 40))
     assert roll.selected_region() == (1, 2, 37, 40)
 
-    # What is shown is what plays and what exports.
-    assert window.transport.song is roll.song is copy.song
+    # What is shown is what plays (once the edits pause) and what exports.
+    def played() -> list[tuple[int, float]]:
+        schedule = window.transport.player._schedule
+        ons = [e for e in schedule.events if e.is_note_on] if schedule is not None else []
+        return sorted((e.message[1], round(e.beat, 6)) for e in ons)
+
+    shown = sorted((n.pitch, round(n.start, 6)) for n in roll.song.notes)
+    qtbot.waitUntil(lambda: played() == shown)
+    assert window.transport.player.song is roll.song is copy.song
     written = panel.export_to(tmp_path / "out", [copy])
     qtbot.waitUntil(lambda: not written.is_running(), timeout=10_000)
     exported = read_midi(next((tmp_path / "out").glob("*.mid")))
@@ -141,7 +147,9 @@ def test_edit_every_way_then_undo_and_redo_all_the_way(qtbot, tmp_path, artifact
     for expected in reversed(steps[:-1]):
         key(qtbot, view, Qt.Key.Key_Z, CTRL)
         assert roll.song.notes == expected
-    assert roll.song is original and all(not s.name.endswith("(edited)") for s in panel.list.songs())
+    assert roll.song is original and all(
+        not s.name.endswith("(edited)") for s in panel.list.songs()
+    )
     for expected in steps[1:]:
         key(qtbot, view, Qt.Key.Key_Z, CTRL | SHIFT)
         assert roll.song.notes == expected

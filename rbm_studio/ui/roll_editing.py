@@ -8,6 +8,10 @@ it in place. The copy is an ordinary `GeneratedSong` of the list, so the song th
 the very `Song` object that playback plays, Export writes and the library keeps (written a moment
 after the last edit, not on every key press). Undoing the first edit removes the copy and shows
 the original again.
+
+The player rebuilds its schedule from the notes when it is given a song, which takes a while for a
+long song; it is given the edited song once the edits pause (`RELOAD_DELAY_MS`), so a run of key
+presses is drawn at once and played as it ends up.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .roll_edit_tool import NoteEditCommand
 
 EDITED = " (edited)"
 SAVE_DELAY_MS = 600  # the library is written this long after the last edit
+RELOAD_DELAY_MS = 200  # and the player takes the edited notes this long after it
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,15 @@ class RollEditing(QObject):
         self._save.setSingleShot(True)
         self._save.setInterval(SAVE_DELAY_MS)
         self._save.timeout.connect(self.flush)
+        self._reload = QTimer(self)
+        self._reload.setSingleShot(True)
+        self._reload.setInterval(RELOAD_DELAY_MS)
+        self._reload.timeout.connect(self.reload_playback)
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.window and event.type() == QEvent.Type.Close:
+            self._reload.stop()
             self.flush()  # before the panel waits for its library jobs
         return False
 
@@ -199,11 +209,17 @@ class RollEditing(QObject):
             self.show(owner)
         self.roll.notes_changed(song, selection)
         if song is self.roll.song:
-            self.window.songShown.emit(song)  # what is seen is what plays
+            self._reload.start()  # what is seen is what plays, once the edits pause
         if owner is not None:
             if all(g is not owner for g in self._dirty):
                 self._dirty.append(owner)
             self._save.start()
+
+    def reload_playback(self) -> None:
+        """Give the player the song shown, as edited (now, rather than when the edits pause)."""
+        self._reload.stop()
+        if self.roll.song is not None:
+            self.window.songShown.emit(self.roll.song)
 
     def flush(self) -> None:
         """Keep the edited songs now: their grid matrices follow the notes, their list entries
