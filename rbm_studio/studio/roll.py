@@ -185,9 +185,10 @@ class RollModel:
         """The song's notes changed (an edit): show them as they are now, with `selection`
         selected, leaving the view where it is (the range only grows to take in new notes)."""
         self.notes = RollNotes.of(self.song, self.primer_beats)
-        self.selected = np.zeros(len(self.notes), dtype=bool)
+        count = len(self.notes)
+        self.selected = np.zeros(count, dtype=bool)
         if selection:
-            self.selected[[i for i in selection if i < len(self.notes)]] = True
+            self.selected[[i for i in selection if i < count]] = True
         self.band = None
         if len(self.notes):
             self.low = min(self.low, int(self.notes.pitches.min()))

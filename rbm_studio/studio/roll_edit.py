@@ -87,6 +87,10 @@ def _count(n: int) -> str:
     return "1 note" if n == 1 else f"{n} notes"
 
 
+def _rest(note: Note) -> tuple[int, int, int]:
+    return note.velocity, note.channel, note.track
+
+
 def changed(text: str, notes: Sequence[Note], new: dict[int, Note]) -> NoteEdit:
     """Notes replaced in place (unchanged ones left out of the edit)."""
     idx = sorted(i for i, note in new.items() if notes[i] != note)
@@ -194,13 +198,8 @@ def move(
     idx = sorted(set(indices))
     beats, semitones = clamp_move(notes, idx, beats, semitones)
     new = {
-        i: replace(
-            notes[i],
-            pitch=notes[i].pitch + semitones,
-            start=notes[i].start + beats,
-            end=notes[i].end + beats,
-        )
-        for i in idx
+        i: Note(n.pitch + semitones, n.start + beats, n.end + beats, n.velocity, n.channel, n.track)
+        for i, n in ((i, notes[i]) for i in idx)
     }
     if not text:
         text = f"Move {_count(len(idx))}" if beats else f"Transpose {_count(len(idx))}"
@@ -220,8 +219,8 @@ def resize(
     """Lengthen (or shorten, never under `min_length`) notes by moving their ends by `beats`."""
     idx = sorted(set(indices))
     new = {
-        i: replace(notes[i], end=max(notes[i].end + beats, notes[i].start + min_length))
-        for i in idx
+        i: Note(n.pitch, n.start, max(n.end + beats, n.start + min_length), *_rest(n))
+        for i, n in ((i, notes[i]) for i in idx)
     }
     return changed(f"Resize {_count(len(idx))}", notes, new)
 
@@ -229,7 +228,10 @@ def resize(
 def set_velocity(notes: Sequence[Note], indices: Iterable[int], velocity: int) -> NoteEdit:
     idx = sorted(set(indices))
     velocity = min(max(int(velocity), 1), 127)
-    new = {i: replace(notes[i], velocity=velocity) for i in idx}
+    new = {
+        i: Note(n.pitch, n.start, n.end, velocity, n.channel, n.track)
+        for i, n in ((i, notes[i]) for i in idx)
+    }
     return changed(f"Set the velocity of {_count(len(idx))}", notes, new)
 
 

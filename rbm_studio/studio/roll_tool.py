@@ -102,8 +102,9 @@ class RollEditor:
         self.region = None
         self.version += 1
         if selection is not None:
+            count = self.model.note_count
             self.model.selected[:] = False
-            self.model.selected[[i for i in selection if i < self.model.note_count]] = True
+            self.model.selected[[i for i in selection if i < count]] = True
 
     def selected_region(self) -> tuple[int, int, int, int] | None:
         """(first bar, last bar, lowest pitch, highest pitch) of the selection, bars counted

@@ -76,6 +76,7 @@ class RollEditing(QObject):
         self.panel.redo_action.setShortcuts(QKeySequence.StandardKey.Redo)
         self.roll.edit_handler = self.push
         self._dirty: list[GeneratedSong] = []
+        self._announce: GeneratedSong | None = None  # a copy the window has not been told of
         self._save = QTimer(self)
         self._save.setSingleShot(True)
         self._save.setInterval(SAVE_DELAY_MS)
@@ -151,7 +152,8 @@ class RollEditing(QObject):
             return copy, row
         report = self.window.browser.report
         encoding = report.encoding if report is not None else Encoding()
-        copy = GeneratedSong(name=name, song=notes, matrix=encode(notes, encoding))
+        # Its grid matrix is made when the edits pause (`flush`), as every edited song's is.
+        copy = GeneratedSong(name=name, song=notes, matrix=encode(Song(), encoding))
         copy.primer_beats = shown.primer_beats
         return copy, len(songs)
 
@@ -175,9 +177,24 @@ class RollEditing(QObject):
             self.panel.songSelected.emit(generated)
 
     def insert_copy(self, copy: GeneratedSong, row: int) -> None:
-        self.panel.list.insertItem(row, self.panel.make_item(copy))
+        """The copy joins the list, selected, and the roll shows it where the original was. The
+        window is told (the player, the transport's instrument) once the edits pause: a long
+        song's schedule takes a while to build, and the person is waiting to see the edit."""
+        lst = self.panel.list
+        item = self.panel.make_item(copy)
+        lst.blockSignals(True)
+        lst.insertItem(row, item)
+        lst.clearSelection()
+        lst.setCurrentItem(item)
+        item.setSelected(True)
+        lst.blockSignals(False)
+        self.window.shown_generated = copy
         self.roll.keep_view_for(copy.song)
-        self.show(copy)
+        self.roll.set_song(
+            copy.song, generated=True, caption=copy.name, primer_beats=copy.primer_beats
+        )
+        self._announce = copy
+        self._reload.start()
         self.panel.library_changed(new=[copy])
 
     def remove_copy(self, copy: GeneratedSong, original: Shown) -> None:
@@ -218,8 +235,11 @@ class RollEditing(QObject):
     def reload_playback(self) -> None:
         """Give the player the song shown, as edited (now, rather than when the edits pause)."""
         self._reload.stop()
+        announce, self._announce = self._announce, None
         if self.roll.song is not None:
             self.window.songShown.emit(self.roll.song)
+        if announce is not None and announce.song is self.roll.song:
+            self.window.generatedSongShown.emit(announce)
 
     def flush(self) -> None:
         """Keep the edited songs now: their grid matrices follow the notes, their list entries
