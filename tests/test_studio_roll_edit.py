@@ -142,7 +142,7 @@ def test_band_velocity_and_keys():
     e = editor()
     notes = e.notes
     x0, y0 = point(e, 0.9, 70)
-    assert e.press(x0, y0, add=True)
+    assert e.press(x0, y0, add=True)  # Shift: a fresh band
     e.drag(*point(e, 2.2, 55))
     assert e.release(*point(e, 2.2, 55)) is None
     assert e.selection() == [2, 3, 4]

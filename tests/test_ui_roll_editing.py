@@ -155,3 +155,42 @@ def test_edit_every_way_then_undo_and_redo_all_the_way(qtbot, tmp_path, artifact
         assert roll.song.notes == expected
     assert roll.song is copy.song and original.notes == start
     assert QApplication.activeModalWidget() is None
+
+
+def test_selection_signals_region_and_own_undo_stack(qtbot):
+    """The roll alone: clicks, Ctrl+click, Ctrl+A and Esc select (and say so); a rubber band's bars
+    and pitches are the selected region; without a window its edits go on its own undo stack."""
+    from rbm_studio.music.song import Song, TimeSignature
+    from rbm_studio.ui.piano_roll import PianoRoll
+
+    roll = PianoRoll()
+    qtbot.addWidget(roll)
+    roll.resize(900, 500)
+    roll.show()
+    qtbot.waitExposed(roll)
+    notes = [Note(60 + i, float(i), i + 0.5, 70) for i in range(8)]
+    roll.set_song(Song(list(notes), time_signatures=[TimeSignature(0.0, 4, 4)]))
+    view = roll.view
+    view.set_zoom(beat_px=60.0, row_px=14.0)
+    view.horizontalScrollBar().setValue(0)
+    view.center_on_pitch(64)
+    view.setFocus()
+    port = view.viewport()
+    with qtbot.waitSignal(roll.selectionChanged):
+        qtbot.mouseClick(port, LEFT, NO, at(view, 2.2, 62))
+    assert roll.selected_indices() == [2] and roll.selected_region() == (1, 1, 62, 62)
+    qtbot.mouseClick(port, LEFT, CTRL, at(view, 5.2, 65))
+    assert roll.selected_notes() == [notes[2], notes[5]]
+    assert roll.selected_region() == (1, 2, 62, 65)
+    with qtbot.waitSignal(roll.selectionChanged):
+        key(qtbot, view, Qt.Key.Key_Escape)
+    assert roll.selected_region() is None
+    key(qtbot, view, Qt.Key.Key_A, CTRL)
+    assert roll.selected_indices() == list(range(8))
+    key(qtbot, view, Qt.Key.Key_Delete)
+    assert roll.song.notes == [] and roll.undo_stack.count() == 1
+    roll.undo_stack.undo()
+    assert roll.song.notes == notes and roll.selected_indices() == list(range(8))
+    # A band over bars 2-3 and pitches 63-66 with nothing but empty space at its ends.
+    drag(qtbot, view, at(view, 4.6, 63), at(view, 9.9, 66), SHIFT)
+    assert roll.selected_indices() == [5, 6] and roll.selected_region() == (2, 3, 63, 66)

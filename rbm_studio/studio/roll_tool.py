@@ -10,7 +10,8 @@ Gestures, as in most piano rolls:
 - press on empty space and drag: draw a note (the drag sets its length), snapped to the grid;
 - press on a note and drag: move it (and the rest of the selection) in time and pitch;
   on its right end: resize; Shift+click adds to the selection, Ctrl+click toggles a note;
-- Shift- or Ctrl-drag on empty space: rubber-band selection;
+- Shift-drag on empty space: rubber-band selection (Ctrl-drag adds to the selection, as in Qt's
+  item views);
 - press in the velocity lane on a stem and drag up or down: that note's velocity (the whole
   selection's when the stem's note is selected).
 """
@@ -138,7 +139,7 @@ class RollEditor:
         g = Gesture("draw", x, y, m.beat_at(x), pitch, m.notes)
         index = m.note_at(x, y)
         if index is None and (add or toggle):
-            g.mode, g.before = "band", m.selected.copy() if add else None
+            g.mode, g.before = "band", m.selected.copy() if toggle else None
         elif index is None:
             self.set_selection([])
             start = self.grid.floor(max(g.beat, 0.0))

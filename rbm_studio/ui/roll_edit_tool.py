@@ -38,7 +38,7 @@ KEYS: dict[tuple[int, bool, bool], str] = {
 }
 KEY_ROWS = (
     ("Draw a note in the piano roll", "drag on empty space"),
-    ("Select notes", "click, Shift+click, Ctrl+click, Shift+drag, Ctrl+A"),
+    ("Select notes", "click, Shift/Ctrl+click, Shift/Ctrl+drag, Ctrl+A, Esc"),
     ("Move / resize notes", "drag a note / its right end"),
     ("Transpose a semitone / an octave", "Up, Down / Shift+Up, Shift+Down"),
     ("Move notes by the snap step", "Left, Right"),
