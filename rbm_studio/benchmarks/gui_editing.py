@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -120,22 +121,24 @@ def measure_song(app, window, label: str) -> dict:
 
 
 def _stats(values: list[float]) -> dict:
-    from .gui_latency import percentile
+    ordered = sorted(values)
+
+    def at(q: float) -> float:  # the nearest-rank percentile, as `bench gui` reports it
+        return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))]
 
     return {
         "n": len(values),
-        "p50_ms": round(percentile(values, 50), 2),
-        "p99_ms": round(percentile(values, 99), 2),
-        "max_ms": round(max(values), 2),
+        "p50_ms": round(at(50), 2),
+        "p99_ms": round(at(99), 2),
+        "max_ms": round(ordered[-1], 2),
     }
 
 
-def lateness_while_editing(app, window, seconds: float) -> dict:
-    """The 10 ms timer's lateness while an edit is made every `EDIT_EVERY_MS`."""
+def lateness_while_editing(app, window, seconds: float, measure_lateness: Callable) -> dict:
+    """The 10 ms timer's lateness (`bench gui`'s `measure_lateness`) while an edit is made every
+    `EDIT_EVERY_MS`."""
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtTest import QTest
-
-    from .gui_latency import measure_lateness, summary
 
     view = window.piano_roll.view
     port = view.viewport()
@@ -161,12 +164,14 @@ def lateness_while_editing(app, window, seconds: float) -> dict:
     timer.start()
     busy = measure_lateness(app, seconds)
     timer.stop()
-    return {"idle": summary(idle), "editing": summary(busy), "edits": count["n"]}
+    summary = {phase: _stats(ticks) for phase, ticks in (("idle", idle), ("editing", busy))}
+    for figures in summary.values():
+        figures["ticks"] = figures.pop("n")
+    return {**summary, "edits": count["n"]}
 
 
-def run(args: argparse.Namespace) -> int:
-    from .gui_latency import open_window
-
+def run(args: argparse.Namespace, open_window: Callable, measure_lateness: Callable) -> int:
+    """Run it; `open_window` and `measure_lateness` are `bench gui`'s (which this is a mode of)."""
     load = round(os.getloadavg()[0], 2)
     opened = open_window(args)
     if opened is None:
@@ -180,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     window.show_song(dense_song(), "a dense 5-minute song")
     app.processEvents()
     results.append(measure_song(app, window, "dense 5-minute song"))
-    lateness = lateness_while_editing(app, window, args.seconds)
+    lateness = lateness_while_editing(app, window, args.seconds, measure_lateness)
     window.close()
     worst = max(r[k]["p99_ms"] for r in results for k in r if k.endswith("_drawn"))
     result = {

@@ -366,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
     if args.editing:
         from . import gui_editing
 
-        return gui_editing.run(args)
+        return gui_editing.run(args, open_window, measure_lateness)
     if args.startup_child:
         startup = measure_startup(args)
         scratch.cleanup()
