@@ -27,7 +27,7 @@ import numpy as np
 TARGET_EDIT_MS = 50.0
 TARGET_P99_LATENESS_MS = 16.0
 EDIT_EVERY_MS = 40
-PRESSES = 40
+PRESSES = 100
 
 
 def dense_song(minutes: float = 5.0, bpm: float = 120.0):

@@ -66,7 +66,7 @@ def _model_property(name: str, doc: str = "") -> property:
     return property(lambda self: getattr(self.model, name), doc=doc or None)
 
 
-class PianoRollView(QAbstractScrollArea):
+class PianoRollView(roll_edit_tool.EditInput, QAbstractScrollArea):
     """The painted roll: draws `self.model` (a `RollModel`) and forwards input to it."""
 
     keyClicked = Signal(int)
@@ -297,16 +297,6 @@ class PianoRollView(QAbstractScrollArea):
             return
         super().mousePressEvent(event)
 
-    def _press_notes(self, x: float, y: float, mods) -> bool:
-        """A left press on the notes or the velocity lane: start an edit gesture."""
-        add = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        toggle = bool(mods & Qt.KeyboardModifier.ControlModifier)
-        if not self.editor.press(x, y, add=add, toggle=toggle):
-            return False
-        self.viewport().update()
-        self._selection_may_have_changed()
-        return True
-
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         pos = event.position()
         if self.editor.gesture is not None:
@@ -398,42 +388,6 @@ class PianoRollView(QAbstractScrollArea):
                 QToolTip.showText(event.globalPos(), text, self.viewport())
                 return True
         return super().viewportEvent(event)
-
-    def event(self, event) -> bool:
-        # The roll's editing keys (Delete, Ctrl+D, arrows, …) win over window shortcuts that
-        # share them while the roll has the focus, as a text field's keys do.
-        if event.type() == QEvent.Type.ShortcutOverride and self._command_for(event):
-            event.accept()
-            return True
-        return super().event(event)
-
-    def _command_for(self, event) -> str | None:
-        if self.model.song is None:
-            return None
-        name = roll_edit_tool.command_for(event.key(), event.modifiers())
-        if name == "deselect" and not self.editor.selection() and self.editor.gesture is None:
-            return None  # Esc then means what it means elsewhere (cancel an import)
-        return name
-
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        name = self._command_for(event)
-        if name is None:
-            super().keyPressEvent(event)
-            return
-        event.accept()
-        if name == "deselect" and self.editor.gesture is not None:
-            self.editor.cancel()
-        edit = self.editor.command(name)
-        self.viewport().update()
-        self._selection_may_have_changed()
-        if edit is not None:
-            self.editRequested.emit(edit)
-
-    def focusOutEvent(self, event) -> None:  # noqa: N802
-        if self.editor.gesture is not None:
-            self.editor.cancel()
-            self.viewport().update()
-        super().focusOutEvent(event)
 
     def click_key(self, pitch: int) -> None:
         """Same as clicking the key on screen (used by keyboard users and tests)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
@@ -104,6 +104,58 @@ def set_snap(box: QComboBox, editor: RollEditor, snap: str) -> None:
         raise ValueError(f"snap {snap!r} is not one of {', '.join(SNAPS)}")
     box.setCurrentIndex(SNAPS.index(snap))
     editor.snap = snap
+
+
+class EditInput:
+    """The piano-roll view's editing input (mixed into `ui.piano_roll.PianoRollView`, which has
+    `model`, `editor`, `editRequested` and `_selection_may_have_changed`): a left press on the
+    notes, the roll's keys, and what losing the focus drops."""
+
+    def _press_notes(self, x: float, y: float, mods) -> bool:
+        """A left press on the notes or the velocity lane: start an edit gesture."""
+        add = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        toggle = bool(mods & Qt.KeyboardModifier.ControlModifier)
+        if not self.editor.press(x, y, add=add, toggle=toggle):
+            return False
+        self.viewport().update()
+        self._selection_may_have_changed()
+        return True
+
+    def event(self, event) -> bool:
+        # The roll's editing keys (Delete, Ctrl+D, arrows, …) win over window shortcuts that
+        # share them while the roll has the focus, as a text field's keys do.
+        if event.type() == QEvent.Type.ShortcutOverride and self._command_for(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def _command_for(self, event) -> str | None:
+        if self.model.song is None:
+            return None
+        name = command_for(event.key(), event.modifiers())
+        if name == "deselect" and not self.editor.selection() and self.editor.gesture is None:
+            return None  # Esc then means what it means elsewhere (cancel an import)
+        return name
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        name = self._command_for(event)
+        if name is None:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+        if name == "deselect" and self.editor.gesture is not None:
+            self.editor.cancel()
+        edit = self.editor.command(name)
+        self.viewport().update()
+        self._selection_may_have_changed()
+        if edit is not None:
+            self.editRequested.emit(edit)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        if self.editor.gesture is not None:
+            self.editor.cancel()
+            self.viewport().update()
+        super().focusOutEvent(event)
 
 
 class NoteEditCommand(QUndoCommand):
