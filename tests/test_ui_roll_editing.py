@@ -13,8 +13,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from ui_songs import make_song_folder
 
+from rbm_studio.music.encoding import Encoding, encode
 from rbm_studio.music.midi import read_midi
-from rbm_studio.music.song import Note
+from rbm_studio.music.song import Note, Song
+from rbm_studio.studio.library import GeneratedSong
 from rbm_studio.ui.settings import AppSettings
 from rbm_studio.ui.window_factory import build_main_window
 
@@ -156,11 +158,42 @@ def test_edit_every_way_then_undo_and_redo_all_the_way(qtbot, tmp_path, artifact
     assert roll.song is copy.song and original.notes == start
     assert QApplication.activeModalWidget() is None
 
+    # The library keeps the edited copy as edited (written once the edits pause).
+    window.roll_editing.flush()
+    qtbot.waitUntil(lambda: not panel.library_job.is_running(), timeout=10_000)
+    kept = {s.name: s for s in panel.library.load().songs}
+    assert sorted(map(key_of, kept[copy.name].song.notes)) == sorted(map(key_of, copy.song.notes))
+
+
+def test_editing_a_generated_song_copies_it_next_to_it(qtbot, tmp_path):
+    window, view = window_with_song(qtbot, tmp_path)
+    roll, panel = window.piano_roll, window.generation
+    made = Song([Note(45, 0.0, 1.0, 90), Note(48, 1.0, 2.0, 90)], title="song 1")
+    generated = GeneratedSong(name="song 1", song=made, matrix=encode(made, Encoding()), seed=7)
+    panel.list.addItem(panel.make_item(generated))
+    panel.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: roll.song is made)
+    view.setFocus()
+    key(qtbot, view, Qt.Key.Key_A, CTRL)
+    key(qtbot, view, Qt.Key.Key_Up)
+    names = [s.name for s in panel.list.songs()]
+    assert names == ["song 1", "song 1 (edited)"] and panel.list.currentRow() == 1
+    edited = panel.list.songs()[1]
+    assert roll.song is edited.song and edited.seed == 7
+    assert [n.pitch for n in edited.song.notes] == [46, 49]
+    assert [n.pitch for n in made.notes] == [45, 48]  # the original stays
+    key(qtbot, view, Qt.Key.Key_Up)  # the copy is edited in place now
+    assert [s.name for s in panel.list.songs()] == names
+    key(qtbot, view, Qt.Key.Key_Z, CTRL)
+    key(qtbot, view, Qt.Key.Key_Z, CTRL)
+    assert [s.name for s in panel.list.songs()] == ["song 1"] and roll.song is made
+    assert window.shown_generated is generated
+
 
 def test_selection_signals_region_and_own_undo_stack(qtbot):
     """The roll alone: clicks, Ctrl+click, Ctrl+A and Esc select (and say so); a rubber band's bars
     and pitches are the selected region; without a window its edits go on its own undo stack."""
-    from rbm_studio.music.song import Song, TimeSignature
+    from rbm_studio.music.song import TimeSignature
     from rbm_studio.ui.piano_roll import PianoRoll
 
     roll = PianoRoll()
