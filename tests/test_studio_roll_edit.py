@@ -30,6 +30,7 @@ def every_edit(notes: list[Note], grid: ed.Grid) -> list[ed.NoteEdit]:
         ed.set_velocity(notes, sel, 127),
         ed.duplicate(notes, sel, grid),
         ed.quantize(notes, sel, grid),
+        ed.replace_notes(notes, sel, [Note(40, 0.0, 4.0), Note(41, 4.0, 8.0)], "Regenerate"),
     ]
 
 
@@ -82,6 +83,8 @@ def test_edits_keep_notes_in_range_and_refuse_a_wrong_list():
     assert short[0].end == pytest.approx(0.5)
     with pytest.raises(ed.EditMismatch):
         ed.delete(notes, [1]).apply([notes[0], Note(1, 0, 1)])
+    with pytest.raises(ed.EditMismatch, match="made for 3 notes"):
+        ed.draw(notes, 60, 0, 1).inverse().apply(notes)  # an undo of a draw that never was
 
 
 def test_grid_snaps_to_steps_and_bars():

@@ -227,3 +227,9 @@ def test_selection_signals_region_and_own_undo_stack(qtbot):
     # A band over bars 2-3 and pitches 63-66 with nothing but empty space at its ends.
     drag(qtbot, view, at(view, 4.6, 63), at(view, 9.9, 66), SHIFT)
     assert roll.selected_indices() == [5, 6] and roll.selected_region() == (2, 3, 63, 66)
+    # Notes changed behind the stack's back: the step that no longer fits is dropped, not done.
+    roll.undo_stack.redo()
+    assert roll.song.notes == []
+    roll.song.notes = [Note(30, 0.0, 1.0)]
+    roll.undo_stack.undo()
+    assert roll.song.notes == [Note(30, 0.0, 1.0)] and roll.undo_stack.count() == 0

@@ -42,10 +42,13 @@ class NoteEdit:
     text: str
     removed: tuple[tuple[int, Note], ...] = ()
     added: tuple[tuple[int, Note], ...] = ()
+    length: int = -1  # of the list it was made for (-1: not checked)
 
     def apply(self, notes: Sequence[Note]) -> list[Note]:
         """The list after the edit; `EditMismatch` when `notes` is not the list it was made for."""
         size = len(notes)
+        if self.length >= 0 and size != self.length:
+            raise EditMismatch(f"{self.text}: made for {self.length} notes, not {size}")
         for index, note in self.removed:
             if index >= size or notes[index] != note:
                 raise EditMismatch(f"{self.text}: note {index} is not the one the edit expects")
@@ -72,7 +75,8 @@ class NoteEdit:
         return out
 
     def inverse(self) -> NoteEdit:
-        return NoteEdit(self.text, self.added, self.removed)
+        length = self.length - len(self.removed) + len(self.added) if self.length >= 0 else -1
+        return NoteEdit(self.text, self.added, self.removed, length)
 
     @property
     def selection(self) -> list[int]:
@@ -94,12 +98,29 @@ def _rest(note: Note) -> tuple[int, int, int]:
 def changed(text: str, notes: Sequence[Note], new: dict[int, Note]) -> NoteEdit:
     """Notes replaced in place (unchanged ones left out of the edit)."""
     idx = sorted(i for i, note in new.items() if notes[i] != note)
-    return NoteEdit(text, tuple((i, notes[i]) for i in idx), tuple((i, new[i]) for i in idx))
+    return NoteEdit(
+        text, tuple((i, notes[i]) for i in idx), tuple((i, new[i]) for i in idx), len(notes)
+    )
 
 
 def appended(text: str, notes: Sequence[Note], new: Iterable[Note]) -> NoteEdit:
     start = len(notes)
-    return NoteEdit(text, (), tuple((start + j, n) for j, n in enumerate(new)))
+    return NoteEdit(text, (), tuple((start + j, n) for j, n in enumerate(new)), len(notes))
+
+
+def replace_notes(
+    notes: Sequence[Note], indices: Iterable[int], new: Sequence[Note], text: str
+) -> NoteEdit:
+    """Notes `indices` out, `new` in at the end: a region regenerated, a melody harmonised, as
+    one undoable edit (the new notes are what stays selected)."""
+    idx = sorted(set(indices))
+    start = len(notes) - len(idx)
+    return NoteEdit(
+        text,
+        tuple((i, notes[i]) for i in idx),
+        tuple((start + j, n) for j, n in enumerate(new)),
+        len(notes),
+    )
 
 
 # -- the grid ---------------------------------------------------------------------------------
@@ -169,7 +190,8 @@ def draw(
 
 def delete(notes: Sequence[Note], indices: Iterable[int]) -> NoteEdit:
     idx = sorted(set(indices))
-    return NoteEdit(f"Delete {_count(len(idx))}", tuple((i, notes[i]) for i in idx), ())
+    removed = tuple((i, notes[i]) for i in idx)
+    return NoteEdit(f"Delete {_count(len(idx))}", removed, (), len(notes))
 
 
 def move_limits(notes: Sequence[Note], indices: Sequence[int]) -> tuple[float, int, int]:

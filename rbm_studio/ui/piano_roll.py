@@ -507,6 +507,12 @@ class PianoRoll(QWidget):
         return self._caption_args
 
     # -- editing ----------------------------------------------------------------------------
+    def push_edit(self, edit: NoteEdit) -> None:
+        """Make `edit` of the shown song as the person's edits are made: on the undo stack (on
+        an edited copy, in a window). For changes of the notes made elsewhere (a regenerated
+        region: `studio.roll_edit.replace_notes`)."""
+        self._on_edit(edit)
+
     def _on_edit(self, edit: NoteEdit) -> None:
         if self.edit_handler is not None:
             self.edit_handler(edit)

@@ -7,6 +7,7 @@ inverse, and says which song changed so the roll (and the window) can show it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, Qt
@@ -15,9 +16,10 @@ from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
 from ..music.song import Song
 from ..studio.roll import RollModel
-from ..studio.roll_edit import SNAP_LABELS, SNAPS, NoteEdit
+from ..studio.roll_edit import SNAP_LABELS, SNAPS, EditMismatch, NoteEdit
 from ..studio.roll_tool import RollEditor
 
+log = logging.getLogger(__name__)
 Key = Qt.Key
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
@@ -175,10 +177,18 @@ class NoteEditCommand(QUndoCommand):
         self.changed = changed
 
     def redo(self) -> None:
-        self.song.notes = self.edit.apply(self.song.notes)
-        self.changed(self.song, self.edit.selection)
+        self._apply(self.edit)
 
     def undo(self) -> None:
-        inverse = self.edit.inverse()
-        self.song.notes = inverse.apply(self.song.notes)
-        self.changed(self.song, inverse.selection)
+        self._apply(self.edit.inverse())
+
+    def _apply(self, edit: NoteEdit) -> None:
+        try:
+            self.song.notes = edit.apply(self.song.notes)
+        except EditMismatch as exc:
+            # The notes were changed behind the stack's back: this step no longer fits them.
+            # Qt drops an obsolete command instead of doing or undoing it.
+            log.warning("%s", exc)
+            self.setObsolete(True)
+            return
+        self.changed(self.song, edit.selection)
