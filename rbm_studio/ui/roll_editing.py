@@ -66,7 +66,6 @@ class RollEditing(QObject):
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
-        self.window = window
         self.roll = window.piano_roll
         self.panel = window.generation
         self.stack = self.panel.undo_stack
@@ -86,6 +85,12 @@ class RollEditing(QObject):
         self._reload.setInterval(RELOAD_DELAY_MS)
         self._reload.timeout.connect(self.reload_playback)
         window.installEventFilter(self)
+
+    @property
+    def window(self) -> QMainWindow:
+        # Asked of Qt, not held: a Python reference back would keep a closed window's wrapper
+        # alive in a cycle.
+        return self.parent()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.window and event.type() == QEvent.Type.Close:
