@@ -174,6 +174,8 @@ def test_editing_a_generated_song_copies_it_next_to_it(qtbot, tmp_path):
     panel.list.setCurrentRow(0)
     qtbot.waitUntil(lambda: roll.song is made)
     view.setFocus()
+    key(qtbot, view, Qt.Key.Key_D, CTRL)  # nothing selected in the roll: Ctrl+D stars the song
+    assert generated.starred and len(panel.list.songs()) == 1
     key(qtbot, view, Qt.Key.Key_A, CTRL)
     key(qtbot, view, Qt.Key.Key_Up)
     names = [s.name for s in panel.list.songs()]

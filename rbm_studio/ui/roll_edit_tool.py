@@ -135,8 +135,11 @@ class EditInput:
         if self.model.song is None:
             return None
         name = command_for(event.key(), event.modifiers())
-        if name == "deselect" and not self.editor.selection() and self.editor.gesture is None:
-            return None  # Esc then means what it means elsewhere (cancel an import)
+        idle = not self.model.selected.any() and self.editor.gesture is None
+        if name not in (None, "select_all") and idle:
+            # Nothing selected: the key means what it means elsewhere (Esc cancels an import,
+            # Ctrl+D stars the song, the arrows scroll).
+            return None
         return name
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
