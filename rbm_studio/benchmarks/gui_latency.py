@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep N other processes spinning during the Train-to-first-epoch runs, as on a busy "
         "machine (default 0: whatever else the machine is doing)",
     )
+    parser.add_argument(
+        "--editing",
+        action="store_true",
+        help="instead: time piano-roll edits (key or mouse press to the note drawn) and the "
+        "timer's lateness while editing (`benchmarks.gui_editing`)",
+    )
     add_json(parser)
     # Internal: the subprocess that measures one start-up (its parent sets the cache folder).
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
@@ -357,6 +363,10 @@ def run(args: argparse.Namespace) -> int:
     scratch = tempfile.TemporaryDirectory(prefix="rbm-studio-bench-gui-")
     for name in ("RBM_STUDIO_CONFIG_DIR", "RBM_STUDIO_DATA_DIR"):
         os.environ[name] = str(Path(scratch.name) / name.lower())
+    if args.editing:
+        from . import gui_editing
+
+        return gui_editing.run(args, open_window, measure_lateness)
     if args.startup_child:
         startup = measure_startup(args)
         scratch.cleanup()

@@ -35,6 +35,8 @@ MIN_BEAT_PX, MAX_BEAT_PX = 0.5, 400.0
 MIN_ROW_PX, MAX_ROW_PX = 3.0, 40.0
 MIN_BAR_LABEL_PX = 28  # bars narrower than this are labelled every 2nd, 4th, … bar
 EPS = 1e-9
+STEM_HIT_PX = 6  # a press this near a velocity stem takes hold of it
+RESIZE_GRIP_PX = 6  # the part of a note's right end where a drag resizes it
 
 Area = Literal["keyboard", "loop_strip", "bar_strip", "notes", "velocity", "corner"]
 
@@ -54,20 +56,45 @@ class RollNotes:
     def of(cls, song: Song | None = None, primer_beats: float | None = None) -> RollNotes:
         notes = song.notes if song else []
         n = len(notes)
-        starts = np.fromiter((x.start for x in notes), float, n)
-        velocities = np.fromiter((x.velocity for x in notes), np.int16, n)
+        return cls.from_arrays(
+            np.fromiter((x.start for x in notes), float, n),
+            np.fromiter((x.end for x in notes), float, n),
+            np.fromiter((x.pitch for x in notes), np.int16, n),
+            np.fromiter((x.velocity for x in notes), np.int16, n),
+            primer_beats,
+        )
+
+    @classmethod
+    def from_arrays(cls, starts, ends, pitches, velocities, primer_beats=None) -> RollNotes:
         buckets = np.clip(velocities * VELOCITY_BUCKETS // 128, 0, VELOCITY_BUCKETS - 1)
         if primer_beats is not None:
             primer = starts < primer_beats - EPS
         else:
-            primer = np.zeros(n, dtype=bool)
-        return cls(
-            starts,
-            np.fromiter((x.end for x in notes), float, n),
-            np.fromiter((x.pitch for x in notes), np.int16, n),
-            velocities,
-            buckets.astype(np.int8),
-            primer,
+            primer = np.zeros(len(starts), dtype=bool)
+        return cls(starts, ends, pitches, velocities, buckets.astype(np.int8), primer)
+
+    def changed(
+        self, idx: np.ndarray, primer_beats: float | None, **columns: np.ndarray | float
+    ) -> RollNotes:
+        """A copy with `columns` (starts, ends, pitches, velocities) of notes `idx` replaced:
+        what an edit being dragged looks like, before it is made."""
+        arrays = {
+            "starts": self.starts.copy(),
+            "ends": self.ends.copy(),
+            "pitches": self.pitches.copy(),
+            "velocities": self.velocities.copy(),
+        }
+        for name, values in columns.items():
+            arrays[name][idx] = values
+        return RollNotes.from_arrays(**arrays, primer_beats=primer_beats)
+
+    def plus(self, pitch: int, start: float, end: float, velocity: int) -> RollNotes:
+        """A copy with one more note at the end (a note being drawn)."""
+        return RollNotes.from_arrays(
+            np.append(self.starts, start),
+            np.append(self.ends, end),
+            np.append(self.pitches, np.int16(pitch)),
+            np.append(self.velocities, np.int16(velocity)),
         )
 
     def __len__(self) -> int:
@@ -129,6 +156,8 @@ class RollModel:
     pending_loop: tuple[float, float] | None = None  # shown while a loop is dragged
     velocity_lane_visible: bool = True
     drag: RulerDrag | None = None
+    selected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    band: tuple[float, float, float, float] | None = None  # a rubber band: x0, y0, x1, y1
 
     # -- song -------------------------------------------------------------------------------
     def set_song(
@@ -141,6 +170,8 @@ class RollModel:
         self.loop_region = self.pending_loop = self.drag = None
         self.primer_beats = float(primer_beats) if primer_beats is not None and song else None
         self.notes = RollNotes.of(song, self.primer_beats)
+        self.selected = np.zeros(len(self.notes), dtype=bool)
+        self.band = None
         pitches = self.notes.pitches
         count = len(self.notes)
         self.low = min(PIANO_LOW, int(pitches.min())) if count else PIANO_LOW
@@ -149,6 +180,21 @@ class RollModel:
         self.scroll_to(x=0, y=self.scroll_y)
         if count:
             self.center_on_pitch((int(pitches.max()) + int(pitches.min())) / 2)
+
+    def refresh_notes(self, selection: list[int] | None = None) -> None:
+        """The song's notes changed (an edit): show them as they are now, with `selection`
+        selected, leaving the view where it is (the range only grows to take in new notes)."""
+        self.notes = RollNotes.of(self.song, self.primer_beats)
+        count = len(self.notes)
+        self.selected = np.zeros(count, dtype=bool)
+        if selection:
+            self.selected[[i for i in selection if i < count]] = True
+        self.band = None
+        if len(self.notes):
+            self.low = min(self.low, int(self.notes.pitches.min()))
+            self.high = max(self.high, int(self.notes.pitches.max()))
+            self.end_beat = max(self.end_beat, float(self.notes.ends.max()))
+        self.scroll_to(self.scroll_x, self.scroll_y)
 
     @property
     def note_count(self) -> int:
@@ -443,3 +489,46 @@ class RollModel:
         takes up following again after the person scrolled away."""
         left, right = self.visible_beats()
         return left <= beat <= left + (right - left) * 0.5
+
+    # -- editing geometry -------------------------------------------------------------------
+    def pitch_row_at(self, y: float) -> int:
+        """The pitch of the row at viewport y, beyond the roll's range too (for drags)."""
+        return self.high - int(math.floor((y - RULER_HEIGHT + self.scroll_y) / self.row_px))
+
+    def velocity_at(self, y: float) -> int:
+        """The velocity a stem reaching viewport y in the velocity lane stands for (1..127)."""
+        span = max(self.lane_height - 9, 1)
+        return int(min(max(round((self.height - 3 - y) / span * 127.0), 1), 127))
+
+    def stem_at(self, x: float, prefer: np.ndarray | None = None) -> int | None:
+        """The note whose velocity stem is nearest viewport x (within a few pixels); among
+        stems as near, a selected one (`prefer`) and then the loudest."""
+        if not self.note_count:
+            return None
+        idx, xs, _tops = self.stem_geometry()
+        near = np.abs(xs - x) <= STEM_HIT_PX
+        if not near.any():
+            return None
+        idx, xs = idx[near], xs[near]
+        best = np.abs(xs - x)
+        chosen = idx[best == best.min()]
+        if prefer is not None and len(prefer) == self.note_count and prefer[chosen].any():
+            chosen = chosen[prefer[chosen]]
+        return int(chosen[np.argmax(self.notes.velocities[chosen])])
+
+    def on_right_edge(self, x: float, index: int) -> bool:
+        """Whether viewport x is on note `index`'s right edge, where a drag resizes it."""
+        n = self.notes
+        left, right = self.x_of(float(n.starts[index])), self.x_of(float(n.ends[index]))
+        grip = min(RESIZE_GRIP_PX, (right - left) / 3)
+        return right - grip <= x <= right + 1
+
+    def notes_in(self, beats: tuple[float, float], pitches: tuple[int, int]) -> np.ndarray:
+        """Indices of the notes that overlap beats lo..hi on pitches lo..hi (a rubber band)."""
+        n = self.notes
+        return np.flatnonzero(
+            (n.starts < beats[1])
+            & (n.ends > beats[0])
+            & (n.pitches >= pitches[0])
+            & (n.pitches <= pitches[1])
+        )

@@ -36,6 +36,8 @@ from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GenerationPanel
 from .model_document import ModelDocument
 from .piano_roll import PianoRoll
+from .roll_edit_tool import KEY_ROWS
+from .roll_editing import RollEditing
 from .settings import AppSettings
 from .training_panel import TrainingPanel
 from .window_actions import (  # noqa: F401 (the layout figures are read from here too)
@@ -97,6 +99,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         window_actions.create_menus_and_toolbars(self)
         self._connect_panels()
         self._connect_document()
+        self.roll_editing = RollEditing(self)  # note edits: undo stack, edited copies
         self._default_state = self.saveState()
         self._restore_settings()
         self._update_title()
@@ -550,6 +553,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
             if seq:
                 rows.append((action.text().replace("&", ""), seq))
         rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
+        rows.extend(KEY_ROWS)
         return rows
 
     @Slot()

@@ -11,30 +11,38 @@ thousands of notes) smooth to scroll and zoom.
 The ruler works as in most DAWs: click or drag on the bar numbers to move the playhead; drag in
 the thin loop strip above them (or Shift+drag anywhere on the ruler) to mark a loop region, snapped
 to beats; a click on the loop strip, or the ruler's context menu, clears it.
+
+Notes are edited with the mouse and keys (`studio.roll_tool` says what each gesture does; the keys
+are in `ui.roll_edit_tool.KEYS`). An edit is not made here: the view emits it (`editRequested`) and
+the roll pushes it onto an undo stack, whose command changes the song and shows it again.
 """
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QPainter
+from PySide6.QtGui import QAction, QColor, QPainter, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QLabel,
     QMenu,
     QSizePolicy,
     QToolBar,
-    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from ..music.meter import bar_count
-from ..music.song import Song
+from ..music.song import Note, Song
 from ..studio.roll import (
     KEYBOARD_WIDTH,
     RollModel,
 )
+from ..studio.roll_edit import NoteEdit
+from ..studio.roll_tool import RollEditor
+from . import roll_edit_tool, roll_toolbar
 from .roll_painter import RollPainter, velocity_colour
 
 RULER_TIPS = {
@@ -46,7 +54,10 @@ RULER_TIPS = {
         "Click or drag to move the playhead; Shift+drag to loop a region. "
         "Right-click to loop a bar."
     ),
-    "velocity": "Velocity lane: one stem per note at its onset, taller is louder.",
+    "velocity": (
+        "Velocity lane: one stem per note at its onset, taller is louder. Drag a stem up or down "
+        "to set its note's velocity (the selection's, when its note is selected)."
+    ),
 }
 
 
@@ -55,7 +66,7 @@ def _model_property(name: str, doc: str = "") -> property:
     return property(lambda self: getattr(self.model, name), doc=doc or None)
 
 
-class PianoRollView(QAbstractScrollArea):
+class PianoRollView(roll_edit_tool.EditInput, QAbstractScrollArea):
     """The painted roll: draws `self.model` (a `RollModel`) and forwards input to it."""
 
     keyClicked = Signal(int)
@@ -63,6 +74,8 @@ class PianoRollView(QAbstractScrollArea):
     seekRequested = Signal(float)  # beat: the person clicked or dragged on the ruler
     loopRegionChanged = Signal(float, float)  # start, end beat of a loop region they dragged
     loopRegionCleared = Signal()
+    editRequested = Signal(object)  # a NoteEdit the person made with the mouse or a key
+    selectionChanged = Signal()
 
     song = _model_property("song")
     generated = _model_property("generated")
@@ -84,11 +97,13 @@ class PianoRollView(QAbstractScrollArea):
         self.setMinimumSize(240, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setToolTip(
-            "Piano roll. Ctrl+wheel zooms time, Shift+wheel zooms pitch; click a key to hear it. "
-            "Click the ruler to move the playhead; drag its top strip to loop a region."
-        )
+        self.setToolTip(roll_edit_tool.ROLL_TIP)
+        self.setMouseTracking(True)  # the pointer's shape says what a press would do
         self.model = RollModel()
+        self.editor = RollEditor(self.model)
+        self.frames = 0  # painted frames, and when the last one was done (benchmarks read it)
+        self.painted_at = 0.0
+        self._selection_version = 0
         self.horizontalScrollBar().valueChanged.connect(self._on_scroll_x)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll_y)
         self._sync_viewport()
@@ -129,13 +144,41 @@ class PianoRollView(QAbstractScrollArea):
 
     # -- data -------------------------------------------------------------------------------
     def set_song(
-        self, song: Song | None, *, generated: bool = False, primer_beats: float | None = None
+        self,
+        song: Song | None,
+        *,
+        generated: bool = False,
+        primer_beats: float | None = None,
+        keep_view: bool = False,
     ) -> None:
         """Show `song` (None clears the roll, and any loop region). The view scrolls to the song's
         first notes. With `primer_beats`, notes starting before it are the primer a generated song
-        continues: they keep the musician's colour and a marker shows where the model took over."""
+        continues: they keep the musician's colour and a marker shows where the model took over.
+        With `keep_view` (an edited copy taking the place of the song it copies) the view, the
+        loop region and the selection stay."""
+        if keep_view and song is not None:
+            selection = self.editor.selection()
+            self.model.song, self.model.generated = song, generated
+            self.model.primer_beats = primer_beats
+            self.refresh_notes(selection)
+            return
         self.model.set_song(song, generated=generated, primer_beats=primer_beats)
+        self.editor.shown(None)
         self._show_model()
+        self._selection_may_have_changed()
+
+    def refresh_notes(self, selection: list[int] | None = None) -> None:
+        """The shown song's notes were edited: draw them as they are now, `selection` selected,
+        the view left where it is."""
+        self.model.refresh_notes(selection)
+        self.editor.shown(selection)
+        self._show_model()
+        self._selection_may_have_changed()
+
+    def _selection_may_have_changed(self) -> None:
+        if self.editor.version != self._selection_version:
+            self._selection_version = self.editor.version
+            self.selectionChanged.emit()
 
     def note_colour(self, index: int) -> QColor:
         """The colour note `index` (in the song's order) is drawn in."""
@@ -249,10 +292,21 @@ class PianoRollView(QAbstractScrollArea):
                 self.seekRequested.emit(beat)
             event.accept()
             return
+        if left and self._press_notes(pos.x(), pos.y(), event.modifiers()):
+            event.accept()
+            return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        if self.editor.gesture is not None:
+            if self.editor.drag(pos.x(), pos.y()):
+                self.viewport().update()
+            self._selection_may_have_changed()
+            event.accept()
+            return
         if self.model.drag is None:
+            self.viewport().setCursor(roll_edit_tool.cursor_at(self.model, pos.x(), pos.y()))
             super().mouseMoveEvent(event)
             return
         beat = self.model.move_ruler(event.position().x())
@@ -263,6 +317,15 @@ class PianoRollView(QAbstractScrollArea):
         event.accept()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self.editor.gesture is not None and event.button() == Qt.MouseButton.LeftButton:
+            pos = event.position()
+            edit = self.editor.release(pos.x(), pos.y())
+            self.viewport().update()
+            self._selection_may_have_changed()
+            if edit is not None:
+                self.editRequested.emit(edit)
+            event.accept()
+            return
         if self.model.drag is None or event.button() != Qt.MouseButton.LeftButton:
             self.model.drag = None
             super().mouseReleaseEvent(event)
@@ -338,16 +401,23 @@ class PianoRollView(QAbstractScrollArea):
             RollPainter(self.model, self.palette(), self.font()).paint(painter)
         finally:
             painter.end()
+        self.frames += 1
+        self.painted_at = time.perf_counter()
 
 
 class PianoRoll(QWidget):
-    """The piano roll with its own small toolbar (zoom, fit, velocity lane) and a caption naming
-    the song."""
+    """The piano roll with its own small toolbar (zoom, fit, velocity lane, snap) and a caption
+    naming the song.
+
+    Edits go onto `undo_stack` (its own, until the window gives it the window's), applied to the
+    shown song; a window that wants them elsewhere (an edited copy of the song) sets
+    `edit_handler`, which then pushes them itself."""
 
     keyClicked = Signal(int)
     seekRequested = Signal(float)
     loopRegionChanged = Signal(float, float)
     loopRegionCleared = Signal()
+    selectionChanged = Signal()  # the selected notes changed (`selected_region`, `selected_notes`)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -356,6 +426,10 @@ class PianoRoll(QWidget):
         self.view.seekRequested.connect(self.seekRequested)
         self.view.loopRegionChanged.connect(self.loopRegionChanged)
         self.view.loopRegionCleared.connect(self.loopRegionCleared)
+        self.view.selectionChanged.connect(self.selectionChanged)
+        self.view.editRequested.connect(self._on_edit)
+        self.undo_stack = QUndoStack(self)
+        self.edit_handler = None  # Callable[[NoteEdit], None]: the window's, when it has one
         self.caption = QLabel("No song selected")
         self.caption.setToolTip("The song shown in the piano roll")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -364,63 +438,13 @@ class PianoRoll(QWidget):
         self.toolbar = QToolBar("Piano roll")
         self.toolbar.setObjectName("pianoRollToolbar")
         self.actions: dict[str, QAction] = {}
-        self._build_toolbar()
+        self.snap_box = roll_toolbar.build(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.caption)
         layout.addWidget(self.view, 1)
-
-    def _build_toolbar(self) -> None:
-        view = self.view
-        for key, text, tip, slot in (
-            (
-                "zoom_in_time",
-                "Time +",
-                "Zoom in on time (Ctrl+wheel)",
-                lambda: view.zoom_time(1.25),
-            ),
-            (
-                "zoom_out_time",
-                "Time −",
-                "Zoom out in time (Ctrl+wheel)",
-                lambda: view.zoom_time(0.8),
-            ),
-            (
-                "zoom_in_pitch",
-                "Pitch +",
-                "Taller pitch rows (Shift+wheel)",
-                lambda: view.zoom_pitch(1.2),
-            ),
-            (
-                "zoom_out_pitch",
-                "Pitch −",
-                "Shorter pitch rows (Shift+wheel)",
-                lambda: view.zoom_pitch(1 / 1.2),
-            ),
-            ("fit", "Fit song", "Zoom so the whole song fits the view", view.fit_song),
-        ):
-            self.actions[key] = self._add_action(text, tip)
-            self.actions[key].triggered.connect(slot)
-        velocity = self._add_action(
-            "Velocity", "Show the velocity lane under the notes: one stem per note"
-        )
-        velocity.setCheckable(True)
-        velocity.setChecked(True)
-        velocity.toggled.connect(view.set_velocity_lane_visible)
-        self.actions["velocity"] = velocity
-        # Toolbar buttons take no focus by default; these have no menu entry of their own, so
-        # Tab must reach them.
-        for button in self.toolbar.findChildren(QToolButton):
-            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-
-    def _add_action(self, text: str, tip: str) -> QAction:
-        action = QAction(QIcon(), text, self)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        self.toolbar.addAction(action)
-        return action
 
     def set_song(
         self,
@@ -430,13 +454,29 @@ class PianoRoll(QWidget):
         caption: str = "",
         primer_beats: float | None = None,
     ) -> None:
-        """Show `song`; `primer_beats` marks where a continued song's primer ends."""
-        self.view.set_song(song, generated=generated, primer_beats=primer_beats)
+        """Show `song`; `primer_beats` marks where a continued song's primer ends. The song
+        `keep_view_for` named keeps the view (and is named no more)."""
+        keep, self._keep_view_for = self._keep_view_for is song, None
+        self.view.set_song(song, generated=generated, primer_beats=primer_beats, keep_view=keep)
+        self._caption_args = (generated, caption)
+        self._caption(song, generated, caption)
+
+    _keep_view_for: Song | None = None
+    _caption_args: tuple[bool, str] = (False, "")
+
+    def keep_view_for(self, song: Song | None) -> None:
+        """The next `set_song(song)` keeps the view, the loop region and the selection: `song` is
+        an edited copy taking the place of the one shown."""
+        self._keep_view_for = song
+
+    def _caption(self, song: Song | None, generated: bool, caption: str) -> None:
         if song is None:
             self.caption.setText("No song selected")
             return
         label = caption or song.title or (song.source.name if song.source else "untitled")
         kind = "generated" if generated else "original"
+        if label.endswith(" (edited)"):
+            kind = "edited copy"
         if generated and self.view.primer_beats is not None:
             bars = bar_count(song, self.view.primer_beats)
             kind = f"primer of {bars:g} bars, then generated"
@@ -460,3 +500,55 @@ class PianoRoll(QWidget):
     @property
     def song(self) -> Song | None:
         return self.view.song
+
+    @property
+    def shown_as(self) -> tuple[bool, str]:
+        """(generated?, caption) the shown song was given."""
+        return self._caption_args
+
+    # -- editing ----------------------------------------------------------------------------
+    def push_edit(self, edit: NoteEdit) -> None:
+        """Make `edit` of the shown song as the person's edits are made: on the undo stack (on
+        an edited copy, in a window). For changes of the notes made elsewhere (a regenerated
+        region: `studio.roll_edit.replace_notes`)."""
+        self._on_edit(edit)
+
+    def _on_edit(self, edit: NoteEdit) -> None:
+        if self.edit_handler is not None:
+            self.edit_handler(edit)
+        elif self.song is not None:
+            self.undo_stack.push(
+                roll_edit_tool.NoteEditCommand(self.song, edit, self.notes_changed)
+            )
+
+    def notes_changed(self, song: Song, selection: list[int]) -> None:
+        """`song`'s notes were edited (an undo command ran): redraw it when it is shown."""
+        if song is self.song:
+            self.view.refresh_notes(selection)
+            self._caption(song, *self._caption_args)
+
+    def selected_notes(self) -> list[Note]:
+        return self.view.editor.selected_notes()
+
+    def selected_indices(self) -> list[int]:
+        """Indices into the shown song's notes of the selected ones."""
+        return self.view.editor.selection()
+
+    def select_notes(self, indices) -> None:
+        self.view.editor.set_selection(indices)
+        self.view.viewport().update()
+        self.view._selection_may_have_changed()
+
+    def selected_region(self) -> tuple[int, int, int, int] | None:
+        """(first bar, last bar, lowest pitch, highest pitch) of the selection, bars counted from
+        1: a rubber band's bars and pitches when one made it, else the selected notes' extent;
+        None when nothing is selected."""
+        return self.view.editor.selected_region()
+
+    @property
+    def snap(self) -> str:
+        return self.view.editor.snap
+
+    def set_snap(self, snap: str) -> None:
+        """Snap edits to "off", "1/16", "1/8", "beat" or "bar" (the toolbar's box follows)."""
+        roll_edit_tool.set_snap(self.snap_box, self.view.editor, snap)

@@ -55,6 +55,7 @@ class RollPainter:
         if region is not None:  # under the notes, so they keep their colours
             self._paint_loop_tint(p, pal, region, RULER_HEIGHT, lane_top)
         self._paint_notes(p)
+        self._paint_selection(p, pal)
         p.restore()
         if m.lane_height:
             self._paint_velocity_lane(p, pal, bars)
@@ -107,6 +108,30 @@ class RollPainter:
             p.drawRects(
                 [QRectF(x, y, wd, rects.height) for x, y, wd in zip(xs, ys, ws, strict=True)]
             )
+
+    def _paint_selection(self, p: QPainter, pal: QPalette) -> None:
+        """Selected notes outlined in the theme's highlight; a rubber band being dragged."""
+        m = self.m
+        if m.note_count and len(m.selected) == m.note_count and m.selected.any():
+            rects = m.note_rects()
+            chosen = m.selected[rects.index]
+            if chosen.any():
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight).darker(110), 2))
+                xs, ys = rects.x[chosen].tolist(), rects.y[chosen].tolist()
+                ws = rects.width[chosen].tolist()
+                p.drawRects(
+                    [QRectF(x, y, w, rects.height) for x, y, w in zip(xs, ys, ws, strict=True)]
+                )
+        if m.band is not None:
+            x0, y0, x1, y1 = m.band
+            fill = QColor(pal.color(QPalette.ColorRole.Highlight))
+            fill.setAlpha(40)
+            pen = QPen(pal.color(QPalette.ColorRole.Highlight), 1)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.setBrush(fill)
+            p.drawRect(QRectF(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0)))
 
     def _paint_grid(self, p, pal, bars, top: float, bottom: float) -> None:
         m = self.m
