@@ -35,6 +35,7 @@ MIN_BEAT_PX, MAX_BEAT_PX = 0.5, 400.0
 MIN_ROW_PX, MAX_ROW_PX = 3.0, 40.0
 MIN_BAR_LABEL_PX = 28  # bars narrower than this are labelled every 2nd, 4th, … bar
 EPS = 1e-9
+PRIMER_LABELS = ("◂ primer", "continuation ▸")  # the marker's labels on a continued song
 
 Area = Literal["keyboard", "loop_strip", "bar_strip", "notes", "velocity", "corner"]
 
@@ -114,6 +115,8 @@ class RollModel:
     song: Song | None = None
     generated: bool = False
     primer_beats: float | None = None
+    # the marker's labels before and after `primer_beats` (an A/B pair names its songs)
+    marker_labels: tuple[str, str] = PRIMER_LABELS
     notes: RollNotes = field(default_factory=RollNotes.of)
     beat_px: float = 24.0
     row_px: float = 12.0

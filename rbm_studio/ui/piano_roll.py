@@ -33,6 +33,7 @@ from ..music.meter import bar_count
 from ..music.song import Song
 from ..studio.roll import (
     KEYBOARD_WIDTH,
+    PRIMER_LABELS,
     RollModel,
 )
 from .roll_painter import RollPainter, velocity_colour
@@ -429,15 +430,18 @@ class PianoRoll(QWidget):
         generated: bool = False,
         caption: str = "",
         primer_beats: float | None = None,
+        marker_labels: tuple[str, str] | None = None,
     ) -> None:
-        """Show `song`; `primer_beats` marks where a continued song's primer ends."""
+        """Show `song`; `primer_beats` marks where a continued song's primer ends (or, with
+        `marker_labels` for its two sides, where the second of an A/B pair starts)."""
         self.view.set_song(song, generated=generated, primer_beats=primer_beats)
+        self.view.model.marker_labels = marker_labels or PRIMER_LABELS
         if song is None:
             self.caption.setText("No song selected")
             return
         label = caption or song.title or (song.source.name if song.source else "untitled")
         kind = "generated" if generated else "original"
-        if generated and self.view.primer_beats is not None:
+        if generated and self.view.primer_beats is not None and not marker_labels:
             bars = bar_count(song, self.view.primer_beats)
             kind = f"primer of {bars:g} bars, then generated"
         self.caption.setText(f"  {label} — {kind}, {song.bars():.1f} bars, {len(song.notes)} notes")
