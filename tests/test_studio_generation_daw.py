@@ -47,13 +47,13 @@ def tune(path: Path, seed: int, *, bpm: float, metre=(4, 4), shift: int = 0) -> 
     return path
 
 
-def train_on(paths: list[Path]):
+def train_on(paths: list[Path], encoding: Encoding = ENCODING):
     """An RBM trained for a few seconds on `paths` (it keeps their tempo, dynamics and form)."""
     config = TrainingConfig(
         hidden=16, window=4, batch_size=8, epochs=100, learning_rate=0.1, seed=0
     )
-    songs = [encode(read_midi(p), ENCODING) for p in paths]
-    trainer = registry.kind(config.model).make_trainer(config, songs, ENCODING)
+    songs = [encode(read_midi(p), encoding) for p in paths]
+    trainer = registry.kind(config.model).make_trainer(config, songs, encoding)
     for _progress in trainer:
         pass
     return trainer.snapshot()
