@@ -102,7 +102,7 @@ def tempo_and_metre(path: Path) -> tuple[float, tuple[int, int]]:
 def test_the_folders_keys_are_counted_and_drawn_with_the_seed(folder):
     keys = songs_keys([encode(read_midi(p), ENCODING) for p in folder[0]])
     assert keys.keys == (("C major", 2), ("D major", 1), ("G major", 1))
-    assert keys.describe() == "C major, D major and 1 more"
+    assert keys.describe() == "C major (2 songs), D major (1 song), G major (1 song)"
     draws = [keys.draw(seed) for seed in range(200)]
     assert set(draws) == {"C major", "D major", "G major"}
     assert 0.35 < draws.count("C major") / len(draws) < 0.65  # half the songs are in C

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from test_studio_generation_daw import SHIFTS, assert_daw_file, tempo_and_metre, train_on, tune
 from test_ui_kinds import make_window
 
@@ -50,8 +51,11 @@ def test_the_window_exports_parts_keeps_a_primers_tempo_and_marks_ab(
     # "Like the songs": the folder's typical tempo and its keys, not 100 BPM and one key
     assert form.tempo_box.specialValueText() == "Like the songs (120 BPM)"
     assert form.tempo_box.value() == form.tempo_box.minimum()
-    key_item = form.key_box.itemText(form.key_box.findData(panel.LIKE_SONGS))
-    assert key_item == "Like the songs (C major, D major and 1 more)"
+    like_songs = form.key_box.findData(panel.LIKE_SONGS)
+    assert form.key_box.itemText(like_songs) == "Like the songs (3 keys)"
+    assert "C major (3 songs), D major (1 song), G major (1 song)" in form.key_box.itemData(
+        like_songs, Qt.ItemDataRole.ToolTipRole
+    )
     window.set_model(model, path=None, modified=False)
     qtbot.waitUntil(lambda: panel.generate_button.isEnabled(), timeout=10_000)
 

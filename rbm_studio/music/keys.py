@@ -85,13 +85,9 @@ class SongsKeys:
         return names[int(rng.choice(len(names), p=weights / weights.sum()))]
 
     def describe(self) -> str:
-        """ "D minor" for one key, "C major, G major and 3 more" for many."""
-        names = [k for k, _ in self.keys]
-        if len(names) == 1:
-            return names[0]
-        if len(names) == 2:
-            return f"{names[0]} and {names[1]}"
-        return f"{names[0]}, {names[1]} and {len(names) - 2} more"
+        """ "D minor (12 songs)", "C major (2 songs), G major (1 song)": each key and its
+        songs."""
+        return ", ".join(f"{k} ({n} song{'s' if n != 1 else ''})" for k, n in self.keys)
 
 
 def songs_keys(songs: Sequence[StateMatrix]) -> SongsKeys | None:

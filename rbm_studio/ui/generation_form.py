@@ -352,11 +352,18 @@ class GenerationForm(QScrollArea):
 
     def set_songs_key(self, key: tuple[str, int, int] | SongsKeys | None) -> None:
         """Name the dataset's keys on "Like the songs"."""
+        index = self.key_box.findData(self.LIKE_SONGS)
+        tip = "The key and range of the imported songs"
         if isinstance(key, SongsKeys):
-            label = f"Like the songs ({key.describe()})"
+            many = len(key.keys) > 1
+            label = (
+                f"Like the songs ({len(key.keys)} keys)" if many else f"Like the songs ({key.name})"
+            )
+            tip = f"Each new song in one of the songs' keys, as often as they are: {key.describe()}"
         else:
             label = f"Like the songs ({key[0]})" if key else "Like the songs"
-        self.key_box.setItemText(self.key_box.findData(self.LIKE_SONGS), label)
+        self.key_box.setItemText(index, label)
+        self.key_box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
 
     def set_songs_tempo(self, bpm: float | None) -> None:
         """Show the songs' typical tempo on the tempo box's "Like the songs"."""
