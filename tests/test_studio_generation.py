@@ -186,16 +186,18 @@ def test_a_phrase_is_as_long_as_asked(model):
 
 def test_ab_plays_the_same_bars_of_both_songs_in_turn(made):
     _plan, (a, b) = made
-    song, caption = G.compare(a, b, None, bars=1)
+    song, caption, b_start = G.compare(a, b, None, bars=1)
     bar = a.song.first_time_signature.beats_per_bar
-    assert caption == f"A/B, bars 1–1: {a.name} then {b.name}"
+    assert caption == f"A/B, bars 1–1: {a.name} then {b.name} (B from bar 2)"
+    assert b_start == bar
     expect = sum(1 for n in a.song.notes if n.start < bar) + sum(
         1 for n in b.song.notes if n.start < bar
     )
     assert len(song.notes) == expect
     assert all(n.end <= 2 * bar + 1e-9 for n in song.notes)
-    _song, caption = G.compare(a, b, (bar, 2 * bar))
-    assert caption.startswith("A/B, bars 2–2:")
+    _song, caption, b_start = G.compare(a, b, (bar, 3 * bar))
+    assert caption.startswith("A/B, bars 2–3:") and caption.endswith("(B from bar 3)")
+    assert b_start == 2 * bar
 
 
 # -- writing songs out -----------------------------------------------------------------------

@@ -166,8 +166,8 @@ def _announce(kind, model, request, model_name: str, asked: bool) -> tuple[str, 
 def _write_songs(args: argparse.Namespace, out: Path, matrices, text: str, seed: int, form: str):
     """Write each sampled matrix as a .mid file in `out`; return (written entries, any failed)."""
     from ..music.encoding import decode
-    from ..music.midi import unique_path, write_midi
-    from ..music.parts import split_parts
+    from ..music.midi import unique_path
+    from ..music.parts import write_daw_midi
     from .saving import write_or_keep
 
     written = []
@@ -175,9 +175,9 @@ def _write_songs(args: argparse.Namespace, out: Path, matrices, text: str, seed:
     for i, matrix in enumerate(matrices, start=1):
         path = unique_path(out, f"{args.prefix}-{i:02d}")
         # melody, chords and bass on named tracks of their own: what a DAW works with
-        song = split_parts(decode(matrix))
+        song = decode(matrix)
         kept, error = write_or_keep(
-            path, lambda p, s=song: write_midi(s, p, program=args.program, text=text)
+            path, lambda p, s=song: write_daw_midi(s, p, program=args.program, text=text)
         )
         if error:
             failed = True

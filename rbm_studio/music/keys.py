@@ -3,8 +3,9 @@ generation panel, `generate --key` and the music benchmark's in-key row. numpy o
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -58,6 +59,49 @@ def best_key(songs: Sequence[StateMatrix]) -> tuple[str, int, int] | None:
         return None
     key = max(KEYS, key=lambda k: counts[list(key_pitch_classes(k))].sum())
     return key, low, high
+
+
+@dataclass(frozen=True)
+class SongsKeys:
+    """The keys a folder's songs are in (each with how many songs are in it, most first) and the
+    range they span: what "Like the songs" draws a new song's key from, so a folder in many keys
+    gives songs in many keys."""
+
+    keys: tuple[tuple[str, int], ...]
+    lowest: int
+    highest: int
+
+    @property
+    def name(self) -> str:
+        """The commonest key."""
+        return self.keys[0][0]
+
+    def draw(self, seed: int) -> str:
+        """A key drawn as often as the songs are in it, from `seed` alone: a song made again
+        from its seed is in the same key."""
+        names = [k for k, _ in self.keys]
+        weights = np.array([n for _, n in self.keys], float)
+        rng = np.random.default_rng(int(seed) % 2**63)
+        return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+
+    def describe(self) -> str:
+        """ "D minor (12 songs)", "C major (2 songs), G major (1 song)": each key and its
+        songs."""
+        return ", ".join(f"{k} ({n} song{'s' if n != 1 else ''})" for k, n in self.keys)
+
+
+def songs_keys(songs: Sequence[StateMatrix]) -> SongsKeys | None:
+    """Each song's best-fitting key, counted (`SongsKeys`); None when no song has a note."""
+    counts: Counter[str] = Counter()
+    low, high = 127, 0
+    for m in songs:
+        found = best_key([m])
+        if found is not None:
+            counts[found[0]] += 1
+            low, high = min(low, found[1]), max(high, found[2])
+    if not counts:
+        return None
+    return SongsKeys(tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), low, high)
 
 
 def tonic_shift(song: StateMatrix) -> int:

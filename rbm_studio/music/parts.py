@@ -7,12 +7,19 @@ Uitdenbogerd & Zobel, 1999, which the music benchmark's features also take as th
 lowest is the bass, and the notes between are the chords. A note sounding alone is both; it goes
 to the part whose last note is nearer in pitch, so a bass line or a tune that thins out to one
 voice stays on its track instead of jumping. numpy-free and order-stable.
+
+`daw_midi_bytes` / `write_daw_midi` are the one writer of generated songs as files: the CLI's
+`generate`, the window's export and the library's kept copies all go through them, so a song is
+the same file wherever it is written.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+from ..platform import files
+from .midi import song_to_midi_bytes
 from .song import Note, Song
 
 PARTS = ("melody", "chords", "bass")
@@ -74,3 +81,15 @@ def replace_song(song: Song, notes: list[Note], track_names: list[str]) -> Song:
         source=song.source,
         track_names=track_names,
     )
+
+
+def daw_midi_bytes(song: Song, *, program: int = 0, text: str = "") -> bytes:
+    """A standard MIDI file of `song` for a DAW: melody, chords and bass on named tracks and
+    channels of their own (`split_parts`), every note's velocity kept (a generated song's come
+    from the dynamics its model learned), its tempo and metre, and `text` (how it was made)."""
+    return song_to_midi_bytes(split_parts(song), program=program, text=text)
+
+
+def write_daw_midi(song: Song, path: str | Path, *, program: int = 0, text: str = "") -> Path:
+    """`daw_midi_bytes` written atomically to `path` (complete or not at all); returns it."""
+    return files.atomic_write_bytes(path, daw_midi_bytes(song, program=program, text=text))

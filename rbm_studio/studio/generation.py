@@ -14,12 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from ..models import registry
 from ..models.base import GenerateRequest
 from ..models.document import Model
 from ..music.encoding import StateMatrix, decode, head
-from ..music.keys import key_pitch_classes
+from ..music.keys import SongsKeys, key_pitch_classes
 from ..music.song import Song, bars_to_steps, in_turn
 from .library import (
     GeneratedSong,
@@ -69,7 +70,8 @@ class GenerationOptions:
     """What to make, in a musician's terms. `start` is "silence", "noise" or "continue" (the
     primer handed to `plan`, after bar `from_bar` when that is not 0); `steps`, when given,
     counts the length in grid steps instead of `bars` (the CLI's unit); `gibbs_steps`,
-    `temperature` and `mode` None take the kind's own; `tempo` None keeps the model's."""
+    `temperature` and `mode` None take the kind's own; `tempo` None is the songs' typical tempo
+    (the one the model keeps), and a continuation always keeps its primer's tempo and metre."""
 
     songs: int = 3
     bars: float = 16
@@ -80,7 +82,7 @@ class GenerationOptions:
     key: str | None = ANY_KEY
     lowest: int | None = None
     highest: int | None = None
-    tempo: float | None = 100
+    tempo: float | None = None
     program: int = 0
     steps: int | None = None
     mode: str | None = None
@@ -102,16 +104,22 @@ class GenerationError(ValueError):
 
 
 def constraints(
-    key: str | None, lowest: int | None, highest: int | None, songs_key: SongsKey | None = None
+    key: str | None,
+    lowest: int | None,
+    highest: int | None,
+    songs_key: SongsKey | SongsKeys | None = None,
 ) -> tuple[tuple[int, ...] | None, int | None, int | None]:
     """(allowed pitch classes, lowest, highest) for a key name, "any" or "like the songs" (the
-    dataset's key, its range filling in the ends not given). A bad key name is a ValueError."""
+    dataset's key — its commonest, for `SongsKeys` — its range filling in the ends not given).
+    A bad key name is a ValueError."""
     key = key or ANY_KEY
     if key == ANY_KEY:
         return None, lowest, highest
     if key == LIKE_SONGS:
         if songs_key is None:
             return None, lowest, highest
+        if isinstance(songs_key, SongsKeys):
+            songs_key = (songs_key.name, songs_key.lowest, songs_key.highest)
         name, low, high = songs_key
         return (
             key_pitch_classes(name),
@@ -121,9 +129,21 @@ def constraints(
     return key_pitch_classes(key), lowest, highest
 
 
-def song_steps(model: Model, bars: float) -> int:
-    """Grid steps of `bars` bars in the metre and grid the model learnt (at least one)."""
-    return max(1, bars_to_steps(bars, model.time_signature, model.encoding.steps_per_beat))
+def song_steps(model: Model, bars: float, metre: tuple[int, int] | None = None) -> int:
+    """Grid steps of `bars` bars in `metre` (default: the one the model learnt) on the model's
+    grid (at least one)."""
+    metre = metre or model.time_signature
+    return max(1, bars_to_steps(bars, metre, model.encoding.steps_per_beat))
+
+
+def song_keys(
+    options: GenerationOptions, songs_key: SongsKey | SongsKeys | None, seed: int
+) -> tuple[str, ...] | None:
+    """Each song's key for "Like the songs" over a folder's keys: drawn as often as the folder's
+    songs are in it, from the song's own seed (so Again gives the same key); None otherwise."""
+    if options.key != LIKE_SONGS or not isinstance(songs_key, SongsKeys):
+        return None
+    return tuple(songs_key.draw(seed + i) for i in range(options.songs))
 
 
 @dataclass(frozen=True)
@@ -137,6 +157,7 @@ class Plan:
     model_label: str  # which kind and how long it trained, as a song describes its model
     name: str  # what the songs are called before their number ("generated", "continued X")
     primer_beats: float | None  # how much of each song is the primer, drawn in its own colour
+    keys: tuple[str, ...] | None = None  # each song's own key ("Like the songs"), else None
 
 
 def plan(
@@ -146,7 +167,7 @@ def plan(
     seed: int,
     primer: StateMatrix | None = None,
     primer_title: str = "",
-    songs_key: SongsKey | None = None,
+    songs_key: SongsKey | SongsKeys | None = None,
 ) -> Plan:
     """Check `options` against `model` and build its request. Raises `registry.UnknownKindError`
     for a kind this version lacks, `ValueError` for a key it does not know or nothing to
@@ -155,14 +176,10 @@ def plan(
     pitch_classes, lowest, highest = constraints(
         options.key, options.lowest, options.highest, songs_key
     )
-    if options.start != "continue":
-        primer = None
-    elif primer is None:
-        raise GenerationError("no song to continue: choose one first")
-    elif options.from_bar:
-        spb = model.encoding.steps_per_beat
-        primer = head(primer, bars_to_steps(options.from_bar, model.time_signature, spb))
-    steps = options.steps if options.steps is not None else song_steps(model, options.bars)
+    primer = _cut_primer(model, options, primer)
+    # a continuation counts its bars in its primer's metre: it keeps the primer's time signature
+    metre = primer.time_signature if primer is not None else None
+    steps = options.steps if options.steps is not None else song_steps(model, options.bars, metre)
     request = GenerateRequest(
         songs=options.songs,
         steps=steps,
@@ -186,7 +203,22 @@ def plan(
         model_label=f"{kind.label}, {model.epochs_trained} epochs",
         name=f"continued {primer_title}" if continued else "generated",
         primer_beats=primer.steps / model.encoding.steps_per_beat if continued else None,
+        keys=song_keys(options, songs_key, seed),
     )
+
+
+def _cut_primer(
+    model: Model, options: GenerationOptions, primer: StateMatrix | None
+) -> StateMatrix | None:
+    """The primer a request continues (cut after `from_bar` of its own metre), or None."""
+    if options.start != "continue":
+        return None
+    if primer is None:
+        raise GenerationError("no song to continue: choose one first")
+    if options.from_bar:
+        spb = model.encoding.steps_per_beat
+        return head(primer, bars_to_steps(options.from_bar, primer.time_signature, spb))
+    return primer
 
 
 def sample(model: Model, request: GenerateRequest) -> list[StateMatrix]:
@@ -194,20 +226,25 @@ def sample(model: Model, request: GenerateRequest) -> list[StateMatrix]:
     return registry.kind(model.kind).generate(model, request)
 
 
-def sample_each(model: Model, request: GenerateRequest) -> list[StateMatrix]:
+def sample_each(
+    model: Model, request: GenerateRequest, keys: tuple[str, ...] | None = None
+) -> list[StateMatrix]:
     """One request per song, seeds counting up from the request's: every song can be made
-    again on its own from the seed it shows."""
-    return [
-        sample(model, replace(request, songs=1, seed=request.seed + i))[0]
-        for i in range(request.songs)
-    ]
+    again on its own from the seed it shows. With `keys`, song i keeps to `keys[i]`'s scale."""
+    out = []
+    for i in range(request.songs):
+        one = replace(request, songs=1, seed=request.seed + i)
+        if keys is not None:
+            one = replace(one, pitch_classes=key_pitch_classes(keys[i]))
+        out.append(sample(model, one)[0])
+    return out
 
 
 def run(p: Plan, library: SongLibrary | None = None) -> list[GeneratedSong]:
     """Sample `p`'s songs (slow: a worker calls this) and keep the model that made them in
     `library`, so "again" still works once another model is open. The songs are unnamed; the
     caller numbers them (`name_songs`)."""
-    matrices = sample_each(p.model, p.request)
+    matrices = sample_each(p.model, p.request, p.keys)
     ident = model_id(p.model.params, p.model.kind)
     if library is not None:
         # The songs come first: a library that cannot keep the model (a full disk, a folder
@@ -221,14 +258,18 @@ def run(p: Plan, library: SongLibrary | None = None) -> list[GeneratedSong]:
             song=decode(matrix),
             matrix=matrix,
             seed=p.request.seed + i,
-            settings={**p.settings, "variation": i + 1},
+            settings={
+                **p.settings,
+                "variation": i + 1,
+                **({"song_key": p.keys[i]} if p.keys is not None else {}),
+            },
             model_id=ident,
             model_label=p.model_label,
             program=int(p.options.program),
             primer_beats=p.primer_beats,
         )
-        if p.options.tempo is not None:
-            generated.set_tempo(p.options.tempo)
+        if p.options.tempo is not None and p.primer_beats is None:
+            generated.set_tempo(p.options.tempo)  # a continuation keeps its primer's
         generated.id = new_id(generated)  # before any save lists it
         songs.append(generated)
     return songs
@@ -265,7 +306,14 @@ def again_settings(song: GeneratedSong) -> dict:
     settings came from a file: only values of the right type and range are taken), one song,
     from silence."""
     typed = typed_settings(song.settings)
-    return {**{k: typed[k] for k in AGAIN_KEYS if k in typed}, "songs": 1, "start": "silence"}
+    again = {k: typed[k] for k in AGAIN_KEYS if k in typed}
+    if (
+        isinstance(song.settings, dict)
+        and "tempo" in song.settings
+        and song.settings["tempo"] is None
+    ):
+        again["tempo"] = None  # it was made at the songs' own tempo
+    return {**again, "songs": 1, "start": "silence"}
 
 
 def again_from(song: GeneratedSong, model: Model | None, library: SongLibrary) -> str | None:
@@ -284,16 +332,27 @@ def phrase(model: Model, bars: float, seed: int) -> Song:
     return decode(sample(model, request)[0])
 
 
+class Comparison(NamedTuple):
+    """An A/B pair as one song: the caption says which bars and songs, `b_start` is the beat
+    where B begins (marked in the roll)."""
+
+    song: Song
+    caption: str
+    b_start: float
+
+
 def compare(
     a: GeneratedSong, b: GeneratedSong, region: tuple[float, float] | None, bars: int = 4
-) -> tuple[Song, str]:
+) -> Comparison:
     """A/B: the same beats of two songs one after the other (`region`'s when one is given, else
-    the first `bars` bars in `a`'s metre), and the caption that says which bars and songs."""
+    the first `bars` bars in `a`'s metre), the caption that says which bars and songs and where
+    B starts, and B's first beat."""
     bar = a.song.first_time_signature.beats_per_bar
     start, end = region if region else (0.0, bars * bar)
     first, last = int(start // bar) + 1, int(round(end / bar))
-    caption = f"A/B, bars {first}–{last}: {a.name} then {b.name}"
-    return in_turn(a.song, b.song, start, end), caption
+    b_bar = int(round((end - start) / bar)) + 1
+    caption = f"A/B, bars {first}–{last}: {a.name} then {b.name} (B from bar {b_bar})"
+    return Comparison(in_turn(a.song, b.song, start, end), caption, end - start)
 
 
 # -- writing songs out ----------------------------------------------------------------------
@@ -306,11 +365,12 @@ def safe_stem(name: str) -> str:
 
 
 def write_song(generated: GeneratedSong, path: Path) -> None:
-    """`generated` as a standard MIDI file at `path`, with its instrument and a text event
-    saying how it was made."""
-    from ..music.midi import write_midi
+    """`generated` as a standard MIDI file at `path` through the one writer the CLI uses too
+    (`music.parts.write_daw_midi`: melody, chords and bass on named tracks and channels, the
+    learned velocities), with its instrument and a text event saying how it was made."""
+    from ..music.parts import write_daw_midi
 
-    write_midi(generated.song, path, program=generated.program, text=generated.describe())
+    write_daw_midi(generated.song, path, program=generated.program, text=generated.describe())
 
 
 def export_songs(songs: list[GeneratedSong], folder: Path) -> list[Path]:

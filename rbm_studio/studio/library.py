@@ -133,6 +133,8 @@ def typed_settings(settings: object) -> dict[str, Any]:
     key = settings.get("key")
     if isinstance(key, str) and (key in ("any", "songs") or key in KEYS):
         out["key"] = key
+    if settings.get("song_key") in KEYS:  # the key "Like the songs" drew for this song
+        out["song_key"] = settings["song_key"]
     if settings.get("start") in ("silence", "continue"):
         out["start"] = settings["start"]
     for name in ("lowest", "highest"):
@@ -146,6 +148,17 @@ def typed_settings(settings: object) -> dict[str, Any]:
     if isinstance(form, str) and len(form) < 32 and _form_ok(form):
         out["form"] = form
     return out
+
+
+def form_words(text: str) -> str:
+    """A form setting as a song's info says it: "form like the songs", "4-bar loop", "free
+    form"."""
+    from ..music.form import parse_form
+
+    form = parse_form(text)
+    if form.style == "loop":
+        return f"{form.bars}-bar loop"
+    return "form like the songs" if form.style == "like-songs" else "free form"
 
 
 def _form_ok(text: str) -> bool:
@@ -198,9 +211,12 @@ class GeneratedSong:
             parts.append(f"{s['gibbs_steps']} Gibbs steps")
         key = s.get("key")
         if key == "songs":
-            parts.append("in the songs' key")
+            drawn = s.get("song_key")
+            parts.append(f"in {drawn}, like the songs" if drawn else "in the songs' key")
         elif key and key != "any":
             parts.append(f"in {key}")
+        if s.get("form"):
+            parts.append(form_words(s["form"]))
         if s.get("lowest") is not None or s.get("highest") is not None:
             low, high = s.get("lowest"), s.get("highest")
             low_name = pitch_name(low) if low is not None else "any"
@@ -656,13 +672,14 @@ class SongLibrary:
         return True
 
     def _write_song(self, song: GeneratedSong) -> None:
-        from ..music.midi import song_to_midi_bytes
+        from ..music.parts import daw_midi_bytes
 
         path = self.song_path(song.id)
         info = _lstat(path)
         if info is not None and (stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode)):
             raise LibraryError(f"{path.name} in the library is not a regular file; not replaced")
-        data = song_to_midi_bytes(song.song, program=song.program, text=song.describe())
+        # the file an export writes: a song dragged out of the list is the same file
+        data = daw_midi_bytes(song.song, program=song.program, text=song.describe())
         files.atomic_write_bytes(path, data)
 
     def _write_index(self, songs: list[GeneratedSong]) -> None:

@@ -37,6 +37,7 @@ MIN_BAR_LABEL_PX = 28  # bars narrower than this are labelled every 2nd, 4th, �
 EPS = 1e-9
 STEM_HIT_PX = 6  # a press this near a velocity stem takes hold of it
 RESIZE_GRIP_PX = 6  # the part of a note's right end where a drag resizes it
+PRIMER_LABELS = ("◂ primer", "continuation ▸")  # the marker's labels on a continued song
 
 Area = Literal["keyboard", "loop_strip", "bar_strip", "notes", "velocity", "corner"]
 
@@ -141,6 +142,8 @@ class RollModel:
     song: Song | None = None
     generated: bool = False
     primer_beats: float | None = None
+    # the marker's labels before and after `primer_beats` (an A/B pair names its songs)
+    marker_labels: tuple[str, str] = PRIMER_LABELS
     notes: RollNotes = field(default_factory=RollNotes.of)
     beat_px: float = 24.0
     row_px: float = 12.0

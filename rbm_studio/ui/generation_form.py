@@ -1,5 +1,5 @@
-"""The generation panel's options in musical terms (variations, length, adventurousness, key, note
-range, tempo, instrument, continuing a song, the sampler's Gibbs steps), with the Generate button
+"""The generation panel's options in musical terms (variations, length, form, adventurousness, key,
+note range, tempo, instrument, continuing a song, the sampler's Gibbs steps), with the Generate button
 and the panel's message under them. The form only shows and reads its controls: what the options
 mean is `studio.generation`'s.
 """
@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..music.keys import KEYS, pitch_name
+from ..music.form import FORM_CHOICES, MAX_LOOP_BARS, parse_form
+from ..music.keys import KEYS, SongsKeys, pitch_name
 from ..playback.gm_programs import GM_PROGRAMS
 from ..studio.generation import ANY_KEY, LIKE_SONGS, GenerationOptions
 
 TEMPERATURE_RANGE = (0.2, 1.6)  # the adventurousness slider's ends
+SONGS_TEMPO = 19  # the tempo box's lowest value: "like the songs" (their typical tempo)
 
 
 def slider_to_temperature(position: int) -> float:
@@ -115,6 +117,16 @@ class GenerationForm(QScrollArea):
     def _build_count_boxes(self) -> None:
         self.songs_box = _spin(1, 50, 3, "How many different songs each Generate press makes")
         self.bars_box = _spin(1, 512, 16, "Length of each new song in bars", " bars")
+        self.form_box = QComboBox()
+        for style, label, tip in FORM_CHOICES:
+            self.form_box.addItem(label, style)
+            self.form_box.setItemData(self.form_box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.form_box.setToolTip(
+            "Like the songs: bars repeat and vary as in your songs. Loop: a seamless loop of a "
+            "few bars, repeated, to drop into a DAW. Free: every bar new."
+        )
+        self.loop_bars_box = _spin(1, MAX_LOOP_BARS, 4, "Bars in the loop", " bars")
+        self.form_box.currentIndexChanged.connect(self.update_enabled)
         self.adventure_slider = QSlider(Qt.Orientation.Horizontal)
         self.adventure_slider.setRange(0, 100)
         self.adventure_slider.setToolTip(
@@ -145,12 +157,14 @@ class GenerationForm(QScrollArea):
         self.lowest_box = PitchSpin("lowest")
         self.highest_box = PitchSpin("highest")
         self.tempo_box = _spin(
-            20,
+            SONGS_TEMPO,
             400,
-            100,
-            "Tempo of the new songs (played and written into exported files)",
+            SONGS_TEMPO,
+            "Tempo of the new songs (played and written into exported files); at its lowest, "
+            "the songs' own typical tempo. A continued song keeps its own tempo.",
             " BPM",
         )
+        self.tempo_box.setSpecialValueText("Like the songs")
         self.instrument_box = QComboBox()
         for number, name in enumerate(GM_PROGRAMS):
             self.instrument_box.addItem(f"{number + 1}  {name}", number)
@@ -185,6 +199,8 @@ class GenerationForm(QScrollArea):
         for widget, name in (
             (self.songs_box, "Variations"),
             (self.bars_box, "Length"),
+            (self.form_box, "Form"),
+            (self.loop_bars_box, "Loop length"),
             (self.adventure_slider, "Adventurousness"),
             (self.key_box, "Key"),
             (self.lowest_box, "Lowest note"),
@@ -203,6 +219,10 @@ class GenerationForm(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Variations:", self.songs_box)
         form.addRow("Length:", self.bars_box)
+        song_form = QHBoxLayout()
+        song_form.addWidget(self.form_box, 2)
+        song_form.addWidget(self.loop_bars_box, 1)
+        form.addRow("Form:", song_form)
         adventure = QHBoxLayout()
         adventure.addWidget(self.adventure_slider, 1)
         adventure.addWidget(self.adventure_label)
@@ -275,9 +295,15 @@ class GenerationForm(QScrollArea):
             key=self.key_box.currentData(),
             lowest=self.lowest_box.pitch(),
             highest=self.highest_box.pitch(),
-            tempo=self.tempo_box.value(),
+            tempo=None if self.tempo_box.value() == SONGS_TEMPO else self.tempo_box.value(),
             program=int(self.instrument_box.currentData()),
+            form=self.form(),
         )
+
+    def form(self) -> str:
+        """The form asked for, as `music.form.parse_form` reads it (like-songs, loop:N, free)."""
+        style = self.form_box.currentData()
+        return f"loop:{self.loop_bars_box.value()}" if style == "loop" else style
 
     def options(self) -> dict:
         """The shown options as the settings table songs and the window's settings keep."""
@@ -308,12 +334,43 @@ class GenerationForm(QScrollArea):
             self.instrument_box.setCurrentIndex(
                 max(self.instrument_box.findData(values["program"]), 0)
             )
+        if "tempo" in values and values["tempo"] is None:
+            self.tempo_box.setValue(SONGS_TEMPO)
+        self._set_form(values.get("form"))
 
-    def set_songs_key(self, key: tuple[str, int, int] | None) -> None:
-        """Name the dataset's best-fitting key on "Like the songs"."""
-        label = f"Like the songs ({key[0]})" if key else "Like the songs"
-        self.key_box.setItemText(self.key_box.findData(self.LIKE_SONGS), label)
+    def _set_form(self, text: object) -> None:
+        """Show a saved form; one that does not parse is left out."""
+        if not isinstance(text, str):
+            return
+        try:
+            form = parse_form(text)
+        except ValueError:
+            return
+        self.form_box.setCurrentIndex(max(self.form_box.findData(form.style), 0))
+        if form.bars:
+            self.loop_bars_box.setValue(form.bars)
+
+    def set_songs_key(self, key: tuple[str, int, int] | SongsKeys | None) -> None:
+        """Name the dataset's keys on "Like the songs"."""
+        index = self.key_box.findData(self.LIKE_SONGS)
+        tip = "The key and range of the imported songs"
+        if isinstance(key, SongsKeys):
+            many = len(key.keys) > 1
+            label = (
+                f"Like the songs ({len(key.keys)} keys)" if many else f"Like the songs ({key.name})"
+            )
+            tip = f"Each new song in one of the songs' keys, as often as they are: {key.describe()}"
+        else:
+            label = f"Like the songs ({key[0]})" if key else "Like the songs"
+        self.key_box.setItemText(index, label)
+        self.key_box.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+
+    def set_songs_tempo(self, bpm: float | None) -> None:
+        """Show the songs' typical tempo on the tempo box's "Like the songs"."""
+        text = f"Like the songs ({bpm:.0f} BPM)" if bpm else "Like the songs"
+        self.tempo_box.setSpecialValueText(text)
 
     @Slot()
     def update_enabled(self) -> None:
         self.from_bar_box.setEnabled(self.mode_box.currentData() == "continue")
+        self.loop_bars_box.setEnabled(self.form_box.currentData() == "loop")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ..models import registry
 from ..models.document import Model
 from ..music.encoding import StateMatrix
+from ..music.keys import SongsKeys, songs_keys
 from ..platform.paths import data_dir
 from ..studio import generation
 from ..studio.generation import GenerationOptions, export_songs, song_text
@@ -41,6 +42,8 @@ from .workers import Job, run_function
 FORM_CONTROLS = (
     "songs_box",
     "bars_box",
+    "form_box",
+    "loop_bars_box",
     "adventure_slider",
     "adventure_label",
     "key_box",
@@ -88,7 +91,8 @@ class GenerationPanel(QWidget):
         self.library_status = ""  # the one line the last load had to say
         self.counter = 0
         self.next_seed: int | None = None  # a seed asked for (tests, "again"); else a fresh one
-        self.songs_key: tuple[str, int, int] | None = None  # the dataset's key and range
+        self.songs_key: SongsKeys | tuple[str, int, int] | None = None  # the folder's keys
+        self.folder_bpm: float | None = None  # the imported folder's typical tempo
         self._index_version = 0
         self.library = library or SongLibrary(data_dir() / "library")
         self.undo_stack = QUndoStack(self)
@@ -214,12 +218,31 @@ class GenerationPanel(QWidget):
             )
         else:
             self.message.setText("Train or open a model to generate songs.")
+        self._show_songs_tempo()
         self._update_enabled()
 
-    def set_songs_key(self, key: tuple[str, int, int] | None) -> None:
-        """The dataset's best-fitting key and pitch range ("Like the songs")."""
+    def set_songs_key(self, key: SongsKeys | tuple[str, int, int] | None) -> None:
+        """The folder's keys and pitch range ("Like the songs")."""
         self.songs_key = key
         self.form.set_songs_key(key)
+
+    def set_songs_tempo(self, bpm: float | None) -> None:
+        """The imported folder's typical tempo, shown until a model says its own."""
+        self.folder_bpm = bpm
+        self._show_songs_tempo()
+
+    def set_folder_songs(self, songs: list[StateMatrix]) -> None:
+        """An imported folder: its keys and typical (median) tempo are "Like the songs"'."""
+        self.set_songs_key(songs_keys(songs))
+        bpms = sorted(float(m.bpm) for m in songs)
+        self.set_songs_tempo(bpms[len(bpms) // 2] if bpms else None)
+
+    def _show_songs_tempo(self) -> None:
+        """The tempo "Like the songs" plays at: the model's songs' (what the songs get), else
+        the folder's."""
+        dataset = self.model.dataset if self.model is not None else None
+        bpm = dataset.get("bpm") if isinstance(dataset, dict) else None
+        self.form.set_songs_tempo(bpm if isinstance(bpm, int | float) else self.folder_bpm)
 
     def set_primer(self, matrix: StateMatrix | None, title: str = "") -> None:
         """The selected dataset song, used when "Continue the selected song" is chosen."""

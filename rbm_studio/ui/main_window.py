@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 
 from ..data.dataset import DatasetReport, FileResult
 from ..models.document import Model
-from ..music.keys import best_key
 from ..music.song import Song
 from ..resources import sample_midi_dir
 from ..studio import generation
@@ -263,7 +262,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot(object)
     def _on_import_finished(self, report: DatasetReport) -> None:
         self._set_activity(f"{len(report.loaded)} songs ready.")
-        self.generation.set_songs_key(best_key(report.matrices))
+        self.generation.set_folder_songs(report.matrices)
         self._update_title()
         if self.piano_roll.song is None:
             self.browser.select_first_song()
@@ -307,12 +306,15 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.songShown.emit(generated.song)
         self.generatedSongShown.emit(generated)
 
-    def show_song(self, song: Song, caption: str, *, play: bool = False) -> None:
-        """Show a song that is not in either list (a training sample, an A/B pair) and play it
-        when an output is ready."""
+    def show_song(self, song: Song, caption: str, *, play: bool = False, split=None) -> None:
+        """Show a song that is not in either list (a training sample, an A/B pair: `split`,
+        (beat, labels), marks where B starts) and play it when an output is ready."""
         self._song_request += 1
         self.shown_generated = None
-        self.piano_roll.set_song(song, generated=True, caption=caption)
+        beat, labels = split or (None, None)
+        self.piano_roll.set_song(
+            song, generated=True, caption=caption, primer_beats=beat, marker_labels=labels
+        )
         self.songShown.emit(song)
         if play and self.transport is not None and getattr(self.transport, "ready", False):
             self.transport.play_from_start()
@@ -357,8 +359,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def compare_songs(self, a: GeneratedSong, b: GeneratedSong) -> Song:
         """A/B: the same bars of two songs one after the other (the loop region's bars when one
         is set, else the first bars), shown and played."""
-        song, caption = generation.compare(a, b, self.piano_roll.loop_region, COMPARE_BARS)
-        self.show_song(song, caption, play=True)
+        song, caption, b_start = generation.compare(a, b, self.piano_roll.loop_region, COMPARE_BARS)
+        self.show_song(song, caption, play=True, split=(b_start, ("◂ A", "B ▸")))
         return song
 
     # -- training ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from ..music.meter import bar_count
 from ..music.song import Note, Song
 from ..studio.roll import (
     KEYBOARD_WIDTH,
+    PRIMER_LABELS,
     RollModel,
 )
 from ..studio.roll_edit import NoteEdit
@@ -453,11 +454,14 @@ class PianoRoll(QWidget):
         generated: bool = False,
         caption: str = "",
         primer_beats: float | None = None,
+        marker_labels: tuple[str, str] | None = None,
     ) -> None:
-        """Show `song`; `primer_beats` marks where a continued song's primer ends. The song
+        """Show `song`; `primer_beats` marks where a continued song's primer ends (or, with
+        `marker_labels` for its two sides, where the second of an A/B pair starts). The song
         `keep_view_for` named keeps the view (and is named no more)."""
         keep, self._keep_view_for = self._keep_view_for is song, None
         self.view.set_song(song, generated=generated, primer_beats=primer_beats, keep_view=keep)
+        self.view.model.marker_labels = marker_labels or PRIMER_LABELS
         self._caption_args = (generated, caption)
         self._caption(song, generated, caption)
 
@@ -477,7 +481,8 @@ class PianoRoll(QWidget):
         kind = "generated" if generated else "original"
         if label.endswith(" (edited)"):
             kind = "edited copy"
-        if generated and self.view.primer_beats is not None:
+        compared = self.view.model.marker_labels is not PRIMER_LABELS
+        if generated and self.view.primer_beats is not None and not compared:
             bars = bar_count(song, self.view.primer_beats)
             kind = f"primer of {bars:g} bars, then generated"
         self.caption.setText(f"  {label} — {kind}, {song.bars():.1f} bars, {len(song.notes)} notes")

@@ -193,9 +193,10 @@ class RollPainter:
         backdrop = QColor(pal.color(QPalette.ColorRole.Base))
         backdrop.setAlpha(225)
         y = RULER_HEIGHT + 4
+        before, after = m.marker_labels
         for text, colour, right in (
-            ("continuation ▸", continuation, True),
-            ("◂ primer", velocity_colour(118, False), False),
+            (after, continuation, True),
+            (before, velocity_colour(118, False), False),
         ):
             width = metrics.horizontalAdvance(text) + 8
             left = x + 4 if right else x - 4 - width
