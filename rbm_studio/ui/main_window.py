@@ -380,7 +380,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot(str)
     def _on_training_state(self, state: str) -> None:
         texts = {
-            "compiling": "Compiling the training step…",
+            "compiling": "Compiling the training step (the first start takes longest)…",
             "training": "Training…",
             "paused": "Training paused.",
             "idle": "Ready.",

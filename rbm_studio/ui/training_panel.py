@@ -30,7 +30,12 @@ from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
 from ..studio.training import autosave_path, config_for_continuing
-from ..studio.training_progress import PlotPoints, ProgressView, TrainingProgressState
+from ..studio.training_progress import (
+    COMPILING_LINE,
+    PlotPoints,
+    ProgressView,
+    TrainingProgressState,
+)
 from .hyperparameter_form import HyperparameterForm
 from .plots import ActivationHistogram, ErrorPlot, GapPlot, WeightHeatmap
 from .training_worker import TrainingUpdate, TrainingWorker
@@ -135,13 +140,19 @@ class TrainingPanel(QWidget):
         self.epoch_label = QLabel("Epoch — / —")
         self.epoch_label.setToolTip("Completed epochs / planned epochs")
         self.eta_label = QLabel("ETA —")
-        self.eta_label.setToolTip("Estimated time until training finishes")
+        self.eta_label.setToolTip(
+            "Estimated time until training finishes: at the last epoch or at the time limit, "
+            "whichever comes first"
+        )
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("%p%")
-        self.progress_bar.setToolTip("Progress over all planned epochs")
+        self.progress_bar.setToolTip(
+            "Progress towards the end of training: the planned epochs or the time limit, "
+            "whichever comes first"
+        )
         self.verdict_label = QLabel("")
         self.verdict_label.setObjectName("held_out_verdict")
         self.verdict_label.setToolTip(
@@ -333,7 +344,7 @@ class TrainingPanel(QWidget):
         config = config_for_continuing(shown, model)
         if config is not shown:  # continuing keeps the open model's kind, units and window
             self.set_config(config)
-        self.progress.start()
+        self.progress.start(config.minutes * 60.0 if config.minutes else None)
         self.verdict_label.setText("")
         if model is None:
             self._clear_plots()
@@ -352,7 +363,7 @@ class TrainingPanel(QWidget):
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
         self._set_state("compiling")
-        self.phase_label.setText("Compiling…")
+        self.phase_label.setText(COMPILING_LINE)
         self.job.start()
         self.statusMessage.emit(f"Training on {len(matrices)} songs…")
         return True
