@@ -230,6 +230,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.train_action.setEnabled(not training)
         self.stop_action.setEnabled(training)
         self.pause_action.setEnabled(training)
+        window_actions.follow_training(self, training)
 
     # -- drops anywhere on the window -------------------------------------------------------
     def paths_dropped(self, paths: list[Path]) -> None:

@@ -37,7 +37,7 @@ from ..studio.training_progress import (
     TrainingProgressState,
 )
 from .hyperparameter_form import HyperparameterForm
-from .plots import ActivationHistogram, ErrorPlot, GapPlot, WeightHeatmap
+from .plots import ActivationHistogram, ErrorPlot, GapPlot, PlotBoard, WeightHeatmap
 from .training_worker import TrainingUpdate, TrainingWorker
 from .workers import Job, run_function
 
@@ -199,22 +199,20 @@ class TrainingPanel(QWidget):
         return form_box
 
     def _build_splitter(self, controls: QWidget) -> None:
-        plots_top = QSplitter(Qt.Orientation.Horizontal)
-        plots_top.addWidget(self.error_plot)
-        plots_top.addWidget(self.gap_plot)
-        plots_bottom = QSplitter(Qt.Orientation.Horizontal)
-        plots_bottom.addWidget(self.heatmap)
-        plots_bottom.addWidget(self.histogram)
-        plots_bottom.setStretchFactor(0, 3)
-        plots_bottom.setStretchFactor(1, 2)
+        self.plot_board = PlotBoard(
+            [
+                ("Learning", self.error_plot),
+                ("Unseen songs", self.gap_plot),
+                ("Patterns", self.heatmap),
+                ("In use", self.histogram),
+            ]
+        )
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("trainingSplitter")
         self.splitter.addWidget(controls)
-        self.splitter.addWidget(plots_top)
-        self.splitter.addWidget(plots_bottom)
+        self.splitter.addWidget(self.plot_board)
         self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -251,9 +249,7 @@ class TrainingPanel(QWidget):
         sizes = splitter.sizes()
         need = controls.minimumSizeHint().height()
         if sum(sizes) > 0 and sizes[0] != need:
-            extra = need - sizes[0]
-            top = max(sizes[1] - extra // 2, 0)
-            splitter.setSizes([need, top, max(sizes[2] - (extra - (sizes[1] - top)), 0)])
+            splitter.setSizes([need, max(sum(sizes) - need, 0)])
 
     @Slot()
     def _probe_devices(self) -> None:

@@ -187,6 +187,14 @@ def _model_actions(window: MainWindow) -> None:
         return _action(w, *args)
 
     w.train_action = a("&Train", "Train the model on the dataset", w.train, "Ctrl+T")
+    # The toolbar's one Train / Stop button (its text follows the run): a narrow window keeps
+    # Train, Generate and Export in sight instead of an overflow menu.
+    w.train_stop_action = QAction("Train", w)
+    w.train_stop_action.setObjectName("trainStopAction")
+    w.train_stop_action.triggered.connect(
+        lambda: w.training.stop() if w.training.is_training() else w.train()
+    )
+    follow_training(w, False)
     w.pause_action = a(
         "&Pause / Resume", "Pause or resume training", w.training.toggle_pause, "Ctrl+P"
     )
@@ -325,10 +333,13 @@ def _toolbars(window: MainWindow, panels) -> None:
     w = window
     w.main_toolbar = QToolBar("Main")
     w.main_toolbar.setObjectName("mainToolbar")
-    for action in (w.open_folder_action, w.open_model_action, w.save_model_action, w.export_action):
-        w.main_toolbar.addAction(action)
+    # Few, short buttons: the transport shares the row, and at 1024 pixels wide every one must
+    # show without the toolbar's » overflow. Opening and saving models live in the File menu.
+    w.open_folder_action.setIconText("Open")
+    w.export_action.setIconText("Export")
+    w.main_toolbar.addAction(w.open_folder_action)
     w.main_toolbar.addSeparator()
-    for action in (w.train_action, w.stop_action, w.generate_action):
+    for action in (w.train_stop_action, w.generate_action, w.export_action):
         w.main_toolbar.addAction(action)
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, w.main_toolbar)
     panels.addAction(w.main_toolbar.toggleViewAction())
@@ -340,6 +351,19 @@ def _toolbars(window: MainWindow, panels) -> None:
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, w.transport_toolbar)
     w.transport_toolbar.hide()
     panels.addAction(w.transport_toolbar.toggleViewAction())
+
+
+def follow_training(window: MainWindow, training: bool) -> None:
+    """The toolbar's Train / Stop button says what a press does now."""
+    action = window.train_stop_action
+    action.setText("Stop" if training else "Train")
+    tip = (
+        "Stop training and keep the model (Ctrl+.)"
+        if training
+        else "Train the model on the dataset (Ctrl+T)"
+    )
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
 
 
 def warning_box(window: QWidget, text: str) -> QMessageBox:
