@@ -1,5 +1,6 @@
-"""User directories (cache, data, config) from platformdirs, overridable by environment variables
-(`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`) for tests and portable use."""
+"""User directories (cache, data, config, exports) from platformdirs, overridable by environment
+variables (`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`,
+`RBM_STUDIO_EXPORT_DIR`) for tests and portable use."""
 
 from __future__ import annotations
 
@@ -28,3 +29,12 @@ def data_dir() -> Path:
 
 def config_dir() -> Path:
     return _dir("RBM_STUDIO_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, APP_AUTHOR))
+
+
+def export_dir() -> Path:
+    """Where generated songs are exported unless the musician chose elsewhere: a "Generated"
+    folder in their music folder (documents when there is no music folder), never beside the
+    songs a model learns from."""
+    music = Path(platformdirs.user_music_dir())
+    base = music if music.is_dir() else Path(platformdirs.user_documents_dir())
+    return _dir("RBM_STUDIO_EXPORT_DIR", str(base / "RBM Studio" / "Generated"))

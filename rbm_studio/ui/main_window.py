@@ -31,7 +31,7 @@ from ..music.song import Song
 from ..resources import sample_midi_dir
 from ..studio import generation
 from ..studio.library import GeneratedSong
-from . import window_actions
+from . import window_actions, window_session
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GenerationPanel
 from .model_document import ModelDocument
@@ -143,10 +143,13 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self, *, folder: Path | None = None, model: Path | None = None) -> None:
-        """What happens at launch: open the model, import the folder (else the last folder, else
-        the bundled sample chorales), and offer to restore interrupted training."""
+        """What happens at launch: open the model (else the last session's), import the folder
+        (else the last folder, else the bundled sample chorales), and offer to restore
+        interrupted training."""
         if model is not None:
             self.open_model(Path(model))
+        else:
+            window_session.reopen_last_model(self)
         last = Path(self.settings.last_folder) if self.settings.last_folder else None
         if folder is not None:
             folder = Path(folder)
@@ -521,7 +524,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         if not songs:
             self.show_status("Nothing to export: generate songs first.")
             return
-        start = self.settings.last_export_folder or self.settings.last_folder or str(Path.home())
+        start = str(window_session.export_start_folder(self))
         folder = QFileDialog.getExistingDirectory(self, "Export MIDI files to", start)
         if folder:
             self.settings.last_export_folder = folder
@@ -584,7 +587,9 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # An unsaved model is not lost: the training worker autosaved it, and the next launch
-        # offers to restore it (no blocking "save changes?" question here).
+        # offers to restore it (no blocking "save changes?" question here). The open model comes
+        # back at the next launch.
+        window_session.keep_model(self)
         self.save_settings()
         self.training.stop()
         self.generation.shutdown()  # library reads and writes finish; none outlives the window
