@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -117,6 +117,9 @@ class MainWindow(MidiDropTarget, QMainWindow):
         b, t, g = self.browser, self.training, self.generation
         b.statusMessage.connect(self.show_status)
         b.importStarted.connect(lambda _p: self._set_activity("Importing songs…"))
+        b.importProgress.connect(
+            lambda n, of: self._set_activity(f"Importing songs: {n:,} of {of:,}…")
+        )
         b.importFinished.connect(self._on_import_finished)
         b.songSelected.connect(self._on_dataset_song_selected)
         t.statusMessage.connect(self.show_status)
@@ -266,7 +269,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self._set_activity(f"{len(report.loaded)} songs ready.")
         self.generation.set_songs_key(best_key(report.matrices))
         self._update_title()
-        if self.piano_roll.song is None:
+        if self.shown_generated is None:  # the new songs replace the old folder's in the roll
             self.browser.select_first_song()
 
     @Slot(object)
@@ -292,6 +295,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def _show_loaded_song(self, request: int, song: Song) -> None:
         if request != self._song_request:
             return  # the musician has selected another song since
+        self.shown_generated = None
         self.piano_roll.set_song(song, generated=False)
         self.songShown.emit(song)
 
@@ -548,13 +552,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(action, shortcut) for every action that has one — the Help → Shortcuts table."""
-        rows = []
-        for action in self.actions():
-            seq = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            if seq:
-                rows.append((action.text().replace("&", ""), seq))
-        rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
-        return rows
+        return window_actions.shortcut_rows(self)
 
     @Slot()
     def show_shortcuts(self) -> None:

@@ -387,6 +387,17 @@ def about_box(window: QWidget) -> QMessageBox:
     return box
 
 
+def shortcut_rows(window: MainWindow) -> list[tuple[str, str]]:
+    """(action, shortcut) for every action of `window` that has one."""
+    rows = []
+    for action in window.actions():
+        seq = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if seq:
+            rows.append((action.text().replace("&", ""), seq))
+    rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
+    return rows
+
+
 def shortcuts_dialog(window: QWidget, rows: list[tuple[str, str]]) -> QDialog:
     """A table of (action, shortcut) rows, shown without blocking."""
     dialog = QDialog(window)
