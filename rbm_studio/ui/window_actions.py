@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -187,20 +188,13 @@ def _model_actions(window: MainWindow) -> None:
         return _action(w, *args)
 
     w.train_action = a("&Train", "Train the model on the dataset", w.train, "Ctrl+T")
-    # The toolbar's one Train / Stop button (its text follows the run): a narrow window keeps
-    # Train, Generate and Export in sight instead of an overflow menu.
-    w.train_stop_action = QAction("Train", w)
-    w.train_stop_action.setObjectName("trainStopAction")
-    w.train_stop_action.triggered.connect(
-        lambda: w.training.stop() if w.training.is_training() else w.train()
-    )
-    follow_training(w, False)
     w.pause_action = a(
         "&Pause / Resume", "Pause or resume training", w.training.toggle_pause, "Ctrl+P"
     )
     w.stop_action = a(
         "S&top Training", "Stop training and keep the model", w.training.stop, "Ctrl+."
     )
+    w.stop_action.setIconText("Stop")  # in the toolbar, where it takes Train's place
     w.generate_action = a("&Generate", "Generate new songs from the model", g.generate, "Ctrl+G")
     w.sample_action = a(
         "&Hear a Sample",
@@ -339,7 +333,18 @@ def _toolbars(window: MainWindow, panels) -> None:
     w.export_action.setIconText("Export")
     w.main_toolbar.addAction(w.open_folder_action)
     w.main_toolbar.addSeparator()
-    for action in (w.train_stop_action, w.generate_action, w.export_action):
+    # Train and Stop share one button: Train while idle, Stop while training.
+    w.train_stop_button = QToolButton()
+    w.train_stop_button.setObjectName("trainStopButton")
+    w.train_stop_button.setAutoRaise(True)
+    widths = []
+    for action in (w.stop_action, w.train_action):
+        w.train_stop_button.setDefaultAction(action)
+        widths.append(w.train_stop_button.sizeHint().width())
+    # One width for both words: a toolbar that changes size mid-run may leave its » showing.
+    w.train_stop_button.setFixedWidth(max(widths))
+    w.main_toolbar.addWidget(w.train_stop_button)
+    for action in (w.generate_action, w.export_action):
         w.main_toolbar.addAction(action)
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, w.main_toolbar)
     panels.addAction(w.main_toolbar.toggleViewAction())
@@ -354,16 +359,11 @@ def _toolbars(window: MainWindow, panels) -> None:
 
 
 def follow_training(window: MainWindow, training: bool) -> None:
-    """The toolbar's Train / Stop button says what a press does now."""
-    action = window.train_stop_action
-    action.setText("Stop" if training else "Train")
-    tip = (
-        "Stop training and keep the model (Ctrl+.)"
-        if training
-        else "Train the model on the dataset (Ctrl+T)"
-    )
-    action.setToolTip(tip)
-    action.setStatusTip(tip)
+    """The toolbar's Train button becomes Stop while training, and back (one place for both:
+    a narrow window keeps Train, Generate and Export in sight instead of an overflow menu)."""
+    action = window.stop_action if training else window.train_action
+    if window.train_stop_button.defaultAction() is not action:
+        window.train_stop_button.setDefaultAction(action)
 
 
 def warning_box(window: QWidget, text: str) -> QMessageBox:
