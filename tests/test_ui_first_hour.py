@@ -59,6 +59,13 @@ def generate_in_sight(qtbot, window, artifacts_dir: Path, name: str) -> None:
     """Generate lies inside the window, unscrolled, and the toolbar shows every action."""
     qtbot.wait(50)
     window.grab().save(str(artifacts_dir / f"first_hour_{name}.png"))
+    window.training_dock.raise_()
+    board = window.training.plot_board
+    if board.mode == "tabs":  # the held-out score and its verdict are the ones to look at
+        board.tabs.setCurrentWidget(window.training.gap_plot)
+    qtbot.wait(50)
+    window.grab().save(str(artifacts_dir / f"first_hour_{name}_training.png"))
+    window.dataset_dock.raise_()
     button = window.generation.generate_button
     assert button.isVisible()
     top_left = button.mapTo(window, QPoint(0, 0))
@@ -71,6 +78,7 @@ def generate_in_sight(qtbot, window, artifacts_dir: Path, name: str) -> None:
         if b.objectName() == "qt_toolbar_ext_button"
     ]
     assert all(not b.isVisible() for b in overflow), f"{name}: the toolbar overflows"
+    assert window.train_stop_button.actions() == [window.train_stop_button.defaultAction()]
     tools = window.main_toolbar
     for shown in (
         window.train_stop_button,

@@ -339,7 +339,7 @@ def _toolbars(window: MainWindow, panels) -> None:
     w.train_stop_button.setAutoRaise(True)
     widths = []
     for action in (w.stop_action, w.train_action):
-        w.train_stop_button.setDefaultAction(action)
+        set_only_action(w.train_stop_button, action)
         widths.append(w.train_stop_button.sizeHint().width())
     # One width for both words: a toolbar that changes size mid-run may leave its » showing.
     w.train_stop_button.setFixedWidth(max(widths))
@@ -358,12 +358,21 @@ def _toolbars(window: MainWindow, panels) -> None:
     panels.addAction(w.transport_toolbar.toggleViewAction())
 
 
+def set_only_action(button: QToolButton, action: QAction) -> None:
+    """Make `action` the button's action; the one before goes (a tool button holding two shows
+    a menu arrow)."""
+    for old in button.actions():
+        button.removeAction(old)
+    button.setDefaultAction(action)
+
+
 def follow_training(window: MainWindow, training: bool) -> None:
     """The toolbar's Train button becomes Stop while training, and back (one place for both:
     a narrow window keeps Train, Generate and Export in sight instead of an overflow menu)."""
+    button = window.train_stop_button
     action = window.stop_action if training else window.train_action
-    if window.train_stop_button.defaultAction() is not action:
-        window.train_stop_button.setDefaultAction(action)
+    if button.defaultAction() is not action:
+        set_only_action(button, action)
 
 
 def warning_box(window: QWidget, text: str) -> QMessageBox:
