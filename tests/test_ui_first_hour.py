@@ -165,8 +165,11 @@ def test_a_first_hour(qtbot, tmp_path, artifacts_dir):
     settings.parent.mkdir()
     songs = song_folder(tmp_path)
     window = open_window(qtbot, settings, SIZES[0])
+    counted: list[tuple[int, int]] = []
+    window.browser.importProgress.connect(lambda n, of: counted.append((n, of)))
     with qtbot.waitSignal(window.browser.importFinished, timeout=60_000):
         window.start(folder=songs)
+    assert counted and counted[-1] == (6, 6)  # the import says how far it has got: n of N
 
     # The song list tells the versions apart by their folder; the roll shows the first song.
     rows = [(i.text(0), i.text(SongList.FOLDER)) for i in window.browser.items()]
@@ -216,3 +219,13 @@ def test_a_first_hour(qtbot, tmp_path, artifacts_dir):
     again.settings.last_export_folder = str(songs / "take 1")
     start = dialog_start(qtbot, again)
     assert songs.resolve() not in [start.resolve(), *start.resolve().parents]
+    # Another folder's import puts its first song in the roll.
+    with qtbot.waitSignal(again.browser.importFinished, timeout=60_000):
+        again.import_paths([songs / "take 2"])
+    qtbot.waitUntil(
+        lambda: (
+            again.piano_roll.song is not None
+            and again.piano_roll.song.source.parent == songs / "take 2"
+        ),
+        timeout=20_000,
+    )
