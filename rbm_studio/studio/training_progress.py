@@ -124,6 +124,15 @@ def capped_eta(p: TrainingProgress, cap_seconds: float | None = None) -> float |
     return eta
 
 
+def eta_line(p: TrainingProgress, cap_seconds: float | None = None) -> str:
+    """The ETA label: the time left, or while compiling (when no estimate exists yet) at most
+    what the time limit leaves."""
+    eta = capped_eta(p, cap_seconds)
+    if eta is None and cap_seconds and p.phase == "compiling":
+        return f"ETA ≤ {format_seconds(max(cap_seconds - p.elapsed, 0.0))}"
+    return f"ETA {format_seconds(eta)}"
+
+
 def score_noise(scores: Sequence[float]) -> float | None:
     """How far the held-out score moves by chance: `NOISE_SPREAD` standard deviations of its
     jitter over the last `NOISE_SCORES` scores; None with fewer than `NOISE_MIN_SCORES`.
@@ -275,7 +284,7 @@ class TrainingProgressState:
             state=state,
             phase=phase,
             epoch=f"Epoch {int(p.epoch)} / {int(p.epochs)}",
-            eta=f"ETA {format_seconds(capped_eta(p, self.cap_seconds))}",
+            eta=eta_line(p, self.cap_seconds),
             fraction=progress_fraction(p, self.cap_seconds),
             verdict=verdict,
         )
