@@ -169,7 +169,7 @@ class GapPlot(pg.PlotWidget):
     TITLE = "Unseen songs"  # one title before and during training: the plot is the same
     GAP_LABEL = "memorising"
     SCORE_LABEL = "score, higher is better"
-    SCORE_AXIS_WIDTH = 52  # room for "-12.34" beside the score axis, never clipped
+    SCORE_AXIS_WIDTH = 66  # room for "-10.05" and the axis label beside it, never clipped
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
