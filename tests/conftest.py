@@ -62,6 +62,7 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RBM_STUDIO_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("RBM_STUDIO_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("RBM_STUDIO_LOG_DIR", str(base / "logs"))
+    monkeypatch.setenv("RBM_STUDIO_EXPORT_DIR", str(base / "exports"))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,15 @@ import pytest
 from support.crafted_models import model_bytes
 
 from rbm_studio.models.model_file import ModelFileError
-from rbm_studio.studio.document import Autosaves, Document, open_model, save_model
+from rbm_studio.studio.document import (
+    LAST_MODEL_FILE,
+    Autosaves,
+    Document,
+    export_start,
+    keep_for_next_launch,
+    open_model,
+    save_model,
+)
 
 
 @pytest.fixture
@@ -119,3 +127,33 @@ def test_discarding_deletes_only_the_autosave_a_restore_would_open(tmp_path):
     assert autosaves.discard() == orphan
     assert not orphan.exists() and other.read_bytes() == b"b"
     assert Autosaves(own, fixed=True).discard() is None
+
+
+def test_the_next_launch_finds_the_model_saved_or_unsaved(model_file, tmp_path):
+    doc = Document()
+    assert keep_for_next_launch(doc, tmp_path / "data") is None
+    model = open_model(model_file)
+    doc.opened(model, model_file, modified=False)
+    assert keep_for_next_launch(doc, tmp_path / "data") == (model_file, False)
+    # A trained (unsaved) model is copied to the data folder; its autosave goes, as on a save.
+    autosave = tmp_path / "autosave.rbm"
+    autosave.write_bytes(model_file.read_bytes())
+    (tmp_path / "data").mkdir()
+    doc.set_model(model, path=None, modified=True)
+    kept, unsaved = keep_for_next_launch(doc, tmp_path / "data", autosave)
+    assert kept == tmp_path / "data" / LAST_MODEL_FILE and unsaved and not autosave.exists()
+    back = open_model(kept)
+    assert np.array_equal(back.params["W"], model.params["W"])
+
+
+def test_the_export_folder_is_never_the_songs_folder(tmp_path):
+    songs, default, elsewhere = tmp_path / "songs", tmp_path / "Generated", tmp_path / "out"
+    for folder in (songs / "take 1", default, elsewhere):
+        folder.mkdir(parents=True)
+    assert export_start(None, [songs], default) == default
+    assert export_start(str(elsewhere), [songs], default) == elsewhere  # remembered
+    assert export_start(str(songs), [songs], default) == default
+    assert export_start(str(songs / "take 1"), [songs], default) == default
+    assert export_start(str(tmp_path / "gone"), [songs], default) == default
+    one_file = songs / "take 1" / "a.mid"
+    assert export_start(str(songs / "take 1"), [one_file], default) == default

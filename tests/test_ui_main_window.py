@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from ui_songs import make_broken_folder, make_song_folder
 
 from rbm_studio.resources import sample_midi_dir
-from rbm_studio.ui.dataset_browser import SAMPLE_HINT
+from rbm_studio.ui.dataset_browser import SAMPLE_HINT, SongList
 from rbm_studio.ui.main_window import (
     DEFAULT_GENERATION_HEIGHT,
     DEFAULT_SIDE_DOCK_WIDTHS,
@@ -83,7 +83,7 @@ def test_drop_folder_with_broken_files_lists_reasons(qtbot, tmp_path, artifacts_
     assert len(report.loaded) == 3 and len(report.skipped) == 3
     items = window.browser.items()
     assert len(items) == 6
-    skipped = [i for i in items if i.text(4).startswith("skipped")]
+    skipped = [i for i in items if i.text(SongList.STATUS).startswith("skipped")]
     names = {window.browser.result_of(i).path.name for i in skipped}
     assert names == {"not_midi.mid", "empty.mid", "truncated.mid"}
     for item in skipped:
@@ -93,7 +93,7 @@ def test_drop_folder_with_broken_files_lists_reasons(qtbot, tmp_path, artifacts_
         assert item.isFirstColumnSpanned()
         assert not item.icon(0).isNull()  # warning icon
     # Selecting a good song shows it in the piano roll.
-    good = next(i for i in items if i.text(4).startswith("ok"))
+    good = next(i for i in items if i.text(SongList.STATUS).startswith("ok"))
     window.browser.list.setCurrentItem(good)
     qtbot.waitUntil(lambda: window.piano_roll.song is not None, timeout=10_000)
     assert window.piano_roll.song.source == window.browser.result_of(good).path

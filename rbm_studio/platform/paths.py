@@ -1,6 +1,6 @@
-"""User directories (cache, data, config, logs) from platformdirs, overridable by environment
-variables (`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`,
-`RBM_STUDIO_LOG_DIR`) for tests and portable use."""
+"""User directories (cache, data, config, logs, exports) from platformdirs, overridable by
+environment variables (`RBM_STUDIO_CACHE_DIR`, `RBM_STUDIO_DATA_DIR`, `RBM_STUDIO_CONFIG_DIR`,
+`RBM_STUDIO_LOG_DIR`, `RBM_STUDIO_EXPORT_DIR`) for tests and portable use."""
 
 from __future__ import annotations
 
@@ -34,3 +34,12 @@ def config_dir() -> Path:
 def log_dir() -> Path:
     """Where the log, the faulthandler file and the frozen app's console output go."""
     return _dir("RBM_STUDIO_LOG_DIR", platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
+def export_dir() -> Path:
+    """Where generated songs are exported unless the musician chose elsewhere: a "Generated"
+    folder in their music folder (documents when there is no music folder), never beside the
+    songs a model learns from."""
+    music = Path(platformdirs.user_music_dir())
+    base = music if music.is_dir() else Path(platformdirs.user_documents_dir())
+    return _dir("RBM_STUDIO_EXPORT_DIR", str(base / "RBM Studio" / "Generated"))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ..models.document import Model
 
+LAST_MODEL_FILE = "last-model.rbm"  # an unsaved model kept for the next launch (data folder)
+
 
 @dataclass
 class Document:
@@ -71,6 +73,42 @@ def save_model(model: Model, path: Path, autosave: Path | None = None) -> Path:
     if autosave is not None:
         Path(autosave).unlink(missing_ok=True)
     return path
+
+
+def keep_for_next_launch(
+    state: Document, folder: Path, autosave: Path | None = None
+) -> tuple[Path, bool] | None:
+    """Make sure the next launch can reopen the current model: (the file to open, whether it is
+    an unsaved model's copy), or None when there is no model. A model saved to its file is
+    reopened from there; an unsaved one (trained or restored: it has no file) is written to
+    `folder`, and `autosave` (the same training's) is removed, as a real save would."""
+    if state.model is None:
+        return None
+    if state.path is not None and not state.modified:
+        return state.path, False
+    copy = save_model(state.model, Path(folder) / LAST_MODEL_FILE, autosave)
+    return copy, True
+
+
+def export_start(remembered: str | None, song_folders: Sequence[Path], default: Path) -> Path:
+    """Where the export dialog opens: the folder last exported to, unless it is gone or is (or
+    is inside) a folder the songs were imported from, where one careless OK would mix generated
+    songs into the songs a model learns from; else `default`."""
+    if remembered:
+        chosen = Path(remembered)
+        if chosen.is_dir() and not any(_inside(chosen, folder) for folder in song_folders):
+            return chosen
+    return Path(default)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    folder = Path(folder)
+    folder = folder if folder.is_dir() else folder.parent
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)

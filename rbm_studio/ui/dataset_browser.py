@@ -1,7 +1,9 @@
 """Dataset browser: import MIDI folders/files in a worker and list every song, skipped ones too.
 
 Skipped files stay in the list with a warning icon and their reason (tooltip and the "why?" line
-under the list) — a folder with a few broken files never produces a modal error per file.
+under the list) — a folder with a few broken files never produces a modal error per file. Each
+song shows its folder (relative to the imported one: versions of a tune in subfolders are told
+apart), key and tempo; long names are elided in the middle, the full name is in the tooltip.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..data.dataset import DatasetReport, FileResult, import_folder
 from ..music.encoding import DEFAULT_ENCODING, Encoding
+from ..music.keys import best_key
 from .workers import Job, run_function
 
 SAMPLE_HINT = "Press Train to learn from these songs, or drop your own MIDI folder here."
@@ -84,7 +87,8 @@ class SongList(MidiDropTarget, QTreeWidget):
 
     pathsDropped = Signal(list)
 
-    COLUMNS = ("Song", "Bars", "Length", "Notes", "Status")
+    COLUMNS = ("Song", "Folder", "Key", "Tempo", "Bars", "Length", "Notes", "Status")
+    FOLDER, KEY, TEMPO, BARS, LENGTH, NOTES, STATUS = range(1, 8)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,9 +106,14 @@ class SongList(MidiDropTarget, QTreeWidget):
         header = self.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.setColumnWidth(0, 170)
-        for col in (1, 2, 3):
+        self.setColumnWidth(0, 150)
+        header.setSectionResizeMode(self.FOLDER, QHeaderView.ResizeMode.Interactive)
+        self.setColumnWidth(self.FOLDER, 70)
+        for col in range(self.KEY, self.STATUS):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.setTextElideMode(
+            Qt.TextElideMode.ElideMiddle
+        )  # "Long name … (take 2)" stays told apart
         self.setToolTip("Imported songs. Drop MIDI files or folders here to import them.")
 
     def paths_dropped(self, paths: list[Path]) -> None:
@@ -133,6 +142,7 @@ class DatasetBrowser(MidiDropTarget, QWidget):
 
     songSelected = Signal(object)  # FileResult of a loaded song
     importStarted = Signal(list)
+    importProgress = Signal(int, int)  # files done, files in all
     importFinished = Signal(object)  # DatasetReport
     statusMessage = Signal(str)
 
@@ -143,6 +153,7 @@ class DatasetBrowser(MidiDropTarget, QWidget):
         self.job: Job | None = None
         self.is_sample_set = False
         self.encoding: Encoding = DEFAULT_ENCODING  # grid and pitch range songs are read into
+        self.keys: dict[Path, str] = {}  # each loaded song's best-fitting key
 
         self.hint = QLabel(SAMPLE_HINT)
         self.hint.setWordWrap(True)
@@ -227,12 +238,13 @@ class DatasetBrowser(MidiDropTarget, QWidget):
             def report(done: int, total: int, path: Path) -> None:
                 progress((done, total, str(path)))
 
-            return import_folder(paths, encoding, progress=report, cancel=cancel)
+            found = import_folder(paths, encoding, progress=report, cancel=cancel)
+            return found, song_keys(found)
 
         job = run_function(work, "import", self)
         self.job = job
         job.progress.connect(lambda value: self._on_progress(value) if job is self.job else None)
-        job.finished.connect(lambda report: self._on_finished(report) if job is self.job else None)
+        job.finished.connect(lambda found: self._on_finished(*found) if job is self.job else None)
         job.failed.connect(
             lambda message, details: self._on_failed(message, details) if job is self.job else None
         )
@@ -253,10 +265,11 @@ class DatasetBrowser(MidiDropTarget, QWidget):
         done, total, path = value
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done} / {total}  {Path(path).name}")
+        self.progress.setFormat(f"{done:,} of {total:,}: {Path(path).name}")
+        self.importProgress.emit(done, total)
 
-    @Slot(object)
-    def _on_finished(self, report: DatasetReport) -> None:
+    def _on_finished(self, report: DatasetReport, keys: dict[Path, str]) -> None:
+        self.keys = keys
         self.set_report(report)
         self.importFinished.emit(report)
         verb = "Import cancelled" if report.cancelled else "Imported"
@@ -282,7 +295,7 @@ class DatasetBrowser(MidiDropTarget, QWidget):
         self.list.clear()
         warning = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         for result in report.results:
-            item = result_item(result, warning)
+            item = result_item(result, warning, self._folder_of(result.path), self.keys)
             self.list.addTopLevelItem(item)
             if not result.ok:
                 item.setFirstColumnSpanned(True)
@@ -292,6 +305,21 @@ class DatasetBrowser(MidiDropTarget, QWidget):
         self.summary.setToolTip(", ".join(str(p) for p in self.sources))
         self.hint.setVisible(self.is_sample_set)
         self.detail.clear()
+
+    def _folder_of(self, path: Path) -> str:
+        """The song's folder relative to the imported folder that holds it ("" at its top; the
+        imported folder's name first when several were imported)."""
+        for source in self.sources:
+            if source.is_dir():
+                try:
+                    relative = path.parent.relative_to(source)
+                except ValueError:
+                    continue
+                folder = relative.as_posix() if relative.parts else ""
+                if len(self.sources) > 1:
+                    folder = "/".join(p for p in (source.name, folder) if p)
+                return folder
+        return path.parent.name
 
     def items(self) -> list[QTreeWidgetItem]:
         return [self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())]
@@ -333,40 +361,58 @@ class DatasetBrowser(MidiDropTarget, QWidget):
             self.detail.setText(f"Why was {result.path.name} skipped? {result.reason}")
 
 
-def result_item(result: FileResult, warning: QIcon) -> NumericItem:
+def song_keys(report: DatasetReport) -> dict[Path, str]:
+    """Each loaded song's best-fitting key (run in the import's worker: it reads every note)."""
+    keys = {}
+    for result in report.loaded:
+        found = best_key([result.matrix]) if result.matrix is not None else None
+        if found is not None:
+            keys[result.path] = found[0]
+    return keys
+
+
+def result_item(
+    result: FileResult, warning: QIcon, folder: str = "", keys: dict[Path, str] | None = None
+) -> NumericItem:
     """The song list's row for one imported file (a skipped one spans the row with its reason)."""
     item = NumericItem()
     name = result.title or result.path.stem
     item.setText(0, name if result.ok else result.path.name)
     item.setData(0, RESULT_ROLE, result)
     item.setData(0, Qt.ItemDataRole.UserRole + 1, (item.text(0).lower()))
-    item.setToolTip(0, str(result.path))
+    item.setText(SongList.FOLDER, folder)
+    item.setToolTip(SongList.FOLDER, str(result.path.parent))
+    key = (keys or {}).get(result.path, "")
+    item.setToolTip(0, f"{name}\n{folder + '/' if folder else ''}{result.path.name}")
     if result.ok:
-        _fill_loaded(item, result)
+        _fill_loaded(item, result, key)
     else:
-        for col in (1, 2, 3):
+        for col in range(SongList.KEY, SongList.STATUS):
             item.setText(col, "—")
-            item.setData(col, Qt.ItemDataRole.UserRole + 1, -1.0)
+            item.setData(col, Qt.ItemDataRole.UserRole + 1, "" if col == SongList.KEY else -1.0)
         item.setIcon(0, warning)
         # The reason spans the whole row so it is readable without widening the dock.
         item.setText(0, f"{result.path.name}: skipped, {result.reason}")
-        item.setText(4, f"skipped: {result.reason}")
+        item.setText(SongList.STATUS, f"skipped: {result.reason}")
         for col in range(len(SongList.COLUMNS)):
             item.setToolTip(col, f"Skipped {result.path.name}: {result.reason}")
     return item
 
 
-def _fill_loaded(item: NumericItem, result: FileResult) -> None:
-    for col, text, key in (
-        (1, f"{result.bars:.1f}", float(result.bars)),
-        (2, format_length(result.seconds), float(result.seconds)),
-        (3, str(result.notes), int(result.notes)),
+def _fill_loaded(item: NumericItem, result: FileResult, key: str) -> None:
+    for col, text, order in (
+        (SongList.KEY, key, key),
+        (SongList.TEMPO, f"{result.bpm:.0f}", float(result.bpm)),
+        (SongList.BARS, f"{result.bars:.1f}", float(result.bars)),
+        (SongList.LENGTH, format_length(result.seconds), float(result.seconds)),
+        (SongList.NOTES, str(result.notes), int(result.notes)),
     ):
         item.setText(col, text)
-        item.setData(col, Qt.ItemDataRole.UserRole + 1, key)
-    item.setText(4, load_status(result))
+        item.setData(col, Qt.ItemDataRole.UserRole + 1, order)
+    item.setToolTip(SongList.TEMPO, f"{result.bpm:.0f} BPM, {result.time_signature}")
+    item.setText(SongList.STATUS, load_status(result))
     item.setToolTip(
-        4,
+        SongList.STATUS,
         f"{result.time_signature}, {result.bpm:.0f} BPM; "
         f"notes outside the pitch range: {result.folded} folded by octaves, "
         f"{result.dropped} dropped",

@@ -101,9 +101,9 @@ class GenerationForm(QScrollArea):
         column = QVBoxLayout(content)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(self._build_form())
-        column.addWidget(self.generate_button)
-        column.addWidget(self.message)
         column.addStretch(1)
+        # Generate and its message sit under the scrolling options (the panel lays them out),
+        # so a short window never scrolls Generate out of sight.
         self.setWidget(content)
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -110,9 +110,13 @@ class GenerationPanel(QWidget):
         right.addWidget(caption)
         right.addWidget(self.list, 1)
         right.addLayout(self._build_buttons())
+        left = QVBoxLayout()  # Generate under the options, never scrolled away
+        left.addWidget(self.form, 1)
+        left.addWidget(self.generate_button)
+        left.addWidget(self.message)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.form, 0)
+        layout.addLayout(left, 0)
         layout.addLayout(right, 1)
         self._update_enabled()
 

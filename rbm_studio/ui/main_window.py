@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -30,7 +30,7 @@ from ..music.song import Song
 from ..resources import sample_midi_dir
 from ..studio import generation
 from ..studio.library import GeneratedSong
-from . import window_actions
+from . import window_actions, window_session
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GenerationPanel
 from .model_document import ModelDocument
@@ -119,6 +119,9 @@ class MainWindow(MidiDropTarget, QMainWindow):
         b, t, g = self.browser, self.training, self.generation
         b.statusMessage.connect(self.show_status)
         b.importStarted.connect(lambda _p: self._set_activity("Importing songs…"))
+        b.importProgress.connect(
+            lambda n, of: self._set_activity(f"Importing songs: {n:,} of {of:,}…")
+        )
         b.importFinished.connect(self._on_import_finished)
         b.songSelected.connect(self._on_dataset_song_selected)
         t.statusMessage.connect(self.show_status)
@@ -145,10 +148,13 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self, *, folder: Path | None = None, model: Path | None = None) -> None:
-        """What happens at launch: open the model, import the folder (else the last folder, else
-        the bundled sample chorales), and offer to restore interrupted training."""
+        """What happens at launch: open the model (else the last session's), import the folder
+        (else the last folder, else the bundled sample chorales), and offer to restore
+        interrupted training."""
         if model is not None:
             self.open_model(Path(model))
+        else:
+            window_session.reopen_last_model(self)
         last = Path(self.settings.last_folder) if self.settings.last_folder else None
         if folder is not None:
             folder = Path(folder)
@@ -232,6 +238,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.train_action.setEnabled(not training)
         self.stop_action.setEnabled(training)
         self.pause_action.setEnabled(training)
+        window_actions.follow_training(self, training)
 
     # -- drops anywhere on the window -------------------------------------------------------
     def paths_dropped(self, paths: list[Path]) -> None:
@@ -264,7 +271,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self._set_activity(f"{len(report.loaded)} songs ready.")
         self.generation.set_folder_songs(report.matrices)
         self._update_title()
-        if self.piano_roll.song is None:
+        if self.shown_generated is None:  # the new songs replace the old folder's in the roll
             self.browser.select_first_song()
 
     @Slot(object)
@@ -290,6 +297,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     def _show_loaded_song(self, request: int, song: Song) -> None:
         if request != self._song_request:
             return  # the musician has selected another song since
+        self.shown_generated = None
         self.piano_roll.set_song(song, generated=False)
         self.songShown.emit(song)
 
@@ -385,7 +393,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
     @Slot(str)
     def _on_training_state(self, state: str) -> None:
         texts = {
-            "compiling": "Compiling the training step…",
+            "compiling": "Compiling the training step (the first start takes longest)…",
             "training": "Training…",
             "paused": "Training paused.",
             "idle": "Ready.",
@@ -525,7 +533,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         if not songs:
             self.show_status("Nothing to export: generate songs first.")
             return
-        start = self.settings.last_export_folder or self.settings.last_folder or str(Path.home())
+        start = str(window_session.export_start_folder(self))
         folder = QFileDialog.getExistingDirectory(self, "Export MIDI files to", start)
         if folder:
             self.settings.last_export_folder = folder
@@ -549,14 +557,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(action, shortcut) for every action that has one — the Help → Shortcuts table."""
-        rows = []
-        for action in self.actions():
-            seq = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            if seq:
-                rows.append((action.text().replace("&", ""), seq))
-        rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
-        rows.extend(KEY_ROWS)
-        return rows
+        return [*window_actions.shortcut_rows(self), *KEY_ROWS]
 
     @Slot()
     def show_shortcuts(self) -> None:
@@ -589,7 +590,9 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # An unsaved model is not lost: the training worker autosaved it, and the next launch
-        # offers to restore it (no blocking "save changes?" question here).
+        # offers to restore it (no blocking "save changes?" question here). The open model comes
+        # back at the next launch.
+        window_session.keep_model(self)
         self.save_settings()
         self.training.stop()
         self.generation.shutdown()  # library reads and writes finish; none outlives the window

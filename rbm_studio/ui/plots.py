@@ -1,6 +1,9 @@
-"""Live training plots (pyqtgraph): error curves, receptive-field heatmap, activation histogram.
+"""Live training plots (pyqtgraph): error curves, receptive-field heatmap, activation histogram,
+and the board that shows the four of them: a 2×2 grid when each has room to be read, else one
+tab each (a small screen gets whole plots one at a time rather than four unreadable strips).
 
-Colours come from the widget palette so the plots read well in light and dark themes.
+Colours come from the widget palette so the plots read well in light and dark themes. Titles
+and axes say what a musician sees in them; the machine-learning terms stay in the tooltips.
 """
 
 from __future__ import annotations
@@ -9,9 +12,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGridLayout, QStackedLayout, QTabWidget, QWidget
 
 from ..studio.training_progress import StableAxes
 
@@ -163,8 +166,10 @@ class GapPlot(pg.PlotWidget):
     vertical line at the best epoch so far — the epoch that training with patience keeps.
     """
 
-    TITLE = "Unseen songs: gap"
-    TITLE_WITH_SCORE = "Unseen songs: score"
+    TITLE = "Unseen songs"  # one title before and during training: the plot is the same
+    GAP_LABEL = "memorising"
+    SCORE_LABEL = "score, higher is better"
+    SCORE_AXIS_WIDTH = 66  # room for "-10.05" and the axis label beside it, never clipped
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -173,7 +178,7 @@ class GapPlot(pg.PlotWidget):
             "A steady rise means the model starts memorising (over-fitting)."
         )
         plot = self.getPlotItem()
-        style_plot(self, plot, self.TITLE, "gap", "epoch")
+        style_plot(self, plot, self.TITLE, self.GAP_LABEL, "epoch")
         colour = QColor.fromHsvF(0.08, 0.85, 0.9)
         self.gap_colour = colour
         self.curve = plot.plot(
@@ -203,6 +208,7 @@ class GapPlot(pg.PlotWidget):
         right.setPen(pg.mkPen(held))
         right.setTextPen(pg.mkPen(held))
         right.enableAutoSIPrefix(False)
+        right.setWidth(self.SCORE_AXIS_WIDTH)
         self.held_view.setXLink(plot.getViewBox())
         self.held_curve = pg.PlotDataItem(
             [],
@@ -264,19 +270,18 @@ class GapPlot(pg.PlotWidget):
         _, foreground = theme_colours(self)
         if shown:
             plot.showAxis("right")
-            plot.getAxis("right").setLabel("log-lik./frame", color=self.held_colour.name())
-            plot.getAxis("left").setLabel("gap", color=self.gap_colour.name())
-            plot.setTitle(self.TITLE_WITH_SCORE, color=foreground.name(), size="9pt")
+            plot.getAxis("right").setLabel(self.SCORE_LABEL, color=self.held_colour.name())
+            plot.getAxis("left").setLabel(self.GAP_LABEL, color=self.gap_colour.name())
             self.setToolTip(
-                "Held-out songs (not trained on) per epoch. Blue, right axis: their "
-                "log-likelihood per frame — higher is better; the dashed line marks the best "
-                "epoch so far. Orange, left axis: the free-energy gap — a steady rise means the "
-                "model memorises the training songs."
+                "Songs the model never trains on, per epoch. Blue, right axis: how well the "
+                "model predicts them (held-out log-likelihood per frame) — higher is better; the "
+                "dashed line marks the best epoch so far. Orange, left axis: how much better it "
+                "knows the training songs than these (the free-energy gap) — a steady rise means "
+                "it memorises the training songs."
             )
         else:
             plot.hideAxis("right")
-            plot.getAxis("left").setLabel("gap", color=foreground.name())
-            plot.setTitle(self.TITLE, color=foreground.name(), size="9pt")
+            plot.getAxis("left").setLabel(self.GAP_LABEL, color=foreground.name())
             self.setToolTip(
                 "Free-energy gap between held-out and training windows per epoch. "
                 "A steady rise means the model starts memorising (over-fitting)."
@@ -321,13 +326,14 @@ class WeightHeatmap(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setToolTip(
-            "What each hidden unit listens for: one tile per unit, time to the right, pitch "
-            "upwards; red = excitatory weight, blue = inhibitory."
+            "The patterns the model has learned to listen for, one tile each (a hidden unit and "
+            "its weights): time runs to the right, pitch upwards; red notes make the pattern "
+            "light up, blue notes hold it back."
         )
         background, foreground = theme_colours(self)
         self.setBackground(background)
         self.plot = self.addPlot()
-        self.plot.setTitle("What units listen for", color=foreground.name(), size="9pt")
+        self.plot.setTitle("Patterns it learned", color=foreground.name(), size="9pt")
         self.plot.hideAxis("left")
         self.plot.hideAxis("bottom")
         self.plot.setMouseEnabled(x=False, y=False)
@@ -377,11 +383,12 @@ class ActivationHistogram(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setToolTip(
-            "Histogram of the hidden units' mean activation on a data sample. Units stuck near 0 "
-            "or 1 learn nothing useful."
+            "How often each learned pattern is heard in your songs (a histogram of the hidden "
+            "units' mean activation). Patterns heard never (near 0) or always (near 1) tell no "
+            "songs apart: room the model wastes."
         )
         plot = self.getPlotItem()
-        style_plot(self, plot, "How often units fire", "units", "mean activation")
+        style_plot(self, plot, "Patterns in use", "patterns", "how often heard")
         colour = QColor.fromHsvF(0.36, 0.6, 0.75)
         self.curve = plot.plot(
             [0.0, 1.0], [0.0], stepMode="center", fillLevel=0, brush=colour, pen=pg.mkPen(colour)
@@ -398,3 +405,69 @@ class ActivationHistogram(pg.PlotWidget):
 
     def clear_data(self) -> None:
         self.curve.setData([0.0, 1.0], [0.0])
+
+
+def show_title(widget: QWidget, shown: bool) -> None:
+    """Show or hide the title of a plot widget (its text is kept for showing it again)."""
+    item = widget.getPlotItem() if hasattr(widget, "getPlotItem") else getattr(widget, "plot", None)
+    if item is None:
+        return
+    label = item.titleLabel
+    if shown:
+        item.setTitle(label.text)
+    else:
+        item.setTitle(None)
+
+
+class PlotBoard(QWidget):
+    """The training plots as a 2×2 grid when the board has room for each to be read, else one
+    tab each. The plots keep their data when they move between the two."""
+
+    GRID_MIN = QSize(440, 340)  # below this a grid's plots are strips: tabs instead
+
+    def __init__(self, plots: list[tuple[str, QWidget]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plots = plots
+        self.grid = QWidget()
+        self.grid_layout = QGridLayout(self.grid)
+        self.grid_layout.setContentsMargins(0, 0, 0, 0)
+        self.grid_layout.setSpacing(2)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.stack = QStackedLayout(self)
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.tabs)
+        self.mode = ""
+        self.arrange("tabs")
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return self.tabs.minimumSizeHint()
+
+    def arrange(self, mode: str) -> None:
+        """Show the plots as a "grid" or as "tabs"."""
+        if mode == self.mode:
+            return
+        self.mode = mode
+        if mode == "grid":
+            current = self.tabs.currentIndex()
+            self.tabs.clear()
+            for i, (_name, plot) in enumerate(self.plots):
+                self.grid_layout.addWidget(plot, i // 2, i % 2)
+                plot.show()
+            self.stack.setCurrentWidget(self.grid)
+            self._current = current
+        else:
+            for name, plot in self.plots:
+                self.grid_layout.removeWidget(plot)
+                index = self.tabs.addTab(plot, name)
+                self.tabs.setTabToolTip(index, plot.toolTip())
+            self.tabs.setCurrentIndex(max(getattr(self, "_current", 0), 0))
+            self.stack.setCurrentWidget(self.tabs)
+        for _name, plot in self.plots:  # a tab names its plot: the room goes to the plot
+            show_title(plot, mode == "grid")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        size = event.size()
+        roomy = size.width() >= self.GRID_MIN.width() and size.height() >= self.GRID_MIN.height()
+        self.arrange("grid" if roomy else "tabs")

@@ -52,6 +52,15 @@ class AppSettings:
         self.qsettings.setValue("files/last_export_folder", value)
 
     @property
+    def last_model(self) -> tuple[str, bool]:
+        """The model to reopen at launch: (its file, whether it is an unsaved model's copy)."""
+        return self._str("files/last_model"), self._str("files/last_model_unsaved") == "true"
+
+    def set_last_model(self, path: str, unsaved: bool) -> None:
+        self.qsettings.setValue("files/last_model", path)
+        self.qsettings.setValue("files/last_model_unsaved", "true" if unsaved else "false")
+
+    @property
     def midi_port(self) -> str:
         return self._str("playback/midi_port")
 

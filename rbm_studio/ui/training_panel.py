@@ -30,9 +30,14 @@ from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
 from ..studio.training import autosave_path, config_for_continuing
-from ..studio.training_progress import PlotPoints, ProgressView, TrainingProgressState
+from ..studio.training_progress import (
+    COMPILING_LINE,
+    PlotPoints,
+    ProgressView,
+    TrainingProgressState,
+)
 from .hyperparameter_form import HyperparameterForm
-from .plots import ActivationHistogram, ErrorPlot, GapPlot, WeightHeatmap
+from .plots import ActivationHistogram, ErrorPlot, GapPlot, PlotBoard, WeightHeatmap
 from .training_worker import TrainingUpdate, TrainingWorker
 from .workers import Job, run_function
 
@@ -135,13 +140,19 @@ class TrainingPanel(QWidget):
         self.epoch_label = QLabel("Epoch — / —")
         self.epoch_label.setToolTip("Completed epochs / planned epochs")
         self.eta_label = QLabel("ETA —")
-        self.eta_label.setToolTip("Estimated time until training finishes")
+        self.eta_label.setToolTip(
+            "Estimated time until training finishes: at the last epoch or at the time limit, "
+            "whichever comes first"
+        )
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("%p%")
-        self.progress_bar.setToolTip("Progress over all planned epochs")
+        self.progress_bar.setToolTip(
+            "Progress towards the end of training: the planned epochs or the time limit, "
+            "whichever comes first"
+        )
         self.verdict_label = QLabel("")
         self.verdict_label.setObjectName("held_out_verdict")
         self.verdict_label.setToolTip(
@@ -188,22 +199,20 @@ class TrainingPanel(QWidget):
         return form_box
 
     def _build_splitter(self, controls: QWidget) -> None:
-        plots_top = QSplitter(Qt.Orientation.Horizontal)
-        plots_top.addWidget(self.error_plot)
-        plots_top.addWidget(self.gap_plot)
-        plots_bottom = QSplitter(Qt.Orientation.Horizontal)
-        plots_bottom.addWidget(self.heatmap)
-        plots_bottom.addWidget(self.histogram)
-        plots_bottom.setStretchFactor(0, 3)
-        plots_bottom.setStretchFactor(1, 2)
+        self.plot_board = PlotBoard(
+            [
+                ("Learning", self.error_plot),
+                ("Unseen songs", self.gap_plot),
+                ("Patterns", self.heatmap),
+                ("In use", self.histogram),
+            ]
+        )
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("trainingSplitter")
         self.splitter.addWidget(controls)
-        self.splitter.addWidget(plots_top)
-        self.splitter.addWidget(plots_bottom)
+        self.splitter.addWidget(self.plot_board)
         self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -240,9 +249,7 @@ class TrainingPanel(QWidget):
         sizes = splitter.sizes()
         need = controls.minimumSizeHint().height()
         if sum(sizes) > 0 and sizes[0] != need:
-            extra = need - sizes[0]
-            top = max(sizes[1] - extra // 2, 0)
-            splitter.setSizes([need, top, max(sizes[2] - (extra - (sizes[1] - top)), 0)])
+            splitter.setSizes([need, max(sum(sizes) - need, 0)])
 
     @Slot()
     def _probe_devices(self) -> None:
@@ -333,7 +340,7 @@ class TrainingPanel(QWidget):
         config = config_for_continuing(shown, model)
         if config is not shown:  # continuing keeps the open model's kind, units and window
             self.set_config(config)
-        self.progress.start()
+        self.progress.start(config.minutes * 60.0 if config.minutes else None)
         self.verdict_label.setText("")
         if model is None:
             self._clear_plots()
@@ -352,7 +359,7 @@ class TrainingPanel(QWidget):
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
         self._set_state("compiling")
-        self.phase_label.setText("Compiling…")
+        self.phase_label.setText(COMPILING_LINE)
         self.job.start()
         self.statusMessage.emit(f"Training on {len(matrices)} songs…")
         return True

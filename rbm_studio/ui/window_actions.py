@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -194,6 +195,7 @@ def _model_actions(window: MainWindow) -> None:
     w.stop_action = a(
         "S&top Training", "Stop training and keep the model", w.training.stop, "Ctrl+."
     )
+    w.stop_action.setIconText("Stop")  # in the toolbar, where it takes Train's place
     w.generate_action = a("&Generate", "Generate new songs from the model", g.generate, "Ctrl+G")
     w.sample_action = a(
         "&Hear a Sample",
@@ -332,10 +334,24 @@ def _toolbars(window: MainWindow, panels) -> None:
     w = window
     w.main_toolbar = QToolBar("Main")
     w.main_toolbar.setObjectName("mainToolbar")
-    for action in (w.open_folder_action, w.open_model_action, w.save_model_action, w.export_action):
-        w.main_toolbar.addAction(action)
+    # Few, short buttons: the transport shares the row, and at 1024 pixels wide every one must
+    # show without the toolbar's » overflow. Opening and saving models live in the File menu.
+    w.open_folder_action.setIconText("Open")
+    w.export_action.setIconText("Export")
+    w.main_toolbar.addAction(w.open_folder_action)
     w.main_toolbar.addSeparator()
-    for action in (w.train_action, w.stop_action, w.generate_action):
+    # Train and Stop share one button: Train while idle, Stop while training.
+    w.train_stop_button = QToolButton()
+    w.train_stop_button.setObjectName("trainStopButton")
+    w.train_stop_button.setAutoRaise(True)
+    widths = []
+    for action in (w.stop_action, w.train_action):
+        set_only_action(w.train_stop_button, action)
+        widths.append(w.train_stop_button.sizeHint().width())
+    # One width for both words: a toolbar that changes size mid-run may leave its » showing.
+    w.train_stop_button.setFixedWidth(max(widths))
+    w.main_toolbar.addWidget(w.train_stop_button)
+    for action in (w.generate_action, w.export_action):
         w.main_toolbar.addAction(action)
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, w.main_toolbar)
     panels.addAction(w.main_toolbar.toggleViewAction())
@@ -347,6 +363,23 @@ def _toolbars(window: MainWindow, panels) -> None:
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, w.transport_toolbar)
     w.transport_toolbar.hide()
     panels.addAction(w.transport_toolbar.toggleViewAction())
+
+
+def set_only_action(button: QToolButton, action: QAction) -> None:
+    """Make `action` the button's action; the one before goes (a tool button holding two shows
+    a menu arrow)."""
+    for old in button.actions():
+        button.removeAction(old)
+    button.setDefaultAction(action)
+
+
+def follow_training(window: MainWindow, training: bool) -> None:
+    """The toolbar's Train button becomes Stop while training, and back (one place for both:
+    a narrow window keeps Train, Generate and Export in sight instead of an overflow menu)."""
+    button = window.train_stop_button
+    action = window.stop_action if training else window.train_action
+    if button.defaultAction() is not action:
+        set_only_action(button, action)
 
 
 def warning_box(window: QWidget, text: str) -> QMessageBox:
@@ -368,6 +401,17 @@ def about_box(window: QWidget) -> QMessageBox:
     box.setModal(False)
     box.show()
     return box
+
+
+def shortcut_rows(window: MainWindow) -> list[tuple[str, str]]:
+    """(action, shortcut) for every action of `window` that has one."""
+    rows = []
+    for action in window.actions():
+        seq = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if seq:
+            rows.append((action.text().replace("&", ""), seq))
+    rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
+    return rows
 
 
 def shortcuts_dialog(window: QWidget, rows: list[tuple[str, str]]) -> QDialog:
