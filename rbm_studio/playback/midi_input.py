@@ -1,0 +1,188 @@
+"""MIDI in: which inputs exist, and one open input that stamps every message as it arrives.
+
+Discovery mirrors `ports` (outputs): every rtmidi API that cannot start becomes an `ApiStatus` with
+a human reason. An input is a port of a keyboard or a DAW, or our own virtual input
+"RBM Studio In" that any program can play into (not on Windows MM). Each message is stamped by
+the `clock` the owner gives (the player's beat, for a take) on rtmidi's own thread the moment it
+arrives, so the stamps follow the music, not whenever the GUI gets round to reading them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import rtmidi
+
+from .ports import (
+    CLIENT_NAME,
+    DISPLAY_NAME,
+    VIRTUAL_CAPABLE,
+    ApiStatus,
+    PortError,
+    api_constant,
+    compiled_apis,
+    explain_failure,
+    quiet_native_stderr,
+    resolve_port,
+)
+
+VIRTUAL_INPUT_NAME = "RBM Studio In"
+INPUT_CLIENT_NAME = f"{CLIENT_NAME} input"
+# Channel voice messages only: a keyboard's clock, active sensing and sysex are of no use here.
+_CHANNEL_STATUS = range(0x80, 0xF0)
+MAX_KEPT = 100_000  # a take never needs more; a flooding device cannot grow memory without end
+
+Stamp = Callable[[], float]
+Listener = Callable[[float, tuple[int, ...]], None]
+
+
+def new_input(api: str, client_name: str = INPUT_CLIENT_NAME) -> rtmidi.MidiIn:
+    """A `MidiIn` on `api`; raises `PortError` with a human reason when the API cannot start."""
+    constant = api_constant(api)
+    try:
+        with quiet_native_stderr():
+            return rtmidi.MidiIn(rtapi=constant, name=client_name, queue_size_limit=4096)
+    except (rtmidi.RtMidiError, RuntimeError, OSError) as exc:
+        raise PortError(explain_failure(api, exc)) from exc
+
+
+def probe_inputs(api: str) -> ApiStatus:
+    """Start `api` briefly and list its input ports (our own virtual input is left out)."""
+    try:
+        midi_in = new_input(api, client_name=f"{CLIENT_NAME} input probe")
+    except PortError as exc:
+        return ApiStatus(api, False, [], str(exc))
+    try:
+        with quiet_native_stderr():
+            ports = [p for p in midi_in.get_ports() if VIRTUAL_INPUT_NAME not in p]
+    finally:
+        with quiet_native_stderr():
+            midi_in.delete()
+    return ApiStatus(api, True, ports, "" if ports else "no input ports")
+
+
+def list_inputs(apis: list[str] | None = None) -> list[ApiStatus]:
+    """Status and input ports of every compiled API (or of `apis`)."""
+    return [probe_inputs(api) for api in (apis if apis is not None else compiled_apis())]
+
+
+@dataclass(frozen=True, slots=True)
+class InputStatus:
+    """Whether an input is open, and a line saying which (or why none)."""
+
+    ready: bool
+    message: str
+    api: str | None = None
+    port: str | None = None
+    virtual: bool = False
+
+
+class MidiInput:
+    """One MIDI input at a time; messages are kept, stamped by `clock`, until `take` collects
+    them, and each is also handed to `on_message(stamp, message)` (on rtmidi's thread)."""
+
+    def __init__(
+        self,
+        *,
+        client_name: str = INPUT_CLIENT_NAME,
+        clock: Stamp = time.perf_counter,
+        on_message: Listener | None = None,
+    ) -> None:
+        self.client_name = client_name
+        self.clock = clock
+        self.on_message = on_message
+        self._in: rtmidi.MidiIn | None = None
+        self._lock = threading.Lock()
+        self._kept: list[tuple[float, tuple[int, ...]]] = []
+        self.status = InputStatus(False, "No MIDI input open.")
+
+    def open(self, api: str, port: str | int | None = None, *, virtual: bool = False) -> bool:
+        """Listen to `port` (index, name or unique substring) on `api`, or on the virtual input
+        "RBM Studio In"; without either, the first port. False (with `status` saying why) when
+        it cannot open; the old input is closed either way."""
+        self.close()
+        display = DISPLAY_NAME.get(api, api)
+        try:
+            midi_in = new_input(api, self.client_name)
+        except PortError as exc:
+            self.status = InputStatus(False, str(exc), api)
+            return False
+        try:
+            with quiet_native_stderr():
+                if virtual:
+                    if api not in VIRTUAL_CAPABLE:
+                        raise PortError(f"{display} cannot create virtual MIDI ports")
+                    midi_in.open_virtual_port(VIRTUAL_INPUT_NAME)
+                    name = VIRTUAL_INPUT_NAME
+                    message = (
+                        f'Input: virtual "{name}" on {display} — play into it from any program.'
+                    )
+                else:
+                    names = [p for p in midi_in.get_ports() if VIRTUAL_INPUT_NAME not in p]
+                    if not names:
+                        raise PortError(f"{display} has no MIDI input ports")
+                    name = names[0 if port is None else resolve_port(names, port, "input")]
+                    midi_in.open_port(midi_in.get_ports().index(name), name=VIRTUAL_INPUT_NAME)
+                    message = f"Input: {name} ({display})"
+        except (PortError, rtmidi.RtMidiError, RuntimeError, OSError, ValueError) as exc:
+            with quiet_native_stderr():
+                midi_in.delete()
+            text = str(exc) if isinstance(exc, PortError) else f"could not open the input: {exc}"
+            self.status = InputStatus(False, text, api)
+            return False
+        midi_in.set_callback(self._arrived)
+        self._in = midi_in
+        self.status = InputStatus(True, message, api, name, virtual)
+        return True
+
+    def _arrived(self, item: tuple[list[int], float], _data: object = None) -> None:
+        message = tuple(int(b) for b in item[0])
+        if not message or message[0] not in _CHANNEL_STATUS:
+            return
+        stamp = self.clock()
+        with self._lock:
+            if len(self._kept) < MAX_KEPT:
+                self._kept.append((stamp, message))
+        listener = self.on_message
+        if listener is not None:
+            # a faulty listener must not kill rtmidi's thread
+            with contextlib.suppress(Exception):
+                listener(stamp, message)
+
+    def take(self) -> list[tuple[float, tuple[int, ...]]]:
+        """Every message kept since the last `take` (or `clear`), oldest first."""
+        with self._lock:
+            kept, self._kept = self._kept, []
+        return kept
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept = []
+
+    @property
+    def is_open(self) -> bool:
+        return self._in is not None
+
+    def close(self) -> None:
+        """Stop listening; safe to call twice."""
+        midi_in, self._in = self._in, None
+        if midi_in is None:
+            return
+        try:
+            with quiet_native_stderr():
+                midi_in.cancel_callback()
+                midi_in.close_port()
+                midi_in.delete()
+        except Exception:  # noqa: BLE001 — closing a dead port must not stop the app
+            pass
+        self.status = InputStatus(False, "No MIDI input open.")
+
+    def __enter__(self) -> MidiInput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
