@@ -10,8 +10,9 @@ import itertools
 import time
 
 import pytest
+from support.keyboard import play_along
 
-from rbm_studio.music.song import Note, Song, TempoChange
+from rbm_studio.music.song import Note
 from rbm_studio.playback.jack_server import JackListener
 from rbm_studio.playback.midi_input import VIRTUAL_INPUT_NAME, MidiInput, list_inputs
 from rbm_studio.playback.player import AUDITION_CHANNEL, MidiPlayer
@@ -60,10 +61,10 @@ def test_a_phrase_played_into_the_virtual_input_is_recorded_as_written(rig):
     listener, player, midi_in, client = rig
     plan = TakePlan(bars=2, count_in=1, bpm=100, steps_per_beat=4)
     connect_keyboard(client, midi_in)
-    # the keyboard plays the phrase after the same count-in, started with the metronome
-    client.load(Song(notes=phrase_notes(plan.start), tempos=[TempoChange(0.0, plan.bpm)]))
     take = LiveTake(player, midi_in, plan)
-    assert take.start() and client.play()
+    assert take.start()
+    # the keyboard plays the phrase after the count-in, in time with the metronome
+    play_along(client, take, phrase_notes())
     assert player.wait(timeout=30) and take.finished
     recorded = take.recorded()
     expected = R.quantize(phrase_notes(plan.start), plan)

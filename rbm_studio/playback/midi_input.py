@@ -2,14 +2,20 @@
 
 Discovery mirrors `ports` (outputs): every rtmidi API that cannot start becomes an `ApiStatus` with
 a human reason. An input is a port of a keyboard or a DAW, or our own virtual input
-"RBM Studio In" that any program can play into (not on Windows MM). Each message is stamped by
-the `clock` the owner gives (the player's beat, for a take) on rtmidi's own thread the moment it
-arrives, so the stamps follow the music, not whenever the GUI gets round to reading them.
+"RBM Studio In" that any program can play into (not on Windows MM).
+
+Stamps: each message is stamped by the `clock` the owner gives (the player's beat, for a take)
+on rtmidi's thread when it arrives. That thread can be held up (the GIL, a busy machine), so the
+stamps are not used as they are: rtmidi also says when each message arrived by the MIDI system's
+own clock (JACK's frames, ALSA's queue), and those times, moved onto the owner's clock by the
+least-delayed message of the take, are what `messages` returns. A late callback then delays
+nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 
 import rtmidi
 
+from .output_choice import OutputChoice
 from .ports import (
     CLIENT_NAME,
     DISPLAY_NAME,
@@ -82,22 +89,27 @@ class InputStatus:
 
 
 class MidiInput:
-    """One MIDI input at a time; messages are kept, stamped by `clock`, until `take` collects
-    them, and each is also handed to `on_message(stamp, message)` (on rtmidi's thread)."""
+    """One MIDI input at a time; messages are kept, stamped (see the module docstring), until
+    `clear`, and each is also handed to `on_message(stamp, message)` on rtmidi's thread. `rate`
+    is the owner's clock units per second (beats a second for a clock in beats)."""
 
     def __init__(
         self,
         *,
         client_name: str = INPUT_CLIENT_NAME,
         clock: Stamp = time.perf_counter,
+        rate: float = 1.0,
         on_message: Listener | None = None,
     ) -> None:
         self.client_name = client_name
         self.clock = clock
+        self.rate = rate
         self.on_message = on_message
         self._in: rtmidi.MidiIn | None = None
         self._lock = threading.Lock()
-        self._kept: list[tuple[float, tuple[int, ...]]] = []
+        # (stamp by `clock`, seconds by the MIDI system's clock, message) since `clear`
+        self._kept: list[tuple[float, float, tuple[int, ...]]] = []
+        self._elapsed = 0.0
         self.status = InputStatus(False, "No MIDI input open.")
 
     def open(self, api: str, port: str | int | None = None, *, virtual: bool = False) -> bool:
@@ -140,24 +152,31 @@ class MidiInput:
         return True
 
     def _arrived(self, item: tuple[list[int], float], _data: object = None) -> None:
-        message = tuple(int(b) for b in item[0])
-        if not message or message[0] not in _CHANNEL_STATUS:
-            return
         stamp = self.clock()
+        message = tuple(int(b) for b in item[0])
         with self._lock:
+            self._elapsed += max(float(item[1]), 0.0)  # rtmidi: seconds since the last message
+            if not message or message[0] not in _CHANNEL_STATUS:
+                return
             if len(self._kept) < MAX_KEPT:
-                self._kept.append((stamp, message))
+                self._kept.append((stamp, self._elapsed, message))
         listener = self.on_message
         if listener is not None:
             # a faulty listener must not kill rtmidi's thread
             with contextlib.suppress(Exception):
                 listener(stamp, message)
 
-    def take(self) -> list[tuple[float, tuple[int, ...]]]:
-        """Every message kept since the last `take` (or `clear`), oldest first."""
+    def messages(self) -> list[tuple[float, tuple[int, ...]]]:
+        """(stamp, message) for every message since `clear`, in order of arrival: each stamp is
+        the MIDI system's arrival time on the owner's clock (see the module docstring); a
+        message stamped before any finite clock reading keeps its own stamp."""
         with self._lock:
-            kept, self._kept = self._kept, []
-        return kept
+            kept = list(self._kept)
+        offsets = [s - e * self.rate for s, e, _m in kept if math.isfinite(s)]
+        if not offsets:
+            return [(s, m) for s, _e, m in kept]
+        offset = min(offsets)
+        return [(e * self.rate + offset, m) for _s, e, m in kept]
 
     def clear(self) -> None:
         with self._lock:
@@ -186,3 +205,19 @@ class MidiInput:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def input_choices(statuses: list[ApiStatus]) -> list[OutputChoice]:
+    """What a musician may record from: every input port (in API order), then the virtual input
+    "RBM Studio In" of each API that can make one."""
+    choices = [
+        OutputChoice(s.api, port, False, f"{port} ({s.display_name})")
+        for s in statuses
+        for port in s.ports
+    ]
+    choices += [
+        OutputChoice(s.api, None, True, f'Virtual input "{VIRTUAL_INPUT_NAME}" ({s.display_name})')
+        for s in statuses
+        if s.supports_virtual
+    ]
+    return choices

@@ -34,14 +34,17 @@ from .recording import (
 PLAYED_LABEL = "played in"
 
 
-def as_generated(song: Song, plan: TakePlan, encoding: Encoding, name: str) -> GeneratedSong:
-    """A recorded take as a song of the song list, on `encoding`'s grid (the open model's), so
-    it can be continued, harmonised or regenerated like any generated song."""
+def as_generated(
+    song: Song, plan: TakePlan, encoding: Encoding, name: str, *, bars: int | None = None
+) -> GeneratedSong:
+    """A recorded take (`bars` bars of it, default the take's) as a song of the song list, on
+    `encoding`'s grid (the open model's), so it can be continued, harmonised or regenerated
+    like any generated song."""
     song.title = name
     entry = GeneratedSong(
         name=name,
         song=song,
-        matrix=take_matrix(song, plan, encoding),
+        matrix=take_matrix(song, plan, encoding, bars),
         settings={"bars": plan.bars, "tempo": float(plan.bpm)},
         model_label=PLAYED_LABEL,
     )
@@ -78,7 +81,6 @@ class LiveTake:
         self.answer = answer
         self.echo = echo
         self.answer_beat: float | None = None  # where the answer starts once it is scheduled
-        self._events: list[Stamped] = []
         self._started = False
 
     def _stamp(self) -> float:
@@ -95,9 +97,9 @@ class LiveTake:
     def start(self) -> bool:
         """Count in and start the metronome; False when the player cannot play (no output)."""
         self.midi_in.clock = self._stamp
+        self.midi_in.rate = self.plan.bpm / 60.0  # the metronome plays at the take's tempo
         self.midi_in.on_message = self._heard
         self.midi_in.clear()
-        self._events = []
         self.answer_beat = None
         self.player.set_loop(False)
         self.player.set_tempo(None)
@@ -125,8 +127,7 @@ class LiveTake:
 
     def events(self) -> list[Stamped]:
         """Every message played since `start`, stamped in beats."""
-        self._events += self.midi_in.take()
-        return list(self._events)
+        return self.midi_in.messages()
 
     def recorded(self, title: str = "played in") -> Song:
         """The take so far, quantized to the plan's grid."""
@@ -148,6 +149,5 @@ class LiveTake:
 
     def stop(self) -> None:
         """Stop the clicks (and the answer); what was played stays in `events`."""
-        self.events()
         self.player.stop()
         self.midi_in.on_message = None

@@ -201,11 +201,14 @@ def take_song(events: Iterable[Stamped], plan: TakePlan, title: str = "played in
     return quantize(played_notes(events, plan.end), plan, title)
 
 
-def take_matrix(song: Song, plan: TakePlan, encoding: Encoding) -> StateMatrix:
-    """The take on `encoding`'s grid, exactly as long as the take (silent bars at its end
-    included: a primer's length says where its continuation begins)."""
+def take_matrix(
+    song: Song, plan: TakePlan, encoding: Encoding, bars: int | None = None
+) -> StateMatrix:
+    """The take on `encoding`'s grid, exactly as long as the take (or `bars` bars), silent bars
+    at its end included: a primer's length says where its continuation begins."""
     matrix = encode(song, encoding)
-    steps = bars_to_steps(plan.bars, plan.time_signature, encoding.steps_per_beat)
+    length = plan.bars if bars is None else bars
+    steps = bars_to_steps(length, plan.time_signature, encoding.steps_per_beat)
     data = np.zeros((steps, encoding.width), np.uint8)
     velocities = np.zeros((steps, encoding.span), np.uint8)
     n = min(steps, matrix.steps)

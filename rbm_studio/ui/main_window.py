@@ -31,7 +31,7 @@ from ..music.song import Song
 from ..resources import sample_midi_dir
 from ..studio import generation
 from ..studio.library import GeneratedSong
-from . import window_actions
+from . import cowrite_actions, window_actions
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GenerationPanel
 from .model_document import ModelDocument
@@ -95,6 +95,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
         window_actions.create_actions(self)
         window_actions.create_menus_and_toolbars(self)
+        cowrite_actions.install(self)  # the Write menu: play an idea in, regenerate, harmonise
         self._connect_panels()
         self._connect_document()
         self._default_state = self.saveState()
