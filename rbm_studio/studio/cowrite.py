@@ -162,8 +162,10 @@ def harmonise(
     free = np.concatenate([free, free], axis=1)
     made = _sample(model, matrix, free, count, seed, gibbs_steps, temperature)
     track = max((n.track for n in melody.notes), default=0) + 1
-    names = list(melody.track_names) or ["Melody"]
-    names = names[:track] + [""] * (track - len(names)) + ["Harmony"]
+    names = list(melody.track_names)[:track]
+    names += [""] * (track - len(names)) + ["Harmony"]
+    for n in melody.notes:
+        names[n.track] = names[n.track] or "Melody"
     out = []
     for i, result in enumerate(made, start=1):
         voices = _notes_in(result, free, 0, result.steps, track)

@@ -45,7 +45,7 @@ def chord_song(seed: int, bars: int = 12) -> Song:
     return Song(notes, [TempoChange(0.0, 90.0)], [TimeSignature(0.0, 4, 4)], title=f"loop {seed}")
 
 
-def write_songs(folder: Path, count: int = 8, bars: int = 12) -> list[Path]:
+def write_songs(folder: Path, count: int = 6, bars: int = 8) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
@@ -57,7 +57,15 @@ def train(folder: Path) -> tuple[Model, Path]:
     """(the model, its file) learnt from the songs `write_songs` puts in `folder/songs`."""
     matrices = [encode(read_midi(p), ENCODING) for p in write_songs(folder / "songs")]
     config = registry.default_config(
-        "rbm", hidden=48, epochs=40, patience=None, minutes=None, cd_k=2, seed=1
+        "rbm",
+        hidden=32,
+        epochs=15,
+        batch_size=8,
+        learning_rate=0.02,
+        cd_k=1,
+        patience=None,
+        minutes=None,
+        seed=1,
     )
     trainer = registry.kind("rbm").make_trainer(config, matrices, ENCODING)
     for _ in trainer:

@@ -150,7 +150,7 @@ class _Sampler:
         v = np.stack([canvas[:, t : t + w] for t in starts], axis=1).reshape(-1, w * width)
         mask = np.stack([~loose[t : t + w] for t in starts]).reshape(1, -1, w * width)
         mask = np.broadcast_to(mask, (songs, len(starts), w * width)).reshape(-1, w * width)
-        n = _bucket(len(v), 1) if len(v) <= 8 else -(-len(v) // 8) * 8
+        n = _bucket(len(v), 8)
         self.key, k_draw, k_chain = jax.random.split(self.key, 3)
         if fresh:
             draw = np.asarray(bernoulli(k_draw, jnp.broadcast_to(self.marginal, v.shape)))
