@@ -94,8 +94,13 @@ def write_songs(args: argparse.Namespace, songs: list, stem: str, text: str) -> 
 
 
 def sampled(make) -> list:
-    """`make()`'s songs; a request the model refuses is a one-line error."""
+    """`make()`'s songs; a region or melody that cannot be written with (exit status 2) or a
+    request the model refuses is a one-line error."""
+    from ..studio.cowrite import CowriteError
+
     try:
         return make()
+    except CowriteError as exc:
+        raise CommandError(str(exc), BAD_REQUEST) from None
     except (ValueError, MemoryError) as exc:
         raise CommandError(str(exc) or "not enough memory for this request") from None

@@ -158,7 +158,7 @@ def harmonise(
     bar = bar_rows(melody, model)
     rows = -(-matrix.steps // bar) * bar  # whole bars
     matrix = _padded(matrix, rows)
-    free = _below_line(matrix.sounding)
+    free = below_line(matrix.sounding)
     free = np.concatenate([free, free], axis=1)
     made = _sample(model, matrix, free, count, seed, gibbs_steps, temperature)
     track = max((n.track for n in melody.notes), default=0) + 1
@@ -235,7 +235,7 @@ def _padded(matrix: StateMatrix, rows: int) -> StateMatrix:
     return dataclasses.replace(matrix, data=data, velocities=velocities)
 
 
-def _below_line(sounding: np.ndarray) -> np.ndarray:
+def below_line(sounding: np.ndarray) -> np.ndarray:
     """[steps, span] bool: the pitches under a one-line melody at each step (under the last
     note sounded when it rests; under its first note before it starts)."""
     steps, span = sounding.shape
