@@ -1,5 +1,6 @@
 """The window's Write menu: writing with the model rather than only from it. Play an idea in
-(`ui.midi_input_panel`); the actions on the shown song are added by `install` too.
+(`ui.midi_input_panel`), and Regenerate, More Like This and Harmonise on the shown song
+(`ui.cowrite_dialog`), each a dialog kept while the window lives.
 
 Installed by the main window in one call, so the window's own modules keep to their wiring.
 """
@@ -10,6 +11,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
 from ..playback.player import MidiPlayer
+from ..studio.cowrite_list import HARMONISE, MORE_LIKE_THIS, REGENERATE
+from .cowrite_dialog import CowriteDialog
 from .midi_input_panel import PlayInDialog
 
 # The window these build on: `ui.main_window.MainWindow` (not imported: it imports this module).
@@ -44,6 +47,47 @@ def play_in(
     return dialog
 
 
+def cowrite(window: MainWindow, action: str) -> CowriteDialog:
+    """Show the dialog of `action` (regenerate, more like this, harmonise) for the shown song;
+    Regenerate takes the piano roll's selection afresh each time it is shown."""
+    dialogs = window.cowrite_dialogs
+    dialog = dialogs.get(action)
+    if dialog is None:
+        dialog = dialogs[action] = CowriteDialog(window, action)
+    else:
+        dialog.refresh()
+        if action == REGENERATE:
+            dialog.use_selection()
+    dialog.show()
+    dialog.raise_()
+    return dialog
+
+
+ACTIONS = (
+    (
+        "regenerate_action",
+        "&Regenerate Bars…",
+        "Write chosen bars (and pitches) of the shown song again, given the notes around them",
+        REGENERATE,
+        "Ctrl+R",
+    ),
+    (
+        "more_like_this_action",
+        "&More Like This…",
+        "Write a share of the shown song again, given the rest",
+        MORE_LIKE_THIS,
+        "Ctrl+M",
+    ),
+    (
+        "harmonise_action",
+        "&Harmonise…",
+        "Keep a melody and let the model write the voices under it",
+        HARMONISE,
+        "Ctrl+Shift+H",
+    ),
+)
+
+
 def install(window: MainWindow) -> None:
     """The Write menu (before View) and its actions as attributes of `window`."""
     window.play_in_dialog = None
@@ -62,4 +106,13 @@ def install(window: MainWindow) -> None:
     else:
         menu.addMenu(write_menu)
     write_menu.addAction(window.play_in_action)
+    write_menu.addSeparator()
+    window.cowrite_dialogs = {}
+    for attribute, text, tip, action, shortcut in ACTIONS:
+
+        def show(_checked=False, action=action) -> CowriteDialog:
+            return cowrite(window, action)
+
+        setattr(window, attribute, _action(window, text, tip, show, shortcut))
+        write_menu.addAction(getattr(window, attribute))
     window.write_menu = write_menu
