@@ -166,3 +166,33 @@ def test_a_kind_that_reads_left_to_right_says_why_it_cannot(qtbot, window):
     assert not dialog.run_button.isEnabled()
     assert dialog.message.text().startswith("This model cannot do it:")
     assert not dialog.run()
+
+
+def test_regenerate_takes_the_bars_and_pitches_selected_in_the_piano_roll(qtbot, window):
+    if not hasattr(window.piano_roll, "selected_region"):
+        pytest.skip("this piano roll cannot select notes yet (the editing part of issue #26)")
+    song = chord_song(24, bars=4)
+    show_in_list(window, song)
+    # the tune's notes from bar 2 to the third beat of bar 3
+    picked = [i for i, n in enumerate(song.notes) if 4.0 <= n.start < 11.0 and n.pitch >= 72]
+    window.piano_roll.select_notes(picked)
+    first, last, low, high = window.piano_roll.selected_region()
+    assert (first, last) == (2, 3) and low >= 72
+    window.regenerate_action.trigger()
+    dialog = window.cowrite_dialogs[REGENERATE]
+    boxes = (dialog.first_bar_box, dialog.last_bar_box, dialog.lowest_box, dialog.highest_box)
+    assert [b.value() for b in boxes] == [2, 3, low, high]
+    type_into(qtbot, dialog.variations_box, "1")
+    dialog.next_seed = 11
+    before = window.generation.list.count()
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    (made,) = wait_for_songs(qtbot, window, before + 1)[before:]
+    enc = window.model.data_encoding
+    original, matrix = encode(song, enc).data, encode(made.song, enc).data
+    assert matrix.shape == original.shape
+    outside = np.ones(original.shape, bool)
+    cols = np.arange(enc.span) + enc.low
+    in_range = (cols >= low) & (cols <= high)
+    outside[16:48, : enc.span][:, in_range] = False
+    outside[16:48, enc.span :][:, in_range] = False
+    assert np.array_equal(matrix[outside], original[outside])  # only the box was written
