@@ -34,7 +34,7 @@ from ..playback.output_choice import OutputChoice
 from ..playback.player import MidiPlayer
 from ..studio.library import GeneratedSong
 from ..studio.live_take import LiveTake, answer_for, as_generated
-from ..studio.recording import MAX_COUNT_IN_BARS, MAX_TAKE_BARS, TakeError, TakePlan
+from ..studio.recording import MAX_COUNT_IN_BARS, MAX_TAKE_BARS, TakeError, TakePlan, quantize
 from .workers import Job, run_function
 
 POLL_MS = 30
@@ -75,6 +75,7 @@ class PlayInDialog(QDialog):
         self._continued: Song | None = None
         self._opened_key: str | None = None
         self._saved_tempo: float | None = None  # the player's tempo override, put back after
+        self._saved_loop = False  # and whether it looped
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._follow)
@@ -208,6 +209,7 @@ class PlayInDialog(QDialog):
             return False
         midi_in, player, own = self.midi_in, self.player, self._own_player
         reopen = choice.key != self._opened_key or not midi_in.is_open
+        model = self.window_.model if self.answer_box.isChecked() else None
 
         def work(_progress, _cancel: threading.Event) -> str:
             if reopen and not midi_in.open(choice.api, choice.port, virtual=choice.virtual):
@@ -215,13 +217,17 @@ class PlayInDialog(QDialog):
             unheard = own and not player.status.ready
             if unheard and not player.open_synth() and not player.open_default():
                 return player.status.message
+            if model is not None:
+                # answer a silent take first, so the model's sampler is compiled for this length
+                # before the count-in: the real answer is then quick, and the clicks steady
+                answer_for(model, quantize([], plan), plan, 0)
             return ""
 
         self.open_job = run_function(work, "play-in-open", self)
         self.open_job.finished.connect(lambda problem: self._start(plan, choice, problem))
         self.open_job.failed.connect(lambda message, _d: self._show(message))
         self.open_job.done.connect(self._update_enabled)
-        self._show("Opening the input…")
+        self._show("Opening the input…" if model is None else "Getting the model ready…")
         self._update_enabled()
         return True
 
@@ -233,6 +239,7 @@ class PlayInDialog(QDialog):
         self._opened_key = choice.key
         self._continued = None
         self._saved_tempo = self.player.tempo_override
+        self._saved_loop = self.player.loop
         self.take = LiveTake(self.player, self.midi_in, plan, answer=self.answer_box.isChecked())
         if not self.take.start():
             self._show(f"Nothing plays the metronome: {self.player.status.message}")
@@ -288,8 +295,10 @@ class PlayInDialog(QDialog):
         encoding = model.encoding if model is not None else DEFAULT_ENCODING
         played = take.recorded()
         self.take = None
+        # the transport's tempo and looping as they were (a take plays at its own tempo, once)
         if self._saved_tempo is not None:
             self.player.set_tempo(self._saved_tempo)
+        self.player.set_loop(self._saved_loop)
         if not played.notes:
             self._show("Nothing was played: no song made.")
             self.window_.songShown.emit(self.window_.current_song())  # the shown song again
