@@ -34,7 +34,14 @@ from ..playback.output_choice import OutputChoice
 from ..playback.player import MidiPlayer
 from ..studio.library import GeneratedSong
 from ..studio.live_take import LiveTake, answer_for, as_generated
-from ..studio.recording import MAX_COUNT_IN_BARS, MAX_TAKE_BARS, TakeError, TakePlan, quantize
+from ..studio.recording import (
+    MAX_COUNT_IN_BARS,
+    MAX_TAKE_BARS,
+    TakeError,
+    TakePlan,
+    quantize,
+    take_matrix,
+)
 from .workers import Job, run_function
 
 POLL_MS = 30
@@ -68,6 +75,7 @@ class PlayInDialog(QDialog):
         self.choices: list[OutputChoice] = []
         self.take: LiveTake | None = None
         self.last_take: GeneratedSong | None = None
+        self._last_plan: TakePlan | None = None
         self.answer: GeneratedSong | None = None
         self.refresh_job: Job | None = None
         self.open_job: Job | None = None
@@ -317,7 +325,7 @@ class PlayInDialog(QDialog):
         if len(songs) > 1:  # the answer is named after the take it answers
             songs[1].name = songs[1].song.title = f"{entry.name}, answered"
             panel.song_changed(songs[1])
-        self.last_take = entry
+        self.last_take, self._last_plan = entry, take.plan
         self._show(f"Recorded {len(played.notes)} notes{note} into the song list as {entry.name}.")
         self.takeRecorded.emit(entry)
         if len(songs) > 1:
@@ -328,9 +336,11 @@ class PlayInDialog(QDialog):
     def continue_take(self) -> bool:
         """Generate songs continuing the last take (the generation panel's options)."""
         entry, panel = self.last_take, self.window_.generation
-        if entry is None:
+        model = getattr(self.window_, "model", None)
+        if entry is None or model is None or self._last_plan is None:
             return False
-        panel.set_primer(entry.matrix, entry.name)
+        # on the grid of the model open now (the take may be older than it)
+        panel.set_primer(take_matrix(entry.song, self._last_plan, model.encoding), entry.name)
         return panel.generate(settings={"start": "continue"})
 
     # -- state ------------------------------------------------------------------------------
