@@ -92,6 +92,7 @@ def test_regenerating_bars_2_to_3_leaves_every_other_bar_bit_identical(
         changed += not np.array_equal(matrix[inside], original[inside])
     assert changed >= 2  # the model really wrote the bars again
     assert window.piano_roll.song is made[0].song  # the first variation is shown
+    window.fit_action.trigger()  # the whole song in view, as Ctrl+0 shows it
     window.grab().save(str(artifacts_dir / "cowrite_regenerated_bars_2_3.png"))
     assert [n for n in song.notes] == chord_song(20, bars=6).notes  # the source is untouched
 
@@ -145,6 +146,7 @@ def test_harmonising_a_melody_file_keeps_every_melody_note(qtbot, window, tmp_pa
         assert len(notes - tune) > 0  # and the model wrote voices under it
         below = [n for n in entry.song.notes if (n.pitch, n.start, n.end) not in tune]
         assert {entry.song.track_names[n.track] for n in below} == {"Harmony"}
+    window.fit_action.trigger()
     window.grab().save(str(artifacts_dir / "cowrite_harmonised_melody.png"))
     # a file that is not MIDI is refused in one line, and nothing is added
     bad = tmp_path / "bad.mid"

@@ -92,6 +92,7 @@ def test_a_phrase_played_in_becomes_a_song_and_the_model_answers_it(
     assert heard == answered
     assert dialog.answer_box.isChecked() and dialog.continue_button.isEnabled()
     assert window.piano_roll.song is played.song  # the take is shown, ready to work on
+    window.fit_action.trigger()
     window.grab().save(str(artifacts_dir / "play_in_recorded.png"))
     # Continue It: the generation panel continues the take, with its own options
     window.generation.songs_box.setValue(1)
