@@ -4,12 +4,13 @@ Discovery mirrors `ports` (outputs): every rtmidi API that cannot start becomes 
 a human reason. An input is a port of a keyboard or a DAW, or our own virtual input
 "RBM Studio In" that any program can play into (not on Windows MM).
 
-Stamps: each message is stamped by the `clock` the owner gives (the player's beat, for a take)
-on rtmidi's thread when it arrives. That thread can be held up (the GIL, a busy machine), so the
-stamps are not used as they are: rtmidi also says when each message arrived by the MIDI system's
-own clock (JACK's frames, ALSA's queue), and those times, moved onto the owner's clock by the
-least-delayed message of the take, are what `messages` returns. A late callback then delays
-nothing.
+Stamps: rtmidi queues each message with its arrival time by the MIDI system's own clock (JACK's
+frames, ALSA's queue), and a thread of ours collects it within a couple of milliseconds and
+stamps it by the `clock` the owner gives (the player's beat, for a take). That thread can be held
+up (the GIL, a busy machine), so the stamps are not used as they are: the MIDI system's times,
+moved onto the owner's clock by the least-delayed message of the take, are what `messages`
+returns, so a late wake-up delays nothing. (No rtmidi callback: it would run Python on JACK's
+realtime thread, and closing a port while it waits for the GIL stalls the JACK server.)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ INPUT_CLIENT_NAME = f"{CLIENT_NAME} input"
 # Channel voice messages only: a keyboard's clock, active sensing and sysex are of no use here.
 _CHANNEL_STATUS = range(0x80, 0xF0)
 MAX_KEPT = 100_000  # a take never needs more; a flooding device cannot grow memory without end
+POLL_S = 0.002  # how often the input's queue is read (also what hearing a key through adds)
 
 Stamp = Callable[[], float]
 Listener = Callable[[float, tuple[int, ...]], None]
@@ -90,7 +92,7 @@ class InputStatus:
 
 class MidiInput:
     """One MIDI input at a time; messages are kept, stamped (see the module docstring), until
-    `clear`, and each is also handed to `on_message(stamp, message)` on rtmidi's thread. `rate`
+    `clear`, and each is also handed to `on_message(stamp, message)` on the input's thread. `rate`
     is the owner's clock units per second (beats a second for a clock in beats)."""
 
     def __init__(
@@ -110,6 +112,8 @@ class MidiInput:
         # (stamp by `clock`, seconds by the MIDI system's clock, message) since `clear`
         self._kept: list[tuple[float, float, tuple[int, ...]]] = []
         self._elapsed = 0.0
+        self._running = False
+        self._thread: threading.Thread | None = None
         self.status = InputStatus(False, "No MIDI input open.")
 
     def open(self, api: str, port: str | int | None = None, *, virtual: bool = False) -> bool:
@@ -146,12 +150,27 @@ class MidiInput:
             text = str(exc) if isinstance(exc, PortError) else f"could not open the input: {exc}"
             self.status = InputStatus(False, text, api)
             return False
-        midi_in.set_callback(self._arrived)
         self._in = midi_in
+        self._running = True
+        self._thread = threading.Thread(
+            target=self._poll, args=(midi_in,), name="rbm-midi-input", daemon=True
+        )
+        self._thread.start()
         self.status = InputStatus(True, message, api, name, virtual)
         return True
 
-    def _arrived(self, item: tuple[list[int], float], _data: object = None) -> None:
+    def _poll(self, midi_in: rtmidi.MidiIn) -> None:
+        while self._running:
+            try:
+                item = midi_in.get_message()
+            except (rtmidi.RtMidiError, RuntimeError, OSError):
+                item = None
+            if item is None:
+                time.sleep(POLL_S)
+            else:
+                self._arrived(item)
+
+    def _arrived(self, item: tuple[list[int], float]) -> None:
         stamp = self.clock()
         message = tuple(int(b) for b in item[0])
         with self._lock:
@@ -162,7 +181,7 @@ class MidiInput:
                 self._kept.append((stamp, self._elapsed, message))
         listener = self.on_message
         if listener is not None:
-            # a faulty listener must not kill rtmidi's thread
+            # a faulty listener must not stop the input
             with contextlib.suppress(Exception):
                 listener(stamp, message)
 
@@ -191,9 +210,12 @@ class MidiInput:
         midi_in, self._in = self._in, None
         if midi_in is None:
             return
+        self._running = False
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
         try:
             with quiet_native_stderr():
-                midi_in.cancel_callback()
                 midi_in.close_port()
                 midi_in.delete()
         except Exception:  # noqa: BLE001 — closing a dead port must not stop the app
