@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "import_songs",
     "train",
     "generate",
+    "regenerate",
+    "harmonise",
     "evaluate",
     "bench",
     "ports",

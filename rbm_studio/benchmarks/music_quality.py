@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these contenders (and the ceiling)"
     )
+    from . import music_infill
+
+    music_infill.add_arguments(parser)
 
 
 def contenders() -> list[Contender]:
@@ -148,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
     from ..music import features as F
     from ..resources import sample_midi_dir
 
+    if args.infill:
+        from . import music_infill
+
+        return music_infill.run(args)
     folder = Path(args.folder) if args.folder else sample_midi_dir()
     report = import_folder(folder)
     if len(report.matrices) < 5:

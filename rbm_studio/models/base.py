@@ -225,6 +225,21 @@ class GenerateRequest:
 
 
 @dataclass
+class InfillRequest:
+    """Cells of a song to sample again given all the others (conditional sampling): `song` in
+    the model's data encoding, `free` a bool mask of its shape ([steps, encoding.width]) that is
+    True on the cells to resample. Every cell where `free` is False comes back as it was given.
+    `gibbs_steps` and `temperature` None take the kind's defaults."""
+
+    song: StateMatrix
+    free: np.ndarray
+    songs: int = 1
+    gibbs_steps: int | None = None
+    temperature: float | None = None
+    seed: int = 0
+
+
+@dataclass
 class EvaluateRequest:
     """Songs to score, in the model's data encoding; `base` are the songs an estimator may take
     base rates from (the training split where there is one). `betas`/`chains` None: the kind's."""
@@ -302,6 +317,34 @@ def form_for(kind: ModelKind, model: Model, request: GenerateRequest) -> tuple[s
     if problem:
         return "free", f"{problem}: the songs are free (through-composed) instead of {form}"
     return str(form), None
+
+
+def infill_problem(kind: ModelKind, model: Model) -> str | None:
+    """Why `kind` cannot resample `model`'s cells given notes on both sides of them (one line),
+    or None. A kind that can has `infill(model, request)`; one that can do it only in part says
+    why in its `infill_problem(model)`, and a kind without `infill` cannot do it at all."""
+    check = getattr(kind, "infill_problem", None)
+    problem = check(model) if check else None
+    if problem is None and not callable(getattr(kind, "infill", None)):
+        return f"{kind.label} cannot sample notes given the notes around them"
+    return problem
+
+
+def infill(kind: ModelKind, model: Model, request: InfillRequest) -> list[StateMatrix]:
+    """`request.songs` songs: `request.song` with its free cells sampled given the rest, through
+    the kind's `infill`. Refuses (ValueError, one line) a kind or model that cannot, a mask of
+    the wrong shape, or a mask with nothing free."""
+    problem = infill_problem(kind, model)
+    if problem:
+        raise ValueError(problem)
+    free = np.asarray(request.free, bool)
+    if free.shape != request.song.data.shape:
+        raise ValueError(
+            f"the cells to resample are {free.shape}, the song {request.song.data.shape}"
+        )
+    if not free.any():
+        raise ValueError("no cell to resample: the region holds no grid step of the song")
+    return kind.infill(model, request)
 
 
 # ---------------------------------------------------------------------------------------------

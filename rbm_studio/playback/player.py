@@ -373,6 +373,28 @@ class MidiPlayer:
             self._position = 0.0
         self._emit_position(0.0)
 
+    def replace(self, song: Song) -> None:
+        """Swap the song for `song` without stopping: the clock runs on, so a song with the same
+        tempo that agrees with the old one up to now goes on in time (the model's answer added
+        to a running metronome). Stopped or paused, it is `load` keeping the position."""
+        with self._cond:
+            if self._state != "playing":
+                position = self._position
+                self._song, self._schedule = song, build_schedule(song)
+                self._clock.load(self._schedule)
+                self._position = min(position, self._schedule.end_beat)
+                return
+            old = self._schedule
+            beat = self._clock.beat_at(self._now())
+            if old is not None and self._next < len(old.events):
+                beat = min(beat, old.events[self._next].beat)
+            self._song, self._schedule = song, build_schedule(song)
+            self._clock.load(self._schedule)
+            self._next = self._schedule.index_at(beat)
+            if self._out is not None:
+                self._send_programs()
+            self._cond.notify_all()
+
     # ----------------------------------------------------------------------------- transport
     def play(self) -> bool:
         """Start or resume. False (and nothing happens) without an output or a song with notes."""
@@ -480,6 +502,18 @@ class MidiPlayer:
             self._send((NOTE_ON | AUDITION_CHANNEL, pitch, min(max(int(velocity), 1), 127)))
             heapq.heappush(self._auditions, (self._now() + duration, pitch))
             self._cond.notify_all()
+        return True
+
+    def thru(self, message: tuple[int, ...]) -> bool:
+        """Sound a note-on or note-off from a MIDI input now, on the audition channel (a
+        keyboard without a voice of its own heard while it records). False without an output."""
+        if len(message) < 3 or message[0] & 0xE0 != 0x80:
+            return False
+        status = (message[0] & 0xF0) | AUDITION_CHANNEL
+        with self._cond:
+            if self._out is None:
+                return False
+            self._send((status, message[1] & 0x7F, message[2] & 0x7F))
         return True
 
     def wait(self, timeout: float | None = None) -> bool:

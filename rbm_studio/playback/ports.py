@@ -193,13 +193,14 @@ def has_any_output(statuses: list[ApiStatus]) -> bool:
     return any(s.ports or s.supports_virtual for s in statuses)
 
 
-def resolve_port(ports: list[str], wanted: str | int) -> int:
-    """Index of the port the person asked for: an index, an exact name, or a unique substring."""
+def resolve_port(ports: list[str], wanted: str | int, what: str = "output") -> int:
+    """Index of the port the person asked for: an index, an exact name, or a unique substring
+    (`what` names the kind of port in the errors)."""
     if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.strip().isdigit()):
         index = int(wanted)
         if 0 <= index < len(ports):
             return index
-        raise PortError(f"there is no output port {index} (found {len(ports)})")
+        raise PortError(f"there is no {what} port {index} (found {len(ports)})")
     name = str(wanted)
     if name in ports:
         return ports.index(name)
@@ -207,7 +208,7 @@ def resolve_port(ports: list[str], wanted: str | int) -> int:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise PortError(f"no output port matches {name!r}")
+        raise PortError(f"no {what} port matches {name!r}")
     raise PortError(
         f"{name!r} matches several ports: " + ", ".join(repr(ports[i]) for i in matches)
     )

@@ -333,16 +333,21 @@ class GenerationPanel(QWidget):
         return item
 
     def _on_generated(self, result: list[GeneratedSong], base_name: str) -> None:
-        self.counter = generation.name_songs(result, base_name, self.counter)
-        items = [self.make_item(generated) for generated in result]
-        for item in items:
-            self.list.addItem(item)
         seed = result[0].seed if result else 0
         note = generation.silent_note(result)
-        self.message.setText(f"Generated {len(result)} songs (seed {seed}).{note}")
+        self.add_songs(result, base_name, f"Generated {len(result)} songs (seed {seed}).{note}")
         self.statusMessage.emit(f"Generated {len(result)} songs with seed {seed}.")
-        self.library_changed(new=result)
-        self.songsGenerated.emit(result)
+
+    def add_songs(self, songs: list[GeneratedSong], base_name: str, message: str) -> None:
+        """New songs into the list (made here, played in, regenerated or harmonised), named
+        "`base_name` N", kept in the library; the first is selected and shown."""
+        self.counter = generation.name_songs(songs, base_name, self.counter)
+        items = [self.make_item(generated) for generated in songs]
+        for item in items:
+            self.list.addItem(item)
+        self.message.setText(message)
+        self.library_changed(new=songs)
+        self.songsGenerated.emit(songs)
         self._update_enabled()
         if items:
             self.list.clearSelection()

@@ -30,12 +30,11 @@ from ..music.song import Song
 from ..resources import sample_midi_dir
 from ..studio import generation
 from ..studio.library import GeneratedSong
-from . import window_actions, window_session
+from . import cowrite_actions, window_actions, window_session
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
 from .generation_panel import GenerationPanel
 from .model_document import ModelDocument
 from .piano_roll import PianoRoll
-from .roll_edit_tool import KEY_ROWS
 from .roll_editing import RollEditing
 from .settings import AppSettings
 from .training_panel import TrainingPanel
@@ -96,6 +95,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
         window_actions.create_actions(self)
         window_actions.create_menus_and_toolbars(self)
+        cowrite_actions.install(self)  # the Write menu: play an idea in, regenerate, harmonise
         self._connect_panels()
         self._connect_document()
         self.roll_editing = RollEditing(self)  # note edits: undo stack, edited copies
@@ -557,7 +557,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(action, shortcut) for every action that has one — the Help → Shortcuts table."""
-        return [*window_actions.shortcut_rows(self), *KEY_ROWS]
+        return window_actions.shortcut_rows(self)
 
     @Slot()
     def show_shortcuts(self) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from . import crash_report
+from .roll_edit_tool import KEY_ROWS
 
 # The window these build on: `ui.main_window.MainWindow` (not imported: it imports this module).
 MainWindow = QMainWindow
@@ -411,6 +412,7 @@ def shortcut_rows(window: MainWindow) -> list[tuple[str, str]]:
         if seq:
             rows.append((action.text().replace("&", ""), seq))
     rows.append(("Zoom time / pitch in the piano roll", "Ctrl+wheel / Shift+wheel"))
+    rows.extend(KEY_ROWS)
     return rows
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...music.encoding import Encoding, StateMatrix
-from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, Trainer
+from ..base import EvaluateRequest, EvaluationReport, GenerateRequest, InfillRequest, Trainer
 from ..config import TrainingConfig
 from ..document import Model
 from ..generated import constrained, or_default
 from . import one_key
-from .spec import RbmSpec
+from .spec import RbmSpec, infill_problem
 
 
 class RbmKind(RbmSpec):
@@ -89,6 +89,24 @@ class RbmKind(RbmSpec):
             primer=request.primer,
         )
         return songs if moves is None else one_key.back_out(songs, moves, given)
+
+    def infill_problem(self, model: Model) -> str | None:
+        """Why this model cannot sample cells given their neighbours (one line), or None."""
+        return infill_problem(model)
+
+    def infill(self, model: Model, request: InfillRequest) -> list[StateMatrix]:
+        """The request's free cells sampled given every other cell, before and after them."""
+        from .infill import GIBBS_DEFAULT, infill
+
+        return infill(
+            model,
+            request.song,
+            request.free,
+            songs=request.songs,
+            gibbs_steps=or_default(request.gibbs_steps, GIBBS_DEFAULT),
+            temperature=or_default(request.temperature, self.temperature_default),
+            seed=request.seed,
+        )
 
     def evaluate(self, model: Model, request: EvaluateRequest) -> EvaluationReport:
         from .evaluator import evaluate

@@ -249,4 +249,12 @@ def continuation_split(window: int) -> tuple[int, int]:
     return window - advance, advance
 
 
+def infill_problem(model) -> str | None:
+    """Why `model` (a `Model` of this kind) cannot sample cells given the notes around them (one
+    line), or None: a window of one grid step knows nothing of its neighbours."""
+    if model.frame_level or model.window < 2:
+        return "a model of one grid step at a time cannot sample notes given the notes around them"
+    return None
+
+
 SPEC = RbmSpec()

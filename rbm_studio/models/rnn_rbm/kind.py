@@ -49,6 +49,16 @@ class RnnRbmKind(RnnRbmSpec):
             primer=request.primer,
         )
 
+    def infill_problem(self, model: Model) -> str | None:
+        """Always a reason: the recurrence reads a song from left to right, so each step is
+        sampled given the steps before it and never the ones after. Regenerating a region with
+        it would stitch the region to the bars after it, not sample it given them, so it has no
+        `infill`; continuing a song (a primer) is what it offers instead."""
+        return (
+            "an RNN-RBM reads a song from left to right: it cannot sample notes given the "
+            "notes after them (continue the song instead)"
+        )
+
     def evaluate(self, model: Model, request: EvaluateRequest) -> EvaluationReport:
         from .evaluator import evaluate
 

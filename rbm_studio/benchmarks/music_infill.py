@@ -1,0 +1,368 @@
+"""`rbm-studio bench music --infill`: does writing given both sides beat writing from the left, and
+does harmonising a melody beat chance?
+
+The songs of a folder (default: the bundled chorales) are split as `bench music` splits them
+(`music_quality.split`); its `default` contender trains on the training songs (within
+`--minutes`). Each held-out song of at least `BARS` bars is cut to `BARS` bars and:
+- `both-neighbours`: bars 5-8 written again given bars 1-4 and 9-12 (`studio.cowrite.regenerate`);
+- `left-only`: bars 5-8 continued from bars 1-4 by the kind's own sampler (a primer), bars 9-12
+  put back after them: what the window offered before;
+- `harmonise`: everything under the song's top line written again given the line
+  (`studio.cowrite.harmonise`);
+- `independent` and `independent-harmonise`: the same cells drawn each on its own with its
+  frequency in the training songs: the floor.
+
+Each is scored against the original song, in the cells it wrote:
+- `note_f1`: F1 of its notes (pitch, onset step) against the original's there;
+- `pc_f1`: F1 of the pitch classes sounding in each beat, pooled over the beats;
+- `mean_oa`: mean overlap area (`music.features`, Yang & Lerch) of the region's features against
+  the held-out songs' same region;
+- `clash_rate`, `blip_rate`, `drone_rate`: `features.summary` of the region;
+- `seam_clash_rate`: the clash rate of the rows next to kept music (a beat on each side of a
+  region's edges; for harmonisation, every row, melody and voices together);
+- `seconds`: sampling time per held-out song (all its variations).
+`speed` times what a musician waits for, warm (after the first call compiled the sampler): one
+variation of 4 bars regenerated and of a 16-bar melody harmonised.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..commands.common import fail
+
+BARS = 12
+REGION = (4, 7)  # bars 5-8, counted from 0
+SPEED_RUNS = 5
+SPEED_LIMITS = {"regenerate_4_bars_s": 0.3, "harmonise_16_bars_s": 1.0}
+
+
+@dataclass
+class Rewrite:
+    """One held-out song rewritten: the original, its variations, and which cells were written
+    ([steps, span] of the sounding plane) with the rows next to kept music."""
+
+    original: object  # StateMatrix
+    made: list
+    free: np.ndarray
+    seam: np.ndarray  # bool [steps]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--infill",
+        action="store_true",
+        help="instead: regenerate bars 5-8 of held-out songs given both sides, from the left "
+        "only, harmonise their top lines, and the floor (--minutes trains the model)",
+    )
+    parser.add_argument(
+        "--variations",
+        type=int,
+        default=2,
+        help="with --infill: variations written per held-out song",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data.dataset import import_folder
+    from ..resources import sample_midi_dir
+    from .music_quality import Contender, split, train_model
+
+    folder = Path(args.folder) if args.folder else sample_midi_dir()
+    report = import_folder(folder)
+    if len(report.matrices) < 5:
+        return fail(f"{folder} has fewer than 5 usable songs")
+    train, held = split(report.matrices, args.seed)
+    songs = _cut(held)
+    if not songs:
+        return fail(f"no held-out song of {folder} is {BARS} bars long")
+    from ..models import registry
+
+    print("training…", file=sys.stderr)
+    contender = Contender("default", registry.DEFAULT_KIND)
+    model, train_s = train_model(contender, train, report.encoding, args.minutes, args.seed)
+    result = {
+        "folder": str(folder),
+        "train_songs": len(train),
+        "held_out_songs": len(songs),
+        "bars": BARS,
+        "region": f"{REGION[0] + 1}-{REGION[1] + 1}",
+        "variations": args.variations,
+        "model": {"kind": model.kind, "epochs": model.epochs_trained, "train_s": round(train_s, 1)},
+        "infill": {},
+    }
+    for name, method in METHODS.items():
+        print(f"{name}…", file=sys.stderr)
+        started = time.perf_counter()
+        rewrites = [method(model, m, train, args, i) for i, m in enumerate(songs)]
+        seconds = (time.perf_counter() - started) / len(songs)
+        result["infill"][name] = {**score(rewrites), "seconds": round(seconds, 3)}
+    result["held_out"] = _held_out_rates(songs)
+    result["speed"] = speed(model, report.matrices)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_table(result)
+    return 0
+
+
+def _cut(held: list) -> list:
+    """The held-out songs of at least `BARS` bars, cut to `BARS` bars."""
+    from ..music.encoding import head
+    from ..music.stats import bar_steps
+
+    return [head(m, BARS * bar_steps(m)) for m in held if m.steps >= BARS * bar_steps(m)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The ways to write the cells
+
+
+def _region_rows(m) -> tuple[int, int]:
+    from ..music.stats import bar_steps
+
+    bar = bar_steps(m)
+    return REGION[0] * bar, (REGION[1] + 1) * bar
+
+
+def _bars_cells(m) -> tuple[np.ndarray, np.ndarray]:
+    """(free [steps, span], seam [steps]) of the bars region: a beat on each side of its edges."""
+    start, stop = _region_rows(m)
+    free = np.zeros((m.steps, m.encoding.span), bool)
+    free[start:stop] = True
+    beat = m.encoding.steps_per_beat
+    seam = np.zeros(m.steps, bool)
+    seam[max(0, start - beat) : start + beat] = seam[stop - beat : stop + beat] = True
+    return free, seam
+
+
+def _melody_cells(m) -> tuple[object, np.ndarray, np.ndarray]:
+    """(the song's top line, the cells under it, every row a seam)."""
+    from ..music.encoding import decode, encode
+    from ..studio import cowrite
+
+    melody = cowrite.top_line(decode(m))
+    line = encode(melody, m.encoding).sounding
+    line = np.concatenate([line, np.zeros((m.steps - len(line), line.shape[1]), line.dtype)])
+    return melody, cowrite.below_line(line[: m.steps]), np.ones(m.steps, bool)
+
+
+def _matrices(songs, like) -> list:
+    """Songs back on the grid of `like`, as long as it."""
+    from ..music.encoding import encode
+
+    out = []
+    for song in songs:
+        data = np.zeros_like(like.data)
+        got = encode(song, like.encoding).data[: like.steps]
+        data[: len(got)] = got
+        out.append(type(like)(data, like.encoding, time_signature=like.time_signature))
+    return out
+
+
+def both_neighbours(model, m, train, args, i) -> Rewrite:
+    from ..music.encoding import decode
+    from ..studio import cowrite
+
+    region = cowrite.Region(*REGION)
+    made = cowrite.regenerate(model, decode(m), region, args.variations, args.seed + i)
+    return Rewrite(m, _matrices(made, m), *_bars_cells(m))
+
+
+def left_only(model, m, train, args, i) -> Rewrite:
+    from ..models import registry
+    from ..models.base import GenerateRequest
+    from ..music.encoding import head
+
+    start, stop = _region_rows(m)
+    request = GenerateRequest(
+        songs=args.variations,
+        steps=stop - start,
+        seed=args.seed + i,
+        primer=head(m, start),
+        form="free",
+    )
+    made = []
+    for song in registry.kind(model.kind).generate(model, request):
+        data = m.data.copy()
+        data[start:stop] = song.data[start:stop]
+        made.append(type(m)(data, m.encoding, time_signature=m.time_signature))
+    return Rewrite(m, made, *_bars_cells(m))
+
+
+def harmonise(model, m, train, args, i) -> Rewrite:
+    from ..studio import cowrite
+
+    melody, free, seam = _melody_cells(m)
+    made = cowrite.harmonise(model, melody, args.variations, args.seed + i)
+    return Rewrite(m, _matrices(made, m), free, seam)
+
+
+def _independent(m, train, free, seed: int, n: int) -> list:
+    """`m` with the `free` cells drawn each on its own with its frequency in `train`."""
+    from ..music.encoding import StateMatrix, canonicalize
+
+    span = m.encoding.span
+    p = np.concatenate([t.data for t in train]).mean(axis=0)
+    rng = np.random.default_rng(seed)
+    both = np.concatenate([free, free], axis=1)
+    out = []
+    for _ in range(n):
+        drawn = (rng.random(m.data.shape) < p).astype(np.uint8)
+        data = np.where(both, canonicalize(np.where(both, drawn, m.data), span), m.data)
+        out.append(StateMatrix(data, m.encoding, time_signature=m.time_signature))
+    return out
+
+
+def independent(model, m, train, args, i) -> Rewrite:
+    free, seam = _bars_cells(m)
+    return Rewrite(m, _independent(m, train, free, args.seed + i, args.variations), free, seam)
+
+
+def independent_harmonise(model, m, train, args, i) -> Rewrite:
+    _, free, seam = _melody_cells(m)
+    return Rewrite(m, _independent(m, train, free, args.seed + i, args.variations), free, seam)
+
+
+METHODS = {
+    "both-neighbours": both_neighbours,
+    "left-only": left_only,
+    "harmonise": harmonise,
+    "independent": independent,
+    "independent-harmonise": independent_harmonise,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores
+
+
+def _f1(tp: int, a: int, b: int) -> float:
+    return 2 * tp / (a + b) if a + b else 1.0
+
+
+def _onsets(m, free: np.ndarray) -> set[tuple[int, int]]:
+    """(onset step, pitch column) of the notes struck on `free` cells."""
+    from ..music.encoding import note_spans
+
+    col, on, _ = note_spans(m.data, m.encoding.span)
+    return {(int(t), int(c)) for c, t in zip(col, on, strict=True) if free[t, c]}
+
+
+def _beat_classes(m, free: np.ndarray) -> list[set[int]]:
+    """The pitch classes sounding on `free` cells in each beat that has free cells."""
+    enc = m.encoding
+    beat = enc.steps_per_beat
+    classes = (enc.low + np.arange(enc.span)) % 12
+    out = []
+    for t in range(0, m.steps - beat + 1, beat):
+        cells = free[t : t + beat]
+        if cells.any():
+            on = (m.sounding[t : t + beat] > 0) & cells
+            out.append(set(classes[on.any(axis=0)].tolist()))
+    return out
+
+
+def _crop(m, free: np.ndarray):
+    """The rows of `m` that hold free cells."""
+    from ..music.encoding import StateMatrix
+
+    rows = free.any(axis=1)
+    return StateMatrix(m.data[rows], m.encoding, time_signature=m.time_signature)
+
+
+def score(rewrites: list[Rewrite]) -> dict:
+    """The figures of one way of writing (see the module doc), pooled over the songs."""
+    from ..music import features as F
+
+    notes = [0, 0, 0]  # true positives, written, original
+    classes = [0, 0, 0]
+    crops, seams = [], []
+    for r in rewrites:
+        truth = _onsets(r.original, r.free)
+        truth_pc = _beat_classes(r.original, r.free)
+        for made in r.made:
+            got = _onsets(made, r.free)
+            notes = [notes[0] + len(got & truth), notes[1] + len(got), notes[2] + len(truth)]
+            for a, b in zip(_beat_classes(made, r.free), truth_pc, strict=True):
+                classes = [classes[0] + len(a & b), classes[1] + len(a), classes[2] + len(b)]
+            crops.append(_crop(made, r.free))
+            seams.append(made.sounding[r.seam] > 0)
+    reference = [F.features(_crop(r.original, r.free)) for r in rewrites]
+    oa = F.compare_sets([F.features(c) for c in crops], reference)
+    summary = F.summary(crops)
+    return {
+        "note_f1": round(_f1(*notes), 4),
+        "pc_f1": round(_f1(*classes), 4),
+        "mean_oa": round(float(np.mean(list(oa.values()))), 4),
+        "seam_clash_rate": round(F.clash_rate(np.concatenate(seams)), 4),
+        "clash_rate": round(summary["clash_rate"], 4),
+        "blip_rate": round(summary["blip_rate"], 4),
+        "drone_rate": round(summary["drone_rate"], 4),
+    }
+
+
+def _held_out_rates(songs: list) -> dict:
+    """The held-out songs' own rates in the bars region, for comparison."""
+    from ..music import features as F
+
+    summary = F.summary([_crop(m, _bars_cells(m)[0]) for m in songs])
+    return {k: round(v, 4) for k, v in summary.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed
+
+
+def speed(model, songs: list) -> dict:
+    """Median seconds (of `SPEED_RUNS`, after a first call that compiles) to regenerate 4 bars
+    of a song and to harmonise a 16-bar melody, one variation each."""
+    from ..music.encoding import decode, head
+    from ..music.stats import bar_steps
+    from ..studio import cowrite
+
+    song = max(songs, key=lambda m: m.steps)
+    bar = bar_steps(song)
+    reps = -(-16 * bar // song.steps)
+    long = type(song)(
+        np.tile(song.data, (reps, 1)), song.encoding, time_signature=song.time_signature
+    )
+    melody = cowrite.top_line(decode(head(long, 16 * bar)))
+    region = cowrite.Region(4, 7)
+    whole = decode(head(long, 12 * bar))
+    calls = {
+        "regenerate_4_bars_s": lambda: cowrite.regenerate(model, whole, region),
+        "harmonise_16_bars_s": lambda: cowrite.harmonise(model, melody),
+    }
+    out = {}
+    for name, call in calls.items():
+        call()
+        times = []
+        for _ in range(SPEED_RUNS):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+        out[name] = round(float(np.median(times)), 4)
+    out["limits"] = SPEED_LIMITS
+    return out
+
+
+def _print_table(result: dict) -> None:
+    print(
+        f"{result['held_out_songs']} held-out songs of {result['folder']} cut to {result['bars']} "
+        f"bars, {result['variations']} variations each; the model: {result['model']}"
+    )
+    names = ("note_f1", "pc_f1", "mean_oa", "seam_clash_rate", "clash_rate", "blip_rate")
+    print(f"{'':<22}" + "".join(f"{n:>16}" for n in (*names, "drone_rate", "seconds")))
+    for name, row in result["infill"].items():
+        cells = [row[n] for n in (*names, "drone_rate", "seconds")]
+        print(f"{name:<22}" + "".join(f"{v:>16.3f}" for v in cells))
+    print(f"held-out bars 5-8: {result['held_out']}")
+    print(f"speed (warm): {result['speed']}")
