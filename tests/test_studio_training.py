@@ -294,7 +294,7 @@ def test_history_fractions_times_and_axes():
 
 
 def test_continuing_keeps_the_open_models_kind_units_and_window(songs):
-    model = registry.kind("rbm").make_trainer(TINY, songs.matrices, songs.encoding).run()
+    model = registry.make_trainer(TINY, songs.matrices, songs.encoding).run()
     shown = registry.default_config("rnn-rbm", epochs=7)
     config = config_for_continuing(shown, model)
     assert config.model == "rbm" and config.epochs == 7
