@@ -93,6 +93,15 @@ def make_trainer(
     return kind(config.model).make_trainer(check_request(config), matrices, encoding, model=model)
 
 
+def warm_up(name: str) -> None:
+    """Load what training kind `name` needs (its trainer, JAX, the devices) on this thread: a
+    window calls it on a worker when it opens or a kind is chosen, so Train starts compiling at
+    once. A kind without the hook needs none."""
+    hook = getattr(kind(name), "warm_up", None)
+    if hook is not None:
+        hook()
+
+
 def all_settings() -> list[Setting]:
     """The common settings, then each kind's own (first mention of a name wins): the CLI's
     option list."""

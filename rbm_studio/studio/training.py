@@ -276,6 +276,27 @@ def batch_thread_priority() -> None:
         os.sched_setscheduler(threading.get_native_id(), os.SCHED_BATCH, os.sched_param(0))
 
 
+_warming: dict[str, threading.Thread] = {}
+
+
+def start_warm_up(kind_name: str) -> threading.Thread:
+    """Warm up training kind `kind_name` (`registry.warm_up`) on a daemon thread at batch
+    priority, once per kind and process; the thread (a caller may join it). A failure is left
+    for Train to report, where it has a place to say so."""
+
+    def work() -> None:
+        batch_thread_priority()
+        with contextlib.suppress(Exception):
+            registry.warm_up(kind_name)
+
+    thread = _warming.get(kind_name)
+    if thread is None:
+        thread = threading.Thread(target=work, name=f"warm-up {kind_name}", daemon=True)
+        _warming[kind_name] = thread
+        thread.start()
+    return thread
+
+
 def config_for_continuing(config: TrainingConfig, model: Model | None) -> TrainingConfig:
     """The config that trains `model` further: the open model's kind, hidden units and window
     are kept (its own settings when the form shows another kind; the form's epochs). Without a
