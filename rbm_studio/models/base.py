@@ -310,7 +310,10 @@ def form_for(kind: ModelKind, model: Model, request: GenerateRequest) -> tuple[s
 
 @runtime_checkable
 class ModelKind(Protocol):
-    """Everything the app needs to know about one kind of model."""
+    """Everything the app needs to know about one kind of model.
+
+    Optional, looked up by the registry: `presets` and `warm_up()`, which loads what training
+    needs (modules, the device backend) so a window can do it ahead of Train."""
 
     name: str  # stored in model files and `TrainingConfig.model`
     label: str  # what a person sees in the window
@@ -341,11 +344,6 @@ class ModelKind(Protocol):
         *,
         model: Model | None = None,
     ) -> Trainer: ...
-
-    def warm_up(self) -> None:
-        """Load what training needs (modules, the device backend) on the caller's thread, so a
-        window can do it ahead of Train (`registry.warm_up`); optional."""
-        ...
 
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]: ...
 
