@@ -14,6 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
+# XLA compiling is most of what the model tests cost, and the same tiny programs are compiled
+# again on every run: JAX's persistent compile cache (as the app keeps one in the user cache)
+# lets a rerun read them back. It lives with the other git-ignored test output, is keyed by the
+# compiled program itself (so a code change misses, never reuses). `make clean` empties it. Set
+# JAX_COMPILATION_CACHE_DIR to choose another folder, or to "" for a run with none.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(ARTIFACTS / "jax-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
 
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:

@@ -187,5 +187,5 @@ def test_rnn_rbm_pretraining_counts_passes_over_the_songs(transpose, asked, pass
     cfg = TrainingConfig.from_dict(
         {**CONFIG.to_dict(), "transpose": transpose, "pretrain_epochs": asked}
     )
-    trainer = registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC)
+    trainer = registry.make_trainer(cfg, SONGS, ENC)
     assert trainer._recipe.value("pretrain_epochs") == passes

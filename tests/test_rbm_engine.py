@@ -269,8 +269,8 @@ def test_continue_training_extends_history_and_frame_level_uses_88_keys(trained_
 def test_bad_settings_and_too_short_songs_are_clear_errors():
     problems = registry.check_config(TrainingConfig(hidden=0, learning_rate=-1, momentum_end=1.5))
     assert len(problems) == 3 and problems[-1].startswith("Momentum end")
-    with pytest.raises(ValueError, match="Hidden units"):
-        Trainer(TrainingConfig(hidden=0), two_pattern_songs(), ENC)
+    with pytest.raises(registry.SettingsError, match="Hidden units"):
+        registry.make_trainer(TrainingConfig(hidden=0), two_pattern_songs(), ENC)
     short = [StateMatrix(np.zeros((3, ENC.width), np.uint8), ENC)]
     with pytest.raises(ValueError, match="at least 15 steps"):
         Trainer(TrainingConfig(), short, ENC)

@@ -62,7 +62,7 @@ def trained(tmp_path_factory):
     config = registry.default_config(
         "rbm", hidden=48, epochs=60, patience=None, minutes=None, cd_k=2, seed=1
     )
-    trainer = registry.kind("rbm").make_trainer(config, songs, ENC)
+    trainer = registry.make_trainer(config, songs, ENC)
     for _ in trainer:
         pass
     model = trainer.result()

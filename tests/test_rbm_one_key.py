@@ -70,7 +70,7 @@ def one_key_model(tmp_path_factory):
     config = registry.default_config("rbm").with_values(
         hidden=16, epochs=30, patience=None, minutes=None, seed=0
     )
-    trainer = registry.kind("rbm").make_trainer(config, songs, ENC)
+    trainer = registry.make_trainer(config, songs, ENC)
     model = train_to_end(trainer)
     path = save_model(model, tmp_path_factory.mktemp("one_key") / "m.rbm")
     return load_model(path)

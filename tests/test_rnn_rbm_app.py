@@ -59,7 +59,7 @@ CONFIG = TrainingConfig().with_values(
 
 @pytest.fixture(scope="module")
 def trained():
-    trainer = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC)
+    trainer = registry.make_trainer(CONFIG, SONGS, ENC)
     reports = list(trainer)
     return trainer, reports
 
@@ -87,14 +87,14 @@ def test_make_trainer_picks_the_rnn_rbm_trainer_and_reports_like_the_rbm(trained
 
 def test_training_is_reproducible_through_the_front(trained):
     trainer, _ = trained
-    again = train_to_end(registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC))
+    again = train_to_end(registry.make_trainer(CONFIG, SONGS, ENC))
     for name, value in trainer.snapshot().params.items():
         np.testing.assert_array_equal(value, again.params[name], err_msg=name)
 
 
 def test_cancel_from_another_thread_stops_and_keeps_the_model():
     cfg = TrainingConfig(**{**CONFIG.to_dict(), "epochs": 10_000})
-    trainer = registry.kind(cfg.model).make_trainer(cfg, SONGS, ENC)
+    trainer = registry.make_trainer(cfg, SONGS, ENC)
     seen = []
     for p in trainer:
         seen.append(p.phase)
@@ -109,8 +109,8 @@ def test_transposition_augmentation_trains_on_shifted_copies_in_both_planes():
     """transpose=2 adds every song shifted by ±1 and ±2 semitones (the recipe of the JSB
     figure); both planes move together, so struck stays inside sounding."""
     cfg = TrainingConfig(**{**CONFIG.to_dict(), "transpose": 2, "epochs": 1})
-    plain = registry.kind(CONFIG.model).make_trainer(CONFIG, SONGS, ENC)
-    trainer = registry.kind(cfg.model).make_trainer(cfg, SONGS, ENC)
+    plain = registry.make_trainer(CONFIG, SONGS, ENC)
+    trainer = registry.make_trainer(cfg, SONGS, ENC)
     n = plain.dataset_summary["train_songs"]
     assert trainer.dataset_summary["train_songs"] == 5 * n
     originals = trainer._train[:n]
@@ -207,7 +207,7 @@ def test_benchmark_style_frame_level_model_generates_88_key_frames():
     cfg = TrainingConfig.from_dict(
         {**CONFIG.to_dict(), "frame_level": True, "epochs": 1, "pretrain_epochs": 0}
     )
-    model = train_to_end(registry.kind(cfg.model).make_trainer(cfg, songs, ENC))
+    model = train_to_end(registry.make_trainer(cfg, songs, ENC))
     assert model.n_visible == 88 and model.frame_level
     out = generate(model, songs=1, steps=20, gibbs_steps=5, seed=0)
     assert out[0].encoding.span == 88 and out[0].steps == 20
@@ -280,7 +280,7 @@ def test_cli_train_generate_evaluate_rnn_rbm(tmp_path, capsys):
 
 def test_patience_stops_at_the_best_held_out_epoch_and_keeps_its_weights():
     cfg = TrainingConfig.from_dict({**CONFIG.to_dict(), "epochs": 400, "patience": 4})
-    trainer = registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC)
+    trainer = registry.make_trainer(cfg, SONGS, ENC)
     # scoring two held-out songs costs more than a tiny epoch: the trainer spaces the scores out
     assert trainer._eval_every > 10
     trainer._eval_every = 2  # score often, to see patience act within a short run

@@ -59,7 +59,7 @@ CONFIG = registry.default_config(
 @pytest.fixture(scope="module")
 def model():
     assert CONFIG.value("meter") and CONFIG.value("previous_step") and CONFIG.value("onset_sustain")
-    return train_to_end(registry.kind("rnn-rbm").make_trainer(CONFIG, SONGS, ENC))
+    return train_to_end(registry.make_trainer(CONFIG, SONGS, ENC))
 
 
 def test_onset_sustain_planes_round_trip_every_consistent_matrix():
@@ -120,7 +120,7 @@ def test_evaluation_reads_the_inputs_and_agrees_with_exact_enumeration(model):
 def test_continuing_with_other_inputs_is_refused(model):
     cfg = TrainingConfig.from_dict({**CONFIG.to_dict(), "meter": False})
     with pytest.raises(ValueError, match="bar positions"):
-        registry.kind("rnn-rbm").make_trainer(cfg, SONGS, ENC, model=model)
+        registry.make_trainer(cfg, SONGS, ENC, model=model)
 
 
 def test_key_and_range_constraints_are_sampled_conditionally(model):

@@ -5,6 +5,7 @@ what the panel is told to show."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -294,7 +295,7 @@ def test_history_fractions_times_and_axes():
 
 
 def test_continuing_keeps_the_open_models_kind_units_and_window(songs):
-    model = registry.kind("rbm").make_trainer(TINY, songs.matrices, songs.encoding).run()
+    model = registry.make_trainer(TINY, songs.matrices, songs.encoding).run()
     shown = registry.default_config("rnn-rbm", epochs=7)
     config = config_for_continuing(shown, model)
     assert config.model == "rbm" and config.epochs == 7
@@ -302,3 +303,17 @@ def test_continuing_keeps_the_open_models_kind_units_and_window(songs):
     bigger = replace(TINY, hidden=32, epochs=9)
     assert config_for_continuing(bigger, model).hidden == model.n_hidden
     assert config_for_continuing(bigger, None) is bigger
+
+
+def test_a_warm_up_loads_the_trainer_once_per_kind_on_its_own_thread():
+    """What Train would wait for (the kind's trainer, JAX's backend) loads on a worker, once per
+    kind; a kind name it does not know leaves the error for Train to say."""
+    first = training.start_warm_up("rbm")
+    assert training.start_warm_up("rbm") is first
+    assert first is not threading.current_thread() and first.daemon
+    first.join(WAIT)
+    assert not first.is_alive()
+    assert "rbm_studio.models.rbm.trainer" in sys.modules
+    unknown = training.start_warm_up("no such kind")
+    unknown.join(WAIT)
+    assert not unknown.is_alive()

@@ -37,7 +37,7 @@ def trained_model(song_folder):
     note is above even odds in its first epochs)."""
     report = import_folder(song_folder, use_cache=False, workers=1)
     config = replace(TINY, epochs=300, patience=None, minutes=None)
-    return train_to_end(registry.kind("rbm").make_trainer(config, report.matrices, report.encoding))
+    return train_to_end(registry.make_trainer(config, report.matrices, report.encoding))
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:

@@ -107,7 +107,9 @@ def main() -> int:
         kind = float if option in FLOAT_OPTIONS else type(value)
         ap.add_argument("--" + option.replace("_", "-"), type=kind, default=value)
     args = ap.parse_args()
-    cfg = defaults.with_values(**{name: getattr(args, option) for option, name in OPTIONS.items()})
+    cfg = registry.check_request(
+        defaults.with_values(**{name: getattr(args, option) for option, name in OPTIONS.items()})
+    )
     data = load_benchmark_frames(args.mat)
     print(
         f"{data.name}: {len(data.train)} train / {len(data.valid)} valid / {len(data.test)} test "

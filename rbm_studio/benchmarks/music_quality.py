@@ -139,7 +139,7 @@ def train_model(contender: Contender, train: list, encoding, minutes: float, see
 
     config = registry.default_config(contender.kind, **contender.overrides)
     config = config.with_values(seed=seed, minutes=minutes)
-    trainer = registry.kind(contender.kind).make_trainer(config, train, encoding)
+    trainer = registry.make_trainer(config, train, encoding)
     started = time.perf_counter()
     for _ in trainer:
         pass

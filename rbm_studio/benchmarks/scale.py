@@ -130,7 +130,7 @@ def _devices_child(epochs: int) -> None:
 
     report = import_folder(sample_midi_dir(), workers=1)
     config = registry.default_config(epochs=epochs, batch_size=128, holdout_fraction=0.0)
-    trainer = registry.kind(config.model).make_trainer(config, report.matrices, report.encoding)
+    trainer = registry.make_trainer(config, report.matrices, report.encoding)
     last = None
     for progress in trainer:
         last = progress

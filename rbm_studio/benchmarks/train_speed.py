@@ -163,9 +163,7 @@ def _ours(config, matrices, encoding, epochs: int):
     """(training seconds excluding compile, compile seconds, trainer)."""
     from ..models import registry
 
-    trainer = registry.kind(config.model).make_trainer(
-        config.with_values(epochs=epochs), matrices, encoding
-    )
+    trainer = registry.make_trainer(config.with_values(epochs=epochs), matrices, encoding)
     progress = list(trainer)
     if progress[-1].phase != "done":
         raise RuntimeError(f"training stopped early ({progress[-1].phase})")

@@ -148,8 +148,10 @@ def _steps(args: argparse.Namespace, model, primer) -> int:
     """`--steps` (256 by default), or `--bars` in the primer's metre (else the model's)."""
     if not args.bars:
         return args.steps or 256
-    num, den = primer.time_signature if primer is not None else model.time_signature
-    return args.bars * max(1, round(num * 4 / den * model.data_encoding.steps_per_beat))
+    from ..music.song import steps_per_bar
+
+    metre = primer.time_signature if primer is not None else model.time_signature
+    return args.bars * steps_per_bar(metre, model.data_encoding.steps_per_beat)
 
 
 def _announce(kind, model, request, model_name: str, asked: bool) -> tuple[str, str]:

@@ -183,11 +183,10 @@ def run(args: argparse.Namespace) -> int:
     from .saving import OutputBusy, check_out, hold_out
 
     config = _config(args)
-    problems = registry.check_config(config)
-    if problems:
-        for p in problems:
-            fail(p)
-        return BAD_REQUEST
+    try:  # before songs load: the registry's one line, as the window and the benchmarks say it
+        registry.check_request(config)
+    except registry.SettingsError as exc:
+        return fail(exc, BAD_REQUEST)
     if not str(args.out).strip():
         return fail("--out needs a file name", BAD_REQUEST)
     process = _join_cluster(args) if args.distributed else 0
@@ -222,10 +221,10 @@ def _join_cluster(args: argparse.Namespace) -> int:
     return spec.process_id
 
 
-def _make_trainer(args: argparse.Namespace, config):
-    """The kind's trainer on the chosen songs (continuing `--continue-from`), and the songs'
-    description."""
-    from ..models import registry
+def _make_run(args: argparse.Namespace, config):
+    """The training run (the window's `TrainingRun`, without autosave or plots) on the chosen
+    songs, continuing `--continue-from`, its trainer made; and the songs' description."""
+    from ..studio.training import TrainingRun
     from .common import load_model_or_exit
 
     previous = load_model_or_exit(args.continue_from)
@@ -233,21 +232,20 @@ def _make_trainer(args: argparse.Namespace, config):
         matrices, encoding, source = _load_songs(args)
     except Exception as exc:  # OSError, ValueError, BenchmarkDataError: a clear line
         raise CommandError(str(exc)) from None
+    run = TrainingRun(config, matrices, encoding, model=previous, plots=False)
     try:
-        trainer = registry.kind(config.model).make_trainer(
-            config, matrices, encoding, model=previous
-        )
+        run.prepare()
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    return trainer, source
+    return run, source
 
 
 @contextlib.contextmanager
-def _stop_on_signals(trainer):
-    """Ctrl-C or SIGTERM cancels the trainer between chunks; a second Ctrl-C interrupts."""
+def _stop_on_signals(run):
+    """Ctrl-C or SIGTERM stops the run between chunks; a second Ctrl-C interrupts."""
 
     def stop(signum, frame):
-        trainer.cancel()
+        run.cancel()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     old_int = signal.signal(signal.SIGINT, stop)
@@ -259,23 +257,29 @@ def _stop_on_signals(trainer):
         signal.signal(signal.SIGTERM, old_term)
 
 
-def _run_epochs(trainer, epochs: int):
-    """Train to the end (or a stop), drawing progress; the last progress report."""
+def _run_epochs(run, epochs: int):
+    """Train to the end (or a stop), drawing the run's batched progress; (the model, the last
+    progress report)."""
     from .progress import ProgressBar
 
-    last = None
-    held = ""  # the latest held-out score, shown until the next one
-    with _stop_on_signals(trainer), ProgressBar(epochs, "train") as bar:
-        for p in trainer:
-            last = p
-            if p.phase == "compiling":
-                bar.update(0, "compiling…")
-                continue
-            gap = "" if p.free_energy_gap is None else f" gap {p.free_energy_gap:.2f}"
-            if p.held_out is not None:
-                held = f" held-out {p.held_out:.3f}/frame (best: epoch {p.best_epoch})"
-            bar.update(p.epoch - trainer.epoch_offset, f"recon {p.recon_error:.4f}{gap}{held}")
-    return last
+    seen: dict = {"last": None, "held": ""}  # the held-out score shows until the next one
+    offset = run.trainer.epoch_offset
+    with _stop_on_signals(run), ProgressBar(epochs, "train") as bar:
+
+        def draw(update) -> None:
+            for p in update.progresses:
+                seen["last"] = p
+                if p.phase == "compiling":
+                    bar.update(0, "compiling…")
+                    continue
+                gap = "" if p.free_energy_gap is None else f" gap {p.free_energy_gap:.2f}"
+                if p.held_out is not None:
+                    seen["held"] = f" held-out {p.held_out:.3f}/frame (best: epoch {p.best_epoch})"
+                bar.update(p.epoch - offset, f"recon {p.recon_error:.4f}{gap}{seen['held']}")
+
+        model = run.train(draw, background=False)
+        draw(run.final_update())
+    return model, seen["last"]
 
 
 def _save(model, out: Path) -> tuple[Path, str | None]:
@@ -295,7 +299,8 @@ def _save(model, out: Path) -> tuple[Path, str | None]:
 
 
 def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> int:
-    trainer, source = _make_trainer(args, config)
+    run, source = _make_run(args, config)
+    trainer = run.trainer
     print(
         f"training {config.model} on {source}: {_amount(trainer.dataset_summary)}, "
         f"V={trainer.n_visible} H={trainer.n_hidden}",
@@ -308,8 +313,7 @@ def _train(args: argparse.Namespace, config, out: Path | None, process: int) -> 
             + ", ".join(f"--{name.replace('_', '-')}" for name in turned_off),
             file=sys.stderr,
         )
-    last = _run_epochs(trainer, config.epochs)
-    model = trainer.result()
+    model, last = _run_epochs(run, config.epochs)
     error = None
     if out is not None:
         out, error = _save(model, out)

@@ -353,7 +353,10 @@ def infill(kind: ModelKind, model: Model, request: InfillRequest) -> list[StateM
 
 @runtime_checkable
 class ModelKind(Protocol):
-    """Everything the app needs to know about one kind of model."""
+    """Everything the app needs to know about one kind of model.
+
+    Optional, looked up by the registry: `presets` and `warm_up()`, which loads what training
+    needs (modules, the device backend) so a window can do it ahead of Train."""
 
     name: str  # stored in model files and `TrainingConfig.model`
     label: str  # what a person sees in the window

@@ -1,17 +1,26 @@
 """The model kinds this app knows, by name. Adding a kind is one sub-package and one line here.
 
 The CLI, the window and the benchmarks look kinds up here (never by comparing kind names), apply
-their defaults with `default_config`, and validate settings with `check_config`.
+their defaults with `default_config`, and validate settings with `check_config`. A training run
+starts through `make_trainer`, the one place a request is checked: trainers, the CLI and the
+window trust the config it passed, and a bad value reaches the user as the one line of
+`SettingsError`, worded the same from every front end.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .base import COMMON_SETTINGS, ModelKind, Preset, Setting
 from .config import TrainingConfig
 from .rbm import KIND as RBM
 from .rnn_rbm import KIND as RNN_RBM
+
+if TYPE_CHECKING:
+    from ..music.encoding import Encoding, StateMatrix
+    from .base import Trainer
+    from .document import Model
 
 KINDS: dict[str, ModelKind] = {k.name: k for k in (RBM, RNN_RBM)}
 DEFAULT_KIND = RBM.name  # the kind whose songs `rbm-studio bench music` rates best overall
@@ -52,6 +61,45 @@ def check_config(config: TrainingConfig) -> list[str]:
     if config.model not in KINDS:
         return [f"Model must be one of {', '.join(KINDS)}, not {config.model!r}."]
     return config.validate() + kind(config.model).check_settings(config)
+
+
+class SettingsError(ValueError):
+    """A training request with bad settings. Its text is one line naming every bad value, the
+    same whichever front end (CLI, window, benchmark) asked; `problems` lists them one each."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid training settings: " + " ".join(self.problems))
+
+
+def check_request(config: TrainingConfig) -> TrainingConfig:
+    """`config` when every setting is usable; `SettingsError` naming each bad one otherwise."""
+    problems = check_config(config)
+    if problems:
+        raise SettingsError(problems)
+    return config
+
+
+def make_trainer(
+    config: TrainingConfig,
+    matrices: Sequence[StateMatrix],
+    encoding: Encoding,
+    *,
+    model: Model | None = None,
+) -> Trainer:
+    """The trainer of `config`'s kind on `matrices` (continuing `model` when given), after
+    `check_request`: the entry point of every training run, so the kind's trainer gets a
+    config that is known good and checks no setting itself."""
+    return kind(config.model).make_trainer(check_request(config), matrices, encoding, model=model)
+
+
+def warm_up(name: str) -> None:
+    """Load what training kind `name` needs (its trainer, JAX, the devices) on this thread: a
+    window calls it on a worker when it opens or a kind is chosen, so Train starts compiling at
+    once. A kind without the hook needs none."""
+    hook = getattr(kind(name), "warm_up", None)
+    if hook is not None:
+        hook()
 
 
 def all_settings() -> list[Setting]:

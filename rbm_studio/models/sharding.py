@@ -80,6 +80,13 @@ def batch_mesh(device: str = "auto") -> BatchMesh:
     return BatchMesh(Mesh(np.array(devices), (AXIS,)))
 
 
+def warm_backend(device: str = "auto") -> None:
+    """Start JAX's backend for `device` and compile the seeding every trainer begins with, so
+    the first Train does not wait for them (a kind's `warm_up`; any thread)."""
+    batch_mesh(device)
+    jax.block_until_ready(jax.random.split(jax.random.PRNGKey(0)))
+
+
 def to_host(tree):
     """numpy copies of (possibly multi-process) arrays: a replicated array from this process's
     copy, a split one gathered from all processes."""

@@ -50,11 +50,9 @@ class TrainerControls:
     def take_inputs(
         self, config: TrainingConfig, matrices: Sequence[StateMatrix], encoding: Encoding
     ) -> None:
-        """Refuse bad settings, the wrong model kind, or songs in another encoding; keep the
-        settings, the songs' encoding and the one the model reads."""
-        problems = config.validate() + self.KIND.check_settings(config)
-        if problems:
-            raise ValueError("invalid training settings: " + " ".join(problems))
+        """Refuse the wrong model kind, songs in another encoding or more than memory holds; keep
+        the settings, the songs' encoding and the one the model reads. The settings themselves
+        were checked by `registry.make_trainer`, the one place that checks them."""
         if config.model != self.KIND.name:
             raise ValueError(f"this trainer trains kind {self.KIND.name!r}, not {config.model!r}")
         for m in matrices:

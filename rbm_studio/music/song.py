@@ -58,6 +58,12 @@ def bars_to_steps(bars: float, time_signature: tuple[int, int], steps_per_beat: 
     return int(round(bars * beats_per_bar(time_signature) * steps_per_beat))
 
 
+def steps_per_bar(time_signature: tuple[int, int], steps_per_beat: int) -> int:
+    """Whole grid steps in one bar of this metre (at least one): the unit a count of bars is
+    measured in, so `n` bars are `n` times this and each bar starts on a grid row."""
+    return max(1, bars_to_steps(1, time_signature, steps_per_beat))
+
+
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 30 else text[:27] + "..."

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .encoding import StateMatrix
-from .song import bars_to_steps
+from .song import steps_per_bar
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def bar_steps(matrix: StateMatrix) -> int:
     """Grid steps per bar from the song's time signature and grid."""
-    return max(1, bars_to_steps(1, matrix.time_signature, matrix.encoding.steps_per_beat))
+    return steps_per_bar(matrix.time_signature, matrix.encoding.steps_per_beat)
 
 
 def music_stats(matrices: Sequence[StateMatrix]) -> MusicStats:

@@ -279,6 +279,27 @@ def batch_thread_priority() -> None:
         os.sched_setscheduler(threading.get_native_id(), os.SCHED_BATCH, os.sched_param(0))
 
 
+_warming: dict[str, threading.Thread] = {}
+
+
+def start_warm_up(kind_name: str) -> threading.Thread:
+    """Warm up training kind `kind_name` (`registry.warm_up`) on a daemon thread at batch
+    priority, once per kind and process; the thread (a caller may join it). A failure is left
+    for Train to report, where it has a place to say so."""
+
+    def work() -> None:
+        batch_thread_priority()
+        with contextlib.suppress(Exception):
+            registry.warm_up(kind_name)
+
+    thread = _warming.get(kind_name)
+    if thread is None:
+        thread = threading.Thread(target=work, name=f"warm-up {kind_name}", daemon=True)
+        _warming[kind_name] = thread
+        thread.start()
+    return thread
+
+
 def config_for_continuing(config: TrainingConfig, model: Model | None) -> TrainingConfig:
     """The config that trains `model` further: the open model's kind, hidden units and window
     are kept (its own settings when the form shows another kind; the form's epochs). Without a
@@ -320,6 +341,7 @@ class TrainingRun:
         model: Model | None = None,
         autosave: AutosavePolicy | None = None,
         dataset_summary: dict | None = None,
+        plots: bool = True,
     ) -> None:
         self.config = config
         self.matrices = list(matrices)
@@ -327,6 +349,7 @@ class TrainingRun:
         self.initial_model = model
         self.dataset_summary = dict(dataset_summary or {})
         self.autosave = autosave or AutosavePolicy(None, 0)
+        self.plots = plots  # receptive fields and activations for a watcher that draws them
         self.trainer = None
         self.band: slice | None = None
         self.buffer = ProgressBuffer()
@@ -360,11 +383,13 @@ class TrainingRun:
         return trainer.snapshot() if trainer is not None else None
 
     # -- running (the worker's thread) -------------------------------------------------------
-    def train(self, emit: Emit) -> Model | None:
-        """Train to the end (or Stop), sending batched progress to `emit`."""
-        batch_thread_priority()
-        kind = registry.kind(self.config.model)
-        trainer = kind.make_trainer(
+    def prepare(self):
+        """The trainer, made once through `registry.make_trainer` (which checks the request:
+        `registry.SettingsError`, or a `ValueError` for songs it cannot train on). The CLI
+        calls it first to describe the run; `train` calls it when nobody has."""
+        if self.trainer is not None:
+            return self.trainer
+        trainer = registry.make_trainer(
             self.config, self.matrices, self.encoding, model=self.initial_model
         )
         with self._lock:
@@ -373,6 +398,15 @@ class TrainingRun:
                 trainer.pause()
             if self.cancel_event.is_set():
                 trainer.cancel()
+        return trainer
+
+    def train(self, emit: Emit, *, background: bool = True) -> Model | None:
+        """Train to the end (or Stop), sending batched progress to `emit`. `background`: the
+        calling thread is a worker behind a window (`batch_thread_priority`); the CLI trains in
+        the foreground."""
+        if background:
+            batch_thread_priority()
+        trainer = self.prepare()
         last_visuals = 0.0
         for progress in trainer:
             now = time.monotonic()
@@ -380,7 +414,11 @@ class TrainingRun:
             if batch is None:
                 continue
             update = TrainingUpdate(batch)
-            if progress.phase == "training" and now - last_visuals >= VISUALS_INTERVAL:
+            if (
+                self.plots
+                and progress.phase == "training"
+                and now - last_visuals >= VISUALS_INTERVAL
+            ):
                 self.visuals(update)
                 last_visuals = now
             if self.autosave.due(progress, now):

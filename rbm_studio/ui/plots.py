@@ -348,6 +348,8 @@ class WeightHeatmap(pg.GraphicsLayoutWidget):
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self.colour_bar.axis.setTextPen(pg.mkPen(foreground))
         self.colour_bar.axis.setPen(pg.mkPen(foreground))
+        # new levels every update while training: no SI-prefix relabelling on the GUI thread
+        self.colour_bar.axis.enableAutoSIPrefix(False)
         self.updates = 0
         self.shape: tuple[int, int, int] | None = None
         self.band: slice | None = None  # pitch columns shown (songs rarely use all of them)

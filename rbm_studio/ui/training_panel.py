@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
-from ..studio.training import autosave_path, config_for_continuing
+from ..studio.training import autosave_path, config_for_continuing, start_warm_up
 from ..studio.training_progress import (
     COMPILING_LINE,
     PlotPoints,
@@ -90,6 +90,8 @@ class TrainingPanel(QWidget):
         controls_layout.addLayout(status)
         self._build_splitter(controls)
         self._update_buttons()
+        start_warm_up(self.form.kind_name())
+        self.form.kindChanged.connect(start_warm_up)
 
     # -- the run's state, as the window and the tests ask for it ------------------------------
     @property

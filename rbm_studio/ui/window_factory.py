@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the window modules are imported when the window is built
 
 ORGANISATION = "RBM Studio"
 APPLICATION = "RBM Studio"
+GIL_SWITCH_S = 0.001  # the longest the GUI thread waits for a worker to yield the interpreter
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -32,6 +33,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
     app = QApplication(argv if argv is not None else sys.argv[:1])
+    # Workers (training, import) run Python between their native calls; the GUI thread waits up
+    # to this long for the interpreter each time it wakes. Python's 5 ms default, paid a few
+    # times per event, makes the window's timers late by more than a frame.
+    sys.setswitchinterval(GIL_SWITCH_S)
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)

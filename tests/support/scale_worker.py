@@ -42,7 +42,7 @@ def main(folder: str, out: str, corpus: str | None = None) -> None:
     for name, settings, songs in runs:
         kind = name.removeprefix("corpus-")
         config = registry.default_config(kind, **settings)
-        trainer = registry.kind(kind).make_trainer(config, songs, report.encoding)
+        trainer = registry.make_trainer(config, songs, report.encoding)
         for _ in trainer:  # what the Trainer protocol offers
             pass
         model = trainer.result()

@@ -27,7 +27,7 @@ def songs(folder: Path, count: int = 3, bars: int = 4) -> list[StateMatrix]:
 def train(folder: Path) -> Model:
     """An RBM trained for two epochs on the songs `songs` writes into `folder`."""
     config = TrainingConfig(hidden=16, window=4, batch_size=8, epochs=20, learning_rate=0.1, seed=0)
-    trainer = registry.kind(config.model).make_trainer(config, songs(folder), ENCODING)
+    trainer = registry.make_trainer(config, songs(folder), ENCODING)
     for _progress in trainer:
         pass
     return trainer.snapshot()

@@ -27,6 +27,7 @@ import numpy as np
 
 from ...music.encoding import StateMatrix
 from ...music.form import PHRASE, Form, label_lag, loop_plan, sample_plan
+from ...music.song import steps_per_bar
 from ...music.stats import bar_steps
 from ..document import Model
 from ..energy import bernoulli
@@ -79,8 +80,7 @@ def generate_with_form(
     if primer is not None:
         bar = bar_steps(primer)
     else:
-        num, den = model.time_signature
-        bar = max(1, round(num * 4 / den * model.encoding.steps_per_beat))
+        bar = steps_per_bar(model.time_signature, model.encoding.steps_per_beat)
     prefix = primer_rows(model, primer) if primer is not None else np.zeros((0, model.row_width))
     rng = np.random.default_rng(seed)
     if form.style == "loop":

@@ -34,6 +34,13 @@ class RbmKind(RbmSpec):
 
         return RbmTrainer(config, matrices, encoding, model=model)
 
+    def warm_up(self) -> None:
+        """Load the trainer (JAX with it) and start the backend: what Train would wait for."""
+        from ..sharding import warm_backend
+        from .trainer import RbmTrainer  # noqa: F401 - imported for its cost
+
+        warm_backend()
+
     def form_problem(self, model: Model, request: GenerateRequest) -> str | None:
         """Why this model cannot give `request` its form (one line), or None."""
         from ...music.form import parse_form

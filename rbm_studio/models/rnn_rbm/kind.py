@@ -33,6 +33,13 @@ class RnnRbmKind(RnnRbmSpec):
 
         return RnnRbmTrainer(config, matrices, encoding, model=model)
 
+    def warm_up(self) -> None:
+        """Load the trainer (JAX with it) and start the backend: what Train would wait for."""
+        from ..sharding import warm_backend
+        from .trainer import RnnRbmTrainer  # noqa: F401 - imported for its cost
+
+        warm_backend()
+
     def generate(self, model: Model, request: GenerateRequest) -> list[StateMatrix]:
         model = constrained(model, request.pitch_classes, request.lowest, request.highest)
         from .sampler import generate_rnn_rbm

@@ -24,7 +24,6 @@ import numpy as np
 from ..config import TrainingConfig
 from ..sharding import BatchMesh, batch_mesh, to_host
 from . import network as rnn_rbm
-from .spec import SPEC as KIND
 from .spec import own
 
 # the frame-RBM pre-training steps 10× larger than the recurrent training (the paper's recipe)
@@ -207,10 +206,8 @@ def train_rnn_rbm(
     yielding a report after every step.
 
     `params` continues from an existing model (then no pre-training). Reports carry the live
-    params (JAX arrays; copy before keeping them across steps)."""
-    problems = cfg.validate() + KIND.check_settings(cfg)
-    if problems:
-        raise ValueError("invalid training settings: " + " ".join(problems))
+    params (JAX arrays; copy before keeping them across steps). `cfg` is a checked config
+    (`registry.check_request`)."""
     sequences = [np.asarray(s, np.float32) for s in sequences if len(s)]
     if not sequences:
         raise ValueError("no frames to train on")
