@@ -71,10 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, split, train_default) -> int:
+    """`bench music --infill`: `split(songs, seed)` is `bench music`'s split and
+    `train_default(songs, encoding)` its default contender's training ((model, seconds)), handed
+    in by `music_quality` so both benchmarks measure the same thing."""
     from ..data.dataset import import_folder
     from ..resources import sample_midi_dir
-    from .music_quality import Contender, split, train_model
 
     folder = Path(args.folder) if args.folder else sample_midi_dir()
     report = import_folder(folder)
@@ -84,11 +86,8 @@ def run(args: argparse.Namespace) -> int:
     songs = _cut(held)
     if not songs:
         return fail(f"no held-out song of {folder} is {BARS} bars long")
-    from ..models import registry
-
     print("training…", file=sys.stderr)
-    contender = Contender("default", registry.DEFAULT_KIND)
-    model, train_s = train_model(contender, train, report.encoding, args.minutes, args.seed)
+    model, train_s = train_default(train, report.encoding)
     result = {
         "folder": str(folder),
         "train_songs": len(train),
