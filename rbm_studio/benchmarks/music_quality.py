@@ -152,15 +152,7 @@ def run(args: argparse.Namespace) -> int:
     from ..resources import sample_midi_dir
 
     if args.infill:
-        from ..models import registry
-        from . import music_infill
-
-        default = Contender("default", registry.DEFAULT_KIND)
-        return music_infill.run(
-            args,
-            split,
-            lambda songs, enc: train_model(default, songs, enc, args.minutes, args.seed),
-        )
+        return _infill(args)
     folder = Path(args.folder) if args.folder else sample_midi_dir()
     report = import_folder(folder)
     if len(report.matrices) < 5:
