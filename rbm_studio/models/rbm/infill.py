@@ -9,8 +9,8 @@ a region where the window reaches them). That is conditioning on the left; the r
 by choice among `CANDIDATES` such writings of each song (sampling importance resampling): the
 one kept is the one whose windows where written rows meet given rows fit best — their free
 energy against the free energy of what the model itself would have put in the given rows there,
-so that a sparse writing, which fits with anything, is not preferred for that. With no such
-rows (a melody through the whole song), the one whose windows fit best with the given cells.
+so that a sparse writing, which fits with anything, is not preferred for that. The silence
+around the song counts as given: a harmonised melody is chosen by how it begins and ends.
 
 Every window is one call of the form sampler's compiled conditional Gibbs run
 (`form_sampler._fill`) over all candidates at once. A model that learned its songs in one key
@@ -102,17 +102,17 @@ def sample_free(
     for t in starts:  # from the left, as a song is continued
         if loose[t + keep : t + window].any():
             sampler.run(canvas, loose, written, [(t, t + keep, t + window)])
-    # the windows where rows the model wrote meet rows given whole: how well what it wrote fits
-    # with what is around it, against how well what it would have put there fits (so that a
-    # sparse candidate, which fits anything, is not preferred for that); with no such rows (a
-    # melody given through the song), how well it fits with the given cells in every window
+    # the windows where rows the model wrote meet rows given whole (the silence around the song
+    # counts: a melody through the whole song meets it at its ends): how well what it wrote
+    # fits with what is around it, against how well what it would have put there fits (so that
+    # a sparse candidate, which fits anything, is not preferred for that)
     some = loose.any(axis=1)
     seams = [t for t in starts if some[t : t + window].any() and not some[t : t + window].all()]
     if seams:
         guess = canvas.copy()
         sampler.guess(guess, loose, seams)
         energy = _free_energy(model, canvas, seams) - _free_energy(model, guess, seams)
-    else:
+    else:  # every row written (a song shorter than a window): how well it fits in each
         energy = _free_energy(model, canvas, [t for t in starts if some[t : t + window].any()])
     energy = energy.reshape(songs, CANDIDATES)
     best = np.arange(songs) * CANDIDATES + energy.argmin(axis=1)
