@@ -353,7 +353,9 @@ def infill(kind: ModelKind, model: Model, request: InfillRequest) -> list[StateM
 
 @runtime_checkable
 class ModelKind(Protocol):
-    """Everything the app needs to know about one kind of model."""
+    """Everything the app needs to know about one kind of model. Optional, found with
+    `getattr`: `form_problem(model, request)` (see `form_for`), `infill(model, request)` and
+    `infill_problem(model)` (see `infill_problem`)."""
 
     name: str  # stored in model files and `TrainingConfig.model`
     label: str  # what a person sees in the window
