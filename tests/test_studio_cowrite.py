@@ -16,7 +16,7 @@ from rbm_studio.models.base import InfillRequest, infill, infill_problem
 from rbm_studio.models.model_file import load_model
 from rbm_studio.music.encoding import encode
 from rbm_studio.music.midi import read_midi, write_midi
-from rbm_studio.music.song import Note
+from rbm_studio.music.song import Note, Song
 from rbm_studio.studio import cowrite as C
 from rbm_studio.studio.cowrite import CowriteError, Region
 
@@ -177,3 +177,15 @@ def test_a_kind_that_cannot_condition_on_the_future_says_so(model, song, fake_ki
         C.harmonise(rnn, C.top_line(song))
     # a kind with no infill at all
     assert "cannot sample notes given the notes around them" in infill_problem(fake_kind, model)
+
+
+def test_the_top_line_is_the_highest_note_sounding_at_each_onset():
+    chords = Song(
+        [Note(60, 0, 4), Note(72, 0, 1), Note(67, 0, 2), Note(64, 2, 3), Note(55, 3, 4)]
+        + [Note(62, 4, 5), Note(62, 4, 5), Note(70, 4.5, 6)]
+    )
+    line = C.top_line(chords)
+    # 55 starts under the held 60; the doubled 62 is one note, cut where 70 comes in
+    assert [(n.pitch, n.start, n.end) for n in line.notes] == [
+        (72, 0, 1), (64, 2, 3), (62, 4, 4.5), (70, 4.5, 6)
+    ]  # fmt: skip

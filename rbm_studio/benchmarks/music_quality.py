@@ -152,9 +152,7 @@ def run(args: argparse.Namespace) -> int:
     from ..resources import sample_midi_dir
 
     if args.infill:
-        from . import music_infill
-
-        return music_infill.run(args)
+        return _infill(args)
     folder = Path(args.folder) if args.folder else sample_midi_dir()
     report = import_folder(folder)
     if len(report.matrices) < 5:
@@ -204,6 +202,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result)
     return 0
+
+
+def _infill(args: argparse.Namespace) -> int:
+    """`--infill`: the co-writing benchmark, on this benchmark's split and default contender."""
+    from ..models import registry
+    from . import music_infill
+
+    default = Contender("default", registry.DEFAULT_KIND)
+    return music_infill.run(
+        args, split, lambda songs, enc: train_model(default, songs, enc, args.minutes, args.seed)
+    )
 
 
 def _chosen(only: list[str] | None) -> list:

@@ -355,8 +355,10 @@ def infill(kind: ModelKind, model: Model, request: InfillRequest) -> list[StateM
 class ModelKind(Protocol):
     """Everything the app needs to know about one kind of model.
 
-    Optional, looked up by the registry: `presets` and `warm_up()`, which loads what training
-    needs (modules, the device backend) so a window can do it ahead of Train."""
+    Optional, found with `getattr`: `presets`; `warm_up()`, which loads what training needs
+    (modules, the device backend) so a window can do it ahead of Train; `form_problem(model,
+    request)` (see `form_for`); `infill(model, request)` and `infill_problem(model)` (see
+    `infill_problem`)."""
 
     name: str  # stored in model files and `TrainingConfig.model`
     label: str  # what a person sees in the window

@@ -185,13 +185,13 @@ def top_line(song: Song) -> Song:
     sounding then, held until the next such note starts (at most to its own end)."""
     notes = sorted(song.notes, key=lambda n: (n.start, -n.pitch))
     tops: list[Note] = []
+    sounding: list[Note] = []  # notes struck before the current onset, pruned as they end
     for note in notes:
-        if tops and tops[-1].start == note.start:
-            continue  # a lower note of the same onset
-        sounding = [n for n in notes if n.start < note.start < n.end]
-        if any(n.pitch > note.pitch for n in sounding):
-            continue
-        tops.append(note)
+        sounding = [n for n in sounding if n.end > note.start]
+        first = not tops or tops[-1].start != note.start  # not a lower note of the same onset
+        if first and not any(n.pitch > note.pitch for n in sounding):
+            tops.append(note)
+        sounding.append(note)
     line = [
         dataclasses.replace(n, end=min(n.end, nxt.start))
         for n, nxt in zip(tops, [*tops[1:], None], strict=True)

@@ -1,17 +1,21 @@
 """Cells of a song sampled again given all the others: a regenerated region, a harmonised melody.
 
-The free cells are covered by windows half a window apart, the first reaching back to known rows
-before them. The windows go in two groups that do not overlap (every other window): each group
-is one batched call of the form sampler's compiled conditional Gibbs run (`form_sampler._fill`),
-every window's free cells sampled given every known cell in it. The first sweep starts the free
-cells from a draw of the model's marginals (as "continue" starts its new rows); `SWEEPS` more
-sweeps sample them again from where they are, now given what the other group wrote on both
-sides: blocked Gibbs sampling with windows as blocks, the way Coconet (Huang et al. 2017)
-resamples parts of a chorale given the rest. What is after a region reaches it as surely as
-what is before it.
+What this model samples well is what it practised in training ("continue"): the second half of a
+window given its first half. A window's middle given a quarter on each side, or two windows'
+product, comes out sparse and off the metre, so the free cells are written that way: window by
+window from the left, each window's second half given its first (the song before, or what was
+just written) and every given cell in it (a melody, the pitches outside a range, the bars after
+a region where the window reaches them). That is conditioning on the left; the right comes in
+by choice among `CANDIDATES` such writings of each song (sampling importance resampling): the
+one kept is the one whose windows where written rows meet given rows fit best — their free
+energy against the free energy of what the model itself would have put in the given rows there,
+so that a sparse writing, which fits with anything, is not preferred for that. The silence
+around the song counts as given: a harmonised melody is chosen by how it begins and ends.
 
-A model that learned its songs in one key (`one_key`) reads the song moved there; the cells come
-back in the song's own key, and every cell that was not free comes back exactly as given.
+Every window is one call of the form sampler's compiled conditional Gibbs run
+(`form_sampler._fill`) over all candidates at once. A model that learned its songs in one key
+(`one_key`) reads the song moved there; the cells come back in the song's own key, and every
+cell that was not free comes back exactly as given.
 """
 
 from __future__ import annotations
@@ -28,19 +32,19 @@ from ...music.keys import tonic_shift, transposed
 from ...music.song import DEFAULT_VELOCITY
 from ...music.windows import transpose_rows
 from ..document import Model
-from ..energy import bernoulli
+from ..energy import bernoulli, free_energy, pair_sum
 from ..generated import check_request
 from . import one_key
 from .form_sampler import _fill
 from .sampler import _bucket, links_of, rbm_params
 from .spec import continuation_split, infill_problem
 
-# Gibbs steps per window when the request does not say: known cells on both sides hold the
-# chains near the music, so they settle in far fewer steps than a song sampled from nothing
+# Gibbs steps per window when the request does not say: fewer than a song from scratch takes,
+# so that all the candidates together cost about what generating it once would
 GIBBS_DEFAULT = 30
-# sweeps over the free cells after the first: each lets what is known reach half a window
-# further into a region
-SWEEPS = 2
+# continuations sampled for each song asked for; the one that fits best with what is after it
+# is kept
+CANDIDATES = 8
 
 
 def infill(
@@ -84,55 +88,55 @@ def sample_free(
     steps, width = rows.shape
     window = model.window
     keep, advance = continuation_split(window)
-    total = max(steps, window)  # past a short song's end: known silence
-    canvas = np.zeros((songs, total, width), np.float32)
-    canvas[:, :steps] = rows
+    # silence before and after the song: the windows of its first and last rows
+    before = keep
+    total = before + -(-steps // advance) * advance + window
+    n = songs * CANDIDATES
+    canvas = np.zeros((n, total, width), np.float32)
+    canvas[:, before : before + steps] = rows
     loose = np.zeros((total, width), bool)
-    loose[:steps] = free
-    groups = _apart(window_starts(loose, window, keep, advance, total), window)
+    loose[before : before + steps] = free
+    starts = range(0, total - window + 1, advance)
     sampler = _Sampler(model, gibbs_steps, temperature, seed)
-    for sweep in range(SWEEPS + 1):
-        for starts in groups:
-            sampler.run(canvas, loose, starts, fresh=sweep == 0)
-    return np.where(free, canvas[:, :steps].astype(np.uint8), rows.astype(np.uint8))
+    written = ~loose  # cells that hold music: given, or sampled already
+    for t in starts:  # from the left, as a song is continued
+        if loose[t + keep : t + window].any():
+            sampler.run(canvas, loose, written, [(t, t + keep, t + window)])
+    # the windows where rows the model wrote meet rows given whole (the silence around the song
+    # counts: a melody through the whole song meets it at its ends): how well what it wrote
+    # fits with what is around it, against how well what it would have put there fits (so that
+    # a sparse candidate, which fits anything, is not preferred for that)
+    some = loose.any(axis=1)
+    seams = [t for t in starts if some[t : t + window].any() and not some[t : t + window].all()]
+    if seams:
+        guess = canvas.copy()
+        sampler.guess(guess, loose, seams)
+        energy = _free_energy(model, canvas, seams) - _free_energy(model, guess, seams)
+    else:  # every row written (a song shorter than a window): how well it fits in each
+        energy = _free_energy(model, canvas, [t for t in starts if some[t : t + window].any()])
+    energy = energy.reshape(songs, CANDIDATES)
+    best = np.arange(songs) * CANDIDATES + energy.argmin(axis=1)
+    out = canvas[best, before : before + steps].astype(np.uint8)
+    return np.where(free, out, rows.astype(np.uint8))
 
 
-def window_starts(free: np.ndarray, window: int, keep: int, advance: int, total: int) -> list[int]:
-    """The first rows of the windows that cover every free cell, `advance` apart, the first
-    starting `keep` rows before the first free row (so it has known rows on its left) and none
-    past the last row (`total`)."""
-    rows = np.flatnonzero(free.any(axis=1))
-    if not len(rows):
-        return []
-    last_start = max(0, total - window)
-    starts: list[int] = []
-    t = max(0, int(rows[0]) - keep)
-    while True:
-        s = min(t, last_start)
-        if free[s : s + window].any() and (not starts or s != starts[-1]):
-            starts.append(s)
-        if s + window > rows[-1] or s == last_start:
-            return starts
-        t += advance
-
-
-def _apart(starts: list[int], window: int) -> list[list[int]]:
-    """The windows in groups whose windows do not overlap (each group is one batched call):
-    with windows half a window apart, every other window."""
-    groups: list[list[int]] = []
-    for t in starts:
-        for group in groups:
-            if group[-1] + window <= t:
-                group.append(t)
-                break
-        else:
-            groups.append([t])
-    return groups
+def _free_energy(model: Model, canvas: np.ndarray, starts: list[int]) -> np.ndarray:
+    """[n] the model's free energy of each song's windows at `starts`, summed: how well what was
+    sampled fits with what is around it, on both sides, in the model's own terms."""
+    n, _, width = canvas.shape
+    w = model.window
+    v = np.stack([canvas[:, t : t + w].reshape(n, -1) for t in starts], axis=1)
+    params = rbm_params(model)
+    f = free_energy(params, jnp.asarray(v))
+    links = links_of(model)
+    if links is not None:
+        f = f - pair_sum(links, jnp.asarray(v))
+    return np.asarray(f).sum(axis=1)
 
 
 class _Sampler:
-    """The form sampler's compiled conditional Gibbs run over a batch of windows of every
-    song at once."""
+    """The form sampler's compiled conditional Gibbs run (`form_sampler._fill`) over a batch of
+    windows of every song at once."""
 
     def __init__(self, model: Model, gibbs_steps: int, temperature: float, seed: int) -> None:
         self.params, self.links = rbm_params(model), links_of(model)
@@ -141,35 +145,57 @@ class _Sampler:
         self.key = jax.random.PRNGKey(seed)
         self.marginal = jax.nn.sigmoid(self.params.vbias)
 
-    def run(self, canvas: np.ndarray, loose: np.ndarray, starts: list[int], fresh: bool) -> None:
-        """Sample the free cells of the windows at `starts` (not overlapping) given the rest;
-        with `fresh` they start from a draw of the model's marginals, else from where they
-        are."""
+    def guess(self, canvas: np.ndarray, loose: np.ndarray, starts: list[int]) -> None:
+        """Each window at `starts` with its given cells sampled again given the sampled ones:
+        what the model would have put around them (written into `canvas`; windows may
+        overlap, each is sampled on its own)."""
         songs, _, width = canvas.shape
         w = self.window
         v = np.stack([canvas[:, t : t + w] for t in starts], axis=1).reshape(-1, w * width)
-        mask = np.stack([~loose[t : t + w] for t in starts]).reshape(1, -1, w * width)
+        mask = np.stack([loose[t : t + w] for t in starts]).reshape(1, len(starts), -1)
         mask = np.broadcast_to(mask, (songs, len(starts), w * width)).reshape(-1, w * width)
+        out = self._call(v, mask)
+        out = out.reshape(songs, len(starts), w, width)
+        for i, t in enumerate(starts):
+            canvas[:, t : t + w] = out[:, i]
+
+    def _call(self, v: np.ndarray, mask: np.ndarray) -> np.ndarray:
         n = _bucket(len(v), 8)
         self.key, k_draw, k_chain = jax.random.split(self.key, 3)
-        if fresh:
-            draw = np.asarray(bernoulli(k_draw, jnp.broadcast_to(self.marginal, v.shape)))
-            v = np.where(mask, v, draw)
-        padded = np.ones((n, w * width), np.float32)
-        padded_v = np.zeros((n, w * width), np.float32)
-        padded[: len(v)], padded_v[: len(v)] = mask, v
+        draw = np.asarray(bernoulli(k_draw, jnp.broadcast_to(self.marginal, v.shape)))
+        padded_mask = np.ones((n, v.shape[1]), np.float32)
+        padded_v = np.zeros((n, v.shape[1]), np.float32)
+        padded_mask[: len(v)], padded_v[: len(v)] = mask, np.where(mask, v, draw)
         out = _fill(
             self.params,
             self.links,
             jnp.asarray(padded_v),
-            jnp.asarray(padded),
+            jnp.asarray(padded_mask),
             k_chain,
             self.k,
             self.temperature,
         )
-        out = np.asarray(out)[: len(v)].reshape(songs, len(starts), w, width)
-        for i, t in enumerate(starts):
-            canvas[:, t : t + w] = out[:, i]
+        return np.asarray(out)[: len(v)]
+
+    def run(self, canvas: np.ndarray, loose: np.ndarray, written: np.ndarray, blocks) -> None:
+        """Sample the free cells of `blocks` ((window start, block start, block stop), blocks
+        that do not overlap) given every cell of their windows that holds music (`written`,
+        which they then join); the other free cells of a window start from a draw of the
+        model's marginals and are sampled along."""
+        songs, _, width = canvas.shape
+        w = self.window
+        v = np.stack([canvas[:, t : t + w] for t, _, _ in blocks], axis=1)
+        v = v.reshape(-1, w * width)
+        mask = np.ones((len(blocks), w, width), bool)
+        for i, (t, a, b) in enumerate(blocks):
+            mask[i] = written[t : t + w]
+            mask[i, a - t : b - t] &= ~loose[a:b]
+        mask = np.broadcast_to(mask[None], (songs, *mask.shape)).reshape(-1, w * width)
+        out = self._call(v, mask)
+        out = out.reshape(songs, len(blocks), w, width)
+        for i, (t, a, b) in enumerate(blocks):
+            canvas[:, a:b] = out[:, i, a - t : b - t]
+            written[a:b] = True
 
 
 def _song_of(
