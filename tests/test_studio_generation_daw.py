@@ -53,7 +53,7 @@ def train_on(paths: list[Path], encoding: Encoding = ENCODING):
         hidden=16, window=4, batch_size=8, epochs=100, learning_rate=0.1, seed=0
     )
     songs = [encode(read_midi(p), encoding) for p in paths]
-    trainer = registry.kind(config.model).make_trainer(config, songs, encoding)
+    trainer = registry.make_trainer(config, songs, encoding)
     for _progress in trainer:
         pass
     return trainer.snapshot()

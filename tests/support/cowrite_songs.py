@@ -67,7 +67,7 @@ def train(folder: Path) -> tuple[Model, Path]:
         minutes=None,
         seed=1,
     )
-    trainer = registry.kind("rbm").make_trainer(config, matrices, ENCODING)
+    trainer = registry.make_trainer(config, matrices, ENCODING)
     for _ in trainer:
         pass
     model = trainer.result()
