@@ -217,12 +217,14 @@ class _Canvas:
     def _top_line(self, bar_rows: np.ndarray) -> np.ndarray:
         """The cells a varied bar samples again: per step, both planes of the pitches above the
         accompaniment (above the second-highest sounding note) up to a little over the tune's
-        highest note, in the bar's pitch classes."""
+        highest note, in the bar's pitch classes — except the old tune's notes of a pitch class
+        that nothing clamped sounds: the chain need not give the bar its harmony back when they
+        are kept, and it often left one out."""
         span = self.model.encoding.span
         sounding = bar_rows[:, :span] > 0
-        free = np.zeros(bar_rows.shape, bool)
+        free = np.zeros(sounding.shape, bool)
         if not sounding.any():
-            return free
+            return np.zeros(bar_rows.shape, bool)
         classes = np.unique(self.pitch_class[:span][sounding.any(axis=0)])
         in_classes = np.isin(self.pitch_class[:span], classes)
         top = int(np.flatnonzero(sounding.any(axis=0))[-1])
@@ -232,9 +234,13 @@ class _Canvas:
             cols = np.arange(floor, min(span, top + VARY_HEADROOM + 1))
             cols = cols[in_classes[cols]]
             free[t, cols] = True
-            if self.width >= 2 * span:
-                free[t, span + cols] = True
-        return free
+        held = np.isin(self.pitch_class[:span], self.pitch_class[:span][(sounding & ~free).any(0)])
+        free &= ~(sounding & ~held)
+        if self.width >= 2 * span:
+            planes = np.zeros(bar_rows.shape, bool)
+            planes[:, :span] = planes[:, span : 2 * span] = free
+            return planes
+        return np.pad(free, ((0, 0), (0, bar_rows.shape[1] - span)))
 
     def _sample_bar(self, b: int, todo: np.ndarray, plans: list[list[str]]) -> None:
         """Sample bar `b` of the songs in `todo`; a bar that came out other than the plan says
