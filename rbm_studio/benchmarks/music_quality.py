@@ -155,8 +155,7 @@ def run(args: argparse.Namespace) -> int:
     if len(report.matrices) < 5:
         return fail(f"{folder} has fewer than 5 usable songs")
     train, held = split(report.matrices, args.seed)
-    bar = F.song_notes(train[0]).bar
-    steps = args.bars * bar
+    steps = args.bars * _typical_bar(train)
     held_features = [F.features(m) for m in held]
     ceiling = F.compare_sets([F.features(m) for m in train], held_features)
     held_form = [F.form_features(m, args.bars) for m in held]
@@ -199,6 +198,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result)
     return 0
+
+
+def _typical_bar(train: list) -> int:
+    """Steps per bar of the training songs' most common metre: the bars the models generate in
+    (a model keeps that metre), so `--bars` bars of theirs are `--bars` bars as measured."""
+    from ..music.features import song_notes
+
+    sigs = [m.time_signature for m in train]
+    typical = max(set(sigs), key=sigs.count)
+    return song_notes(next(m for m in train if m.time_signature == typical)).bar
 
 
 def _chosen(only: list[str] | None) -> list:
