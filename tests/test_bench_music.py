@@ -39,6 +39,9 @@ def test_bench_music_reports_every_contender_against_the_real_ceiling(tmp_path, 
     # the floor sprays independent noise: far more notes and clashes than the chorales
     floor = result["contenders"]["independent"]
     assert floor["clash_rate"] > 3 * held["clash_rate"]
+    # the default's loops: how they come round, beside their inner bar lines
+    seams = result["contenders"]["default"]["loop_seam"]
+    assert set(seams) == {"seam", "inner"} and all(0.0 <= s["clash"] <= 1.0 for s in seams.values())
     assert floor["mean_oa"] < result["real_mean_oa"]
 
 

@@ -148,3 +148,21 @@ def test_every_form_feature_tells_independent_notes_from_real_songs(where, reque
     for name in F.FORM_FEATURES:
         assert floor[name] < 0.7 * ceiling[name], (name, floor[name], ceiling[name])
     assert np.mean(list(floor.values())) < 0.5 * np.mean(list(ceiling.values()))
+
+
+def test_loop_seams_tell_a_stitched_loop_from_one_that_comes_round_like_its_inner_bar_lines():
+    # a 4-bar loop of half-bar-offset notes: every bar line has a note sounding over it
+    def loop(stitched: bool) -> StateMatrix:
+        notes = [(60 + 2 * b, 16 * b + 8, 16) for b in range(3)]
+        if stitched:  # the last bar's note cut at the seam, the first bar's struck anew
+            notes += [(66, 56, 8), (61, 64, 8), (60, 63, 2)]
+        else:
+            notes += [(66, 56, 16)]
+        notes = [(p, s + 64 * c, n) for c in range(3) for p, s, n in notes]
+        return matrix([(p, s, min(n, 192 - s)) for p, s, n in notes if s < 192], 192)
+
+    seamless = F.loop_seams([loop(False)], 4)
+    assert seamless["seam"] == seamless["inner"] == {"clash": 0.0, "length": 16.0}
+    stitched = F.loop_seams([loop(True)], 4)
+    assert stitched["seam"]["length"] < stitched["inner"]["length"] == 16.0
+    assert stitched["seam"]["clash"] > stitched["inner"]["clash"] == 0.0

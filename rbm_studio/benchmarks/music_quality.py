@@ -34,6 +34,7 @@ NAME = "music"
 HELP = "how much generated songs resemble held-out songs (overlap area of musical features)"
 
 HEADLINE = ("notes_per_bar", "clash_rate", "drone_rate", "blip_rate")
+LOOP_BARS = 4
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Contender:
     request: dict = field(default_factory=dict)
     same_as: str | None = None  # reuse another contender's model (same training settings)
     in_key: bool = False  # sample only the training songs' key and range (conditional sampling)
+    loop: bool = False  # also generate `LOOP_BARS`-bar loops and measure how they come round
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def contenders() -> list[Contender]:
     from ..models import registry
 
-    out = [Contender("default", registry.DEFAULT_KIND)]
+    out = [Contender("default", registry.DEFAULT_KIND, loop=True)]
     for name in registry.KINDS:
         same = "default" if name == registry.DEFAULT_KIND else None
         out.append(Contender(name, name, same_as=same))
@@ -158,8 +160,7 @@ def run(args: argparse.Namespace) -> int:
     if len(report.matrices) < 5:
         return fail(f"{folder} has fewer than 5 usable songs")
     train, held = split(report.matrices, args.seed)
-    bar = F.song_notes(train[0]).bar
-    steps = args.bars * bar
+    steps = args.bars * _typical_bar(train)
     held_features = [F.features(m) for m in held]
     ceiling = F.compare_sets([F.features(m) for m in train], held_features)
     held_form = [F.form_features(m, args.bars) for m in held]
@@ -215,6 +216,16 @@ def _infill(args: argparse.Namespace) -> int:
     )
 
 
+def _typical_bar(train: list) -> int:
+    """Steps per bar of the training songs' most common metre: the bars the models generate in
+    (a model keeps that metre), so `--bars` bars of theirs are `--bars` bars as measured."""
+    from ..music.features import song_notes
+
+    sigs = [m.time_signature for m in train]
+    typical = max(set(sigs), key=sigs.count)
+    return song_notes(next(m for m in train if m.time_signature == typical)).bar
+
+
 def _chosen(only: list[str] | None) -> list:
     """The contenders `--only` names (all when it names none)."""
     chosen = contenders()
@@ -250,7 +261,24 @@ def _contender_songs(contender, train, encoding, steps: int, models: dict, args)
     songs = kind.generate(model, request)
     form_used = form_for(kind, model, request)[0]
     extra = {"kind": model.kind, "epochs": model.epochs_trained, "form_used": form_used}
-    return songs, extra, train_s, time.perf_counter() - started
+    generate_s = time.perf_counter() - started
+    if contender.loop:
+        extra["loop_seam"] = _loop_seams(kind, model, request)
+    return songs, extra, train_s, generate_s
+
+
+def _loop_seams(kind, model, request) -> dict:
+    """How the model's `LOOP_BARS`-bar loops come round (`features.loop_seams`), or {} where it
+    cannot loop."""
+    from dataclasses import replace
+
+    from ..models.base import form_for
+    from ..music.features import loop_seams
+
+    loop = replace(request, form=f"loop:{LOOP_BARS}")
+    if form_for(kind, model, loop)[0] == "free":
+        return {}
+    return loop_seams(kind.generate(model, loop), LOOP_BARS)
 
 
 def _measure(songs: list, held_features: list, held_form: list, copies: set, bars: int) -> dict:
@@ -309,3 +337,11 @@ def _print_table(result: dict) -> None:
             f"{c['bar_repeat']:>8.3f} {c['copy_rate']:>6.3f} {c['train_s']:>8.1f} "
             f"{c['generate_s']:>6.1f}"
         )
+    for name, c in result["contenders"].items():
+        if c.get("loop_seam"):
+            seam, inner = c["loop_seam"]["seam"], c["loop_seam"]["inner"]
+            print(
+                f"{name}'s {LOOP_BARS}-bar loops: notes over the seam last {seam['length']:.1f} "
+                f"steps (inner bar lines {inner['length']:.1f}), clash {seam['clash']:.3f} "
+                f"({inner['clash']:.3f})"
+            )

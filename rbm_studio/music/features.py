@@ -393,3 +393,34 @@ def copy_rate(songs: Sequence[StateMatrix], index: set[bytes]) -> float:
         if keys:
             shares.append(sum(k in index for k in keys) / len(keys))
     return float(np.mean(shares)) if shares else 0.0
+
+
+def loop_seams(songs: Sequence[StateMatrix], loop_bars: int) -> dict[str, dict[str, float]]:
+    """Whether a loop comes round like its inner bar lines: `{"seam": ..., "inner": ...}`, each
+    the clash rate of the two steps either side of the bar lines (two pitches a semitone apart)
+    and the mean length in steps of the notes sounding over them or starting in the two steps
+    after — at the line where the loop's last bar goes back to its first, and at the
+    loop's other bar lines. A loop stitched together cuts its notes and clashes at the seam."""
+    out = {}
+    if not songs:
+        return {}
+    bar = song_notes(songs[0]).bar
+    seams = {"seam": [loop_bars * bar], "inner": [b * bar for b in range(1, loop_bars)]}
+    for name, lines in seams.items():
+        clashes = steps = 0
+        lengths: list[int] = []
+        for m in songs:
+            n = song_notes(m)
+            for line in lines:
+                around = n.sounding[max(0, line - 2) : line + 2]
+                on = around.any(axis=1)
+                steps += int(on.sum())
+                clashes += int(((around[:, 1:] & around[:, :-1]).any(axis=1) & on).sum())
+                crossing = (n.start < line) & (n.start + n.length > line)
+                starting = (n.start >= line) & (n.start < line + 2)
+                lengths += [int(x) for x in n.length[crossing | starting]]
+        out[name] = {
+            "clash": clashes / steps if steps else 0.0,
+            "length": float(np.mean(lengths)) if lengths else 0.0,
+        }
+    return out

@@ -172,6 +172,7 @@ def sample_plan(stored: dict, bars: int, rng: np.random.Generator) -> list[str]:
 
 
 def loop_plan(bars: int) -> list[str]:
-    """A loop's plan: `bars` new bars, then the first again (the context the last bar is
-    sampled against, so the loop closes seamlessly; it is not part of the loop)."""
-    return ["new"] * bars + [f"same@{bars}"]
+    """A loop's plan: a bar of lead-in, `bars` new bars, then the loop's first bar again (the
+    context its last bar is sampled against, so the loop closes seamlessly). Only the `bars`
+    bars after the lead-in are the loop."""
+    return ["new"] * (bars + 1) + [f"same@{bars}"]

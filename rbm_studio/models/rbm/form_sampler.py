@@ -11,12 +11,17 @@ frequency) or is a loop. Each bar of the plan is then filled on one canvas per s
 - `new`: sampled window by window given what is known on its left (as "continue" does) and,
   when the next bar is already known (it repeats an earlier one), its last rows once more given
   both sides, so the seam into the repeat is sampled, not stitched.
-A loop of N bars is planned as N new bars then the first again: the last bar is sampled with
-the first as its right-hand context, and the first N bars repeat seamlessly.
+A loop of N bars is planned as a bar of lead-in (not part of the loop: the loop's first bar
+then continues music, as every other bar does, instead of opening a song from silence), N new
+bars, then the loop's first bar again: its last bar is sampled with its first as right-hand
+context; then the rows either side of where the loop comes round
+(the end of the last bar, the start of the first) are sampled again given both, and the first N
+bars repeat exactly, so a note may hold over the seam as over any other bar line.
 
 Every window is one call of the same compiled Gibbs sampler with a per-cell clamp mask
-(conditional sampling: unknown cells start from a draw of the model's marginals and are read
-out mean-field, as in `sampler.py`).
+(conditional sampling: unknown cells start from a draw of the model's marginals), cooled at the
+end of the chain and read out at zero temperature (`_fill`), so that the bars the plan repeats
+do not repeat the chain's noise.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ from ...music.form import PHRASE, Form, label_lag, loop_plan, sample_plan
 from ...music.song import steps_per_bar
 from ...music.stats import bar_steps
 from ..document import Model
-from ..energy import bernoulli
+from ..energy import bernoulli, hidden_probs, visible_probs
 from ..generated import check_request, matrix_from_rows, primer_rows
+from . import lateral
 from .sampler import _bucket, _gibbs, links_of, rbm_params
 from .spec import continuation_split
 
@@ -39,12 +45,44 @@ from .spec import continuation_split
 VARY_HEADROOM = 4
 # samplings of a bar that keeps coming out other than the plan says
 NEW_TRIES = 4
+# after each window's Gibbs steps at the request's temperature: a few more at each of these
+# fractions of it, then rounds of settling at zero temperature (`_fill`)
+ANNEAL = (0.9, 0.8, 0.7)
+ANNEAL_STEPS = 5
+SETTLE = 5
 
 
 @jax.jit
 def _fill(params, links, v, mask, key, k, temperature):
-    """Gibbs-sample the cells of `v` [N, V] where `mask` is 0 given those where it is 1."""
-    return _gibbs(params, links, v, mask, v, key, k, temperature, mean_field=True)
+    """Gibbs-sample the cells of `v` [N, V] where `mask` is 0 given those where it is 1: `k`
+    steps at `temperature`, then annealed (`ANNEAL`) and settled (`_settle`). A chain's last
+    state still carries its noise — mostly one-step notes the model gives poor odds once the
+    notes around them have settled — and a bar that the plan repeats copies that noise into
+    every repeat: cooling walks each window to a state the model prefers, given what is
+    clamped, as simulated annealing does."""
+    v = _gibbs(params, links, v, mask, v, key, k, temperature)
+    for i, cool in enumerate(ANNEAL):
+        chain = jax.random.fold_in(key, i + 1)
+        v = _gibbs(params, links, v, mask, v, chain, ANNEAL_STEPS, temperature * cool)
+    return _settle(params, links, v, mask)
+
+
+def _settle(params, links, v, mask):
+    """`SETTLE` rounds at zero temperature: each free unit set to whether its probability,
+    given the hidden layer's probabilities for the current state, is above one half (the first
+    round is the mean-field readout of `sampler.py`)."""
+    even = None if links is None else jnp.asarray(lateral.even_units(v.shape[-1]))
+
+    def step(_, v):
+        h = hidden_probs(params, v)
+        if links is None:
+            p = visible_probs(params, h)
+        else:
+            logits = h @ params.W.T + params.vbias
+            p = lateral.visible_sweep(logits, links, even, v, None, 1.0, mask, v, True)
+        return mask * v + (1.0 - mask) * (p > 0.5).astype(v.dtype)
+
+    return jax.lax.fori_loop(0, SETTLE, step, v)
 
 
 def form_problem(model: Model, form: Form) -> str | None:
@@ -84,7 +122,7 @@ def generate_with_form(
     prefix = primer_rows(model, primer) if primer is not None else np.zeros((0, model.row_width))
     rng = np.random.default_rng(seed)
     if form.style == "loop":
-        total = (form.bars + 1) * bar
+        total = (form.bars + 2) * bar
         plans = [loop_plan(form.bars) for _ in range(songs)]
     else:
         total = len(prefix) + steps
@@ -95,13 +133,8 @@ def generate_with_form(
     canvas.rows[:, : len(prefix)] = prefix
     canvas.realise(plans)
     if form.style == "loop":
-        join = canvas.sample_join(form.bars * bar)
-        rows = canvas.rows.astype(np.uint8)
-        cycle = rows[:, : form.bars * bar]
-        reps = -(-steps // cycle.shape[1])
-        rows = np.tile(cycle, (1, reps, 1))
-        rows[:, cycle.shape[1] :: cycle.shape[1]] = join[:, None].astype(np.uint8)
-        rows = rows[:, :steps]
+        cycle = canvas.close_loop(bar, form.bars * bar)
+        rows = np.tile(cycle, (1, -(-steps // cycle.shape[1]), 1))[:, :steps].astype(np.uint8)
     else:
         rows = canvas.rows[:, :total].astype(np.uint8)
     return [matrix_from_rows(model, rows[i], primer, i) for i in range(songs)]
@@ -138,19 +171,19 @@ class _Canvas:
             if todo.any():
                 self._sample_bar(b, todo, plans)
 
-    def sample_join(self, row: int) -> np.ndarray:
-        """Row `row` [songs, width] — where a loop comes round — with its struck flags sampled
-        again together with the last rows before it, given the rest: whether a note is held
-        over the seam or struck again is the model's, as at any other bar line."""
-        span = self.model.encoding.span
+    def close_loop(self, start: int, length: int) -> np.ndarray:
+        """The loop's rows [songs, `length`] from row `start`, the canvas holding its first bar
+        again after its last: the rows either side of where it comes round — the end of its
+        last bar, the start of its first — sampled again given the bars on both sides, so a note
+        holds over the seam, or ends before it, as the model plays it at any other bar line."""
         seam = max(1, self.window // 4)
-        if self.width < 2 * span or row < seam or row + 1 > self.total:
-            return self.rows[:, row].copy()
-        self.known[:, row - seam : row] = self.fixed[:, row - seam : row]
-        self.known[:, row, span : 2 * span] &= ~(self.rows[:, row, :span] > 0)
-        t = max(0, min(row + seam - self.window, self.total - self.window))
-        self._window(t, np.ones(self.songs, bool), row + 1)
-        return self.rows[:, row].copy()
+        end = start + length
+        if seam <= length and end + seam <= self.total:
+            self.known[:, end - seam : end + seam] = False
+            t = max(0, min(end - self.window // 2, self.total - self.window))
+            self._window(t, np.ones(self.songs, bool), end + seam)
+            self.rows[:, start : start + seam] = self.rows[:, end : end + seam]
+        return self.rows[:, start:end].copy()
 
     def _span(self, b: int) -> slice:
         return slice(b * self.bar, min((b + 1) * self.bar, self.total))
@@ -184,12 +217,14 @@ class _Canvas:
     def _top_line(self, bar_rows: np.ndarray) -> np.ndarray:
         """The cells a varied bar samples again: per step, both planes of the pitches above the
         accompaniment (above the second-highest sounding note) up to a little over the tune's
-        highest note, in the bar's pitch classes."""
+        highest note, in the bar's pitch classes — except the old tune's notes of a pitch class
+        that nothing clamped sounds: the chain need not give the bar its harmony back when they
+        are kept, and it often left one out."""
         span = self.model.encoding.span
         sounding = bar_rows[:, :span] > 0
-        free = np.zeros(bar_rows.shape, bool)
+        free = np.zeros(sounding.shape, bool)
         if not sounding.any():
-            return free
+            return np.zeros(bar_rows.shape, bool)
         classes = np.unique(self.pitch_class[:span][sounding.any(axis=0)])
         in_classes = np.isin(self.pitch_class[:span], classes)
         top = int(np.flatnonzero(sounding.any(axis=0))[-1])
@@ -199,9 +234,13 @@ class _Canvas:
             cols = np.arange(floor, min(span, top + VARY_HEADROOM + 1))
             cols = cols[in_classes[cols]]
             free[t, cols] = True
-            if self.width >= 2 * span:
-                free[t, span + cols] = True
-        return free
+        held = np.isin(self.pitch_class[:span], self.pitch_class[:span][(sounding & ~free).any(0)])
+        free &= ~(sounding & ~held)
+        if self.width >= 2 * span:
+            planes = np.zeros(bar_rows.shape, bool)
+            planes[:, :span] = planes[:, span : 2 * span] = free
+            return planes
+        return np.pad(free, ((0, 0), (0, bar_rows.shape[1] - span)))
 
     def _sample_bar(self, b: int, todo: np.ndarray, plans: list[list[str]]) -> None:
         """Sample bar `b` of the songs in `todo`; a bar that came out other than the plan says
