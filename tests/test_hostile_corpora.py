@@ -119,7 +119,7 @@ def test_crafted_corpora_train_to_a_model_that_loads_or_are_refused_in_one_line(
             assert "\n" not in text and str(crafted[name]) in text, f"{name}: {text!r}"
     # every mutation but the valid ones and a bit flip in a title is refused
     accepted = {name for name, r in opened.items() if r["rc"] == 0}
-    assert len(accepted - WORKS) <= 2, accepted - WORKS
+    assert accepted - WORKS <= {"bitflip-index-title"}, accepted - WORKS
 
     steps = {(r["name"], r["step"]): r for r in rows if r["step"] != "open"}
     trained = {name for name, step in steps if step == "train"}

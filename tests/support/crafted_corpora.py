@@ -120,6 +120,18 @@ def _flip(position: float, bit: int, *, region: str) -> Callable[[bytes], bytes]
     return make
 
 
+def _flip_after(marker: bytes, skip: int, bit: int) -> Callable[[bytes], bytes]:
+    """One bit flipped in the index text `skip` bytes after `marker` (a field's name)."""
+
+    def make(base: bytes) -> bytes:
+        rows, meta, end = split(base)
+        data = bytearray(json.dumps(meta).encode())
+        data[data.index(marker) + len(marker) + skip] ^= 1 << bit
+        return join(rows, bytes(data), end)
+
+    return make
+
+
 def _trailer(at: int | None = None, length: int | None = None, end: bytes | None = None):
     def make(base: bytes) -> bytes:
         a, n, e = TRAILER.unpack(base[-TRAILER.size :])
@@ -258,12 +270,14 @@ MUTATIONS: dict[str, Callable[[bytes], bytes]] = {
     "keep-drums-string": _set("keep_drums", "yes"),
     "skipped-a-string": _set("skipped", "none"),
     "skipped-bad-pairs": _set("skipped", [["a.mid"]]),
-    # bit flips in the index (each lands in a different field)
-    "bitflip-index-01": _flip(0.01, 1, region="index"),
-    "bitflip-index-07": _flip(0.07, 0, region="index"),
-    "bitflip-index-20": _flip(0.20, 2, region="index"),
-    "bitflip-index-45": _flip(0.45, 0, region="index"),
-    "bitflip-index-99": _flip(0.99, 3, region="index"),
+    # bit flips in the index, each in a different field (found by name, so the fields' places in
+    # the index text may move without the flips drifting into free-text fields)
+    "bitflip-index-format": _flip_after(b'"format": ', 0, 1),
+    "bitflip-index-row-bytes": _flip_after(b'"row_bytes": ', 0, 0),
+    "bitflip-index-rows": _flip_after(b'"rows": ', 0, 0),
+    "bitflip-index-offsets": _flip_after(b'"offsets": [', 8, 0),
+    "bitflip-index-steps": _flip_after(b'"steps": [', 0, 2),
+    "bitflip-index-title": _flip_after(b'"titles": ["', 2, 0),
     # still valid: odd but legal facts, and flipped bits in the packed notes
     "ok-encoding-narrower-same-rows": _encoding(low=25, high=101),
     "ok-encoding-drop": _encoding(out_of_range="drop"),
