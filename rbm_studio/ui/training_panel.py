@@ -29,7 +29,12 @@ from PySide6.QtWidgets import (
 from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
-from ..studio.training import autosave_path, config_for_continuing, start_warm_up
+from ..studio.training import (
+    autosave_path,
+    config_for_continuing,
+    start_compile_ahead,
+    start_warm_up,
+)
 from ..studio.training_progress import (
     COMPILING_LINE,
     PlotPoints,
@@ -226,6 +231,13 @@ class TrainingPanel(QWidget):
 
     def set_config(self, config: TrainingConfig) -> None:
         self.form.set_config(config)
+
+    @Slot(object)
+    def compile_ahead(self, report) -> None:
+        """New songs (an import's `DatasetReport`): compile the training program of the form's
+        settings on them in the background, so that Train starts training at once."""
+        if report.matrices and not self.is_training() and not self.form.validate():
+            start_compile_ahead(self.config(), report.matrices, report.encoding)
 
     @Slot()
     def _fit_form(self) -> None:
