@@ -169,12 +169,10 @@ def measure_startup(args: argparse.Namespace) -> dict | None:
     panel = window.training
     panel.autosave_to = None
     # A musician looks at the imported songs before pressing Train; meanwhile the window loads
-    # JAX and compiles the form's training program for them (`studio.training.warming_up`).
+    # JAX and compiles the form's training program for them (`TrainingPanel.warming_up`).
     # The bench waits for that, as they would, and reports how long it took.
-    from ..studio.training import warming_up
-
     waited = time.perf_counter()
-    wait_until(app, lambda: not warming_up(), 600)
+    wait_until(app, lambda: not panel.warming_up(), 600)
     warm_up_s = time.perf_counter() - waited
     jax_loaded = "jax" in sys.modules
     marks: dict[str, float] = {}

@@ -650,9 +650,15 @@ class RbmTrainer(TrainerControls):
             calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
             records = self._records(run, dispatched, host_out)
             groups += 1
-            if groups == 2 and run.steps_done < self.total_steps:
-                # at most one re-size, decided on the second group: the first call after a
-                # compile carries one-off start-up costs
+            shown = self._epochs_done > self.epoch_offset
+            if (
+                groups >= 2
+                and shown
+                and self._resizing is None
+                and run.steps_done < self.total_steps
+            ):
+                # at most one re-size, decided after the first epoch is shown (its compile would
+                # slow it) and not on the first group: the first call carries start-up costs
                 remaining_s = (self.total_steps - run.steps_done) * per_call / self.spec.chunk
                 self._resize_in_background(self._better_chunk(per_call, remaining_s))
             host = _host_copy(host_params, self._links)
@@ -788,7 +794,9 @@ class RbmTrainer(TrainerControls):
 
     def _resize_in_background(self, chunk: int | None) -> None:
         """Start compiling the program for chunks of `chunk` steps (None: keep the length)."""
-        if chunk is not None and self._resizing is None:
+        if chunk is None:
+            self._resizing = Future()  # decided: keep the length
+        elif self._resizing is None:
             spec = self.spec._replace(chunk=chunk)
             self._resizing = self._compiler.submit(lambda: (spec, self._compile(spec)))
 
