@@ -356,7 +356,8 @@ class ModelKind(Protocol):
     """Everything the app needs to know about one kind of model.
 
     Optional, found with `getattr`: `presets`; `warm_up()`, which loads what training needs
-    (modules, the device backend) so a window can do it ahead of Train; `form_problem(model,
+    (modules, the device backend) so a window can do it ahead of Train; `compile_ahead(config,
+    matrices, encoding)`, which compiles that training's program without training; `form_problem(model,
     request)` (see `form_for`); `infill(model, request)` and `infill_problem(model)` (see
     `infill_problem`)."""
 

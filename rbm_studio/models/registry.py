@@ -102,6 +102,18 @@ def warm_up(name: str) -> None:
         hook()
 
 
+def compile_ahead(
+    config: TrainingConfig, matrices: Sequence[StateMatrix], encoding: Encoding
+) -> None:
+    """Compile what training `config` on `matrices` will run, training nothing (a window calls
+    it on a worker when songs arrive, so Train finds it compiled). A kind without the hook, or
+    a request `check_request` refuses, compiles nothing here; Train reports the problem."""
+    hook = getattr(kind(config.model), "compile_ahead", None)
+    if hook is None or check_config(config):
+        return
+    hook(config, matrices, encoding)
+
+
 def all_settings() -> list[Setting]:
     """The common settings, then each kind's own (first mention of a name wins): the CLI's
     option list."""

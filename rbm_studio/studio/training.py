@@ -300,6 +300,44 @@ def start_warm_up(kind_name: str) -> threading.Thread:
     return thread
 
 
+_ahead: dict[str, object] = {}  # the latest compile-ahead: its thread and config
+
+
+def start_compile_ahead(
+    config: TrainingConfig, matrices: Sequence[StateMatrix], encoding: Encoding
+) -> threading.Thread:
+    """Compile what Train would run for `config` on `matrices` (`registry.compile_ahead`) on a
+    daemon thread at batch priority, after the kind's warm-up: a window starts it when songs
+    arrive, so that Train on them finds its program compiled. A failure is left for Train."""
+    warming = start_warm_up(config.model)
+    songs = list(matrices)
+
+    def work() -> None:
+        batch_thread_priority()
+        warming.join()
+        with contextlib.suppress(Exception):
+            registry.compile_ahead(config, songs, encoding)
+
+    thread = threading.Thread(target=work, name="compile ahead", daemon=True)
+    _ahead.update(thread=thread, config=config)
+    thread.start()
+    return thread
+
+
+def warming_up() -> bool:
+    """Whether a warm-up or compile-ahead started by this process is still working."""
+    threads = [*_warming.values(), _ahead.get("thread")]
+    return any(t is not None and t.is_alive() for t in threads)
+
+
+def _join_compile_ahead(config: TrainingConfig) -> None:
+    """Wait for a compile-ahead of `config` still in flight: it is further along than a
+    compile started now, which would do the same work again beside it."""
+    thread = _ahead.get("thread")
+    if thread is not None and _ahead.get("config") == config:
+        thread.join()
+
+
 def config_for_continuing(config: TrainingConfig, model: Model | None) -> TrainingConfig:
     """The config that trains `model` further: the open model's kind, hidden units and window
     are kept (its own settings when the form shows another kind; the form's epochs). Without a
@@ -389,6 +427,7 @@ class TrainingRun:
         calls it first to describe the run; `train` calls it when nobody has."""
         if self.trainer is not None:
             return self.trainer
+        _join_compile_ahead(self.config)
         trainer = registry.make_trainer(
             self.config, self.matrices, self.encoding, model=self.initial_model
         )

@@ -120,9 +120,10 @@ class MainWindow(MidiDropTarget, QMainWindow):
         b.statusMessage.connect(self.show_status)
         b.importStarted.connect(lambda _p: self._set_activity("Importing songs…"))
         b.importProgress.connect(
-            lambda n, of: self._set_activity(f"Importing songs: {n:,} of {of:,}…")
+            lambda n, m: self._set_activity(f"Importing songs: {n:,} of {m:,}…")
         )
         b.importFinished.connect(self._on_import_finished)
+        b.importFinished.connect(t.compile_ahead)  # Train then finds its program compiled
         b.songSelected.connect(self._on_dataset_song_selected)
         t.statusMessage.connect(self.show_status)
         t.trainRequested.connect(self.train)
@@ -174,8 +175,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
         self.transport_toolbar.addWidget(widget)
         self.transport_toolbar.show()
         self.transport = widget
-        # What you hear is what you export: the instrument and tempo chosen in the transport for
-        # a generated song become that song's, and showing a song puts its own back.
+        # What you hear is what you export: a generated song keeps the transport's sound and tempo.
         program_box = getattr(widget, "program_combo", None)
         tempo_box = getattr(widget, "tempo_spin", None)
         if program_box is not None and tempo_box is not None:

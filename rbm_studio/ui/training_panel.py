@@ -29,7 +29,13 @@ from PySide6.QtWidgets import (
 from ..models.config import TrainingConfig
 from ..models.document import Model
 from ..music.encoding import Encoding, StateMatrix
-from ..studio.training import autosave_path, config_for_continuing, start_warm_up
+from ..studio.training import (
+    autosave_path,
+    config_for_continuing,
+    start_compile_ahead,
+    start_warm_up,
+)
+from ..studio.training import warming_up as training_warming_up
 from ..studio.training_progress import (
     COMPILING_LINE,
     PlotPoints,
@@ -38,10 +44,12 @@ from ..studio.training_progress import (
 )
 from .hyperparameter_form import HyperparameterForm
 from .plots import ActivationHistogram, ErrorPlot, GapPlot, PlotBoard, WeightHeatmap
+from .staged_redraw import StagedRedraw
 from .training_worker import TrainingUpdate, TrainingWorker
 from .workers import Job, run_function
 
 PLOT_INTERVAL_MS = 500  # curves redraw at most twice a second while training
+AHEAD_DELAY_MS = 1000  # after an import, before compiling ahead (a test or a quick Train skips it)
 ADVANCED_MIN_HEIGHT = 220  # opened Advanced settings scroll below this height
 
 
@@ -69,7 +77,14 @@ class TrainingPanel(QWidget):
         self._plot_timer = QTimer(self)
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(PLOT_INTERVAL_MS)
-        self._plot_timer.timeout.connect(self.flush_plots)
+        self._plot_timer.timeout.connect(self._queue_curves)
+        self.redraws = StagedRedraw(self)  # one plot per pass of the event loop
+        self._ahead_timer = QTimer(self)  # new songs: compile ahead unless Train comes first
+        self._ahead_timer.setSingleShot(True)
+        self._ahead_timer.setInterval(AHEAD_DELAY_MS)
+        self._ahead_timer.timeout.connect(self._compile_ahead_now)
+        self._ahead_songs = None
+        self._gap_points: list[PlotPoints] = []
 
         self.form = HyperparameterForm()
         self.form.changed.connect(self._on_form_changed)
@@ -227,6 +242,24 @@ class TrainingPanel(QWidget):
     def set_config(self, config: TrainingConfig) -> None:
         self.form.set_config(config)
 
+    @Slot(object)
+    def compile_ahead(self, report) -> None:
+        """New songs (an import's `DatasetReport`): shortly after (unless Train is pressed
+        first), compile the training program of the form's settings on them in the background,
+        so that Train starts training at once."""
+        self._ahead_songs = report
+        self._ahead_timer.start()
+
+    @Slot()
+    def _compile_ahead_now(self) -> None:
+        report, self._ahead_songs = self._ahead_songs, None
+        if report and report.matrices and not self.is_training() and not self.form.validate():
+            start_compile_ahead(self.config(), report.matrices, report.encoding)
+
+    def warming_up(self) -> bool:
+        """Whether the panel is still getting training ready (JAX, the program for new songs)."""
+        return self._ahead_timer.isActive() or training_warming_up()
+
     @Slot()
     def _fit_form(self) -> None:
         """The musical choices always show whole; opened Advanced settings scroll when the
@@ -342,6 +375,7 @@ class TrainingPanel(QWidget):
         config = config_for_continuing(shown, model)
         if config is not shown:  # continuing keeps the open model's kind, units and window
             self.set_config(config)
+        self._ahead_timer.stop()
         self.progress.start(config.minutes * 60.0 if config.minutes else None)
         self.verdict_label.setText("")
         if model is None:
@@ -419,10 +453,11 @@ class TrainingPanel(QWidget):
             self.progressReceived.emit(p)
         if view is not None:
             self._show_progress(view)
-        if update.fields is not None:
-            self.heatmap.set_fields(update.fields, update.band)
-        if update.activations is not None:
-            self.histogram.set_activations(update.activations)
+        fields, band, activations = update.fields, update.band, update.activations
+        if fields is not None:
+            self.redraws.queue("heatmap", lambda: self.heatmap.set_fields(fields, band))
+        if activations is not None:
+            self.redraws.queue("histogram", lambda: self.histogram.set_activations(activations))
         if update.final:
             self.progress.end(update.stop_reason, update.best_epoch)
         if update.autosaved:
@@ -447,6 +482,8 @@ class TrainingPanel(QWidget):
 
     def _discard_pending_points(self) -> None:
         self._plot_timer.stop()
+        self.redraws.clear()
+        self._gap_points.clear()
         self.progress.discard_pending()
 
     def _draw(self, points: PlotPoints) -> None:
@@ -455,13 +492,31 @@ class TrainingPanel(QWidget):
         self.gap_plot.add_held_out(points.held)
 
     @Slot()
-    def flush_plots(self) -> None:
-        """Draw the points received since the last redraw."""
-        self._plot_timer.stop()
-        self._draw(self.progress.take_pending())
+    def _queue_curves(self) -> None:
+        """The curves' new points, each plot at its own turn (`StagedRedraw`)."""
+        self.redraws.queue("error", self._draw_error)
+        self.redraws.queue("gap", self._draw_gap)
+
+    def _draw_error(self) -> None:
+        points = self.progress.take_pending()
+        self.error_plot.add_points(points.chunks, points.epochs)
+        self._gap_points.append(points)
+
+    def _draw_gap(self) -> None:
+        for points in self._gap_points:
+            self.gap_plot.add_points(points.gaps)
+            self.gap_plot.add_held_out(points.held)
+        self._gap_points.clear()
         best = self.progress.best_epoch
         if best != self.gap_plot.best_epoch and self.progress.held_scores:
             self.gap_plot.set_best_epoch(best)
+
+    @Slot()
+    def flush_plots(self) -> None:
+        """Draw everything received since the last redraw, now."""
+        self._plot_timer.stop()
+        self._queue_curves()
+        self.redraws.run_all()
 
     @Slot(object)
     def _on_finished(self, model: Model | None) -> None:

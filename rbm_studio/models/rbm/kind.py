@@ -41,6 +41,15 @@ class RbmKind(RbmSpec):
 
         warm_backend()
 
+    def compile_ahead(
+        self, config: TrainingConfig, matrices: Sequence[StateMatrix], encoding: Encoding
+    ) -> None:
+        """Build the trainer of `config` on `matrices` and compile its training program, so
+        that Train on the same songs and settings starts from it (JAX keeps it in memory)."""
+        from .trainer import RbmTrainer
+
+        RbmTrainer(config, matrices, encoding).compile_ahead()
+
     def form_problem(self, model: Model, request: GenerateRequest) -> str | None:
         """Why this model cannot give `request` its form (one line), or None."""
         from ...music.form import parse_form

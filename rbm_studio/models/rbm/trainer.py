@@ -7,7 +7,8 @@ gathered on the host (seeded per epoch; windows by index from the songs' rows or
 memory map, one chunk ahead on a prefetch thread) and passed in as the scan's input, split over
 every device of the chosen kind (`models.sharding`). The chunk length is a static shape picked from a FLOP estimate; the last partial
 chunk is masked, so a run never recompiles for its tail. The second group of chunks is timed and,
-if a chunk misses ~0.08 s badly, the length is changed once (one recompile). The trainer then
+if a chunk misses ~0.08 s badly, the length is changed once: the new program compiles on a
+background thread while training goes on with the old one, so no epoch waits for it. The trainer then
 dispatches as many chunks back to back as fit in ~0.15 s before it reports, so a listener hears
 progress at least 5× per second and pause/cancel take effect within one group.
 
@@ -458,6 +459,9 @@ class RbmTrainer(TrainerControls):
         self._perm_lock = threading.Lock()
         self._prefetch = ThreadPoolExecutor(1, thread_name_prefix="rbm-batches")
         self._pending: tuple[tuple[int, int], Future] | None = None
+        # a re-sized chunk program compiles here while training goes on with the old one
+        self._compiler = ThreadPoolExecutor(1, thread_name_prefix="rbm-compile")
+        self._resizing: Future | None = None
         self._describe_dataset(config, matrices, corpus, key_shifts, n_train, n_hold)
 
         self.init_controls(host_params)
@@ -622,18 +626,14 @@ class RbmTrainer(TrainerControls):
         compiled = self._compile()
         self.compile_seconds = self._last_compile_seconds
         groups = 0
-        resize_to: int | None = None
         run.active = self._last_compile_seconds or 0.0  # compiling is part of the wait
         calls_per_group = 1
         while run.steps_done < self.total_steps:
             if self.cancelled or self.time_up(run.active):
                 break
-            if resize_to is not None:
-                yield run.progress("compiling", keep=False, elapsed=run.active,
-                                   recon_error=run.last_recon)  # fmt: skip
-                self.spec = self.spec._replace(chunk=resize_to)
-                compiled = self._compile()
-                calls_per_group, resize_to = 1, None
+            resized = self._resized()
+            if resized is not None:  # the re-sized program is ready: train on with it
+                compiled, calls_per_group = resized, 1
                 continue
             if self.paused:
                 yield from self.wait_paused(run.progress("paused"), REPORT_INTERVAL_S)
@@ -650,11 +650,17 @@ class RbmTrainer(TrainerControls):
             calls_per_group = max(1, int(REPORT_INTERVAL_S / max(per_call, 1e-6)))
             records = self._records(run, dispatched, host_out)
             groups += 1
-            if groups == 2 and run.steps_done < self.total_steps:
-                # at most one re-size, decided on the second group: the first call after a
-                # compile carries one-off start-up costs
+            shown = self._epochs_done > self.epoch_offset
+            if (
+                groups >= 2
+                and shown
+                and self._resizing is None
+                and run.steps_done < self.total_steps
+            ):
+                # at most one re-size, decided after the first epoch is shown (its compile would
+                # slow it) and not on the first group: the first call carries start-up costs
                 remaining_s = (self.total_steps - run.steps_done) * per_call / self.spec.chunk
-                resize_to = self._better_chunk(per_call, remaining_s)
+                self._resize_in_background(self._better_chunk(per_call, remaining_s))
             host = _host_copy(host_params, self._links)
             stop = self._score_group(records, host)
             self.publish(host, records)
@@ -664,6 +670,7 @@ class RbmTrainer(TrainerControls):
             if stop:
                 break
         self._prefetch.shutdown(wait=True, cancel_futures=True)
+        self._compiler.shutdown(wait=False, cancel_futures=True)
         self.finished = run.steps_done >= self.total_steps or self.stop_reason is not None
         yield run.progress(
             "done" if self.finished else "cancelled", eta=0.0 if self.finished else None
@@ -766,13 +773,43 @@ class RbmTrainer(TrainerControls):
         per_window = v.shape[1] * total / len(self._score_flips)
         return per_window / self.config.effective_window
 
-    def _compile(self):
-        """AOT-compile the chunk program for the current spec (cached across equal shapes)."""
+    def _compile(self, spec: StaticSpec | None = None):
+        """AOT-compile the chunk program for `spec` (the current one by default). JAX keeps
+        it in memory for the process (and on disk), so a trainer of equal shapes — Train after
+        `compile_ahead` — gets it back without tracing or compiling again."""
+        spec = spec or self.spec
         t0 = time.perf_counter()
-        schedule = self._schedule(0)
-        lowered = run_chunk.lower(self._state, self._data, self._hyper, schedule, spec=self.spec)
+        schedule = self._schedule(0, spec.chunk)
+        lowered = run_chunk.lower(self._state, self._data, self._hyper, schedule, spec=spec)
         compiled = compile_with_cpu_options(lowered)
         self._last_compile_seconds = time.perf_counter() - t0
+        return compiled
+
+    def compile_ahead(self) -> None:
+        """Compile the training program this trainer would start with, and train nothing: a
+        window does it in the background when songs arrive, so that Train finds it compiled."""
+        self._compile()
+        self._prefetch.shutdown(wait=False, cancel_futures=True)
+        self._compiler.shutdown(wait=False, cancel_futures=True)
+
+    def _resize_in_background(self, chunk: int | None) -> None:
+        """Start compiling the program for chunks of `chunk` steps (None: keep the length)."""
+        if chunk is None:
+            self._resizing = Future()  # decided: keep the length
+        elif self._resizing is None:
+            spec = self.spec._replace(chunk=chunk)
+            self._resizing = self._compiler.submit(lambda: (spec, self._compile(spec)))
+
+    def _resized(self):
+        """The re-sized program once its background compile is done (then used from the next
+        chunk on), else None; a failed compile keeps the old length."""
+        job = self._resizing
+        if job is None or not job.done() or job.cancelled():
+            return None
+        self._resizing = Future()  # never again: one re-size per run
+        if job.exception() is not None:
+            return None
+        self.spec, compiled = job.result()
         return compiled
 
     def _better_chunk(self, per_call: float, remaining_s: float) -> int | None:
@@ -809,15 +846,15 @@ class RbmTrainer(TrainerControls):
         if pending is not None and pending[0] == (start, chunk):
             schedule = pending[1].result()
         else:
-            schedule = self._schedule(start)
+            schedule = self._schedule(start, chunk)
         if start + chunk < self.total_steps:
-            job = self._prefetch.submit(self._schedule, start + chunk)
+            job = self._prefetch.submit(self._schedule, start + chunk, chunk)
             self._pending = ((start + chunk, chunk), job)
         return schedule
 
-    def _schedule(self, start: int) -> Schedule:
-        """Inputs for the chunk that begins at local step `start`."""
-        C, B, bpe = self.spec.chunk, self._batch, self.batches_per_epoch
+    def _schedule(self, start: int, chunk: int | None = None) -> Schedule:
+        """Inputs for the chunk (of `chunk` steps, the spec's by default) at local step `start`."""
+        C, B, bpe = chunk or self.spec.chunk, self._batch, self.batches_per_epoch
         padded = self.spec.batch
         steps = start + np.arange(C)
         active = steps < self.total_steps
