@@ -6,11 +6,13 @@ product, comes out sparse and off the metre, so the free cells are written that 
 window from the left, each window's second half given its first (the song before, or what was
 just written) and every given cell in it (a melody, the pitches outside a range, the bars after
 a region where the window reaches them). That is conditioning on the left; the right comes in
-by choice among `CANDIDATES` such writings of each song (sampling importance resampling): the
-one kept is the one whose windows where written rows meet given rows fit best — their free
-energy against the free energy of what the model itself would have put in the given rows there,
-so that a sparse writing, which fits with anything, is not preferred for that. The silence
-around the song counts as given: a harmonised melody is chosen by how it begins and ends.
+by choice among `CANDIDATES` such writings of each song (sampling importance resampling). Read as
+the model learned it, a song's probability is the product of its windows' second halves given
+their first; the writing from the left drew every factor but those of given cells that follow
+written ones (the bars after a region, a melody), so those factors are each writing's weight:
+the given cells' log-likelihood under the model's mean-field estimate of the second half given
+the writing (`_fit`), and the best-weighted writing is kept. The silence around the song counts
+as given: a harmonised melody is chosen by how it begins and ends too.
 
 Every window is one call of the form sampler's compiled conditional Gibbs run
 (`form_sampler._fill`) over all candidates at once. A model that learned its songs in one key
@@ -21,6 +23,7 @@ cell that was not free comes back exactly as given.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +35,7 @@ from ...music.keys import tonic_shift, transposed
 from ...music.song import DEFAULT_VELOCITY
 from ...music.windows import transpose_rows
 from ..document import Model
-from ..energy import bernoulli, free_energy, pair_sum
+from ..energy import bernoulli, neighbour_field
 from ..generated import check_request
 from . import one_key
 from .form_sampler import _fill
@@ -40,11 +43,14 @@ from .sampler import _bucket, links_of, rbm_params
 from .spec import continuation_split, infill_problem
 
 # Gibbs steps per window when the request does not say: fewer than a song from scratch takes,
-# so that all the candidates together cost about what generating it once would
-GIBBS_DEFAULT = 30
+# so that all the candidates together stay within what a musician waits for (`bench music
+# --infill` times it), and more than the fewest that still mix (fewer wrote worse music)
+GIBBS_DEFAULT = 50
 # continuations sampled for each song asked for; the one that fits best with what is after it
 # is kept
 CANDIDATES = 8
+# mean-field updates of the cells whose probability weighs a candidate
+MEAN_FIELD_STEPS = 10
 
 
 def infill(
@@ -102,36 +108,66 @@ def sample_free(
     for t in starts:  # from the left, as a song is continued
         if loose[t + keep : t + window].any():
             sampler.run(canvas, loose, written, [(t, t + keep, t + window)])
-    # the windows where rows the model wrote meet rows given whole (the silence around the song
-    # counts: a melody through the whole song meets it at its ends): how well what it wrote
-    # fits with what is around it, against how well what it would have put there fits (so that
-    # a sparse candidate, which fits anything, is not preferred for that)
-    some = loose.any(axis=1)
-    seams = [t for t in starts if some[t : t + window].any() and not some[t : t + window].all()]
-    if seams:
-        guess = canvas.copy()
-        sampler.guess(guess, loose, seams)
-        energy = _free_energy(model, canvas, seams) - _free_energy(model, guess, seams)
-    else:  # every row written (a song shorter than a window): how well it fits in each
-        energy = _free_energy(model, canvas, [t for t in starts if some[t : t + window].any()])
+    energy = -_fit(model, canvas, loose, list(starts), keep)
     energy = energy.reshape(songs, CANDIDATES)
     best = np.arange(songs) * CANDIDATES + energy.argmin(axis=1)
     out = canvas[best, before : before + steps].astype(np.uint8)
     return np.where(free, out, rows.astype(np.uint8))
 
 
-def _free_energy(model: Model, canvas: np.ndarray, starts: list[int]) -> np.ndarray:
-    """[n] the model's free energy of each song's windows at `starts`, summed: how well what was
-    sampled fits with what is around it, on both sides, in the model's own terms."""
+def _scored(loose: np.ndarray, starts, window: int, keep: int) -> list[int]:
+    """The windows whose second half holds given cells after written ones: where the cells
+    given after a writing weigh it."""
+    return [
+        t for t in starts if loose[t : t + window].any() and not loose[t + keep : t + window].all()
+    ]
+
+
+def _fit(
+    model: Model, canvas: np.ndarray, loose: np.ndarray, starts: list[int], keep: int
+) -> np.ndarray:
+    """[n] how well each writing predicts what is given after it, in the terms the model
+    learned: it learned each window's second half given its first, so a song's probability is
+    the product of those conditionals, and the writing from the left drew every factor but the
+    ones of given cells in a second half (the bars after a region, a melody). Their
+    log-probability given what was written before them weighs the writings into a sample given
+    both sides (importance sampling); each is estimated by mean field (`_predicted`): the given
+    cells' log-likelihood under the second half's independent-cell approximation."""
     n, _, width = canvas.shape
     w = model.window
-    v = np.stack([canvas[:, t : t + w].reshape(n, -1) for t in starts], axis=1)
-    params = rbm_params(model)
-    f = free_energy(params, jnp.asarray(v))
-    links = links_of(model)
-    if links is not None:
-        f = f - pair_sum(links, jnp.asarray(v))
-    return np.asarray(f).sum(axis=1)
+    scored = _scored(loose, starts, w, keep)
+    if not scored:
+        return np.zeros(n)
+    second = np.zeros((w, width), bool)
+    second[keep:] = True
+    given = np.stack([second & ~loose[t : t + w] for t in scored]).reshape(len(scored), -1)
+    v = np.stack([canvas[:, t : t + w].reshape(n, -1) for t in scored], axis=1)
+    rows = n * len(scored)
+    padded = _bucket(rows, 8)
+    pv = np.zeros((padded, v.shape[-1]), np.float32)
+    pg = np.zeros_like(pv)
+    pv[:rows], pg[:rows] = v.reshape(rows, -1), np.tile(given, (n, 1))
+    mask = jnp.asarray(second.reshape(1, -1).astype(np.float32))
+    params, links = rbm_params(model), links_of(model)
+    got = _predicted(params, links, jnp.asarray(pv), mask, jnp.asarray(pg), MEAN_FIELD_STEPS)
+    return np.asarray(got)[:rows].reshape(n, len(scored)).sum(axis=1)
+
+
+@partial(jax.jit, static_argnums=5)
+def _predicted(params, links, v, mask, given, steps: int):
+    """[N] log-likelihood of the cells of `v` where `given` is 1 under the mean-field estimate
+    of the cells where `mask` is 1 given the others (held at `v`)."""
+    start = jnp.broadcast_to(jax.nn.sigmoid(params.vbias), v.shape)
+    mu = mask * start + (1.0 - mask) * v
+
+    def body(_, mu):
+        field = jax.nn.sigmoid(mu @ params.W + params.hbias) @ params.W.T + params.vbias
+        if links is not None:
+            field = field + neighbour_field(links, mu)
+        return mask * jax.nn.sigmoid(field) + (1.0 - mask) * v
+
+    mu = jnp.clip(jax.lax.fori_loop(0, steps, body, mu), 1e-4, 1.0 - 1e-4)
+    return (given * (v * jnp.log(mu) + (1.0 - v) * jnp.log1p(-mu))).sum(axis=-1)
 
 
 class _Sampler:
@@ -144,20 +180,6 @@ class _Sampler:
         self.temperature = jnp.float32(temperature)
         self.key = jax.random.PRNGKey(seed)
         self.marginal = jax.nn.sigmoid(self.params.vbias)
-
-    def guess(self, canvas: np.ndarray, loose: np.ndarray, starts: list[int]) -> None:
-        """Each window at `starts` with its given cells sampled again given the sampled ones:
-        what the model would have put around them (written into `canvas`; windows may
-        overlap, each is sampled on its own)."""
-        songs, _, width = canvas.shape
-        w = self.window
-        v = np.stack([canvas[:, t : t + w] for t in starts], axis=1).reshape(-1, w * width)
-        mask = np.stack([loose[t : t + w] for t in starts]).reshape(1, len(starts), -1)
-        mask = np.broadcast_to(mask, (songs, len(starts), w * width)).reshape(-1, w * width)
-        out = self._call(v, mask)
-        out = out.reshape(songs, len(starts), w, width)
-        for i, t in enumerate(starts):
-            canvas[:, t : t + w] = out[:, i]
 
     def _call(self, v: np.ndarray, mask: np.ndarray) -> np.ndarray:
         n = _bucket(len(v), 8)
