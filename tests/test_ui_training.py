@@ -3,6 +3,7 @@ and its real workers (tiny models; one JAX compile shared by every test in this 
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -65,8 +66,11 @@ def test_two_epochs_update_plots_and_signals_in_order(qtbot, tmp_path, song_fold
     with qtbot.waitSignal(window.training.modelTrained, timeout=120_000) as blocker:
         assert window.train()
         assert window.training.phase_label.text().startswith("Compiling")
+        # what was alive at Train stays out of the collector's walks while the run trains
+        frozen_while_training = gc.get_freeze_count()
     model = blocker.args[0]
     qtbot.waitUntil(lambda: not window.training.is_training(), timeout=5_000)
+    assert frozen_while_training > 10_000 and gc.get_freeze_count() == 0
 
     phases = [p.phase for p in received]
     assert phases[0] == "compiling" and phases[-1] == "done"
