@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import heap
 from .window_factory import APPLICATION, ORGANISATION, build_main_window, create_application
 
 __all__ = [
@@ -51,6 +52,7 @@ def run_app(args: argparse.Namespace) -> int:
     window.show()
     mark("window_shown")
     window.start(folder=folder, model=model)
+    heap.settle()  # the window's long-lived heap, out of the collector's walks
     close_on_interrupt(window)
     return int(app.exec())
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ..data.dataset import DatasetReport, FileResult, import_folder
 from ..music.encoding import DEFAULT_ENCODING, Encoding
 from ..music.keys import best_key
+from . import heap
 from .workers import Job, run_function
 
 SAMPLE_HINT = "Press Train to learn from these songs, or drop your own MIDI folder here."
@@ -276,6 +277,7 @@ class DatasetBrowser(MidiDropTarget, QWidget):
         self.statusMessage.emit(
             f"{verb}: {len(report.loaded)} songs loaded, {len(report.skipped)} skipped."
         )
+        heap.settle()  # the new songs are the long-lived heap now
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:

@@ -8,7 +8,6 @@ worked out by `studio.training_progress`; the panel only binds and draws.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from ..studio.training_progress import (
     ProgressView,
     TrainingProgressState,
 )
+from . import heap
 from .hyperparameter_form import HyperparameterForm
 from .plots import ActivationHistogram, ErrorPlot, GapPlot, PlotBoard, WeightHeatmap
 from .staged_redraw import StagedRedraw
@@ -397,7 +397,7 @@ class TrainingPanel(QWidget):
         self.job.failed.connect(self._on_failed)
         self._set_state("compiling")
         self.phase_label.setText(COMPILING_LINE)
-        hold_heap()
+        heap.settle()  # what is alive at Train stays out of the collector's walks
         self.job.start()
         self.statusMessage.emit(f"Training on {len(matrices)} songs…")
         return True
@@ -544,17 +544,6 @@ class TrainingPanel(QWidget):
     def _on_concluded(self) -> None:
         """The result or error is in: the panel is ready for the next run (the old thread may
         still be writing its final autosave)."""
-        gc.unfreeze()
         self._set_state("idle")
         self.set_model_available(self.last_model is not None)
         self._update_buttons()
-
-
-def hold_heap() -> None:
-    """Keep what is alive at Train out of the cyclic collector's walks until the run ends. The
-    training thread allocates steadily, so full collections come often, and each walks the whole
-    Qt, pyqtgraph and JAX heap holding the GIL: the GUI thread then misses frames (`bench gui`'s
-    lateness while training). Frozen objects are still freed by reference counting; `unfreeze`
-    at the run's end hands them back to the collector."""
-    gc.collect()
-    gc.freeze()

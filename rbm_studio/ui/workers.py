@@ -6,7 +6,6 @@ the GUI thread, so every connection is queued) deliver progress, the result or a
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import traceback
@@ -131,12 +130,9 @@ def run_function(
 
 
 def stop_all_jobs(timeout_ms: int = 3000) -> None:
-    """Cancel every running job and wait for its thread, so the app can quit cleanly. With no
-    run left, the heap a training run froze (`training_panel.hold_heap`) goes back to the
-    collector even when the window closed before the run's end reached the panel."""
+    """Cancel every running job and wait for its thread, so the app can quit cleanly."""
     for job in list(Job._running):
         job.cancel()
     for job in list(Job._running):
         job.thread.quit()
         job.thread.wait(timeout_ms)
-    gc.unfreeze()
