@@ -123,3 +123,38 @@ def import_songs_or_exit(path: str | Path, encoding=None, progress=None):
     if not report.loaded:
         raise CommandError(f"no usable MIDI songs in {path}")
     return report
+
+
+def songs_folder(path: str | Path) -> Path:
+    """The `--out` folder for songs, made if need be; `CommandError` when it cannot be used."""
+    from ..platform import files
+
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot use {out} for the songs: {files.reason(exc)}") from None
+    return out
+
+
+def write_song_files(out: Path, stem: str, songs: list, *, program: int, text: str):
+    """Write each song as `stem-NN.mid` in `out` through the one DAW writer (named parts, their
+    velocities), never over an existing file; a file that fails is said in one line (and kept
+    elsewhere when it can be). Returns (path, song, written where asked) for each file kept,
+    and whether any failed."""
+    from ..music.midi import unique_path
+    from ..music.parts import write_daw_midi
+    from .saving import write_or_keep
+
+    written, failed = [], False
+    for i, song in enumerate(songs, start=1):
+        path = unique_path(out, f"{stem}-{i:02d}")
+        kept, error = write_or_keep(
+            path, lambda p, s=song: write_daw_midi(s, p, program=program, text=text)
+        )
+        if error:
+            failed = True
+            fail(f"cannot write {path.name}: {error}")
+        if kept is not None:
+            written.append((kept, song, error is None))
+    return written, failed

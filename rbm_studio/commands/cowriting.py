@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 
 from . import options
-from .common import BAD_REQUEST, CommandError, add_device, add_json, add_seed, fail
+from .common import (
+    BAD_REQUEST,
+    CommandError,
+    add_device,
+    add_json,
+    add_seed,
+    songs_folder,
+    write_song_files,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser, song: str) -> None:
@@ -57,37 +65,15 @@ def prepared(args: argparse.Namespace):
     return model, song
 
 
-def out_dir(args: argparse.Namespace) -> Path:
-    """The `--out` folder, made if need be."""
-    from ..platform import files
-
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommandError(f"cannot use {out} for the songs: {files.reason(exc)}") from None
-    return out
-
-
 def write_songs(args: argparse.Namespace, songs: list, stem: str, text: str) -> int:
     """Write `songs` as `stem-NN.mid` in `--out` (as `generate` writes its songs); print what
     was written (JSON with `--json`). Returns the exit status."""
-    from ..music.midi import unique_path, write_midi
-    from .saving import write_or_keep
-
-    out = out_dir(args)
-    written, failed = [], False
-    for i, song in enumerate(songs, start=1):
-        path = unique_path(out, f"{stem}-{i:02d}")
-        kept, error = write_or_keep(path, lambda p, s=song: write_midi(s, p, text=text))
-        if error:
-            failed = True
-            fail(f"cannot write {path.name}: {error}")
-        if kept is None:
-            continue
-        written.append({"path": str(kept), "notes": len(song.notes), "seed": args.seed})
-        if not error:
-            print(f"wrote {kept} ({len(song.notes)} notes, seed {args.seed})", file=sys.stderr)
+    out = songs_folder(args.out)
+    kept, failed = write_song_files(out, stem, songs, program=0, text=text)
+    written = [{"path": str(p), "notes": len(s.notes), "seed": args.seed} for p, s, _ in kept]
+    for path, song, where_asked in kept:
+        if where_asked:
+            print(f"wrote {path} ({len(song.notes)} notes, seed {args.seed})", file=sys.stderr)
     if args.json:
         print(json.dumps({"files": written, "seed": args.seed}))
     return 1 if failed else 0

@@ -12,7 +12,16 @@ import sys
 from pathlib import Path
 
 from . import options
-from .common import BAD_REQUEST, CommandError, add_device, add_json, add_seed, fail
+from .common import (
+    BAD_REQUEST,
+    CommandError,
+    add_device,
+    add_json,
+    add_seed,
+    fail,
+    songs_folder,
+    write_song_files,
+)
 
 NAME = "generate"
 HELP = "generate new songs from a trained .rbm model and write them as .mid files"
@@ -109,16 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _out_dir(args: argparse.Namespace) -> Path:
     """The folder for the songs, made if need be, once `--prefix` is known to be a plain name."""
-    from ..platform import files
-
     if Path(args.prefix).name != args.prefix or args.prefix in ("", ".", ".."):
         raise CommandError(f"--prefix {args.prefix!r} must be a plain file name", BAD_REQUEST)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommandError(f"cannot use {out} for the songs: {files.reason(exc)}") from None
-    return out
+    return songs_folder(args.out)
 
 
 def _primer(args: argparse.Namespace, model):
@@ -168,30 +170,18 @@ def _announce(kind, model, request, model_name: str, asked: bool) -> tuple[str, 
 def _write_songs(args: argparse.Namespace, out: Path, matrices, text: str, seed: int, form: str):
     """Write each sampled matrix as a .mid file in `out`; return (written entries, any failed)."""
     from ..music.encoding import decode
-    from ..music.midi import unique_path
-    from ..music.parts import write_daw_midi
-    from .saving import write_or_keep
 
+    songs = [decode(matrix) for matrix in matrices]
+    kept, failed = write_song_files(out, args.prefix, songs, program=args.program, text=text)
+    steps = {id(song): matrix.steps for song, matrix in zip(songs, matrices, strict=True)}
     written = []
-    failed = False
-    for i, matrix in enumerate(matrices, start=1):
-        path = unique_path(out, f"{args.prefix}-{i:02d}")
-        # melody, chords and bass on named tracks of their own: what a DAW works with
-        song = decode(matrix)
-        kept, error = write_or_keep(
-            path, lambda p, s=song: write_daw_midi(s, p, program=args.program, text=text)
-        )
-        if error:
-            failed = True
-            fail(f"cannot write {path.name}: {error}")
-        if kept is None:
-            continue
+    for path, song, where_asked in kept:
         written.append(
-            {"path": str(kept), "notes": len(song.notes), "steps": matrix.steps, "seed": seed}
+            {"path": str(path), "notes": len(song.notes), "steps": steps[id(song)], "seed": seed}
         )
-        if not error:
+        if where_asked:
             print(
-                f"wrote {kept} ({len(song.notes)} notes, seed {seed}, form {form})", file=sys.stderr
+                f"wrote {path} ({len(song.notes)} notes, seed {seed}, form {form})", file=sys.stderr
             )
     return written, failed
 
