@@ -59,7 +59,7 @@ def connect_keyboard(client: MidiPlayer, midi_in: MidiInput) -> None:
 
 def test_a_phrase_played_into_the_virtual_input_is_recorded_as_written(rig):
     listener, player, midi_in, client = rig
-    plan = TakePlan(bars=2, count_in=1, bpm=100, steps_per_beat=4)
+    plan = TakePlan(bars=2, count_in=1, bpm=200, steps_per_beat=4)
     connect_keyboard(client, midi_in)
     take = LiveTake(player, midi_in, plan)
     assert take.start()
@@ -83,7 +83,7 @@ def test_a_phrase_played_into_the_virtual_input_is_recorded_as_written(rig):
 
 def test_the_answer_comes_in_on_a_bar_line_in_time_with_the_clicks(rig):
     listener, player, midi_in, _client = rig
-    plan = TakePlan(bars=1, count_in=1, bpm=150, steps_per_beat=4)
+    plan = TakePlan(bars=1, count_in=1, bpm=200, steps_per_beat=4)
     take = LiveTake(player, midi_in, plan, answer=True, echo=False)
     assert take.start()
     while take.beat < plan.end - 1.0:  # the model would be answering here, in a worker

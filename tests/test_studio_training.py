@@ -5,6 +5,7 @@ what the panel is told to show."""
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -150,10 +151,10 @@ def test_autosaves_are_whole_and_loadable_and_a_failing_one_is_said_once(
     folder = tmp_path / "saves"
     folder.mkdir()
     saved = folder / "autosave.rbm"
-    config = replace(TINY, epochs=12)
+    config = replace(TINY, epochs=6)
     run = TrainingRun(config, songs.matrices, songs.encoding, autosave=AutosavePolicy(saved, 1))
     watcher = Watcher(delay=training.EMIT_INTERVAL + 0.01)
-    model = run.train(watcher)
+    model = run.train(watcher, background=False)
     during = [u.autosaved for u in watcher.updates if u.autosaved]
     assert during and run.autosave.saves == len(during)
     assert 0 < load_model(saved).epochs_trained <= config.epochs
@@ -167,7 +168,7 @@ def test_autosaves_are_whole_and_loadable_and_a_failing_one_is_said_once(
         config, songs.matrices, songs.encoding, autosave=AutosavePolicy(blocker / "x.rbm", 1)
     )
     watcher = Watcher(delay=training.EMIT_INTERVAL + 0.01)
-    model = run.train(watcher)
+    model = run.train(watcher, background=False)
     errors = [u.autosave_error for u in watcher.updates if u.autosave_error]
     assert model.epochs_trained == config.epochs  # training went on to the end
     assert len(errors) == 1 and "\n" not in errors[0]
@@ -317,3 +318,47 @@ def test_a_warm_up_loads_the_trainer_once_per_kind_on_its_own_thread():
     unknown = training.start_warm_up("no such kind")
     unknown.join(WAIT)
     assert not unknown.is_alive()
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def _xla_pool_nice() -> list[int]:
+    tasks = Path("/proc/self/task")
+    return [
+        os.getpriority(os.PRIO_PROCESS, int(t.name))
+        for t in tasks.iterdir()
+        if (t / "comm").read_text().strip() == training.XLA_POOL_THREAD
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="nice per thread is Linux's")
+def test_a_window_run_compiles_at_full_priority_then_trains_below_the_gui(songs):
+    """Behind a window the run compiles at the normal priority (a busy machine must not slow
+    Train's first epoch), then trains below the GUI thread with XLA's pool; numpy's BLAS pool
+    is one thread while it runs and comes back after."""
+    blas_before = _blas_threads()
+    seen: dict[str, list] = {}
+
+    def emit(update) -> None:
+        me = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        for p in update.progresses:
+            seen.setdefault(p.phase, [me, _blas_threads(), _xla_pool_nice()])
+
+    run = TrainingRun(replace(TINY, epochs=3), songs.matrices, songs.encoding, plots=False)
+    worker = threading.Thread(target=run.train, args=(emit,), kwargs={"background": True})
+    worker.start()
+    worker.join(WAIT)
+    assert not worker.is_alive()
+    compiling, trained = seen["compiling"], seen["training"]
+    assert (
+        compiling[0]
+        == os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        < training.TRAINING_NICE
+    )
+    assert trained[0] == training.TRAINING_NICE and trained[1] == 1
+    assert trained[2] and min(trained[2]) >= training.TRAINING_NICE  # XLA's pool, found
+    assert _blas_threads() == blas_before

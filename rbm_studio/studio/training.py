@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..models import registry
 from ..models.base import TrainingProgress
@@ -267,6 +268,35 @@ def used_pitch_band(
     return slice(start, stop) if start < stop else slice(0, columns)
 
 
+# nice value of a window's training once it trains (compiling keeps the normal priority)
+TRAINING_NICE = 5
+# the threads of XLA's CPU compute pool, as XLA names them
+XLA_POOL_THREAD = "tf_XLAEigen"
+
+
+def yield_cores_to_window() -> None:
+    """Lower the calling (training) thread and XLA's compute pool below the GUI thread, once a
+    window's run trains. XLA keeps every core busy; at an equal share the GUI thread, woken for
+    a frame, queues behind them and paints late. A raised nice value gives it the cores first
+    and costs the training nothing on an idle machine. It comes only after compiling, so a busy
+    machine does not slow Train's first epoch (see `batch_thread_priority`). Linux sets nice
+    per thread (and an unprivileged process cannot lower it again: the pool stays below the
+    GUI, for generating too); elsewhere this does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    tasks = Path("/proc/self/task")
+    pool = []
+    with contextlib.suppress(OSError):
+        for task in tasks.iterdir():
+            with contextlib.suppress(OSError):
+                if (task / "comm").read_text().strip() == XLA_POOL_THREAD:
+                    pool.append(int(task.name))
+    for tid in [threading.get_native_id(), *pool]:
+        with contextlib.suppress(OSError, AttributeError):
+            if os.getpriority(os.PRIO_PROCESS, tid) < TRAINING_NICE:
+                os.setpriority(os.PRIO_PROCESS, tid, TRAINING_NICE)
+
+
 def batch_thread_priority() -> None:
     """Mark the calling thread (and threads it starts later, such as XLA's CPU pool on first
     use) as CPU-bound batch work, so the GUI thread is not kept waiting when it wakes. A raised
@@ -446,8 +476,19 @@ class TrainingRun:
         if background:
             batch_thread_priority()
         trainer = self.prepare()
+        # XLA's pool already uses every core: numpy's BLAS threads (the host-side held-out
+        # score) would spin beside it and take them back from the training and the GUI
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._train(trainer, emit, background)
+
+    def _train(self, trainer, emit: Emit, background: bool) -> Model | None:
+        """`train`'s loop over the trainer's reports."""
         last_visuals = 0.0
+        yielded = not background
         for progress in trainer:
+            if not yielded and progress.phase == "training":
+                yield_cores_to_window()
+                yielded = True
             now = time.monotonic()
             batch = self.buffer.add(progress, now)
             if batch is None:
