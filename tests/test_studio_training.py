@@ -362,3 +362,5 @@ def test_a_window_run_compiles_at_full_priority_then_trains_below_the_gui(songs)
     assert trained[0] == training.TRAINING_NICE and trained[1] == 1
     assert trained[2] and min(trained[2]) >= training.TRAINING_NICE  # XLA's pool, found
     assert _blas_threads() == blas_before
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"(nice {training.TRAINING_NICE}, on Linux)" in readme
