@@ -76,6 +76,9 @@ def test_ctrl_c_stops_cleanly_with_all_notes_off(jack_server, tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # a terminal's Ctrl-C: started from a background job, the suite itself ignores SIGINT
+            # and its children would inherit that
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             deadline = time.monotonic() + 30

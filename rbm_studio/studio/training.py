@@ -268,7 +268,7 @@ def used_pitch_band(
     return slice(start, stop) if start < stop else slice(0, columns)
 
 
-# nice value of a window's training once it trains (compiling keeps the normal priority)
+# nice value of a window's training after its first epoch (compiling keeps the normal priority)
 TRAINING_NICE = 5
 # the threads of XLA's CPU compute pool, as XLA names them
 XLA_POOL_THREAD = "tf_XLAEigen"
@@ -276,10 +276,11 @@ XLA_POOL_THREAD = "tf_XLAEigen"
 
 def yield_cores_to_window() -> None:
     """Lower the calling (training) thread and XLA's compute pool below the GUI thread, once a
-    window's run trains. XLA keeps every core busy; at an equal share the GUI thread, woken for
-    a frame, queues behind them and paints late. A raised nice value gives it the cores first
-    and costs the training nothing on an idle machine. It comes only after compiling, so a busy
-    machine does not slow Train's first epoch (see `batch_thread_priority`). Linux sets nice
+    window's run has shown its first epoch. XLA keeps every core busy; at an equal share the GUI
+    thread, woken for a frame, queues behind them and paints late. A raised nice value gives it
+    the cores first and costs the training nothing on an idle machine. It comes only after the
+    compile and the first epoch, so a busy machine does not slow what Train waits for (see
+    `batch_thread_priority`). Linux sets nice
     per thread (and an unprivileged process cannot lower it again: the pool stays below the
     GUI, for generating too); elsewhere this does nothing."""
     if not sys.platform.startswith("linux"):
@@ -486,7 +487,7 @@ class TrainingRun:
         last_visuals = 0.0
         yielded = not background
         for progress in trainer:
-            if not yielded and progress.phase == "training":
+            if not yielded and progress.phase == "training" and progress.epoch_end:
                 yield_cores_to_window()
                 yielded = True
             now = time.monotonic()
