@@ -13,14 +13,16 @@ written ones (the bars after a region, a melody), so those factors are each writ
 the given cells' log-likelihood under the model's mean-field estimate of the second half given
 the writing (`_fit`), and one writing is drawn with odds in proportion to its weight (drawing,
 not keeping the best, so that what comes out is a sample given both sides rather than the
-writing the right side favours most, which is often an odd one: it foreshadows what follows).
-The silence around the song counts as given: a harmonised melody is chosen by how it begins
-and ends too.
+writing the right side favours most). The silence around the song counts as given: a
+harmonised melody is chosen by how it begins and ends too.
 
-Before they are weighed, the last rows before each place where given cells follow written ones
-(a region's right seam) are sampled once more given both sides (`_right_seams`), as the form
-sampler closes a bar before a known one: the window then sees the bars after it directly, not
-only through the weight, which reaches them only through the writings it is offered.
+A region that ends where a window ends (bars, at the window's stride) never shares a window
+with the given cells after it, so those reach the writing only through the weight. So after
+the draw, the last rows before each place where given cells follow written ones (a region's
+right seam) are sampled once more given both sides (`_right_seams`), as the form sampler closes
+a bar before a known one: a Gibbs move on the drawn writing that sees the bars after it
+directly (resample-move: Gilks and Berzuini 2001). Doing it after the draw, not before, keeps
+each weight the right one for the writing it weighs (its cells were all drawn from the left).
 
 Every window is one call of the form sampler's compiled conditional Gibbs run
 (`form_sampler._fill`) over all candidates at once. A model that learned its songs in one key
@@ -116,12 +118,12 @@ def sample_free(
     for t in starts:  # from the left, as a song is continued
         if loose[t + keep : t + window].any():
             sampler.run(canvas, loose, written, [(t, t + keep, t + window)])
-    seams = _right_seams(loose, window)
-    if seams:  # then the rows before each right seam, given both sides
-        sampler.run(canvas, loose, written, seams)
     weight = _fit(model, canvas, loose, list(starts), keep).reshape(songs, CANDIDATES)
-    best = np.arange(songs) * CANDIDATES + _resample(weight, seed)
-    out = canvas[best, before : before + steps].astype(np.uint8)
+    drawn = canvas[np.arange(songs) * CANDIDATES + _resample(weight, seed)]
+    seams = _right_seams(loose, window)
+    if seams:  # then the rows before each right seam of the drawn writings, given both sides
+        sampler.run(drawn, loose, written, seams)
+    out = drawn[:, before : before + steps].astype(np.uint8)
     return np.where(free, out, rows.astype(np.uint8))
 
 
