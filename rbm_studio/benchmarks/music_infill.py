@@ -16,7 +16,7 @@ Each is scored against the original song, in the cells it wrote:
 - `note_f1`: F1 of its notes (pitch, onset step) against the original's there;
 - `pc_f1`: F1 of the pitch classes sounding in each beat, pooled over the beats;
 - `mean_oa`: mean overlap area (`music.features`, Yang & Lerch) of the region's features against
-  the held-out songs' same region;
+  the held-out songs' same region (`oa`: each feature's, to see which ones a way of writing loses);
 - `clash_rate`, `blip_rate`, `drone_rate`: `features.summary` of the region;
 - `seam_clash_rate`: the clash rate of the rows next to kept music (a beat on each side of a
   region's edges; for harmonisation, every row, melody and voices together);
@@ -306,6 +306,7 @@ def score(rewrites: list[Rewrite]) -> dict:
         "clash_rate": round(summary["clash_rate"], 4),
         "blip_rate": round(summary["blip_rate"], 4),
         "drone_rate": round(summary["drone_rate"], 4),
+        "oa": {name: round(value, 4) for name, value in oa.items()},
     }
 
 

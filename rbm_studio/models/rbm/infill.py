@@ -11,8 +11,18 @@ the model learned it, a song's probability is the product of its windows' second
 their first; the writing from the left drew every factor but those of given cells that follow
 written ones (the bars after a region, a melody), so those factors are each writing's weight:
 the given cells' log-likelihood under the model's mean-field estimate of the second half given
-the writing (`_fit`), and the best-weighted writing is kept. The silence around the song counts
-as given: a harmonised melody is chosen by how it begins and ends too.
+the writing (`_fit`), and one writing is drawn with odds in proportion to its weight (drawing,
+not keeping the best, so that what comes out is a sample given both sides rather than the
+writing the right side favours most). The silence around the song counts as given: a
+harmonised melody is chosen by how it begins and ends too.
+
+A region that ends where a window ends (bars, at the window's stride) never shares a window
+with the given cells after it, so those reach the writing only through the weight. So after
+the draw, the last rows before each place where given cells follow written ones (a region's
+right seam) are sampled once more given both sides (`_right_seams`), as the form sampler closes
+a bar before a known one: a Gibbs move on the drawn writing that sees the bars after it
+directly (resample-move: Gilks and Berzuini 2001). Doing it after the draw, not before, keeps
+each weight the right one for the writing it weighs (its cells were all drawn from the left).
 
 Every window is one call of the form sampler's compiled conditional Gibbs run
 (`form_sampler._fill`) over all candidates at once. A model that learned its songs in one key
@@ -108,11 +118,40 @@ def sample_free(
     for t in starts:  # from the left, as a song is continued
         if loose[t + keep : t + window].any():
             sampler.run(canvas, loose, written, [(t, t + keep, t + window)])
-    energy = -_fit(model, canvas, loose, list(starts), keep)
-    energy = energy.reshape(songs, CANDIDATES)
-    best = np.arange(songs) * CANDIDATES + energy.argmin(axis=1)
-    out = canvas[best, before : before + steps].astype(np.uint8)
+    weight = _fit(model, canvas, loose, list(starts), keep).reshape(songs, CANDIDATES)
+    drawn = canvas[np.arange(songs) * CANDIDATES + _resample(weight, seed)]
+    seams = _right_seams(loose, window)
+    if seams:  # then the rows before each right seam of the drawn writings, given both sides
+        sampler.run(drawn, loose, written, seams)
+    out = drawn[:, before : before + steps].astype(np.uint8)
     return np.where(free, out, rows.astype(np.uint8))
+
+
+def _right_seams(loose: np.ndarray, window: int) -> list[tuple[int, int, int]]:
+    """(window start, block start, block stop) for each place where free rows end and given
+    ones follow: its last `window // 4` free rows, in a window that reaches as far past it
+    (the form sampler's closing of a bar before a known one). A seam whose window would
+    overlap the one before is left out: the blocks are sampled in one batch."""
+    rows = loose.any(axis=1)
+    seam = max(1, window // 4)
+    blocks: list[tuple[int, int, int]] = []
+    for end in np.flatnonzero(rows[:-1] & ~rows[1:]) + 1:
+        start = end + seam - window
+        if start < 0 or end + seam > len(rows) or rows[end : end + seam].any():
+            continue
+        if blocks and start < blocks[-1][0] + window:
+            continue
+        blocks.append((int(start), int(end - seam), int(end)))
+    return blocks
+
+
+def _resample(weight: np.ndarray, seed: int) -> np.ndarray:
+    """[songs] the candidate drawn for each song, with odds in proportion to exp(weight)
+    ([songs, candidates] log-weights): the resampling step of sampling importance resampling."""
+    odds = np.exp(weight - weight.max(axis=1, keepdims=True))
+    odds /= odds.sum(axis=1, keepdims=True)
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(len(p), p=p) for p in odds])
 
 
 def _scored(loose: np.ndarray, starts, window: int, keep: int) -> list[int]:
