@@ -69,17 +69,20 @@ def test_ctrl_c_stops_cleanly_with_all_notes_off(jack_server, tmp_path):
     path = tmp_path / "long.mid"
     write_midi(Song(notes=[Note(p, 0.0, 40.0) for p in (48, 60, 64)]), path)
     with JackListener(client_name="rbm-cli-sigint") as listener:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rbm_studio", "play", str(path), "--api", "jack"]
-            + ["--port", listener.port_name],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            # a terminal's Ctrl-C: started from a background job, the suite itself ignores SIGINT
-            # and its children would inherit that
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
+        # a terminal's Ctrl-C: a suite started as a background job ignores SIGINT, and a child
+        # would inherit that; a handler here becomes the default one in the child
+        ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "rbm_studio", "play", str(path), "--api", "jack"]
+                + ["--port", listener.port_name],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, ignored)
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not any(
