@@ -19,6 +19,7 @@ def test_bench_infill_scores_every_way_of_writing_and_times_it(tmp_path, capsys)
     folder = tmp_path / "loops"
     write_songs(folder, count=6, bars=12)
     args = ["bench", "music", "--infill", str(folder), "--minutes", "0.02", "--variations", "1"]
+    args += ["--speed-runs", "1"]
     assert main([*args, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["held_out_songs"] == 1 and result["train_songs"] == 5

@@ -155,12 +155,12 @@ def test_seek_releases_and_continues_from_the_new_beat(player, listener):
 def test_loop_repeats_the_region_seamlessly(player, listener):
     notes = [Note(60 + i, i * 0.5, i * 0.5 + 0.4) for i in range(3)]
     notes += [Note(63, 1.5, 2.5), Note(70, 2.0, 2.5)]  # 63 crosses the loop end; 70 is outside
-    song = Song(notes=notes, tempos=[TempoChange(0.0, 120.0)])
+    song = Song(notes=notes, tempos=[TempoChange(0.0, 240.0)])
     assert player.open("jack", listener.port_name)
     player.load(song)
-    player.set_loop(True, 0.0, 2.0)  # one pass = 1 s
+    player.set_loop(True, 0.0, 2.0)  # one pass = 0.5 s
     player.play()
-    time.sleep(2.6)
+    time.sleep(1.3)
     player.stop()
     listener.settle()
     got = notes_only(listener.messages())
@@ -173,7 +173,9 @@ def test_loop_repeats_the_region_seamlessly(player, listener):
     for i, (is_on, pitch) in enumerate(seq):
         if is_on and pitch == 60 and i > 0:
             assert (False, 63) in seq[:i][-3:]
-    assert_onsets_match([t for t, _ in ons[:10]], [0.25 * (i % 4) + (i // 4) for i in range(10)])
+    assert_onsets_match(
+        [t for t, _ in ons[:10]], [0.125 * (i % 4) + 0.5 * (i // 4) for i in range(10)]
+    )
     assert not still_sounding(listener.messages())
 
 
