@@ -244,7 +244,10 @@ def test_full_window_has_transport_and_readable_docks(qtbot, tmp_path):
     # The long "no output" message wraps inside the window rather than widening it.
     message = transport.message
     assert window.width() == 1400
-    assert message.height() >= message.heightForWidth(message.width())
+    # (once the layout has taken the message: a new text is laid out on the next pass)
+    qtbot.waitUntil(
+        lambda: message.height() >= message.heightForWidth(message.width()), timeout=5_000
+    )
     assert message.geometry().right() <= transport.width()
 
 
