@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 
-from support.cowrite_songs import write_songs
+import numpy as np
+from support.cowrite_songs import ENCODING, chord_song, write_songs
 
-from rbm_studio.benchmarks.music_infill import METHODS, SPEED_LIMITS
+from rbm_studio.benchmarks import music_infill
+from rbm_studio.benchmarks.music_infill import METHODS, SPEED_LIMITS, Rewrite
 from rbm_studio.cli import main
+from rbm_studio.music.encoding import encode
 from rbm_studio.music.features import FEATURES
 
 FIGURES = {"note_f1", "pc_f1", "mean_oa", "seam_clash_rate", "clash_rate", "blip_rate"}
@@ -23,6 +26,7 @@ def test_bench_infill_scores_every_way_of_writing_and_times_it(tmp_path, capsys)
     assert main([*args, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["held_out_songs"] == 1 and result["train_songs"] == 5
+    assert result["excerpts"] == 1  # a 12-bar song is one excerpt
     assert result["bars"] == 12 and result["region"] == "5-8"
     assert set(result["infill"]) == set(METHODS)
     for name, row in result["infill"].items():
@@ -39,3 +43,44 @@ def test_bench_infill_scores_every_way_of_writing_and_times_it(tmp_path, capsys)
     speed = result["speed"]
     assert speed["limits"] == SPEED_LIMITS
     assert all(speed[name] > 0.0 for name in SPEED_LIMITS)
+    # one excerpt: every bootstrap draw is that excerpt, so the interval is the difference itself
+    # (its overlap areas estimated on the grid)
+    for name, close in (("pc_f1", 1e-4), ("mean_oa", 0.02)):
+        d = result["both_minus_left"][name]
+        both, left = result["infill"]["both-neighbours"][name], result["infill"]["left-only"][name]
+        assert abs(d["difference"] - (both - left)) < 1e-3
+        assert d["p5"] == d["p95"] and abs(d["p5"] - d["difference"]) <= close
+
+
+def test_a_long_song_gives_excerpts_every_four_bars_with_held_notes_struck_at_their_start():
+    m = encode(chord_song(3, bars=22), ENCODING)  # 88 beats: excerpts from bars 1, 5 and 9
+    bar = 16
+    excerpts = music_infill._excerpts(m)
+    assert len(excerpts) == music_infill.EXCERPTS_PER_SONG == 3
+    for k, e in enumerate(excerpts):
+        start = k * music_infill.HOP * bar
+        assert e.steps == music_infill.BARS * bar and e.time_signature == m.time_signature
+        assert np.array_equal(e.sounding, m.sounding[start : start + e.steps])
+        # every note sounding on the excerpt's first row is struck there
+        assert np.array_equal(e.struck[0], e.sounding[0])
+    assert len(music_infill._excerpts(encode(chord_song(3, bars=11), ENCODING))) == 0
+    assert len(music_infill._excerpts(encode(chord_song(3, bars=16), ENCODING))) == 2
+
+
+def test_the_paired_difference_sees_a_real_gap_and_no_gap_between_equals():
+    songs = [encode(chord_song(i, bars=12), ENCODING) for i in range(8)]
+
+    def rewrite(m, made):
+        free, seam = music_infill._bars_cells(m)
+        return Rewrite(m, made, free, seam)
+
+    exact = [rewrite(m, [m]) for m in songs]  # the original back: F1 1
+    noise = [
+        rewrite(m, music_infill._independent(m, songs, music_infill._bars_cells(m)[0], 1, 1))
+        for m in songs
+    ]
+    gap = music_infill.paired_difference(exact, noise, seed=0)
+    assert gap["pc_f1"]["p5"] > 0.2 and gap["mean_oa"]["p5"] > 0.2
+    assert gap["pc_f1"]["p5"] <= gap["pc_f1"]["difference"] <= gap["pc_f1"]["p95"]
+    same = music_infill.paired_difference(noise, noise, seed=0)
+    assert all(v == 0.0 for d in same.values() for v in d.values())

@@ -166,3 +166,15 @@ def test_loop_seams_tell_a_stitched_loop_from_one_that_comes_round_like_its_inne
     stitched = F.loop_seams([loop(True)], 4)
     assert stitched["seam"]["length"] < stitched["inner"]["length"] == 16.0
     assert stitched["seam"]["clash"] > stitched["inner"]["clash"] == 0.0
+
+
+def test_the_binned_overlap_area_agrees_with_the_exact_one():
+    """The bootstrap's estimate on the grid: the same overlap to within the grid's resolution,
+    for samples that overlap wholly, partly and not at all, and for one with no spread."""
+    rng = np.random.default_rng(0)
+    x = rng.gamma(2.0, 1.0, 3000)
+    for y in (rng.gamma(2.0, 1.0, 400), rng.gamma(2.0, 1.0, 400) + 1.5, x + 40.0, np.ones(50)):
+        exact = F.overlap_area(x, y)
+        assert abs(F.overlap_area(x, y, binned=True) - exact) < 0.01, exact
+    assert F.overlap_area(x, x + 40.0, binned=True) < 0.01
+    assert F.overlap_area(x, x, binned=True) > 0.99

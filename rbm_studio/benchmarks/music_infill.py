@@ -3,7 +3,9 @@ does harmonising a melody beat chance?
 
 The songs of a folder (default: the bundled chorales) are split as `bench music` splits them
 (`music_quality.split`); its `default` contender trains on the training songs (within
-`--minutes`). Each held-out song of at least `BARS` bars is cut to `BARS` bars and:
+`--minutes`). Each held-out song of at least `BARS` bars gives excerpts of `BARS` bars, starting
+every `HOP` bars (at most `EXCERPTS_PER_SONG` of them: a folder holds out few songs, and one region
+per song left the comparisons below to chance), and each excerpt is:
 - `both-neighbours`: bars 5-8 written again given bars 1-4 and 9-12 (`studio.cowrite.regenerate`);
 - `left-only`: bars 5-8 continued from bars 1-4 by the kind's own sampler (a primer), bars 9-12
   put back after them: what the window offered before;
@@ -20,7 +22,11 @@ Each is scored against the original song, in the cells it wrote:
 - `clash_rate`, `blip_rate`, `drone_rate`: `features.summary` of the region;
 - `seam_clash_rate`: the clash rate of the rows next to kept music (a beat on each side of a
   region's edges; for harmonisation, every row, melody and voices together);
-- `seconds`: sampling time per held-out song (all its variations).
+- `seconds`: sampling time per excerpt (all its variations).
+`both_minus_left` is how far both neighbours beats left-only on `pc_f1` and `mean_oa`, with the
+5th and 95th percentiles of that difference when the excerpts are drawn again with replacement
+(a paired bootstrap, the held-out reference kept): a win whose interval stays above zero is not
+the luck of which regions were rewritten.
 `speed` times what a musician waits for, warm (after the first call compiled the sampler): one
 variation of 4 bars regenerated and of a 16-bar melody harmonised.
 """
@@ -41,6 +47,9 @@ from ..commands.common import fail
 
 BARS = 12
 REGION = (4, 7)  # bars 5-8, counted from 0
+HOP = 4  # bars between the starts of a song's excerpts: their regions do not overlap
+EXCERPTS_PER_SONG = 3
+BOOTSTRAP = 200
 SPEED_RUNS = 5
 SPEED_LIMITS = {"regenerate_4_bars_s": 0.3, "harmonise_16_bars_s": 1.0}
 
@@ -91,6 +100,7 @@ def run(args: argparse.Namespace, split, train_default) -> int:
         return fail(f"{folder} has fewer than 5 usable songs")
     train, held = split(report.matrices, args.seed)
     songs = _cut(held)
+    used = sum(1 for m in held if _excerpts(m))
     if not songs:
         return fail(f"no held-out song of {folder} is {BARS} bars long")
     print("training…", file=sys.stderr)
@@ -98,19 +108,24 @@ def run(args: argparse.Namespace, split, train_default) -> int:
     result = {
         "folder": str(folder),
         "train_songs": len(train),
-        "held_out_songs": len(songs),
+        "held_out_songs": used,
+        "excerpts": len(songs),
         "bars": BARS,
         "region": f"{REGION[0] + 1}-{REGION[1] + 1}",
         "variations": args.variations,
         "model": {"kind": model.kind, "epochs": model.epochs_trained, "train_s": round(train_s, 1)},
         "infill": {},
     }
+    written = {}
     for name, method in METHODS.items():
         print(f"{name}…", file=sys.stderr)
         started = time.perf_counter()
-        rewrites = [method(model, m, train, args, i) for i, m in enumerate(songs)]
+        written[name] = [method(model, m, train, args, i) for i, m in enumerate(songs)]
         seconds = (time.perf_counter() - started) / len(songs)
-        result["infill"][name] = {**score(rewrites), "seconds": round(seconds, 3)}
+        result["infill"][name] = {**score(written[name]), "seconds": round(seconds, 3)}
+    result["both_minus_left"] = paired_difference(
+        written["both-neighbours"], written["left-only"], args.seed
+    )
     result["held_out"] = _held_out_rates(songs)
     result["speed"] = speed(model, report.matrices, args.speed_runs)
     if args.json:
@@ -121,11 +136,27 @@ def run(args: argparse.Namespace, split, train_default) -> int:
 
 
 def _cut(held: list) -> list:
-    """The held-out songs of at least `BARS` bars, cut to `BARS` bars."""
-    from ..music.encoding import head
+    """The excerpts of the held-out songs (`_excerpts`), song by song."""
+    return [excerpt for m in held for excerpt in _excerpts(m)]
+
+
+def _excerpts(m) -> list:
+    """`m`'s excerpts of `BARS` bars, one starting every `HOP` bars while the song lasts (at most
+    `EXCERPTS_PER_SONG`); a note held over an excerpt's start is struck there."""
+    from dataclasses import replace
+
+    from ..music.encoding import canonicalize
     from ..music.stats import bar_steps
 
-    return [head(m, BARS * bar_steps(m)) for m in held if m.steps >= BARS * bar_steps(m)]
+    bar = bar_steps(m)
+    out = []
+    for start in range(0, m.steps - BARS * bar + 1, HOP * bar)[:EXCERPTS_PER_SONG]:
+        rows = slice(start, start + BARS * bar)
+        velocities = None if m.velocities is None else m.velocities[rows]
+        out.append(
+            replace(m, data=canonicalize(m.data[rows], m.encoding.span), velocities=velocities)
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,35 +316,116 @@ def _crop(m, free: np.ndarray):
     return StateMatrix(m.data[rows], m.encoding, time_signature=m.time_signature)
 
 
-def score(rewrites: list[Rewrite]) -> dict:
-    """The figures of one way of writing (see the module doc), pooled over the songs."""
+@dataclass
+class Parts:
+    """One rewrite's share of the scores: (hits, written, original) counts of notes and of pitch
+    classes per beat, and the features of each variation's written cells."""
+
+    notes: np.ndarray
+    classes: np.ndarray
+    features: list
+    crops: list
+    seams: list
+
+
+def _parts(r: Rewrite) -> Parts:
     from ..music import features as F
 
-    notes = [0, 0, 0]  # true positives, written, original
-    classes = [0, 0, 0]
+    notes, classes = np.zeros(3, np.int64), np.zeros(3, np.int64)
+    truth = _onsets(r.original, r.free)
+    truth_pc = _beat_classes(r.original, r.free)
     crops, seams = [], []
-    for r in rewrites:
-        truth = _onsets(r.original, r.free)
-        truth_pc = _beat_classes(r.original, r.free)
-        for made in r.made:
-            got = _onsets(made, r.free)
-            notes = [notes[0] + len(got & truth), notes[1] + len(got), notes[2] + len(truth)]
-            for a, b in zip(_beat_classes(made, r.free), truth_pc, strict=True):
-                classes = [classes[0] + len(a & b), classes[1] + len(a), classes[2] + len(b)]
-            crops.append(_crop(made, r.free))
-            seams.append(made.sounding[r.seam] > 0)
-    reference = [F.features(_crop(r.original, r.free)) for r in rewrites]
-    oa = F.compare_sets([F.features(c) for c in crops], reference)
-    summary = F.summary(crops)
+    for made in r.made:
+        got = _onsets(made, r.free)
+        notes += (len(got & truth), len(got), len(truth))
+        for a, b in zip(_beat_classes(made, r.free), truth_pc, strict=True):
+            classes += (len(a & b), len(a), len(b))
+        crops.append(_crop(made, r.free))
+        seams.append(made.sounding[r.seam] > 0)
+    return Parts(notes, classes, [F.features(c) for c in crops], crops, seams)
+
+
+def _reference(rewrites: list[Rewrite]) -> list:
+    """The features of the original songs' written cells: what each way of writing is held to."""
+    from ..music import features as F
+
+    return [F.features(_crop(r.original, r.free)) for r in rewrites]
+
+
+def _pooled(parts: list[Parts], reference: list) -> tuple[float, float, dict]:
+    """(pc_f1, mean_oa, each feature's OA) of `parts` pooled."""
+    from ..music import features as F
+
+    classes = np.sum([p.classes for p in parts], axis=0)
+    oa = F.compare_sets([f for p in parts for f in p.features], reference)
+    return _f1(*classes), float(np.mean(list(oa.values()))), oa
+
+
+def score(rewrites: list[Rewrite]) -> dict:
+    """The figures of one way of writing (see the module doc), pooled over the excerpts."""
+    from ..music import features as F
+
+    parts = [_parts(r) for r in rewrites]
+    pc_f1, mean_oa, oa = _pooled(parts, _reference(rewrites))
+    summary = F.summary([c for p in parts for c in p.crops])
     return {
-        "note_f1": round(_f1(*notes), 4),
-        "pc_f1": round(_f1(*classes), 4),
-        "mean_oa": round(float(np.mean(list(oa.values()))), 4),
-        "seam_clash_rate": round(F.clash_rate(np.concatenate(seams)), 4),
+        "note_f1": round(_f1(*np.sum([p.notes for p in parts], axis=0)), 4),
+        "pc_f1": round(pc_f1, 4),
+        "mean_oa": round(mean_oa, 4),
+        "seam_clash_rate": round(
+            F.clash_rate(np.concatenate([s for p in parts for s in p.seams])), 4
+        ),
         "clash_rate": round(summary["clash_rate"], 4),
         "blip_rate": round(summary["blip_rate"], 4),
         "drone_rate": round(summary["drone_rate"], 4),
         "oa": {name: round(value, 4) for name, value in oa.items()},
+    }
+
+
+def paired_difference(first: list[Rewrite], second: list[Rewrite], seed: int) -> dict:
+    """`first` minus `second` on pc_f1 and mean_oa (the same excerpts written two ways), with the
+    5th and 95th percentiles of the difference over `BOOTSTRAP` draws of the excerpts with
+    replacement, each way scored on the same draw against the whole reference (the draws' overlap
+    areas estimated on the grid, `features.overlap_area(binned=True)`)."""
+    from ..music import features as F
+
+    reference = _reference(first)
+    a, b = [_parts(r) for r in first], [_parts(r) for r in second]
+    whole = np.subtract(_pooled(a, reference)[:2], _pooled(b, reference)[:2])
+    intra = {
+        f: F.distances([r[f] for r in reference], [r[f] for r in reference], same=True)
+        for f in F.FEATURES
+    }
+
+    def to_reference(parts: Parts) -> dict:
+        ref = {f: [r[f] for r in reference] for f in F.FEATURES}
+        return {
+            f: F.distances([x[f] for x in parts.features], ref[f], same=False) for f in F.FEATURES
+        }
+
+    dist_a, dist_b = [to_reference(p) for p in a], [to_reference(p) for p in b]
+
+    def drawn(parts: list[Parts], dists: list[dict], pick: np.ndarray) -> np.ndarray:
+        classes = np.sum([parts[i].classes for i in pick], axis=0)
+        oa = [
+            F.overlap_area(np.concatenate([dists[i][f] for i in pick]), intra[f], binned=True)
+            for f in F.FEATURES
+        ]
+        return np.array([_f1(*classes), np.mean(oa)])
+
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(0, len(a), len(a))
+        draws.append(drawn(a, dist_a, pick) - drawn(b, dist_b, pick))
+    low, high = np.percentile(draws, [5, 95], axis=0)
+    return {
+        name: {
+            "difference": round(float(whole[k]), 4),
+            "p5": round(float(low[k]), 4),
+            "p95": round(float(high[k]), 4),
+        }
+        for k, name in enumerate(("pc_f1", "mean_oa"))
     }
 
 
@@ -368,13 +480,19 @@ def speed(model, songs: list, runs: int = SPEED_RUNS) -> dict:
 
 def _print_table(result: dict) -> None:
     print(
-        f"{result['held_out_songs']} held-out songs of {result['folder']} cut to {result['bars']} "
-        f"bars, {result['variations']} variations each; the model: {result['model']}"
+        f"{result['excerpts']} excerpts of {result['bars']} bars from {result['held_out_songs']} "
+        f"held-out songs of {result['folder']}, {result['variations']} variations each; the "
+        f"model: {result['model']}"
     )
     names = ("note_f1", "pc_f1", "mean_oa", "seam_clash_rate", "clash_rate", "blip_rate")
     print(f"{'':<22}" + "".join(f"{n:>16}" for n in (*names, "drone_rate", "seconds")))
     for name, row in result["infill"].items():
         cells = [row[n] for n in (*names, "drone_rate", "seconds")]
         print(f"{name:<22}" + "".join(f"{v:>16.3f}" for v in cells))
+    for name, d in result["both_minus_left"].items():
+        print(
+            f"both neighbours minus left-only, {name}: {d['difference']:+.3f} "
+            f"(bootstrap 5-95 %: {d['p5']:+.3f} to {d['p95']:+.3f})"
+        )
     print(f"held-out bars 5-8: {result['held_out']}")
     print(f"speed (warm): {result['speed']}")

@@ -182,10 +182,27 @@ def _scott(sample: np.ndarray) -> float:
     return spread * len(sample) ** (-1 / 5)
 
 
-def overlap_area(x: np.ndarray, y: np.ndarray, points: int = 1024) -> float:
+def _binned_kde(sample: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
+    """`_kde` with the sample first shared out linearly between its two nearest grid points,
+    then the grid smoothed with the kernel: the same density to within the grid's resolution,
+    at a cost that does not grow with sample times grid (a bootstrap's thousands of calls)."""
+    step = grid[1] - grid[0]
+    pos = np.clip((sample - grid[0]) / step, 0, len(grid) - 1)
+    low = np.minimum(pos.astype(np.int64), len(grid) - 2)
+    frac = pos - low
+    counts = np.bincount(low, 1 - frac, len(grid)) + np.bincount(low + 1, frac, len(grid))
+    reach = int(np.ceil(6 * bandwidth / step))
+    z = np.arange(-reach, reach + 1) * step / bandwidth
+    kernel = np.exp(-0.5 * z * z) / (len(sample) * bandwidth * math.sqrt(2 * math.pi))
+    full = np.convolve(counts, kernel)
+    return full[reach : reach + len(grid)]
+
+
+def overlap_area(x: np.ndarray, y: np.ndarray, points: int = 1024, binned: bool = False) -> float:
     """Overlap area of the Gaussian KDEs of two samples of distances (1 identical, 0 disjoint).
     A sample with no spread gets the other sample's bandwidth (or a small floor), so a set of
-    identical songs still has a density."""
+    identical songs still has a density. `binned` estimates the densities on the grid
+    (`_binned_kde`): for repeated calls on large samples."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if not len(x) or not len(y):
         return 0.0
@@ -197,7 +214,8 @@ def overlap_area(x: np.ndarray, y: np.ndarray, points: int = 1024) -> float:
     lo = min(x.min() - 6 * bx, y.min() - 6 * by)
     hi = max(x.max() + 6 * bx, y.max() + 6 * by)
     grid = np.linspace(lo, hi, points)
-    overlap = np.minimum(_kde(x, grid, bx), _kde(y, grid, by))
+    kde = _binned_kde if binned else _kde
+    overlap = np.minimum(kde(x, grid, bx), kde(y, grid, by))
     return float(min(1.0, np.trapezoid(overlap, grid)))
 
 
