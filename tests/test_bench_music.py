@@ -54,3 +54,29 @@ def test_bench_music_table_and_unknown_contender(capsys):
     assert "real music's mean OA" in out and "independent" in out
     rows = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert {"held-out", "training", "independent"} <= rows
+
+
+def _split_gaps(folder, seeds: int = 20) -> list[tuple[float, float]]:
+    """(held-out, training) bar repeat of `bench music`'s split at each seed."""
+    from rbm_studio.benchmarks.music_quality import _bar_repeat, split
+    from rbm_studio.data.dataset import import_folder
+
+    songs = import_folder(folder).matrices
+    return [tuple(_bar_repeat(s, 16) for s in split(songs, seed)[::-1]) for seed in range(seeds)]
+
+
+def test_a_fifth_of_the_chorales_held_out_can_repeat_far_less_or_more_than_the_rest():
+    """The README's figures: a model that repeats bars as its training chorales do is more than
+    25 % away from the held-out chorales in 7 of the first 20 splits (seed 1 among them)."""
+    from rbm_studio.resources import sample_midi_dir
+
+    gaps = _split_gaps(sample_midi_dir())
+    far = [seed for seed, (held, train) in enumerate(gaps) if abs(train / held - 1) > 0.25]
+    assert len(far) == 7 and 1 in far and 0 not in far
+    held, train = gaps[1]
+    assert round(held, 2) == 0.15 and round(train, 2) == 0.20
+
+
+def test_the_tunes_held_out_repeat_as_their_training_tunes_do_in_every_split(shared_data):
+    gaps = _split_gaps(shared_data / "midi" / "nottingham-sample")
+    assert all(abs(train / held - 1) <= 0.25 for held, train in gaps)
