@@ -45,3 +45,21 @@ def test_a_writing_is_drawn_with_odds_by_its_weight():
     assert 0.3 < _resample(odds, seed=2).mean() < 0.37
     # the same seed draws the same writings
     assert (_resample(odds, seed=3) == _resample(odds, seed=3)).all()
+
+
+def test_settling_to_one_hidden_state_keeps_a_voice_the_mean_field_readout_drops():
+    """A voice the model puts on one of two pitches, through two hidden units it slightly
+    prefers one of: the mean-field readout averages the two and drops both pitches; settling
+    both layers to their likelier states plays the preferred one. Clamped cells stay."""
+    import jax.numpy as jnp
+
+    from rbm_studio.models.energy import RBMParams
+    from rbm_studio.models.rbm.form_sampler import _settle
+
+    # visible: [pitch A, pitch B, a clamped cell]; hidden: h1 -> A, h2 -> B
+    w = jnp.array([[4.0, 0.0], [0.0, 4.0], [0.0, 0.0]])
+    params = RBMParams(w, jnp.array([-3.0, -3.0, 0.0]), jnp.array([0.4, -0.4]))
+    v = jnp.array([[0.0, 0.0, 1.0]])
+    mask = jnp.array([[0.0, 0.0, 1.0]])
+    assert np.asarray(_settle(params, None, v, mask)).tolist() == [[0.0, 0.0, 1.0]]
+    assert np.asarray(_settle(params, None, v, mask, True)).tolist() == [[1.0, 0.0, 1.0]]

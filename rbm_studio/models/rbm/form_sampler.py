@@ -26,6 +26,8 @@ do not repeat the chain's noise.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,29 +54,37 @@ ANNEAL_STEPS = 5
 SETTLE = 5
 
 
-@jax.jit
-def _fill(params, links, v, mask, key, k, temperature):
+@partial(jax.jit, static_argnums=7)
+def _fill(params, links, v, mask, key, k, temperature, modes: bool):
     """Gibbs-sample the cells of `v` [N, V] where `mask` is 0 given those where it is 1: `k`
-    steps at `temperature`, then annealed (`ANNEAL`) and settled (`_settle`). A chain's last
-    state still carries its noise — mostly one-step notes the model gives poor odds once the
-    notes around them have settled — and a bar that the plan repeats copies that noise into
-    every repeat: cooling walks each window to a state the model prefers, given what is
-    clamped, as simulated annealing does."""
+    steps at `temperature`, then annealed (`ANNEAL`) and settled (`_settle`, with `modes`). A
+    chain's last state still carries its noise — mostly one-step notes the model gives poor
+    odds once the notes around them have settled — and a bar that the plan repeats copies that
+    noise into every repeat: cooling walks each window to a state the model prefers, given what
+    is clamped, as simulated annealing does."""
     v = _gibbs(params, links, v, mask, v, key, k, temperature)
     for i, cool in enumerate(ANNEAL):
         chain = jax.random.fold_in(key, i + 1)
         v = _gibbs(params, links, v, mask, v, chain, ANNEAL_STEPS, temperature * cool)
-    return _settle(params, links, v, mask)
+    return _settle(params, links, v, mask, modes)
 
 
-def _settle(params, links, v, mask):
+def _settle(params, links, v, mask, modes: bool = False):
     """`SETTLE` rounds at zero temperature: each free unit set to whether its probability,
-    given the hidden layer's probabilities for the current state, is above one half (the first
-    round is the mean-field readout of `sampler.py`)."""
+    given the hidden layer, is above one half. The hidden layer is its probabilities for the
+    current state (the first round is then the mean-field readout of `sampler.py`) or, with
+    `modes`, each hidden unit's likelier state (iterated conditional modes on both layers).
+    The probabilities average over the hidden states the notes around allow: where the model
+    would put a voice on one of a few pitches, each pitch's probability can fall below one
+    half and the voice is dropped (written into chorale context, the mean-field readout
+    played about three voices where the chorales have four). One hidden state keeps one
+    voicing whole."""
     even = None if links is None else jnp.asarray(lateral.even_units(v.shape[-1]))
 
     def step(_, v):
         h = hidden_probs(params, v)
+        if modes:
+            h = (h > 0.5).astype(v.dtype)
         if links is None:
             p = visible_probs(params, h)
         else:
@@ -334,6 +344,7 @@ class _Canvas:
             k_chain,
             self.k,
             self.temperature,
+            False,  # mean field: songs written from silence already play more notes than theirs
         )
         out = np.asarray(out).reshape(n, self.window, self.width)[: self.songs]
         keep = min(self.window, upto - t)

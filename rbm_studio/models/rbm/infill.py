@@ -25,7 +25,8 @@ directly (resample-move: Gilks and Berzuini 2001). Doing it after the draw, not 
 each weight the right one for the writing it weighs (its cells were all drawn from the left).
 
 Every window is one call of the form sampler's compiled conditional Gibbs run
-(`form_sampler._fill`) over all candidates at once. A model that learned its songs in one key
+(`form_sampler._fill`) over all candidates at once, settled at the end to the likelier state of
+both layers (`modes`): the mean-field readout thinned the voices a region is written in. A model that learned its songs in one key
 (`one_key`) reads the song moved there; the cells come back in the song's own key, and every
 cell that was not free comes back exactly as given.
 """
@@ -235,6 +236,7 @@ class _Sampler:
             k_chain,
             self.k,
             self.temperature,
+            True,  # settled to one voicing: see `form_sampler._settle`
         )
         return np.asarray(out)[: len(v)]
 
