@@ -235,3 +235,29 @@ def test_selection_signals_region_and_own_undo_stack(qtbot):
     roll.song.notes = [Note(30, 0.0, 1.0)]
     roll.undo_stack.undo()
     assert roll.song.notes == [Note(30, 0.0, 1.0)] and roll.undo_stack.count() == 0
+
+
+def test_the_undo_history_stays_out_of_the_collectors_walks(qtbot, tmp_path):
+    """Each edit's notes live on in the undo stack; the window freezes them as they come
+    (`heap.keep_alive_now`), so however many edits a long song takes, the objects a full
+    collection walks do not grow with them (before, each transpose of 1,200 notes left thousands
+    more, and a burst of them stalled the roll for a full collection every dozen edits)."""
+    import gc
+
+    window, view = window_with_song(qtbot, tmp_path)
+    notes = [Note(40 + i % 24, i * 0.25, i * 0.25 + 0.5, 90) for i in range(1200)]
+    window.show_song(Song(notes, title="long"), "a long song")
+    qtbot.waitUntil(lambda: window.piano_roll.view.model.note_count == 1200)
+    view.setFocus()
+    key(qtbot, view, Qt.Key.Key_A, CTRL)
+
+    def walked_after(presses: int) -> int:
+        for i in range(presses):
+            key(qtbot, view, Qt.Key.Key_Up if i % 2 else Qt.Key.Key_Down)
+        return len(gc.get_objects())
+
+    walked_after(2)
+    before = len(gc.get_objects())
+    after = walked_after(8)
+    assert window.generation.undo_stack.count() >= 9
+    assert after - before < 1200, (before, after)

@@ -35,3 +35,13 @@ def settle() -> None:
         gc.collect()
         gc.freeze()
         _full_at = gc.get_freeze_count()
+
+
+def keep_alive_now() -> None:
+    """Freeze what is alive now, without collecting first: cheap (CPython moves its generation
+    lists whole), for moments that add to the long-lived heap many times a second. A piano-roll
+    edit is one: its notes, and the notes it replaced, live on in the undo stack, so a burst of
+    edits of a long song left full collections walking the growing history, each a stall of tens
+    of milliseconds (`bench gui --editing`). A garbage cycle frozen here is freed at the next
+    `settle` that collects everything."""
+    gc.freeze()

@@ -28,6 +28,7 @@ from ..music.encoding import Encoding, encode
 from ..music.song import Song
 from ..studio.library import GeneratedSong
 from ..studio.roll_edit import NoteEdit
+from . import heap
 from .roll_edit_tool import NoteEditCommand
 
 EDITED = " (edited)"
@@ -230,6 +231,7 @@ class RollEditing(QObject):
         if owner is not None and song is not self.roll.song:
             self.show(owner)
         self.roll.notes_changed(song, selection)
+        heap.keep_alive_now()  # the edit's notes live on in the undo stack
         if song is self.roll.song:
             self._reload.start()  # what is seen is what plays, once the edits pause
         if owner is not None:
