@@ -17,6 +17,7 @@ from rbm_studio.studio.cowrite_list import (
     TOP_LINE,
     Ask,
     melody_from,
+    written_bars,
 )
 from rbm_studio.studio.library import typed_settings
 
@@ -84,3 +85,11 @@ def test_the_melody_comes_from_the_top_line_the_selection_or_a_file():
     ):
         with pytest.raises(CowriteError):
             melody_from(source, song, selected, file_song)
+
+
+def test_written_bars_are_read_back_only_from_settings_in_their_own_shape():
+    ask_settings = {"cowrite": REGENERATE, "region": [2, 3], "region_pitches": [None, None]}
+    assert written_bars(ask_settings) == (2, 3)
+    for bad in ([3, 2], [0, 2], [2], [2, 3, 4], ["2", "3"], [True, 2], [2.0, 3], "2-3", None):
+        assert written_bars({"region": bad}) is None, bad
+    assert written_bars({}) is None and written_bars([2, 3]) is None

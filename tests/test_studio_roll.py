@@ -198,3 +198,22 @@ def test_bar_labels_thin_out_when_bars_are_narrow():
     assert m.bar_label_stride(bars) == 1
     m.set_zoom(beat_px=2.0)  # 8-pixel bars
     assert m.bar_label_stride(m.bars()) == 4
+
+
+def test_the_bars_a_cowriting_action_wrote_follow_the_metre_and_go_with_the_song():
+    # two bars of 4/4, then 3/4: bars 2-3 are beats 4-11, bar 4 (3/4) beats 11-14
+    notes = [Note(60, float(b), float(b) + 1.0, 90) for b in range(20)]
+    song = Song(notes, time_signatures=[TimeSignature(0.0, 4, 4), TimeSignature(8.0, 3, 4)])
+    m = RollModel()
+    m.set_song(song)
+    m.mark_written(2, 3)
+    assert m.written == (4.0, 11.0)
+    m.mark_written(4, 4)
+    assert m.written == (11.0, 14.0)
+    m.mark_written(6, 9)  # past the song's last bar line: to its end
+    assert m.written == (17.0, 20.0)
+    m.mark_written(30, 31)  # bars the song does not reach: nothing shown
+    assert m.written is None
+    m.mark_written(2, 3)
+    m.set_song(song)  # another song shown: nothing marked
+    assert m.written is None

@@ -92,9 +92,13 @@ def test_regenerating_bars_2_to_3_leaves_every_other_bar_bit_identical(
         changed += not np.array_equal(matrix[inside], original[inside])
     assert changed >= 2  # the model really wrote the bars again
     assert window.piano_roll.song is made[0].song  # the first variation is shown
+    assert window.piano_roll.view.model.written == (4.0, 12.0)  # bars 2-3 shown as written
     window.fit_action.trigger()  # the whole song in view, as Ctrl+0 shows it
     window.grab().save(str(artifacts_dir / "cowrite_regenerated_bars_2_3.png"))
     assert [n for n in song.notes] == chord_song(20, bars=6).notes  # the source is untouched
+    window.generation.list.setCurrentRow(before - 1)  # the song it came from: nothing marked
+    qtbot.waitUntil(lambda: window.piano_roll.song is song)
+    assert window.piano_roll.view.model.written is None
 
 
 def test_more_like_this_rewrites_a_share_and_keeps_the_rest(qtbot, window):

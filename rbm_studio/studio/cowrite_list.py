@@ -149,3 +149,15 @@ def run(
         entry.id = new_id(entry)
         entries.append(entry)
     return entries
+
+
+def written_bars(settings: dict) -> tuple[int, int] | None:
+    """The bars (first, last; counted from 1) that a song's settings say a co-writing action
+    wrote again (`Ask.settings`), or None; settings read back from a library file are
+    untrusted, and any other shape is None."""
+    region = settings.get("region") if isinstance(settings, dict) else None
+    if not isinstance(region, list | tuple) or len(region) != 2:
+        return None
+    if not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in region):
+        return None
+    return (region[0], region[1]) if region[0] <= region[1] else None

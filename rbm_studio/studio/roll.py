@@ -156,6 +156,7 @@ class RollModel:
     scroll_y: int = 0
     playhead: float | None = None
     loop_region: tuple[float, float] | None = None
+    written: tuple[float, float] | None = None  # the bars a co-writing action wrote (beats)
     pending_loop: tuple[float, float] | None = None  # shown while a loop is dragged
     velocity_lane_visible: bool = True
     drag: RulerDrag | None = None
@@ -170,7 +171,7 @@ class RollModel:
         pitches' middle. Notes starting before `primer_beats` are the primer it continues."""
         self.song = song
         self.generated = generated
-        self.loop_region = self.pending_loop = self.drag = None
+        self.loop_region = self.pending_loop = self.drag = self.written = None
         self.primer_beats = float(primer_beats) if primer_beats is not None and song else None
         self.notes = RollNotes.of(song, self.primer_beats)
         self.selected = np.zeros(len(self.notes), dtype=bool)
@@ -353,6 +354,14 @@ class RollModel:
         """The bar lines the grid and ruler draw, a little past the view or the song's end."""
         _left, right = self.visible_beats()
         return bar_lines(self.song, max(right, self.end_beat) + 8)
+
+    def mark_written(self, first_bar: int, last_bar: int) -> None:
+        """Show bars `first_bar`..`last_bar` (counted from 1) as the ones a co-writing action
+        wrote, so a regenerated song says where it differs from the song it came from; bars the
+        song does not reach are left out (nothing shown when none is left)."""
+        starts = {number: beat for beat, number in bar_lines(self.song, self.end_beat + 1)}
+        first, after = starts.get(int(first_bar)), starts.get(int(last_bar) + 1, self.end_beat)
+        self.written = (first, after) if first is not None and first < after else None
 
     def bar_label_stride(self, bars: list[tuple[float, int]]) -> int:
         """Label (and draw) every bar when there is room, else every 2nd, 4th, … bar."""

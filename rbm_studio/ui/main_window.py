@@ -28,7 +28,7 @@ from ..data.dataset import DatasetReport, FileResult
 from ..models.document import Model
 from ..music.song import Song
 from ..resources import sample_midi_dir
-from ..studio import generation
+from ..studio import cowrite_list, generation
 from ..studio.library import GeneratedSong
 from . import cowrite_actions, window_actions, window_session
 from .dataset_browser import DatasetBrowser, MidiDropTarget, describe_source
@@ -310,6 +310,7 @@ class MainWindow(MidiDropTarget, QMainWindow):
             generated=True,
             caption=generated.name,
             primer_beats=generated.primer_beats,
+            written_bars=cowrite_list.written_bars(generated.settings),
         )
         self.songShown.emit(generated.song)
         self.generatedSongShown.emit(generated)

@@ -455,12 +455,17 @@ class PianoRoll(QWidget):
         caption: str = "",
         primer_beats: float | None = None,
         marker_labels: tuple[str, str] | None = None,
+        written_bars: tuple[int, int] | None = None,
     ) -> None:
         """Show `song`; `primer_beats` marks where a continued song's primer ends (or, with
-        `marker_labels` for its two sides, where the second of an A/B pair starts). The song
+        `marker_labels` for its two sides, where the second of an A/B pair starts), and
+        `written_bars` (first, last; from 1) the bars a co-writing action wrote again. The song
         `keep_view_for` named keeps the view (and is named no more)."""
         keep, self._keep_view_for = self._keep_view_for is song, None
         self.view.set_song(song, generated=generated, primer_beats=primer_beats, keep_view=keep)
+        self.view.model.written = None
+        if written_bars is not None and song is not None:
+            self.view.model.mark_written(*written_bars)
         self.view.model.marker_labels = marker_labels or PRIMER_LABELS
         self._caption_args = (generated, caption)
         self._caption(song, generated, caption)

@@ -51,8 +51,10 @@ class RollPainter:
         )
         self._paint_rows(p, pal)
         self._paint_grid(p, pal, bars, RULER_HEIGHT, lane_top)
+        if m.written is not None:  # under the notes, so they keep their colours
+            self._paint_written(p, m.written, RULER_HEIGHT, lane_top)
         region = m.shown_loop()
-        if region is not None:  # under the notes, so they keep their colours
+        if region is not None:
             self._paint_loop_tint(p, pal, region, RULER_HEIGHT, lane_top)
         self._paint_notes(p)
         self._paint_selection(p, pal)
@@ -148,6 +150,19 @@ class RollPainter:
             if (bar - 1) % every == 0 and left_beat - 1 <= beat <= right_beat + 1:
                 x = m.x_of(beat)
                 p.drawLine(QPointF(x, top), QPointF(x, bottom))
+
+    def _paint_written(self, p, beats, top: float, bottom: float) -> None:
+        """The bars a co-writing action wrote: a wash of the model's colour, edged."""
+        colour = velocity_colour(118, True)
+        x0, x1 = self.m.x_of(beats[0]), self.m.x_of(beats[1])
+        wash = QColor(colour)
+        wash.setAlpha(30)
+        p.fillRect(QRectF(x0, top, x1 - x0, bottom - top), wash)
+        edge = QColor(colour)
+        edge.setAlpha(150)
+        p.setPen(QPen(edge, 1))
+        for x in (x0, x1):
+            p.drawLine(QPointF(round(x) + 0.5, top), QPointF(round(x) + 0.5, bottom))
 
     def _paint_loop_tint(self, p, pal, region, top: float, bottom: float) -> None:
         tint = QColor(pal.color(QPalette.ColorRole.Highlight))
