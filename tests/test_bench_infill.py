@@ -79,8 +79,10 @@ def test_the_paired_difference_sees_a_real_gap_and_no_gap_between_equals():
         rewrite(m, music_infill._independent(m, songs, music_infill._bars_cells(m)[0], 1, 1))
         for m in songs
     ]
-    gap = music_infill.paired_difference(exact, noise, seed=0)
+    reference = music_infill._reference(exact)
+    exact, noise = ([music_infill._parts(r) for r in rs] for rs in (exact, noise))
+    gap = music_infill.paired_difference(exact, noise, reference, seed=0)
     assert gap["pc_f1"]["p5"] > 0.2 and gap["mean_oa"]["p5"] > 0.2
     assert gap["pc_f1"]["p5"] <= gap["pc_f1"]["difference"] <= gap["pc_f1"]["p95"]
-    same = music_infill.paired_difference(noise, noise, seed=0)
+    same = music_infill.paired_difference(noise, noise, reference, seed=0)
     assert all(v == 0.0 for d in same.values() for v in d.values())

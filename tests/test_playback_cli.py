@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from support.play_child import start_play
 
 from rbm_studio.cli import main
 from rbm_studio.music.midi import write_midi
@@ -69,20 +70,7 @@ def test_ctrl_c_stops_cleanly_with_all_notes_off(jack_server, tmp_path):
     path = tmp_path / "long.mid"
     write_midi(Song(notes=[Note(p, 0.0, 40.0) for p in (48, 60, 64)]), path)
     with JackListener(client_name="rbm-cli-sigint") as listener:
-        # a terminal's Ctrl-C: a suite started as a background job ignores SIGINT, and a child
-        # would inherit that; a handler here becomes the default one in the child
-        ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "rbm_studio", "play", str(path), "--api", "jack"]
-                + ["--port", listener.port_name],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        finally:
-            signal.signal(signal.SIGINT, ignored)
+        proc = start_play(path, listener.port_name, ctrl_c=True)  # Ctrl-C as from a terminal
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not any(

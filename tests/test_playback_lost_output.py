@@ -4,11 +4,10 @@ message, in the player and in `rbm-studio play`, instead of running on silently 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 
 import pytest
+from support.play_child import start_play
 
 from rbm_studio.music.midi import write_midi
 from rbm_studio.music.song import Note, Song, TempoChange
@@ -21,8 +20,6 @@ from rbm_studio.playback.jack_server import (
 from rbm_studio.playback.player import MidiPlayer
 
 pytestmark = pytest.mark.jack
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def long_song() -> Song:
@@ -72,14 +69,7 @@ def test_play_command_exits_non_zero_when_jack_dies(tmp_path):
         pytest.skip(str(exc))
     try:
         with JackListener(client_name="rbm-lost-server-synth") as listener:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "rbm_studio", "play", str(song), "--api", "jack"]
-                + ["--port", listener.port_name],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            proc = start_play(song, listener.port_name)
             try:
                 assert listener.wait_for(4, timeout=30), "play never sent a note"
                 assert server.process is not None

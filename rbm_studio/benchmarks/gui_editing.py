@@ -175,24 +175,25 @@ def lateness_while_editing(app, window, seconds: float, measure_lateness: Callab
     return {**summary, "edits": count["n"]}
 
 
-def run(args: argparse.Namespace, open_window: Callable, measure_lateness: Callable) -> int:
-    """Run it; `open_window` and `measure_lateness` are `bench gui`'s (which this is a mode of)."""
+def run(
+    args: argparse.Namespace,
+    open_window: Callable,
+    measure_lateness: Callable,
+    wait_until: Callable,
+) -> int:
+    """Run it; `open_window`, `measure_lateness` and `wait_until` are `bench gui`'s (which this
+    is a mode of)."""
     load = round(os.getloadavg()[0], 2)
     opened = open_window(args)
     if opened is None:
         return 1
     app, window, _report = opened
     window.browser.select_first_song()
-    deadline = time.monotonic() + 60
-    while window.piano_roll.song is None and time.monotonic() < deadline:
-        app.processEvents()
+    wait_until(app, lambda: window.piano_roll.song is not None, 60)
     warming = window.training.warming_up()
     during = measure_song(app, window, "first sample song, while the window warms up")
     started = time.perf_counter()
-    deadline = time.monotonic() + 300
-    while window.training.warming_up() and time.monotonic() < deadline:
-        app.processEvents()
-        time.sleep(0.01)
+    wait_until(app, lambda: not window.training.warming_up(), 300)
     waited = time.perf_counter() - started
     results = [measure_song(app, window, "first sample song")]
     window.show_song(dense_song(), "a dense 5-minute song")

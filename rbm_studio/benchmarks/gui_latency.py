@@ -394,7 +394,7 @@ def run(args: argparse.Namespace) -> int:
     if args.editing:
         from . import gui_editing
 
-        return gui_editing.run(args, open_window, measure_lateness)
+        return gui_editing.run(args, open_window, measure_lateness, wait_until)
     if args.startup_child:
         startup = measure_startup(args)
         scratch.cleanup()

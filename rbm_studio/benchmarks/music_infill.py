@@ -99,8 +99,8 @@ def run(args: argparse.Namespace, split, train_default) -> int:
     if len(report.matrices) < 5:
         return fail(f"{folder} has fewer than 5 usable songs")
     train, held = split(report.matrices, args.seed)
-    songs = _cut(held)
-    used = sum(1 for m in held if _excerpts(m))
+    by_song = [_excerpts(m) for m in held]
+    songs = [excerpt for excerpts in by_song for excerpt in excerpts]
     if not songs:
         return fail(f"no held-out song of {folder} is {BARS} bars long")
     print("training…", file=sys.stderr)
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace, split, train_default) -> int:
     result = {
         "folder": str(folder),
         "train_songs": len(train),
-        "held_out_songs": used,
+        "held_out_songs": sum(1 for excerpts in by_song if excerpts),
         "excerpts": len(songs),
         "bars": BARS,
         "region": f"{REGION[0] + 1}-{REGION[1] + 1}",
@@ -116,15 +116,20 @@ def run(args: argparse.Namespace, split, train_default) -> int:
         "model": {"kind": model.kind, "epochs": model.epochs_trained, "train_s": round(train_s, 1)},
         "infill": {},
     }
-    written = {}
+    parts, references = {}, {}
     for name, method in METHODS.items():
         print(f"{name}…", file=sys.stderr)
         started = time.perf_counter()
-        written[name] = [method(model, m, train, args, i) for i, m in enumerate(songs)]
+        rewrites = [method(model, m, train, args, i) for i, m in enumerate(songs)]
         seconds = (time.perf_counter() - started) / len(songs)
-        result["infill"][name] = {**score(written[name]), "seconds": round(seconds, 3)}
+        parts[name], references[name] = [_parts(r) for r in rewrites], _reference(rewrites)
+        result["infill"][name] = {
+            **score(parts[name], references[name]),
+            "seconds": round(seconds, 3),
+        }
+    # both ways write the same cells of the same excerpts: one reference
     result["both_minus_left"] = paired_difference(
-        written["both-neighbours"], written["left-only"], args.seed
+        parts["both-neighbours"], parts["left-only"], references["left-only"], args.seed
     )
     result["held_out"] = _held_out_rates(songs)
     result["speed"] = speed(model, report.matrices, args.speed_runs)
@@ -133,11 +138,6 @@ def run(args: argparse.Namespace, split, train_default) -> int:
     else:
         _print_table(result)
     return 0
-
-
-def _cut(held: list) -> list:
-    """The excerpts of the held-out songs (`_excerpts`), song by song."""
-    return [excerpt for m in held for excerpt in _excerpts(m)]
 
 
 def _excerpts(m) -> list:
@@ -361,12 +361,12 @@ def _pooled(parts: list[Parts], reference: list) -> tuple[float, float, dict]:
     return _f1(*classes), float(np.mean(list(oa.values()))), oa
 
 
-def score(rewrites: list[Rewrite]) -> dict:
-    """The figures of one way of writing (see the module doc), pooled over the excerpts."""
+def score(parts: list[Parts], reference: list) -> dict:
+    """The figures of one way of writing (see the module doc), pooled over the excerpts
+    (`_parts` of each rewrite), against the originals' (`_reference`)."""
     from ..music import features as F
 
-    parts = [_parts(r) for r in rewrites]
-    pc_f1, mean_oa, oa = _pooled(parts, _reference(rewrites))
+    pc_f1, mean_oa, oa = _pooled(parts, reference)
     summary = F.summary([c for p in parts for c in p.crops])
     return {
         "note_f1": round(_f1(*np.sum([p.notes for p in parts], axis=0)), 4),
@@ -382,23 +382,19 @@ def score(rewrites: list[Rewrite]) -> dict:
     }
 
 
-def paired_difference(first: list[Rewrite], second: list[Rewrite], seed: int) -> dict:
-    """`first` minus `second` on pc_f1 and mean_oa (the same excerpts written two ways), with the
-    5th and 95th percentiles of the difference over `BOOTSTRAP` draws of the excerpts with
-    replacement, each way scored on the same draw against the whole reference (the draws' overlap
-    areas estimated on the grid, `features.overlap_area(binned=True)`)."""
+def paired_difference(a: list[Parts], b: list[Parts], reference: list, seed: int) -> dict:
+    """`a` minus `b` on pc_f1 and mean_oa (the same excerpts written two ways; `_parts` of each
+    rewrite, `_reference` of the originals), with the 5th and 95th percentiles of the difference
+    over `BOOTSTRAP` draws of the excerpts with replacement, each way scored on the same draw
+    against the whole reference (the draws' overlap areas estimated on the grid,
+    `features.overlap_area(binned=True)`)."""
     from ..music import features as F
 
-    reference = _reference(first)
-    a, b = [_parts(r) for r in first], [_parts(r) for r in second]
     whole = np.subtract(_pooled(a, reference)[:2], _pooled(b, reference)[:2])
-    intra = {
-        f: F.distances([r[f] for r in reference], [r[f] for r in reference], same=True)
-        for f in F.FEATURES
-    }
+    ref = {f: [r[f] for r in reference] for f in F.FEATURES}
+    intra = {f: F.distances(ref[f], ref[f], same=True) for f in F.FEATURES}
 
     def to_reference(parts: Parts) -> dict:
-        ref = {f: [r[f] for r in reference] for f in F.FEATURES}
         return {
             f: F.distances([x[f] for x in parts.features], ref[f], same=False) for f in F.FEATURES
         }

@@ -149,9 +149,8 @@ class MainWindow(MidiDropTarget, QMainWindow):
 
     # -- start-up ---------------------------------------------------------------------------
     def start(self, *, folder: Path | None = None, model: Path | None = None) -> None:
-        """What happens at launch: open the model (else the last session's), import the folder
-        (else the last folder, else the bundled sample chorales), and offer to restore
-        interrupted training."""
+        """At launch: open the model (else the last session's), import the folder (else the
+        last folder, else the bundled sample chorales), offer to restore interrupted training."""
         if model is not None:
             self.open_model(Path(model))
         else:
