@@ -123,6 +123,13 @@ def wait_for(condition, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def test_a_closed_player_opens_no_output():
+    player = MidiPlayer(audio_backends=["null"])
+    player.close()
+    assert not player.open("builtin") and not player.open_synth()
+    assert player._out is None and not player.status.ready
+
+
 def test_null_device_runs_the_whole_transport_on_the_audio_clock():
     notes = [Note(60 + (i % 12), i * 0.5, i * 0.5 + 0.45, 90) for i in range(64)]
     song = Song(notes=notes, tempos=[TempoChange(0.0, 120.0)], title="null test")  # 16 s

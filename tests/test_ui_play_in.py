@@ -104,4 +104,13 @@ def test_a_phrase_played_in_becomes_a_song_and_the_model_answers_it(
     assert first_bar == expected and continued.settings["primer"] == played.name
     dialog.close()
     assert not dialog.midi_in.is_open
+    # closed while Record is still opening the input: the closing waits for the opening, no
+    # take starts afterwards, and the input stays closed
+    dialog = play_in(window, player=player, apis=["jack"])
+    last = dialog.take
+    qtbot.mouseClick(dialog.record_button, Qt.MouseButton.LeftButton)
+    assert dialog.open_job is not None and not dialog.open_job.is_done
+    dialog.close()
+    qtbot.wait(300)
+    assert dialog.take is last and not dialog.midi_in.is_open and not dialog.is_busy()
     assert R.TakePlan().bars == 4  # the dialog's default matches the plan's

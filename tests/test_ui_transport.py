@@ -418,3 +418,22 @@ def test_a_remembered_soundfont_that_no_longer_sounds_is_dropped_at_start(
         assert transport.player.status.message.startswith("Output: Built-in synth (sf_GMbank")
     finally:
         transport.shutdown()
+
+
+def test_shutting_down_while_the_output_opens_leaves_no_output_and_no_job_behind(
+    qtbot, settings, monkeypatch
+):
+    """The window closing while the built-in synth is still being looked for and opened: both
+    finish before the player closes and nothing opens after, so no audio thread outlives the
+    window (one that did was still starting its device when the next window was built)."""
+    monkeypatch.setenv("RBM_STUDIO_AUDIO_BACKEND", "null")
+    transport = TransportBar(settings, apis=["jack"])
+    qtbot.addWidget(transport)
+    assert transport.refresh_job is not None and not transport.refresh_job.is_done
+    transport.shutdown()
+    jobs = [j for j in (transport.refresh_job, transport.open_job) if j is not None]
+    assert all(j.thread.isFinished() for j in jobs)
+    qtbot.wait(300)  # the jobs' queued results arrive: they open nothing now
+    assert transport.player._out is None and not transport.player.status.ready
+    assert [j for j in (transport.refresh_job, transport.open_job) if j is not None] == jobs
+    assert transport.refresh_outputs() is None

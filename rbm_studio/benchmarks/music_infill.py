@@ -23,7 +23,8 @@ Each is scored against the original song, in the cells it wrote:
 - `seam_clash_rate`: the clash rate of the rows next to kept music (a beat on each side of a
   region's edges; for harmonisation, every row, melody and voices together);
 - `seconds`: sampling time per excerpt (all its variations).
-`both_minus_left` is how far both neighbours beats left-only on `pc_f1` and `mean_oa`, with the
+`context` says, without a model, how much the bars after a region could tell beyond the bars before
+it (`context_relations`). `both_minus_left` is how far both neighbours beats left-only on `pc_f1` and `mean_oa`, with the
 5th and 95th percentiles of that difference when the excerpts are drawn again with replacement
 (a paired bootstrap, the held-out reference kept): a win whose interval stays above zero is not
 the luck of which regions were rewritten.
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace, split, train_default) -> int:
         parts["both-neighbours"], parts["left-only"], references["left-only"], args.seed
     )
     result["held_out"] = _held_out_rates(songs)
+    result["context"] = context_relations(songs)
     result["speed"] = speed(model, report.matrices, args.speed_runs)
     if args.json:
         print(json.dumps(result))
@@ -425,6 +427,34 @@ def paired_difference(a: list[Parts], b: list[Parts], reference: list, seed: int
     }
 
 
+def context_relations(songs: list) -> dict:
+    """Model-free, on the excerpts themselves: of the region's bars that sound, the share whose
+    pitch classes (`music.form.bar_pitch_classes`) are exactly those of a bar before the region
+    (`before`), of a bar after it (`after`), and of a bar after it and of none before
+    (`after_only`): how much the bars after a region could add to its harmony beyond what the
+    bars before it already show. A tune that repeats a few chords shows them on both sides."""
+    from ..music.form import bar_pitch_classes
+
+    counts = np.zeros(4, np.int64)  # bars, before, after, after only
+    for m in songs:
+        pcs = bar_pitch_classes(m)
+        before, after = pcs[: REGION[0]], pcs[REGION[1] + 1 : BARS]
+        for bar in pcs[REGION[0] : REGION[1] + 1]:
+            if not bar.any():
+                continue
+            left = bool((before == bar).all(axis=1).any())
+            right = bool((after == bar).all(axis=1).any())
+            counts += (1, left, right, right and not left)
+    share = counts[1:] / max(int(counts[0]), 1)
+    return {
+        "region_bars": int(counts[0]),
+        **{
+            k: round(float(v), 4)
+            for k, v in zip(("before", "after", "after_only"), share, strict=True)
+        },
+    }
+
+
 def _held_out_rates(songs: list) -> dict:
     """The held-out songs' own rates in the bars region, for comparison."""
     from ..music import features as F
@@ -491,4 +521,10 @@ def _print_table(result: dict) -> None:
             f"(bootstrap 5-95 %: {d['p5']:+.3f} to {d['p95']:+.3f})"
         )
     print(f"held-out bars 5-8: {result['held_out']}")
+    c = result["context"]
+    print(
+        f"of the {c['region_bars']} region bars that sound, the pitch classes of a bar before: "
+        f"{c['before']:.0%}, of a bar after: {c['after']:.0%}, of a bar after and none before: "
+        f"{c['after_only']:.0%}"
+    )
     print(f"speed (warm): {result['speed']}")

@@ -82,15 +82,9 @@ def bar_labels(matrix: StateMatrix) -> list[str]:
     """Each whole bar's label (see the module doc): the nearest earlier bar (within `PHRASE`)
     with the same notes, else with the same pitch classes, else new."""
     bar = bar_steps(matrix)
-    span = matrix.encoding.span
     count = matrix.steps // bar
-    blocks = (matrix.data[: count * bar] > 0).reshape(count, bar, -1)
-    sounding = blocks[:, :, :span]
-    pitch_class = (matrix.encoding.low + np.arange(span)) % 12
-    pcs = np.zeros((count, 12), bool)
-    for pc in range(12):
-        pcs[:, pc] = sounding[:, :, pitch_class == pc].any(axis=(1, 2))
-    flat = blocks.reshape(count, -1)
+    pcs = bar_pitch_classes(matrix)
+    flat = (matrix.data[: count * bar] > 0).reshape(count, -1)
     labels = []
     for i in range(count):
         if not pcs[i].any():
@@ -101,6 +95,19 @@ def bar_labels(matrix: StateMatrix) -> list[str]:
         vary = next((k for k in lags if np.array_equal(pcs[i], pcs[i - k])), 0)
         labels.append(f"same@{same}" if same else f"vary@{vary}" if vary else "new")
     return labels
+
+
+def bar_pitch_classes(matrix: StateMatrix) -> np.ndarray:
+    """[whole bars, 12] bool: the pitch classes (C = 0) sounding in each whole bar."""
+    bar = bar_steps(matrix)
+    span = matrix.encoding.span
+    count = matrix.steps // bar
+    sounding = (matrix.data[: count * bar, :span] > 0).reshape(count, bar, span)
+    pitch_class = (matrix.encoding.low + np.arange(span)) % 12
+    pcs = np.zeros((count, 12), bool)
+    for pc in range(12):
+        pcs[:, pc] = sounding[:, :, pitch_class == pc].any(axis=(1, 2))
+    return pcs
 
 
 def learn_form(songs: Sequence[StateMatrix] | Iterable[StateMatrix]) -> dict:

@@ -246,7 +246,9 @@ class MidiPlayer:
         """Switch output to `port` (index, name or unique substring) on `api`, or to a new virtual
         port; without either, the first port of `api`. `api` "builtin" is the built-in synth
         (`open_synth`). Returns whether an output is now open; the reason otherwise is in
-        `status`. Playback continues on the new output."""
+        `status`. Playback continues on the new output. A closed player opens nothing."""
+        if self._closing:
+            return False
         if api == BUILTIN_API:
             return self.open_synth()
         try:
@@ -261,8 +263,12 @@ class MidiPlayer:
 
     def open_synth(self) -> bool:
         """Switch output to the built-in synth on the audio device (`soundfont`,
-        `audio_backends`). False when no audio device or SoundFont opens (`status` says why)."""
+        `audio_backends`). False when no audio device or SoundFont opens (`status` says why),
+        or the player is closed."""
         from .synth import SynthError
+
+        if self._closing:
+            return False
 
         try:
             synth = SynthOutput(self.soundfont, backends=self.audio_backends)
@@ -273,23 +279,18 @@ class MidiPlayer:
         return self._install(synth, status)
 
     def _install(self, out: _RtMidiOutput | SynthOutput | None, status: PlayerStatus) -> bool:
-        """Make `out` the output (closing the old one); playing goes on from the same beat."""
+        """Make `out` the output (closing the old one); playing goes on from the same beat. An
+        output opened while the player was closing is closed at once: nothing would release it."""
+        late = old = None
         with self._cond:
-            old = self._release_output()
-            self._out = out
-            self._status = status
-            self._auditions.clear()
-            if out is not None:
-                self._send_programs()
-            if self._state == "playing":
-                if out is None:
-                    clock = self._clock
-                    clock.origin = (
-                        time.perf_counter() - clock.song_seconds(self._position) / clock.factor()
-                    )
-                else:
-                    self._start_at(self._position, self._now() + self._lead())
-            self._cond.notify_all()
+            if self._closing:
+                late = out
+            else:
+                old = self._release_output()
+                self._install_locked(out, status)
+        if late is not None:
+            late.close()
+            return False
         if old is not None:
             old.close()
         if isinstance(out, SynthOutput):
@@ -302,6 +303,25 @@ class MidiPlayer:
                 )
         self._emit_status(status)
         return status.ready
+
+    def _install_locked(
+        self, out: _RtMidiOutput | SynthOutput | None, status: PlayerStatus
+    ) -> None:
+        """`_install`'s part under the lock: the output swapped in, playing moved onto it."""
+        self._out = out
+        self._status = status
+        self._auditions.clear()
+        if out is not None:
+            self._send_programs()
+        if self._state == "playing":
+            if out is None:
+                clock = self._clock
+                clock.origin = (
+                    time.perf_counter() - clock.song_seconds(self._position) / clock.factor()
+                )
+            else:
+                self._start_at(self._position, self._now() + self._lead())
+        self._cond.notify_all()
 
     def _open_output(
         self, api: str, port: str | int | None, virtual: bool

@@ -42,7 +42,7 @@ from ..studio.recording import (
     quantize,
     take_matrix,
 )
-from .workers import Job, run_function
+from .workers import Job, finish_job, run_function
 
 POLL_MS = 30
 NO_INPUT_TEXT = "No MIDI input: connect a keyboard and click Refresh."
@@ -79,6 +79,7 @@ class PlayInDialog(QDialog):
         self.answer: GeneratedSong | None = None
         self.refresh_job: Job | None = None
         self.open_job: Job | None = None
+        self._shut_down = False  # closed since the last Record: the take it opens for won't start
         self.answer_job: Job | None = None
         self._continued: Song | None = None
         self._opened_key: str | None = None
@@ -215,6 +216,7 @@ class PlayInDialog(QDialog):
         if self.answer_box.isChecked() and getattr(self.window_, "model", None) is None:
             self._show("Open or train a model for it to answer you.")
             return False
+        self._shut_down = False
         midi_in, player, own = self.midi_in, self.player, self._own_player
         reopen = choice.key != self._opened_key or not midi_in.is_open
         model = self.window_.model if self.answer_box.isChecked() else None
@@ -240,6 +242,8 @@ class PlayInDialog(QDialog):
         return True
 
     def _start(self, plan: TakePlan, choice: OutputChoice, problem: str) -> None:
+        if self._shut_down:
+            return
         if problem:
             self._opened_key = None
             self._show(problem)
@@ -358,7 +362,10 @@ class PlayInDialog(QDialog):
         self.continue_button.setEnabled(self.last_take is not None and model is not None)
 
     def shutdown(self) -> None:
-        """Stop any take and let go of the input (and of a player of its own)."""
+        """Stop any take and let go of the input (and of a player of its own), once opening
+        them has finished: an input opened after it closed would outlive the panel."""
+        self._shut_down = True
+        finish_job(self.open_job)
         self.timer.stop()
         self.stop()
         self.midi_in.close()

@@ -40,7 +40,7 @@ from ..playback.ports import ApiStatus
 from .settings import AppSettings
 from .transport_outputs import OutputChooser
 from .transport_sound import SOUNDFONT_KEY, SoundFontAndExport
-from .workers import Job
+from .workers import Job, finish_job
 
 __all__ = [
     "NO_SOUND_TEXT",
@@ -54,6 +54,9 @@ __all__ = [
 
 SONG_TEMPO = 19  # the tempo spin box's minimum, shown as "Song": play at the song's own tempo
 PROGRAM_KEY = "playback/program"
+# at the app's close, how long to wait for an output being looked for or opened (a device's
+# probe: well under this on every backend)
+SHUTDOWN_WAIT_MS = 5000
 
 
 class PlayerBridge(QObject):
@@ -103,6 +106,7 @@ class TransportBar(OutputChooser, SoundFontAndExport, QWidget):
         self.open_job: Job | None = None
         self.export_job: Job | None = None
         self._busy = False  # discovering or opening ports
+        self._shut_down = False  # the app is closing: no output opens any more
         self._open_key: str | None = None  # settings key of the output last opened
         self._fallbacks: list[OutputChoice] = []  # tried in turn when the default fails to open
         self._help_details = ""
@@ -339,7 +343,12 @@ class TransportBar(OutputChooser, SoundFontAndExport, QWidget):
         return False
 
     def shutdown(self) -> None:
-        """Silence and release the MIDI output (the app is closing)."""
+        """Silence and release the output (the app is closing). Looking for outputs and opening
+        one finish first, and none starts after: an audio device opened after the player closed
+        would outlive the window, its thread still starting while the app tears down."""
+        self._shut_down = True
+        for job in (self.refresh_job, self.open_job):
+            finish_job(job, SHUTDOWN_WAIT_MS)
         self.player.close()
 
     # -- song -------------------------------------------------------------------------------

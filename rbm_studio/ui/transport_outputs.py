@@ -35,6 +35,7 @@ class OutputChooser:
 
     _busy: bool  # discovering or opening ports
     _open_key: str | None  # settings key of the output last opened
+    _shut_down: bool  # the app is closing: no output opens any more
     _fallbacks: list[OutputChoice]  # tried in turn when the default fails to open
     _help_details: str
     _list_error: str
@@ -45,6 +46,8 @@ class OutputChooser:
         the built-in synth)."""
         if self.refresh_job is not None and not self.refresh_job.is_done:
             return self.refresh_job
+        if self._shut_down:
+            return None
         self._busy = True
         self._update_enabled()
         self._set_message("Looking for outputs…", details=False)
@@ -136,6 +139,8 @@ class OutputChooser:
         self._on_output_chosen(index)
 
     def _open(self, choice: OutputChoice) -> None:
+        if self._shut_down:
+            return
         self._open_key = choice.key
         self._busy = True
         self._update_enabled()

@@ -129,6 +129,16 @@ def run_function(
     return Job(FunctionWorker(fn, name), name, parent).start()
 
 
+def finish_job(job: Job | None, timeout_ms: int = 5000) -> None:
+    """Cancel `job` if it runs and wait for its thread (a widget closing waits for the work it
+    started, so nothing it opens outlives it). Its queued result still arrives afterwards."""
+    if job is None or job.is_done:
+        return
+    job.cancel()
+    job.thread.quit()  # the thread's loop ends as soon as the work returns
+    job.wait(timeout_ms)
+
+
 def stop_all_jobs(timeout_ms: int = 3000) -> None:
     """Cancel every running job and wait for its thread, so the app can quit cleanly."""
     for job in list(Job._running):
