@@ -105,7 +105,7 @@ def test_the_context_figures_count_region_bars_whose_harmony_only_the_bars_after
 def test_the_tunes_bars_after_a_region_rarely_show_harmony_the_bars_before_do_not(shared_data):
     """The README's figure: on the Nottingham tunes' held-out excerpts, a region bar's pitch
     classes are seldom those of a bar after it and of none before it (the tunes repeat a few
-    chords on both sides), on every split the benchmark's seeds draw."""
+    chords on both sides), on the splits of seeds 0-2."""
     from rbm_studio.benchmarks.music_quality import split
     from rbm_studio.data.dataset import import_folder
 
