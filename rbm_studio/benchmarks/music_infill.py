@@ -23,11 +23,11 @@ Each is scored against the original song, in the cells it wrote:
 - `seam_clash_rate`: the clash rate of the rows next to kept music (a beat on each side of a
   region's edges; for harmonisation, every row, melody and voices together);
 - `seconds`: sampling time per excerpt (all its variations).
-`context` says, without a model, how much the bars after a region could tell beyond the bars before
-it (`context_relations`). `both_minus_left` is how far both neighbours beats left-only on `pc_f1` and `mean_oa`, with the
-5th and 95th percentiles of that difference when the excerpts are drawn again with replacement
-(a paired bootstrap, the held-out reference kept): a win whose interval stays above zero is not
-the luck of which regions were rewritten.
+`context` says, without a model, how much the bars after a region could tell beyond the bars
+before it (`context_relations`). `both_minus_left` is how far both neighbours beats left-only on
+`pc_f1` and `mean_oa`, with the 5th and 95th percentiles of that difference when the excerpts are
+drawn again with replacement (a paired bootstrap, the held-out reference kept): a win whose
+interval stays above zero is not the luck of which regions were rewritten.
 `speed` times what a musician waits for, warm (after the first call compiled the sampler): one
 variation of 4 bars regenerated and of a 16-bar melody harmonised.
 """

@@ -247,10 +247,10 @@ class MidiPlayer:
         port; without either, the first port of `api`. `api` "builtin" is the built-in synth
         (`open_synth`). Returns whether an output is now open; the reason otherwise is in
         `status`. Playback continues on the new output. A closed player opens nothing."""
-        if self._closing:
-            return False
         if api == BUILTIN_API:
             return self.open_synth()
+        if self._closing:
+            return False
         try:
             midi_out, status = self._open_output(api, port, virtual)
             watch = OutputWatch(
@@ -269,7 +269,6 @@ class MidiPlayer:
 
         if self._closing:
             return False
-
         try:
             synth = SynthOutput(self.soundfont, backends=self.audio_backends)
         except (SynthError, AudioDeviceError) as exc:

@@ -54,9 +54,6 @@ __all__ = [
 
 SONG_TEMPO = 19  # the tempo spin box's minimum, shown as "Song": play at the song's own tempo
 PROGRAM_KEY = "playback/program"
-# at the app's close, how long to wait for an output being looked for or opened (a device's
-# probe: well under this on every backend)
-SHUTDOWN_WAIT_MS = 5000
 
 
 class PlayerBridge(QObject):
@@ -348,7 +345,7 @@ class TransportBar(OutputChooser, SoundFontAndExport, QWidget):
         would outlive the window, its thread still starting while the app tears down."""
         self._shut_down = True
         for job in (self.refresh_job, self.open_job):
-            finish_job(job, SHUTDOWN_WAIT_MS)
+            finish_job(job)
         self.player.close()
 
     # -- song -------------------------------------------------------------------------------

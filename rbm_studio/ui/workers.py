@@ -141,8 +141,8 @@ def finish_job(job: Job | None, timeout_ms: int = 5000) -> None:
 
 def stop_all_jobs(timeout_ms: int = 3000) -> None:
     """Cancel every running job and wait for its thread, so the app can quit cleanly."""
-    for job in list(Job._running):
+    jobs = list(Job._running)
+    for job in jobs:  # all asked first, so they wind down together
         job.cancel()
-    for job in list(Job._running):
-        job.thread.quit()
-        job.thread.wait(timeout_ms)
+    for job in jobs:
+        finish_job(job, timeout_ms)

@@ -26,9 +26,9 @@ each weight the right one for the writing it weighs (its cells were all drawn fr
 
 Every window is one call of the form sampler's compiled conditional Gibbs run
 (`form_sampler._fill`) over all candidates at once, settled at the end to the likelier state of
-both layers (`modes`): the mean-field readout thinned the voices a region is written in. A model that learned its songs in one key
-(`one_key`) reads the song moved there; the cells come back in the song's own key, and every
-cell that was not free comes back exactly as given.
+both layers (`modes`): the mean-field readout thinned the voices a region is written in. A model
+that learned its songs in one key (`one_key`) reads the song moved there; the cells come back in
+the song's own key, and every cell that was not free comes back exactly as given.
 """
 
 from __future__ import annotations
